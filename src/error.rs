@@ -1,0 +1,178 @@
+//! The one error type of the crate and its mapping to the stable C status codes.
+//!
+//! Rust callers see [`Error`]; C callers see [`netrig_status`] plus the error's text through
+//! `netrig_last_error()`. The text always carries enough context (the key, the sizes, the handle)
+//! to act on without a debugger.
+
+/// Status returned by every netrig function that can fail.
+///
+/// The numbers are stable: a code is never renumbered or reused. `NETRIG_OK` is 0; every other
+/// value names one cause. `netrig_status_str()` gives a static name for each, and
+/// `netrig_last_error()` the text of the last failure on the calling thread.
+#[allow(non_camel_case_types)]
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum netrig_status {
+    /// Success.
+    NETRIG_OK = 0,
+    /// A required pointer argument was NULL.
+    NETRIG_E_NULL_ARG = 1,
+    /// A handle was zero, freed, freed twice, forged, or of another kind.
+    NETRIG_E_INVALID_HANDLE = 2,
+    /// A string argument was not valid UTF-8.
+    NETRIG_E_UTF8 = 3,
+    /// An argument was out of its allowed range (an empty or over-long key, a negative TTL, ...).
+    NETRIG_E_INVALID_ARG = 4,
+    /// The key (or item) does not exist, or has expired.
+    NETRIG_E_NOT_FOUND = 5,
+    /// The key holds a value of another type than the one asked for.
+    NETRIG_E_TYPE = 6,
+    /// The operation would exceed a bound (entries or bytes). Nothing was changed.
+    NETRIG_E_FULL = 7,
+    /// The object is in use and the `try_` form was asked not to wait.
+    NETRIG_E_BUSY = 8,
+    /// The deadline passed before the operation finished.
+    NETRIG_E_TIMEOUT = 9,
+    /// The operation was cancelled from another thread.
+    NETRIG_E_CANCELLED = 10,
+    /// Authentication was refused by the device.
+    NETRIG_E_AUTH = 11,
+    /// The device's host key did not match policy.
+    NETRIG_E_HOSTKEY = 12,
+    /// The TCP or SSH connection could not be established.
+    NETRIG_E_CONNECT = 13,
+    /// The connection or object is closed.
+    NETRIG_E_CLOSED = 14,
+    /// The device's prompt was not found.
+    NETRIG_E_PROMPT = 15,
+    /// The caller's buffer is too small; the needed size was written to the length out-parameter.
+    NETRIG_E_BUFFER_TOO_SMALL = 16,
+    /// A bug inside netrig panicked; the panic was caught at the boundary.
+    NETRIG_E_PANIC = 17,
+    /// A compare-and-set (or a batch precondition) found another version than expected.
+    /// Nothing was changed.
+    NETRIG_E_CONFLICT = 18,
+    /// An integer operation would overflow int64. Nothing was changed.
+    NETRIG_E_OVERFLOW = 19,
+}
+
+/// Every status, in numeric order.
+const ALL_STATUSES: [netrig_status; 20] = [
+    netrig_status::NETRIG_OK,
+    netrig_status::NETRIG_E_NULL_ARG,
+    netrig_status::NETRIG_E_INVALID_HANDLE,
+    netrig_status::NETRIG_E_UTF8,
+    netrig_status::NETRIG_E_INVALID_ARG,
+    netrig_status::NETRIG_E_NOT_FOUND,
+    netrig_status::NETRIG_E_TYPE,
+    netrig_status::NETRIG_E_FULL,
+    netrig_status::NETRIG_E_BUSY,
+    netrig_status::NETRIG_E_TIMEOUT,
+    netrig_status::NETRIG_E_CANCELLED,
+    netrig_status::NETRIG_E_AUTH,
+    netrig_status::NETRIG_E_HOSTKEY,
+    netrig_status::NETRIG_E_CONNECT,
+    netrig_status::NETRIG_E_CLOSED,
+    netrig_status::NETRIG_E_PROMPT,
+    netrig_status::NETRIG_E_BUFFER_TOO_SMALL,
+    netrig_status::NETRIG_E_PANIC,
+    netrig_status::NETRIG_E_CONFLICT,
+    netrig_status::NETRIG_E_OVERFLOW,
+];
+
+impl netrig_status {
+    /// Every status, in numeric order (index = number).
+    pub fn all() -> &'static [netrig_status] {
+        &ALL_STATUSES
+    }
+
+    /// The constant's name, as a static NUL-terminated string.
+    pub const fn name(self) -> &'static std::ffi::CStr {
+        use netrig_status::*;
+        match self {
+            NETRIG_OK => c"NETRIG_OK",
+            NETRIG_E_NULL_ARG => c"NETRIG_E_NULL_ARG",
+            NETRIG_E_INVALID_HANDLE => c"NETRIG_E_INVALID_HANDLE",
+            NETRIG_E_UTF8 => c"NETRIG_E_UTF8",
+            NETRIG_E_INVALID_ARG => c"NETRIG_E_INVALID_ARG",
+            NETRIG_E_NOT_FOUND => c"NETRIG_E_NOT_FOUND",
+            NETRIG_E_TYPE => c"NETRIG_E_TYPE",
+            NETRIG_E_FULL => c"NETRIG_E_FULL",
+            NETRIG_E_BUSY => c"NETRIG_E_BUSY",
+            NETRIG_E_TIMEOUT => c"NETRIG_E_TIMEOUT",
+            NETRIG_E_CANCELLED => c"NETRIG_E_CANCELLED",
+            NETRIG_E_AUTH => c"NETRIG_E_AUTH",
+            NETRIG_E_HOSTKEY => c"NETRIG_E_HOSTKEY",
+            NETRIG_E_CONNECT => c"NETRIG_E_CONNECT",
+            NETRIG_E_CLOSED => c"NETRIG_E_CLOSED",
+            NETRIG_E_PROMPT => c"NETRIG_E_PROMPT",
+            NETRIG_E_BUFFER_TOO_SMALL => c"NETRIG_E_BUFFER_TOO_SMALL",
+            NETRIG_E_PANIC => c"NETRIG_E_PANIC",
+            NETRIG_E_CONFLICT => c"NETRIG_E_CONFLICT",
+            NETRIG_E_OVERFLOW => c"NETRIG_E_OVERFLOW",
+        }
+    }
+}
+
+/// Everything that can go wrong in netrig, with the context a test engineer needs.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum Error {
+    #[error("argument '{0}' is NULL")]
+    NullArg(&'static str),
+    #[error("invalid handle: {0}")]
+    InvalidHandle(String),
+    #[error("argument '{what}' is not valid UTF-8 (first bad byte at offset {offset})")]
+    Utf8 { what: &'static str, offset: usize },
+    #[error("{0}")]
+    InvalidArg(String),
+    #[error("key '{0}' not found")]
+    NotFound(String),
+    #[error("key '{key}' holds a {actual} value, not a {expected}")]
+    Type { key: String, expected: &'static str, actual: &'static str },
+    #[error("{0}")]
+    Full(String),
+    #[error("key '{key}': expected version {expected}, found {found}")]
+    Conflict { key: String, expected: u64, found: u64 },
+    #[error("key '{key}': {value} + {delta} overflows int64")]
+    Overflow { key: String, value: i64, delta: i64 },
+    #[error("{what} needs {needed} bytes; the buffer holds {capacity}")]
+    BufferTooSmall { what: String, needed: usize, capacity: usize },
+    #[error("internal panic (caught at the C boundary): {0}")]
+    Panic(String),
+}
+
+impl Error {
+    /// The stable C status for this error.
+    pub fn status(&self) -> netrig_status {
+        use netrig_status::*;
+        match self {
+            Error::NullArg(_) => NETRIG_E_NULL_ARG,
+            Error::InvalidHandle(_) => NETRIG_E_INVALID_HANDLE,
+            Error::Utf8 { .. } => NETRIG_E_UTF8,
+            Error::InvalidArg(_) => NETRIG_E_INVALID_ARG,
+            Error::NotFound(_) => NETRIG_E_NOT_FOUND,
+            Error::Type { .. } => NETRIG_E_TYPE,
+            Error::Full(_) => NETRIG_E_FULL,
+            Error::Conflict { .. } => NETRIG_E_CONFLICT,
+            Error::Overflow { .. } => NETRIG_E_OVERFLOW,
+            Error::BufferTooSmall { .. } => NETRIG_E_BUFFER_TOO_SMALL,
+            Error::Panic(_) => NETRIG_E_PANIC,
+        }
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn status_numbers_are_dense_stable_and_named() {
+        for (i, s) in netrig_status::all().iter().enumerate() {
+            assert_eq!(*s as usize, i, "{s:?} moved");
+            let name = s.name().to_str().unwrap();
+            assert_eq!(name, format!("{s:?}"));
+        }
+    }
+}

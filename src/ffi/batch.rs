@@ -1,0 +1,132 @@
+//! `netrig_batch_*`: building an atomic batch in C and applying it to a store.
+//!
+//! A batch is a list of operations owned by the caller until `netrig_batch_free`. It is not
+//! tied to one store and can be applied, cleared and reused. Its functions lock only the batch
+//! itself (never a store) and never block on I/O. Thread-safety: any thread; building one batch
+//! from several threads at once is safe but interleaves their operations.
+
+use std::ffi::c_char;
+
+use parking_lot::Mutex;
+
+use super::args::{str_arg, Out};
+use super::guard::call;
+use super::handle::{HandleTable, Kind};
+use super::netrig_value;
+use super::store::{netrig_store, STORES};
+use crate::error::{netrig_status, Error, Result};
+use crate::store::{Batch, Ttl};
+
+/// A batch of sets, deletes and version preconditions. Create with `netrig_batch_new`, free
+/// with `netrig_batch_free`. The zero value `{0}` is never a valid handle.
+#[allow(non_camel_case_types)]
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct netrig_batch {
+    pub id: u64,
+}
+
+static BATCHES: HandleTable<Mutex<Batch>> = HandleTable::new(Kind::Batch);
+
+fn with_batch<R>(batch: netrig_batch, f: impl FnOnce(&mut Batch) -> Result<R>) -> Result<R> {
+    BATCHES.with(batch.id, |b| f(&mut b.lock()))?
+}
+
+/// Creates an empty batch; `*out` receives its handle, which the caller frees with
+/// `netrig_batch_free`.
+#[no_mangle]
+pub unsafe extern "C" fn netrig_batch_new(out: *mut netrig_batch) -> netrig_status {
+    call("netrig_batch_new", || {
+        let out = Out::new(out, "out")?;
+        out.set(netrig_batch { id: BATCHES.insert(Mutex::new(Batch::new()))? });
+        Ok(())
+    })
+}
+
+/// Frees a batch. A second free returns NETRIG_E_INVALID_HANDLE.
+///
+/// Ownership: consumes the handle.
+#[no_mangle]
+pub extern "C" fn netrig_batch_free(batch: netrig_batch) -> netrig_status {
+    call("netrig_batch_free", || BATCHES.remove(batch.id))
+}
+
+/// Adds "set `key` to `*value`" (copied now) with `ttl_ms` as for `netrig_store_set_bool`.
+///
+/// Ownership: `key` and `value` are borrowed for the call.
+#[no_mangle]
+pub unsafe extern "C" fn netrig_batch_set(
+    batch: netrig_batch,
+    key: *const c_char,
+    value: *const netrig_value,
+    ttl_ms: i64,
+) -> netrig_status {
+    call("netrig_batch_set", || {
+        let key = str_arg(key, "key")?;
+        if value.is_null() {
+            return Err(Error::NullArg("value"));
+        }
+        // SAFETY: non-NULL and, per this function's contract, a readable netrig_value.
+        let value = unsafe { &*value }.to_value()?;
+        let ttl = Ttl::from_millis(ttl_ms)?;
+        with_batch(batch, |b| Ok(b.set(key, value, ttl)).map(drop))
+    })
+}
+
+/// Adds "delete `key`". Deleting a key that does not exist is not an error in a batch.
+///
+/// Ownership: `key` is borrowed for the call.
+#[no_mangle]
+pub unsafe extern "C" fn netrig_batch_delete(batch: netrig_batch, key: *const c_char) -> netrig_status {
+    call("netrig_batch_delete", || {
+        let key = str_arg(key, "key")?;
+        with_batch(batch, |b| Ok(b.delete(key)).map(drop))
+    })
+}
+
+/// Adds a precondition: when applied, `key` must be at `version` (0 = must not exist), or the
+/// whole batch fails with NETRIG_E_CONFLICT and nothing changes.
+///
+/// Ownership: `key` is borrowed for the call.
+#[no_mangle]
+pub unsafe extern "C" fn netrig_batch_expect_version(
+    batch: netrig_batch,
+    key: *const c_char,
+    version: u64,
+) -> netrig_status {
+    call("netrig_batch_expect_version", || {
+        let key = str_arg(key, "key")?;
+        with_batch(batch, |b| Ok(b.expect_version(key, version)).map(drop))
+    })
+}
+
+/// The number of operations in the batch.
+#[no_mangle]
+pub unsafe extern "C" fn netrig_batch_len(batch: netrig_batch, out: *mut usize) -> netrig_status {
+    call("netrig_batch_len", || {
+        let out = Out::new(out, "out")?;
+        out.set(with_batch(batch, |b| Ok(b.len()))?);
+        Ok(())
+    })
+}
+
+/// Removes every operation, so the batch can be reused.
+#[no_mangle]
+pub extern "C" fn netrig_batch_clear(batch: netrig_batch) -> netrig_status {
+    call("netrig_batch_clear", || with_batch(batch, |b| Ok(b.clear())))
+}
+
+/// Applies the batch to `store` all-or-nothing: every reader that sees more than one key
+/// (snapshots, `len`, other batches) sees all of it or none of it. On any error (invalid key,
+/// NETRIG_E_CONFLICT, NETRIG_E_FULL, ...) nothing has changed. The batch is left as it was.
+///
+/// Blocking: write-locks the shards the batch touches, in a fixed order, for the duration.
+/// Thread-safety: any thread.
+#[no_mangle]
+pub extern "C" fn netrig_store_apply(store: netrig_store, batch: netrig_batch) -> netrig_status {
+    call("netrig_store_apply", || {
+        // Copy the operations out so the batch lock is never held while store shards are.
+        let ops = with_batch(batch, |b| Ok(b.clone()))?;
+        STORES.with(store.id, |s| s.apply(&ops))?
+    })
+}

@@ -1,0 +1,119 @@
+//! The panic guard every entry point runs in, and the thread-local last error.
+
+use std::any::Any;
+use std::cell::RefCell;
+use std::ffi::{c_char, CString};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+use crate::error::{netrig_status, Error, Result};
+
+thread_local! {
+    static LAST_ERROR: RefCell<CString> = RefCell::new(CString::default());
+}
+
+/// Records `message` as this thread's last error. Interior NULs are replaced so the whole text
+/// reaches C.
+pub(crate) fn set_last_error(message: String) {
+    let message = CString::new(message).unwrap_or_else(|e| {
+        let bytes: Vec<u8> = e.into_vec().into_iter().map(|b| if b == 0 { b'?' } else { b }).collect();
+        CString::new(bytes).expect("NULs replaced")
+    });
+    let _ = LAST_ERROR.try_with(|slot| *slot.borrow_mut() = message);
+}
+
+/// A pointer to this thread's last error text ("" when there is none), valid until the next
+/// failing netrig call on this thread.
+pub(crate) fn last_error_ptr() -> *const c_char {
+    LAST_ERROR.try_with(|slot| slot.borrow().as_ptr()).unwrap_or(c"".as_ptr())
+}
+
+fn panic_text(payload: &(dyn Any + Send)) -> String {
+    if let Some(s) = payload.downcast_ref::<&str>() {
+        (*s).to_owned()
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "panic with a non-string payload".to_owned()
+    }
+}
+
+/// Runs the body of the entry point `name`. Errors become their status plus a last-error text
+/// prefixed with `name`; a panic becomes `NETRIG_E_PANIC` and never unwinds into C.
+///
+/// After a panic, the object the call was using stays usable: store operations check every
+/// bound and precondition before they change anything, and `parking_lot` locks are released
+/// (not poisoned) during unwinding, so a panic cannot leave half a write behind.
+pub(crate) fn call(name: &'static str, body: impl FnOnce() -> Result<()>) -> netrig_status {
+    match catch_unwind(AssertUnwindSafe(body)) {
+        Ok(Ok(())) => netrig_status::NETRIG_OK,
+        Ok(Err(e)) => fail(name, e),
+        Err(payload) => {
+            let text = panic_text(&*payload);
+            // Dropping a payload can itself panic; keep that inside the boundary too.
+            let _ = catch_unwind(AssertUnwindSafe(move || drop(payload)));
+            fail(name, Error::Panic(text))
+        }
+    }
+}
+
+fn fail(name: &'static str, e: Error) -> netrig_status {
+    let status = e.status();
+    set_last_error(format!("{name}: {e}"));
+    status
+}
+
+/// The guard for the few entry points that return a value instead of a status: a panic
+/// returns `fallback` (and records the last error).
+pub(crate) fn call_value<T>(name: &'static str, fallback: T, body: impl FnOnce() -> T) -> T {
+    match catch_unwind(AssertUnwindSafe(body)) {
+        Ok(v) => v,
+        Err(payload) => {
+            let text = panic_text(&*payload);
+            let _ = catch_unwind(AssertUnwindSafe(move || drop(payload)));
+            fail(name, Error::Panic(text));
+            fallback
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::ffi::CStr;
+
+    fn last() -> String {
+        // SAFETY: last_error_ptr returns a NUL-terminated string owned by this thread, valid
+        // until the next failure on this thread.
+        unsafe { CStr::from_ptr(last_error_ptr()) }.to_string_lossy().into_owned()
+    }
+
+    #[test]
+    fn errors_and_panics_become_statuses_with_text() {
+        assert_eq!(call("f", || Ok(())), netrig_status::NETRIG_OK);
+        assert_eq!(call("f", || Err(Error::NotFound("k".into()))), netrig_status::NETRIG_E_NOT_FOUND);
+        assert_eq!(last(), "f: key 'k' not found");
+        let st = call("g", || panic!("boom {}", 42));
+        assert_eq!(st, netrig_status::NETRIG_E_PANIC);
+        assert!(last().starts_with("g: internal panic") && last().contains("boom 42"), "{}", last());
+        assert_eq!(call_value("h", 7, || panic!("x")), 7);
+    }
+
+    #[test]
+    fn last_error_is_per_thread() {
+        call("main_thread", || Err(Error::NullArg("a")));
+        std::thread::spawn(|| {
+            assert_eq!(last(), "");
+            call("other", || Err(Error::NullArg("b")));
+            assert!(last().starts_with("other:"));
+        })
+        .join()
+        .unwrap();
+        assert!(last().starts_with("main_thread:"));
+    }
+
+    #[test]
+    fn interior_nul_in_message_is_kept_visible() {
+        set_last_error("a\0b".into());
+        assert_eq!(last(), "a?b");
+    }
+}

@@ -1,0 +1,137 @@
+//! The C ABI. The only module with `extern "C"`; it checks arguments, looks up handles, calls the
+//! core and turns results into statuses. The header's preamble (cbindgen.toml) states the
+//! conventions every function here follows.
+
+mod args;
+mod batch;
+mod guard;
+pub mod handle;
+mod snapshot;
+mod store;
+
+use std::ffi::{c_char, c_int};
+
+pub use batch::*;
+pub use snapshot::*;
+pub use store::*;
+
+use crate::error::{netrig_status, Error};
+use crate::store::Value;
+use args::{bytes_arg, str_arg};
+use guard::{call, call_value};
+
+/// The type of a stored value.
+#[allow(non_camel_case_types)]
+#[repr(u32)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum netrig_type {
+    NETRIG_TYPE_BOOL = 1,
+    NETRIG_TYPE_INT = 2,
+    NETRIG_TYPE_DOUBLE = 3,
+    NETRIG_TYPE_STR = 4,
+    NETRIG_TYPE_BYTES = 5,
+}
+
+impl From<crate::store::ValueType> for netrig_type {
+    fn from(t: crate::store::ValueType) -> Self {
+        use crate::store::ValueType as T;
+        match t {
+            T::Bool => netrig_type::NETRIG_TYPE_BOOL,
+            T::Int => netrig_type::NETRIG_TYPE_INT,
+            T::Double => netrig_type::NETRIG_TYPE_DOUBLE,
+            T::Str => netrig_type::NETRIG_TYPE_STR,
+            T::Bytes => netrig_type::NETRIG_TYPE_BYTES,
+        }
+    }
+}
+
+/// A typed value passed by pointer (compare-and-set, batches) or read from a snapshot.
+///
+/// `kind` is a `netrig_type` and selects the one field that is read: `b`, `i`, `d`, `str`
+/// (NUL-terminated UTF-8) or `bytes` + `bytes_len`. With designated initialisers:
+/// `netrig_value v = { .kind = NETRIG_TYPE_INT, .i = 42 };`
+///
+/// Values netrig fills in (snapshot entries) point into the snapshot and stay valid until
+/// `netrig_snapshot_free`.
+#[allow(non_camel_case_types)]
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct netrig_value {
+    /// A `netrig_type`. Any other number is rejected with NETRIG_E_INVALID_ARG.
+    pub kind: u32,
+    pub b: bool,
+    pub i: i64,
+    pub d: f64,
+    pub str: *const c_char,
+    pub bytes: *const u8,
+    pub bytes_len: usize,
+}
+
+impl netrig_value {
+    /// Converts a caller's value, checking its kind, pointers and UTF-8.
+    fn to_value(&self) -> crate::Result<Value> {
+        match self.kind {
+            k if k == netrig_type::NETRIG_TYPE_BOOL as u32 => Ok(Value::Bool(self.b)),
+            k if k == netrig_type::NETRIG_TYPE_INT as u32 => Ok(Value::Int(self.i)),
+            k if k == netrig_type::NETRIG_TYPE_DOUBLE as u32 => Ok(Value::Double(self.d)),
+            k if k == netrig_type::NETRIG_TYPE_STR as u32 => Value::str(str_arg(self.str, "value.str")?),
+            k if k == netrig_type::NETRIG_TYPE_BYTES as u32 => {
+                Ok(Value::bytes(bytes_arg(self.bytes, self.bytes_len, "value.bytes")?))
+            }
+            k => Err(Error::InvalidArg(format!("value.kind {k} is not a netrig_type (1..=5)"))),
+        }
+    }
+}
+
+/// The library version as "MAJOR.MINOR.PATCH".
+///
+/// Ownership: the string is static; do not free it. Blocking: never. Thread-safety: any thread.
+#[no_mangle]
+pub extern "C" fn netrig_version() -> *const c_char {
+    const VERSION: &std::ffi::CStr =
+        match std::ffi::CStr::from_bytes_with_nul(concat!(env!("CARGO_PKG_VERSION"), "\0").as_bytes()) {
+            Ok(v) => v,
+            Err(_) => panic!("version has a NUL"),
+        };
+    VERSION.as_ptr()
+}
+
+/// The name of a status ("NETRIG_E_TYPE"), or "NETRIG_E_UNKNOWN" for a number that is not one.
+///
+/// Ownership: the string is static; do not free it. Blocking: never. Thread-safety: any thread.
+#[no_mangle]
+pub extern "C" fn netrig_status_str(status: c_int) -> *const c_char {
+    call_value("netrig_status_str", c"NETRIG_E_UNKNOWN".as_ptr(), || {
+        usize::try_from(status)
+            .ok()
+            .and_then(|i| netrig_status::all().get(i))
+            .map_or(c"NETRIG_E_UNKNOWN".as_ptr(), |s| s.name().as_ptr())
+    })
+}
+
+/// The text of the last error on the calling thread, with context ("netrig_store_get_int: key
+/// 'x' not found"), or "" if no netrig call on this thread has failed.
+///
+/// Ownership: the string belongs to the calling thread; do not free it. It stays valid until
+/// the next netrig call on this thread that fails; copy it to keep it. Blocking: never.
+/// Thread-safety: any thread; each thread sees only its own errors.
+#[no_mangle]
+pub extern "C" fn netrig_last_error() -> *const c_char {
+    call_value("netrig_last_error", c"".as_ptr(), guard::last_error_ptr)
+}
+
+/// Panics inside the library on purpose and returns what the panic guard makes of it:
+/// always NETRIG_E_PANIC, with `message` in the last error. Bindings and test rigs use it to
+/// check that a netrig panic can never take their process down.
+///
+/// Ownership: `message` is borrowed (may be NULL). Blocking: never. Thread-safety: any thread.
+#[no_mangle]
+pub unsafe extern "C" fn netrig_debug_panic(message: *const c_char) -> netrig_status {
+    call("netrig_debug_panic", || {
+        let text = if message.is_null() { "netrig_debug_panic" } else { str_arg(message, "message")? };
+        panic!("{text}")
+    })
+}
+
+#[cfg(test)]
+mod tests;

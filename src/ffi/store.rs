@@ -1,0 +1,448 @@
+//! `netrig_store_*`: the status store through the C ABI.
+//!
+//! Blocking, for every function here unless its doc says otherwise: it never does I/O and
+//! waits only for other threads' operations on the same shard of the same store (a few
+//! microseconds). Thread-safety: any thread, any number of threads on one store at once.
+
+use std::ffi::c_char;
+use std::time::Duration;
+
+use super::args::{bytes_arg, str_arg, write_buf, Out};
+use super::guard::call;
+use super::handle::{HandleTable, Kind};
+use super::{netrig_type, netrig_value};
+use crate::error::{netrig_status, Error, Result};
+use crate::store::{Store, StoreOptions, Ttl, Value};
+
+/// A status store. Create with `netrig_store_new`, free with `netrig_store_free`.
+/// The zero value `{0}` is never a valid handle.
+#[allow(non_camel_case_types)]
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct netrig_store {
+    pub id: u64,
+}
+
+/// Limits and defaults of a new store. Start from `netrig_store_options_default()` and change
+/// what you need, so fields added later keep their defaults.
+#[allow(non_camel_case_types)]
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct netrig_store_options {
+    /// Most keys held at once (default 1,000,000). A set past it returns NETRIG_E_FULL.
+    pub max_entries: u64,
+    /// Most bytes of keys plus values held at once; scalars weigh 8 (default 256 MiB).
+    pub max_bytes: u64,
+    /// TTL in ms for writes that pass `NETRIG_TTL_DEFAULT`; 0 = such keys never expire (default).
+    pub default_ttl_ms: i64,
+    /// Longest key in bytes (default 1024).
+    pub max_key_len: u32,
+}
+
+/// `ttl_ms` value: use the store's default TTL.
+pub const NETRIG_TTL_DEFAULT: i64 = -1;
+/// `ttl_ms` value: never expire, whatever the store's default.
+pub const NETRIG_TTL_NEVER: i64 = 0;
+
+pub(crate) static STORES: HandleTable<Store> = HandleTable::new(Kind::Store);
+
+fn with_store<R>(store: netrig_store, f: impl FnOnce(&Store) -> Result<R>) -> Result<R> {
+    STORES.with(store.id, f)?
+}
+
+impl From<&StoreOptions> for netrig_store_options {
+    fn from(o: &StoreOptions) -> Self {
+        netrig_store_options {
+            max_entries: o.max_entries as u64,
+            max_bytes: o.max_bytes as u64,
+            default_ttl_ms: o.default_ttl.map_or(0, |d| d.as_millis() as i64),
+            max_key_len: o.max_key_len as u32,
+        }
+    }
+}
+
+impl netrig_store_options {
+    fn to_options(self) -> Result<StoreOptions> {
+        let size = |v: u64, what: &str| {
+            usize::try_from(v).map_err(|_| Error::InvalidArg(format!("{what} {v} does not fit this platform")))
+        };
+        let default_ttl = match self.default_ttl_ms {
+            0 => None,
+            ms if ms > 0 => Some(Duration::from_millis(ms as u64)),
+            ms => {
+                return Err(Error::InvalidArg(format!("default_ttl_ms is {ms}; use 0 for never or a positive number")))
+            }
+        };
+        Ok(StoreOptions {
+            max_entries: size(self.max_entries, "max_entries")?,
+            max_bytes: size(self.max_bytes, "max_bytes")?,
+            default_ttl,
+            max_key_len: self.max_key_len as usize,
+        })
+    }
+}
+
+/// The default store options.
+///
+/// Ownership: returned by value. Blocking: never. Thread-safety: any thread.
+#[no_mangle]
+pub extern "C" fn netrig_store_options_default() -> netrig_store_options {
+    (&StoreOptions::default()).into()
+}
+
+/// Creates an empty in-memory store.
+///
+/// `options` may be NULL for the defaults; it is borrowed for the call. On success `*out`
+/// receives the handle, which the caller frees with `netrig_store_free`.
+/// Returns NETRIG_E_INVALID_ARG for a zero bound or a negative default TTL.
+/// Blocking: never. Thread-safety: any thread.
+#[no_mangle]
+pub unsafe extern "C" fn netrig_store_new(
+    options: *const netrig_store_options,
+    out: *mut netrig_store,
+) -> netrig_status {
+    call("netrig_store_new", || {
+        let out = Out::new(out, "out")?;
+        let opts = if options.is_null() {
+            StoreOptions::default()
+        } else {
+            // SAFETY: non-NULL and, per this function's contract, points to a readable
+            // netrig_store_options for the duration of the call.
+            unsafe { *options }.to_options()?
+        };
+        let id = STORES.insert(Store::new(opts)?)?;
+        out.set(netrig_store { id });
+        Ok(())
+    })
+}
+
+/// Frees a store and everything in it. Calls already running on the store in other threads
+/// finish first (this call waits for them); calls made after it returns get
+/// NETRIG_E_INVALID_HANDLE, and so does a second free.
+///
+/// Ownership: consumes the handle. Blocking: until in-flight calls on this store return.
+/// Thread-safety: any thread.
+#[no_mangle]
+pub extern "C" fn netrig_store_free(store: netrig_store) -> netrig_status {
+    call("netrig_store_free", || STORES.remove(store.id))
+}
+
+fn set(store: netrig_store, key: *const c_char, ttl_ms: i64, value: impl FnOnce() -> Result<Value>) -> Result<()> {
+    let key = str_arg(key, "key")?;
+    let ttl = Ttl::from_millis(ttl_ms)?;
+    let value = value()?;
+    with_store(store, |s| s.set(key, value, ttl)).map(drop)
+}
+
+/// Sets `key` to a bool. `ttl_ms`: NETRIG_TTL_DEFAULT (-1), NETRIG_TTL_NEVER (0) or ms > 0.
+///
+/// Ownership: `key` is borrowed for the call. Returns NETRIG_E_FULL (nothing changed) past a bound.
+#[no_mangle]
+pub unsafe extern "C" fn netrig_store_set_bool(
+    store: netrig_store,
+    key: *const c_char,
+    value: bool,
+    ttl_ms: i64,
+) -> netrig_status {
+    call("netrig_store_set_bool", || set(store, key, ttl_ms, || Ok(Value::Bool(value))))
+}
+
+/// Sets `key` to an int64. `ttl_ms` as for `netrig_store_set_bool`.
+///
+/// Ownership: `key` is borrowed for the call. Returns NETRIG_E_FULL (nothing changed) past a bound.
+#[no_mangle]
+pub unsafe extern "C" fn netrig_store_set_int(
+    store: netrig_store,
+    key: *const c_char,
+    value: i64,
+    ttl_ms: i64,
+) -> netrig_status {
+    call("netrig_store_set_int", || set(store, key, ttl_ms, || Ok(Value::Int(value))))
+}
+
+/// Sets `key` to a double. `ttl_ms` as for `netrig_store_set_bool`.
+///
+/// Ownership: `key` is borrowed for the call. Returns NETRIG_E_FULL (nothing changed) past a bound.
+#[no_mangle]
+pub unsafe extern "C" fn netrig_store_set_double(
+    store: netrig_store,
+    key: *const c_char,
+    value: f64,
+    ttl_ms: i64,
+) -> netrig_status {
+    call("netrig_store_set_double", || set(store, key, ttl_ms, || Ok(Value::Double(value))))
+}
+
+/// Sets `key` to a copy of the NUL-terminated UTF-8 string `value`. `ttl_ms` as for
+/// `netrig_store_set_bool`.
+///
+/// Ownership: `key` and `value` are borrowed for the call. Returns NETRIG_E_UTF8 for invalid
+/// UTF-8 and NETRIG_E_FULL (nothing changed) past a bound.
+#[no_mangle]
+pub unsafe extern "C" fn netrig_store_set_str(
+    store: netrig_store,
+    key: *const c_char,
+    value: *const c_char,
+    ttl_ms: i64,
+) -> netrig_status {
+    call("netrig_store_set_str", || set(store, key, ttl_ms, || Value::str(str_arg(value, "value")?)))
+}
+
+/// Sets `key` to a copy of `len` bytes at `data` (`data` may be NULL when `len` is 0).
+/// `ttl_ms` as for `netrig_store_set_bool`.
+///
+/// Ownership: `key` and `data` are borrowed for the call. Returns NETRIG_E_FULL (nothing
+/// changed) past a bound.
+#[no_mangle]
+pub unsafe extern "C" fn netrig_store_set_bytes(
+    store: netrig_store,
+    key: *const c_char,
+    data: *const u8,
+    len: usize,
+    ttl_ms: i64,
+) -> netrig_status {
+    call("netrig_store_set_bytes", || set(store, key, ttl_ms, || Ok(Value::bytes(bytes_arg(data, len, "data")?))))
+}
+
+/// Reads `key`; `*out_version` (optional, may be NULL) receives the version of the write that
+/// produced the value, for use with `netrig_store_cas`.
+fn get<T>(
+    store: netrig_store,
+    key: *const c_char,
+    out: *mut T,
+    out_version: *mut u64,
+    read: impl FnOnce(&Store, &str) -> Result<crate::Versioned<T>>,
+) -> Result<()> {
+    let out = Out::new(out, "out_value")?;
+    let key = str_arg(key, "key")?;
+    let v = with_store(store, |s| read(s, key))?;
+    out.set(v.value);
+    Out::optional(out_version).set(v.version);
+    Ok(())
+}
+
+/// Reads a bool. `out_version` may be NULL.
+///
+/// Ownership: `key` is borrowed; `*out_value` and `*out_version` are written on success only.
+/// Returns NETRIG_E_NOT_FOUND for a missing or expired key, NETRIG_E_TYPE for another type.
+#[no_mangle]
+pub unsafe extern "C" fn netrig_store_get_bool(
+    store: netrig_store,
+    key: *const c_char,
+    out_value: *mut bool,
+    out_version: *mut u64,
+) -> netrig_status {
+    call("netrig_store_get_bool", || get(store, key, out_value, out_version, Store::get_bool))
+}
+
+/// Reads an int64. `out_version` may be NULL.
+///
+/// Ownership: `key` is borrowed; `*out_value` and `*out_version` are written on success only.
+/// Returns NETRIG_E_NOT_FOUND for a missing or expired key, NETRIG_E_TYPE for another type.
+#[no_mangle]
+pub unsafe extern "C" fn netrig_store_get_int(
+    store: netrig_store,
+    key: *const c_char,
+    out_value: *mut i64,
+    out_version: *mut u64,
+) -> netrig_status {
+    call("netrig_store_get_int", || get(store, key, out_value, out_version, Store::get_int))
+}
+
+/// Reads a double. `out_version` may be NULL.
+///
+/// Ownership: `key` is borrowed; `*out_value` and `*out_version` are written on success only.
+/// Returns NETRIG_E_NOT_FOUND for a missing or expired key, NETRIG_E_TYPE for another type.
+#[no_mangle]
+pub unsafe extern "C" fn netrig_store_get_double(
+    store: netrig_store,
+    key: *const c_char,
+    out_value: *mut f64,
+    out_version: *mut u64,
+) -> netrig_status {
+    call("netrig_store_get_double", || get(store, key, out_value, out_version, Store::get_double))
+}
+
+/// Copies a string value and a NUL into `buf` (capacity `buf_len`). `*out_len` receives the
+/// string's length without the NUL; when `buf_len` is too small the call returns
+/// NETRIG_E_BUFFER_TOO_SMALL, still sets `*out_len`, and the caller retries with
+/// `*out_len + 1` bytes. `buf` may be NULL when `buf_len` is 0. `out_version` may be NULL.
+///
+/// Ownership: `key` is borrowed; `buf` is the caller's. Returns NETRIG_E_NOT_FOUND or
+/// NETRIG_E_TYPE as `netrig_store_get_int` does.
+#[no_mangle]
+pub unsafe extern "C" fn netrig_store_get_str(
+    store: netrig_store,
+    key: *const c_char,
+    buf: *mut c_char,
+    buf_len: usize,
+    out_len: *mut usize,
+    out_version: *mut u64,
+) -> netrig_status {
+    call("netrig_store_get_str", || {
+        let out_len = Out::new(out_len, "out_len")?;
+        let key = str_arg(key, "key")?;
+        let v = with_store(store, |s| s.get_str(key))?;
+        write_buf(buf.cast(), buf_len, v.value.as_bytes(), true, &out_len, &|| format!("string value of key '{key}'"))?;
+        Out::optional(out_version).set(v.version);
+        Ok(())
+    })
+}
+
+/// Copies a bytes value into `buf` (capacity `buf_len`). `*out_len` receives its length; when
+/// `buf_len` is too small the call returns NETRIG_E_BUFFER_TOO_SMALL, still sets `*out_len`,
+/// and the caller retries with that many bytes. `buf` may be NULL when `buf_len` is 0.
+/// `out_version` may be NULL.
+///
+/// Ownership: `key` is borrowed; `buf` is the caller's. Returns NETRIG_E_NOT_FOUND or
+/// NETRIG_E_TYPE as `netrig_store_get_int` does.
+#[no_mangle]
+pub unsafe extern "C" fn netrig_store_get_bytes(
+    store: netrig_store,
+    key: *const c_char,
+    buf: *mut u8,
+    buf_len: usize,
+    out_len: *mut usize,
+    out_version: *mut u64,
+) -> netrig_status {
+    call("netrig_store_get_bytes", || {
+        let out_len = Out::new(out_len, "out_len")?;
+        let key = str_arg(key, "key")?;
+        let v = with_store(store, |s| s.get_bytes(key))?;
+        write_buf(buf, buf_len, &v.value, false, &out_len, &|| format!("bytes value of key '{key}'"))?;
+        Out::optional(out_version).set(v.version);
+        Ok(())
+    })
+}
+
+/// The type of the value at `key`, and optionally (`out_version` may be NULL) its version.
+///
+/// Ownership: `key` is borrowed. Returns NETRIG_E_NOT_FOUND for a missing or expired key.
+#[no_mangle]
+pub unsafe extern "C" fn netrig_store_get_type(
+    store: netrig_store,
+    key: *const c_char,
+    out_type: *mut netrig_type,
+    out_version: *mut u64,
+) -> netrig_status {
+    call("netrig_store_get_type", || {
+        get(store, key, out_type, out_version, |s, k| {
+            let v = s.get(k)?;
+            Ok(crate::Versioned { value: v.value.value_type().into(), version: v.version })
+        })
+    })
+}
+
+/// Compare-and-set: writes `*value` to `key` only if the key's current version is
+/// `expected_version` (0 = the key must not exist). Read the version with any `get` function.
+/// On success `*out_version` (may be NULL) receives the new version. On a mismatch returns
+/// NETRIG_E_CONFLICT, changes nothing, and the last error names the version found.
+///
+/// Ownership: `key` and `value` (and the strings or bytes it points to) are borrowed.
+#[no_mangle]
+pub unsafe extern "C" fn netrig_store_cas(
+    store: netrig_store,
+    key: *const c_char,
+    expected_version: u64,
+    value: *const netrig_value,
+    ttl_ms: i64,
+    out_version: *mut u64,
+) -> netrig_status {
+    call("netrig_store_cas", || {
+        let key = str_arg(key, "key")?;
+        if value.is_null() {
+            return Err(Error::NullArg("value"));
+        }
+        // SAFETY: non-NULL and, per this function's contract, a readable netrig_value.
+        let value = unsafe { &*value }.to_value()?;
+        let ttl = Ttl::from_millis(ttl_ms)?;
+        let version = with_store(store, |s| s.compare_and_set(key, expected_version, value, ttl))?;
+        Out::optional(out_version).set(version);
+        Ok(())
+    })
+}
+
+/// Atomically adds `delta` to the int64 at `key` (a missing key starts at 0 and gets the
+/// store's default TTL; an existing key keeps its TTL). `*out_value` (may be NULL) receives the
+/// new value. Returns NETRIG_E_TYPE if the key holds another type and NETRIG_E_OVERFLOW
+/// (nothing changed) if the sum would overflow.
+///
+/// Ownership: `key` is borrowed.
+#[no_mangle]
+pub unsafe extern "C" fn netrig_store_add_int(
+    store: netrig_store,
+    key: *const c_char,
+    delta: i64,
+    out_value: *mut i64,
+) -> netrig_status {
+    call("netrig_store_add_int", || {
+        let key = str_arg(key, "key")?;
+        let v = with_store(store, |s| s.add_int(key, delta))?;
+        Out::optional(out_value).set(v.value);
+        Ok(())
+    })
+}
+
+/// Removes `key`. Returns NETRIG_E_NOT_FOUND if it is missing or already expired.
+///
+/// Ownership: `key` is borrowed.
+#[no_mangle]
+pub unsafe extern "C" fn netrig_store_delete(store: netrig_store, key: *const c_char) -> netrig_status {
+    call("netrig_store_delete", || {
+        let key = str_arg(key, "key")?;
+        with_store(store, |s| s.delete(key))
+    })
+}
+
+/// Whether `key` exists and has not expired.
+///
+/// Ownership: `key` is borrowed; `*out` is written on success.
+#[no_mangle]
+pub unsafe extern "C" fn netrig_store_contains(
+    store: netrig_store,
+    key: *const c_char,
+    out: *mut bool,
+) -> netrig_status {
+    call("netrig_store_contains", || {
+        let out = Out::new(out, "out")?;
+        let key = str_arg(key, "key")?;
+        out.set(with_store(store, |s| s.contains(key))?);
+        Ok(())
+    })
+}
+
+/// The number of live (unexpired) keys, counted at one instant.
+///
+/// Blocking: read-locks every shard briefly; O(number of keys).
+#[no_mangle]
+pub unsafe extern "C" fn netrig_store_len(store: netrig_store, out: *mut usize) -> netrig_status {
+    call("netrig_store_len", || {
+        let out = Out::new(out, "out")?;
+        out.set(with_store(store, |s| Ok(s.len()))?);
+        Ok(())
+    })
+}
+
+/// Removes every key at one instant. `*out_removed` (may be NULL) receives how many.
+///
+/// Blocking: write-locks every shard for the duration; O(number of keys).
+#[no_mangle]
+pub unsafe extern "C" fn netrig_store_clear(store: netrig_store, out_removed: *mut usize) -> netrig_status {
+    call("netrig_store_clear", || {
+        Out::optional(out_removed).set(with_store(store, |s| Ok(s.clear()))?);
+        Ok(())
+    })
+}
+
+/// Removes expired keys now (they are already invisible). `*out_removed` (may be NULL)
+/// receives how many were removed.
+///
+/// Blocking: scans each shard under its read lock and write-locks only shards with expired
+/// keys, one at a time; readers never wait on other shards.
+#[no_mangle]
+pub unsafe extern "C" fn netrig_store_purge_expired(store: netrig_store, out_removed: *mut usize) -> netrig_status {
+    call("netrig_store_purge_expired", || {
+        Out::optional(out_removed).set(with_store(store, |s| Ok(s.purge_expired()))?);
+        Ok(())
+    })
+}

@@ -1,0 +1,176 @@
+//! Atomic batches: many sets and deletes, plus version preconditions, applied all-or-nothing.
+
+use super::{Delta, Store, Ttl, Value};
+use crate::error::{Error, Result};
+use std::collections::HashMap;
+
+/// One operation of a [`Batch`].
+#[derive(Debug, Clone, PartialEq)]
+pub enum BatchOp {
+    Set {
+        key: String,
+        value: Value,
+        ttl: Ttl,
+    },
+    /// Removes the key if present; deleting a missing key is not an error in a batch.
+    Delete {
+        key: String,
+    },
+    /// Precondition: the key's version before the batch must be `version` (0 = absent).
+    /// Any failed precondition fails the whole batch with [`Error::Conflict`].
+    ExpectVersion {
+        key: String,
+        version: u64,
+    },
+}
+
+impl BatchOp {
+    fn key(&self) -> &str {
+        match self {
+            BatchOp::Set { key, .. } | BatchOp::Delete { key } | BatchOp::ExpectVersion { key, .. } => key,
+        }
+    }
+}
+
+/// A list of operations that [`Store::apply`] performs at one instant: every reader that can
+/// see more than one key (snapshots, `len`, other batches' preconditions) sees all of them or
+/// none. This is seed 003's multi-key `update_status`, made atomic. Later operations on the
+/// same key win.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Batch {
+    ops: Vec<BatchOp>,
+}
+
+impl Batch {
+    pub fn new() -> Batch {
+        Batch::default()
+    }
+
+    pub fn set(&mut self, key: impl Into<String>, value: Value, ttl: Ttl) -> &mut Self {
+        self.ops.push(BatchOp::Set { key: key.into(), value, ttl });
+        self
+    }
+
+    pub fn delete(&mut self, key: impl Into<String>) -> &mut Self {
+        self.ops.push(BatchOp::Delete { key: key.into() });
+        self
+    }
+
+    pub fn expect_version(&mut self, key: impl Into<String>, version: u64) -> &mut Self {
+        self.ops.push(BatchOp::ExpectVersion { key: key.into(), version });
+        self
+    }
+
+    pub fn ops(&self) -> &[BatchOp] {
+        &self.ops
+    }
+
+    pub fn len(&self) -> usize {
+        self.ops.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ops.is_empty()
+    }
+
+    pub fn clear(&mut self) {
+        self.ops.clear();
+    }
+}
+
+/// Where one distinct key of a batch lives, and what the batch leaves in it.
+struct Target<'b> {
+    key: &'b str,
+    hash: u64,
+    shard: usize,
+    result: Option<(&'b Value, Ttl)>,
+}
+
+impl Store {
+    /// Applies a batch all-or-nothing. Keys and values are checked, every touched shard is
+    /// locked (in ascending order), preconditions and bounds are checked, and only then is
+    /// anything written. On any error nothing has changed.
+    pub fn apply(&self, batch: &Batch) -> Result<()> {
+        let mut targets: Vec<Target<'_>> = Vec::new();
+        let mut index: HashMap<&str, usize> = HashMap::new();
+        let mut expects = Vec::new();
+        for op in batch.ops() {
+            let key = op.key();
+            self.check_key(key)?;
+            let slot = *index.entry(key).or_insert_with(|| {
+                let (hash, shard) = self.locate(key);
+                targets.push(Target { key, hash, shard, result: None });
+                targets.len() - 1
+            });
+            match op {
+                BatchOp::Set { value, ttl, .. } => {
+                    value.check()?;
+                    targets[slot].result = Some((value, *ttl));
+                }
+                BatchOp::Delete { .. } => targets[slot].result = None,
+                BatchOp::ExpectVersion { version, .. } => expects.push((slot, *version)),
+            }
+        }
+        // Keys that only carry a precondition are checked but not written.
+        let written: Vec<bool> = {
+            let mut w = vec![false; targets.len()];
+            for op in batch.ops() {
+                if !matches!(op, BatchOp::ExpectVersion { .. }) {
+                    w[index[op.key()]] = true;
+                }
+            }
+            w
+        };
+        let what = || format!("batch of {} operations", batch.len());
+
+        let mut shard_ids: Vec<usize> = targets.iter().map(|t| t.shard).collect();
+        shard_ids.sort_unstable();
+        shard_ids.dedup();
+
+        let mut purged = false;
+        loop {
+            let mut guards: Vec<_> = shard_ids.iter().map(|&i| self.shards[i].0.write()).collect();
+            let pos = |shard: usize| shard_ids.binary_search(&shard).expect("shard locked above");
+
+            let mut now = None;
+            for &(slot, expected) in &expects {
+                let t = &targets[slot];
+                let found =
+                    guards[pos(t.shard)].find(t.hash, t.key).filter(|e| e.live(&mut now)).map_or(0, |e| e.version);
+                if found != expected {
+                    return Err(Error::Conflict { key: t.key.to_owned(), expected, found });
+                }
+            }
+
+            let mut delta = Delta::default();
+            let mut largest = 0;
+            for (t, _) in targets.iter().zip(&written).filter(|(_, w)| **w) {
+                let weight = t.result.map(|(v, _)| t.key.len() + v.weight());
+                largest = largest.max(weight.unwrap_or(0));
+                delta = delta.add(Delta::of(guards[pos(t.shard)].find(t.hash, t.key), weight));
+            }
+            if let Err(e) = self.reserve(&what, delta, largest) {
+                drop(guards);
+                if matches!(e, Error::Full(_)) && !purged && self.purge_expired() > 0 {
+                    purged = true;
+                    continue;
+                }
+                return Err(e);
+            }
+
+            for (t, _) in targets.iter().zip(&written).filter(|(_, w)| **w) {
+                let shard = &mut guards[pos(t.shard)];
+                match t.result {
+                    None => {
+                        shard.remove(t.hash, t.key);
+                    }
+                    Some((value, ttl)) => {
+                        let expires = self.expiry(ttl);
+                        shard.put(t.hash, t.key, value.clone(), expires, &self.hasher);
+                    }
+                }
+            }
+            return Ok(());
+        }
+    }
+}

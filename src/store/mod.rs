@@ -1,0 +1,506 @@
+//! The status store: typed keys with versions, TTLs, bounds, atomic batches and consistent
+//! snapshots, shared by any number of threads.
+//!
+//! Design (THREAD_SAFETY.md has the long form): keys hash to one of [`SHARDS`] shards, each a
+//! `parking_lot::RwLock` around a hash table, padded to its own cache lines. A single-key
+//! operation locks one shard. Batches lock every shard they touch, in ascending order, before
+//! they change anything; snapshots, `len` and `clear` lock all shards in the same order. One order
+//! means no deadlock, and holding all the touched shards at once is what makes batches atomic to
+//! every reader that can see more than one key.
+//!
+//! The store-wide bounds are two atomic counters that a write touches only when the entry count
+//! or the byte weight changes, so overwriting a value of the same size (the status-update hot
+//! path) writes no shared cache line besides its own shard's lock.
+
+mod batch;
+mod snapshot;
+mod value;
+
+use std::hash::BuildHasher;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use hashbrown::{DefaultHashBuilder, HashTable};
+use parking_lot::{RwLock, RwLockWriteGuard};
+
+pub use batch::{Batch, BatchOp};
+pub use snapshot::{Snapshot, SnapshotEntry};
+pub use value::{Ttl, Value, ValueType};
+
+use crate::error::{Error, Result};
+
+/// Number of shards. A power of two; 64 keeps two writers on distinct keys on distinct locks
+/// almost always, at 8 KiB of padding per store.
+pub const SHARDS: usize = 64;
+
+/// Limits and defaults of a store.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoreOptions {
+    /// Most keys the store holds at once (expired keys count until purged or overwritten).
+    pub max_entries: usize,
+    /// Most bytes of keys plus values (scalars weigh 8) the store holds at once.
+    pub max_bytes: usize,
+    /// TTL applied by writes that ask for [`Ttl::Default`]. `None` means such keys never expire.
+    pub default_ttl: Option<Duration>,
+    /// Longest key, in bytes.
+    pub max_key_len: usize,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        StoreOptions { max_entries: 1_000_000, max_bytes: 256 << 20, default_ttl: None, max_key_len: 1024 }
+    }
+}
+
+/// A value with the version the store gave the write that produced it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Versioned<T> {
+    pub value: T,
+    pub version: u64,
+}
+
+#[derive(Debug)]
+struct Entry {
+    key: Arc<str>,
+    value: Value,
+    version: u64,
+    expires: Option<Instant>,
+}
+
+impl Entry {
+    fn weight(&self) -> usize {
+        self.key.len() + self.value.weight()
+    }
+
+    fn live(&self, now: &mut Option<Instant>) -> bool {
+        match self.expires {
+            None => true,
+            Some(at) => at > *now.get_or_insert_with(Instant::now),
+        }
+    }
+}
+
+#[derive(Default)]
+struct Shard {
+    table: HashTable<Entry>,
+    /// Last version handed out in this shard. A key always lives in the same shard, so its
+    /// versions strictly increase even across delete and re-create: a stale CAS can never win.
+    last_version: u64,
+}
+
+impl Shard {
+    fn next_version(&mut self) -> u64 {
+        self.last_version += 1;
+        self.last_version
+    }
+
+    fn find(&self, hash: u64, key: &str) -> Option<&Entry> {
+        self.table.find(hash, |e| &*e.key == key)
+    }
+
+    /// Writes a key (inserting it when absent) under a new version and returns the version.
+    /// Bounds must already be reserved.
+    fn put(
+        &mut self,
+        hash: u64,
+        key: &str,
+        value: Value,
+        expires: Option<Instant>,
+        hasher: &DefaultHashBuilder,
+    ) -> u64 {
+        let version = self.next_version();
+        match self.table.find_mut(hash, |e| &*e.key == key) {
+            Some(e) => {
+                e.value = value;
+                e.version = version;
+                e.expires = expires;
+            }
+            None => {
+                let entry = Entry { key: Arc::from(key), value, version, expires };
+                self.table.insert_unique(hash, entry, |e| hasher.hash_one(&*e.key));
+            }
+        }
+        version
+    }
+
+    /// Removes a key, expired or not, and returns what it weighed.
+    fn remove(&mut self, hash: u64, key: &str) -> Option<Delta> {
+        let entry = self.table.find_entry(hash, |e| &*e.key == key).ok()?;
+        let delta = Delta::of(Some(entry.get()), None);
+        entry.remove();
+        Some(delta)
+    }
+}
+
+/// Keeps a value on its own cache lines, so that shards (and the bound counters) never share one.
+#[repr(align(128))]
+#[derive(Default)]
+struct Padded<T>(T);
+
+#[derive(Default)]
+struct Usage {
+    entries: AtomicUsize,
+    bytes: AtomicUsize,
+}
+
+/// The thread-safe status store. Share it by reference or in an `Arc`; every method takes `&self`.
+pub struct Store {
+    shards: Box<[Padded<RwLock<Shard>>]>,
+    usage: Padded<Usage>,
+    hasher: DefaultHashBuilder,
+    opts: StoreOptions,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store")
+            .field("options", &self.opts)
+            .field("entries", &self.usage.0.entries.load(Ordering::Relaxed))
+            .field("bytes", &self.usage.0.bytes.load(Ordering::Relaxed))
+            .finish_non_exhaustive()
+    }
+}
+
+/// A change in entry count and byte weight that a write is about to make.
+#[derive(Debug, Clone, Copy, Default)]
+struct Delta {
+    entries: isize,
+    bytes: isize,
+}
+
+impl Delta {
+    fn of(old: Option<&Entry>, new_weight: Option<usize>) -> Delta {
+        let (oe, ob) = old.map_or((0, 0), |e| (1, e.weight() as isize));
+        let (ne, nb) = new_weight.map_or((0, 0), |w| (1, w as isize));
+        Delta { entries: ne - oe, bytes: nb - ob }
+    }
+
+    fn add(self, other: Delta) -> Delta {
+        Delta { entries: self.entries + other.entries, bytes: self.bytes + other.bytes }
+    }
+}
+
+impl Store {
+    pub fn new(opts: StoreOptions) -> Result<Store> {
+        if opts.max_entries == 0 || opts.max_bytes == 0 || opts.max_key_len == 0 {
+            return Err(Error::InvalidArg(format!(
+                "store options need max_entries, max_bytes and max_key_len above 0 (got {}, {}, {})",
+                opts.max_entries, opts.max_bytes, opts.max_key_len
+            )));
+        }
+        if opts.default_ttl == Some(Duration::ZERO) {
+            return Err(Error::InvalidArg("default_ttl of 0 would expire every key at once; use None".into()));
+        }
+        Ok(Store {
+            shards: (0..SHARDS).map(|_| Padded(RwLock::new(Shard::default()))).collect(),
+            usage: Padded::default(),
+            hasher: DefaultHashBuilder::default(),
+            opts,
+        })
+    }
+
+    pub fn options(&self) -> &StoreOptions {
+        &self.opts
+    }
+
+    /// Rejects keys that C callers could not pass back (NUL) and keys past the configured bounds.
+    pub fn check_key(&self, key: &str) -> Result<()> {
+        if key.is_empty() {
+            return Err(Error::InvalidArg("key is empty".into()));
+        }
+        if key.len() > self.opts.max_key_len {
+            let head: String = key.chars().take(32).collect();
+            return Err(Error::InvalidArg(format!(
+                "key of {} bytes exceeds max_key_len {} (key starts '{head}')",
+                key.len(),
+                self.opts.max_key_len
+            )));
+        }
+        if key.as_bytes().contains(&0) {
+            return Err(Error::InvalidArg(format!("key '{}' contains NUL", key.escape_debug())));
+        }
+        Ok(())
+    }
+
+    fn locate(&self, key: &str) -> (u64, usize) {
+        let hash = self.hasher.hash_one(key);
+        (hash, (hash >> 32) as usize & (SHARDS - 1))
+    }
+
+    fn expiry(&self, ttl: Ttl) -> Option<Instant> {
+        let d = match ttl {
+            Ttl::Default => self.opts.default_ttl?,
+            Ttl::Never => return None,
+            Ttl::After(d) => d,
+        };
+        // A TTL too long to represent is as good as never.
+        Instant::now().checked_add(d)
+    }
+
+    /// Reads a key: its value and the version of the write that produced it.
+    pub fn get(&self, key: &str) -> Result<Versioned<Value>> {
+        self.check_key(key)?;
+        let (hash, shard) = self.locate(key);
+        let guard = self.shards[shard].0.read();
+        match guard.find(hash, key) {
+            Some(e) if e.live(&mut None) => Ok(Versioned { value: e.value.clone(), version: e.version }),
+            _ => Err(Error::NotFound(key.to_owned())),
+        }
+    }
+
+    pub fn get_bool(&self, key: &str) -> Result<Versioned<bool>> {
+        let v = self.get(key)?;
+        Ok(Versioned { value: v.value.into_bool(key)?, version: v.version })
+    }
+
+    pub fn get_int(&self, key: &str) -> Result<Versioned<i64>> {
+        let v = self.get(key)?;
+        Ok(Versioned { value: v.value.into_int(key)?, version: v.version })
+    }
+
+    pub fn get_double(&self, key: &str) -> Result<Versioned<f64>> {
+        let v = self.get(key)?;
+        Ok(Versioned { value: v.value.into_double(key)?, version: v.version })
+    }
+
+    pub fn get_str(&self, key: &str) -> Result<Versioned<Arc<str>>> {
+        let v = self.get(key)?;
+        Ok(Versioned { value: v.value.into_str(key)?, version: v.version })
+    }
+
+    pub fn get_bytes(&self, key: &str) -> Result<Versioned<Arc<[u8]>>> {
+        let v = self.get(key)?;
+        Ok(Versioned { value: v.value.into_bytes(key)?, version: v.version })
+    }
+
+    pub fn contains(&self, key: &str) -> Result<bool> {
+        match self.get(key) {
+            Ok(_) => Ok(true),
+            Err(Error::NotFound(_)) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Writes a key and returns the new version.
+    pub fn set(&self, key: &str, value: Value, ttl: Ttl) -> Result<u64> {
+        self.write_one(key, |_| Ok(Some((value.clone(), Expiry::Set(ttl)))))
+    }
+
+    /// Writes `value` only if the key's current version is `expected_version`; 0 means the key
+    /// must not exist. Returns the new version, or [`Error::Conflict`] with the version found.
+    pub fn compare_and_set(&self, key: &str, expected_version: u64, value: Value, ttl: Ttl) -> Result<u64> {
+        self.write_one(key, |cur| {
+            let found = cur.map_or(0, |e| e.version);
+            if found != expected_version {
+                return Err(Error::Conflict { key: key.to_owned(), expected: expected_version, found });
+            }
+            Ok(Some((value.clone(), Expiry::Set(ttl))))
+        })
+    }
+
+    /// Adds `delta` to an integer key, creating it at `delta` (with the default TTL) when absent.
+    /// Returns the new value and version.
+    pub fn add_int(&self, key: &str, delta: i64) -> Result<Versioned<i64>> {
+        let mut new = 0;
+        let version = self.write_one(key, |cur| {
+            let Some(e) = cur else {
+                new = delta;
+                return Ok(Some((Value::Int(delta), Expiry::Set(Ttl::Default))));
+            };
+            let Value::Int(old) = e.value else {
+                return Err(e.value.clone().into_int(key).unwrap_err());
+            };
+            new = old.checked_add(delta).ok_or(Error::Overflow { key: key.to_owned(), value: old, delta })?;
+            Ok(Some((Value::Int(new), Expiry::Keep)))
+        })?;
+        Ok(Versioned { value: new, version })
+    }
+
+    /// Removes a key. A missing or expired key is [`Error::NotFound`].
+    pub fn delete(&self, key: &str) -> Result<()> {
+        let mut existed = false;
+        self.write_one(key, |cur| {
+            existed = cur.is_some();
+            Ok(None)
+        })?;
+        if existed {
+            Ok(())
+        } else {
+            Err(Error::NotFound(key.to_owned()))
+        }
+    }
+
+    /// The core of every single-key write. `decide` sees the live entry (None when absent or
+    /// expired) and returns the new value and TTL, or None to remove the key. The bounds are
+    /// checked before anything changes; when they would be exceeded and expired keys hold room,
+    /// they are purged and the write is tried once more.
+    fn write_one<F>(&self, key: &str, mut decide: F) -> Result<u64>
+    where
+        F: FnMut(Option<&Entry>) -> Result<Option<(Value, Expiry)>>,
+    {
+        self.check_key(key)?;
+        let (hash, shard) = self.locate(key);
+        let mut purged = false;
+        loop {
+            let mut guard = self.shards[shard].0.write();
+            match self.write_locked(&mut guard, hash, key, &mut decide) {
+                Err(Error::Full(_)) if !purged && self.purge_expired() > 0 => purged = true,
+                other => return other,
+            }
+        }
+    }
+
+    fn write_locked<F>(
+        &self,
+        shard: &mut RwLockWriteGuard<'_, Shard>,
+        hash: u64,
+        key: &str,
+        decide: &mut F,
+    ) -> Result<u64>
+    where
+        F: FnMut(Option<&Entry>) -> Result<Option<(Value, Expiry)>>,
+    {
+        let mut now = None;
+        let existing = shard.find(hash, key);
+        let live = existing.filter(|e| e.live(&mut now));
+        let decision = decide(live)?;
+        let old_expiry = live.and_then(|e| e.expires);
+        let Some((value, expiry)) = decision else {
+            if let Some(delta) = shard.remove(hash, key) {
+                self.release(delta);
+            }
+            return Ok(0);
+        };
+        value.check()?;
+        let weight = key.len() + value.weight();
+        self.reserve(&|| format!("key '{key}'"), Delta::of(existing, Some(weight)), weight)?;
+        let expires = match expiry {
+            Expiry::Keep => old_expiry,
+            Expiry::Set(ttl) => self.expiry(ttl),
+        };
+        Ok(shard.put(hash, key, value, expires, &self.hasher))
+    }
+
+    /// Takes room for a write from the store-wide bounds, or fails with nothing taken.
+    /// `what` names the write in the error ("key 'x'", "batch of 3 operations"); `largest` is
+    /// the weight of its largest single entry, which can never fit past `max_bytes`.
+    fn reserve(&self, what: &dyn Fn() -> String, delta: Delta, largest: usize) -> Result<()> {
+        let usage = &self.usage.0;
+        let (max_entries, max_bytes) = (self.opts.max_entries, self.opts.max_bytes);
+        if largest > max_bytes {
+            return Err(Error::Full(format!(
+                "{}: an entry of {largest} bytes (key plus value) can never fit; max_bytes is {max_bytes}",
+                what()
+            )));
+        }
+        if delta.entries > 0 {
+            let add = delta.entries as usize;
+            usage
+                .entries
+                .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| n.checked_add(add).filter(|&t| t <= max_entries))
+                .map_err(|n| {
+                    Error::Full(format!("store full: {n} of {max_entries} entries in use; {} adds {add}", what()))
+                })?;
+        }
+        if delta.bytes > 0 {
+            let add = delta.bytes as usize;
+            let taken = usage
+                .bytes
+                .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| n.checked_add(add).filter(|&t| t <= max_bytes));
+            if let Err(n) = taken {
+                if delta.entries > 0 {
+                    usage.entries.fetch_sub(delta.entries as usize, Ordering::AcqRel);
+                }
+                return Err(Error::Full(format!(
+                    "store full: {n} of {max_bytes} bytes in use; {} needs {add} more",
+                    what()
+                )));
+            }
+        }
+        self.release(delta);
+        Ok(())
+    }
+
+    /// Gives back room after removals (negative deltas only; positive ones go through reserve).
+    fn release(&self, delta: Delta) {
+        let usage = &self.usage.0;
+        if delta.entries < 0 {
+            usage.entries.fetch_sub(delta.entries.unsigned_abs(), Ordering::AcqRel);
+        }
+        if delta.bytes < 0 {
+            usage.bytes.fetch_sub(delta.bytes.unsigned_abs(), Ordering::AcqRel);
+        }
+    }
+
+    /// Number of live (unexpired) keys, counted at one instant across all shards.
+    pub fn len(&self) -> usize {
+        let guards: Vec<_> = self.shards.iter().map(|s| s.0.read()).collect();
+        let mut now = None;
+        guards.iter().map(|g| g.table.iter().filter(|e| e.live(&mut now)).count()).sum()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Bytes currently charged against `max_bytes`, expired-but-unpurged keys included.
+    pub fn bytes_used(&self) -> usize {
+        self.usage.0.bytes.load(Ordering::Acquire)
+    }
+
+    /// Removes every key at one instant. Returns how many were removed (expired ones included).
+    pub fn clear(&self) -> usize {
+        let mut guards: Vec<_> = self.shards.iter().map(|s| s.0.write()).collect();
+        let mut delta = Delta::default();
+        for g in guards.iter_mut() {
+            for e in g.table.drain() {
+                delta = delta.add(Delta::of(Some(&e), None));
+            }
+        }
+        self.release(delta);
+        delta.entries.unsigned_abs()
+    }
+
+    /// Removes expired keys and returns how many it removed. Shards are scanned under their read
+    /// lock and write-locked only when they hold something to remove, one at a time, so readers
+    /// of other shards never wait and readers of this shard wait only for the removal itself.
+    pub fn purge_expired(&self) -> usize {
+        let mut removed = 0;
+        for shard in self.shards.iter() {
+            let mut now = None;
+            if shard.0.read().table.iter().all(|e| e.live(&mut now)) {
+                continue;
+            }
+            let mut g = shard.0.write();
+            let mut now = None;
+            let mut delta = Delta::default();
+            g.table.retain(|e| {
+                let keep = e.live(&mut now);
+                if !keep {
+                    delta = delta.add(Delta::of(Some(e), None));
+                }
+                keep
+            });
+            self.release(delta);
+            removed += delta.entries.unsigned_abs();
+        }
+        removed
+    }
+
+    /// Live keys that start with `prefix`, sorted, taken at one instant.
+    pub fn keys(&self, prefix: &str) -> Vec<String> {
+        self.snapshot(prefix).entries().iter().map(|e| e.key.to_string()).collect()
+    }
+}
+
+/// How a write sets the key's expiry.
+#[derive(Debug, Clone, Copy)]
+enum Expiry {
+    Set(Ttl),
+    /// Keep the live entry's expiry: an increment must not extend or cancel a counter's TTL.
+    Keep,
+}
+
+#[cfg(test)]
+mod tests;
