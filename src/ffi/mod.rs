@@ -132,6 +132,3 @@ pub unsafe extern "C" fn netrig_debug_panic(message: *const c_char) -> netrig_st
         panic!("{text}")
     })
 }
-
-#[cfg(test)]
-mod tests;

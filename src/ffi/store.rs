@@ -209,11 +209,11 @@ pub unsafe extern "C" fn netrig_store_set_bytes(
 fn get<T>(
     store: netrig_store,
     key: *const c_char,
-    out: *mut T,
+    out: Result<Out<T>>,
     out_version: *mut u64,
     read: impl FnOnce(&Store, &str) -> Result<crate::Versioned<T>>,
 ) -> Result<()> {
-    let out = Out::new(out, "out_value")?;
+    let out = out?;
     let key = str_arg(key, "key")?;
     let v = with_store(store, |s| read(s, key))?;
     out.set(v.value);
@@ -232,7 +232,7 @@ pub unsafe extern "C" fn netrig_store_get_bool(
     out_value: *mut bool,
     out_version: *mut u64,
 ) -> netrig_status {
-    call("netrig_store_get_bool", || get(store, key, out_value, out_version, Store::get_bool))
+    call("netrig_store_get_bool", || get(store, key, Out::new(out_value, "out_value"), out_version, Store::get_bool))
 }
 
 /// Reads an int64. `out_version` may be NULL.
@@ -246,7 +246,7 @@ pub unsafe extern "C" fn netrig_store_get_int(
     out_value: *mut i64,
     out_version: *mut u64,
 ) -> netrig_status {
-    call("netrig_store_get_int", || get(store, key, out_value, out_version, Store::get_int))
+    call("netrig_store_get_int", || get(store, key, Out::new(out_value, "out_value"), out_version, Store::get_int))
 }
 
 /// Reads a double. `out_version` may be NULL.
@@ -260,7 +260,9 @@ pub unsafe extern "C" fn netrig_store_get_double(
     out_value: *mut f64,
     out_version: *mut u64,
 ) -> netrig_status {
-    call("netrig_store_get_double", || get(store, key, out_value, out_version, Store::get_double))
+    call("netrig_store_get_double", || {
+        get(store, key, Out::new(out_value, "out_value"), out_version, Store::get_double)
+    })
 }
 
 /// Copies a string value and a NUL into `buf` (capacity `buf_len`). `*out_len` receives the
@@ -326,7 +328,7 @@ pub unsafe extern "C" fn netrig_store_get_type(
     out_version: *mut u64,
 ) -> netrig_status {
     call("netrig_store_get_type", || {
-        get(store, key, out_type, out_version, |s, k| {
+        get(store, key, Out::new(out_type, "out_type"), out_version, |s, k| {
             let v = s.get(k)?;
             Ok(crate::Versioned { value: v.value.value_type().into(), version: v.version })
         })

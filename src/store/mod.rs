@@ -343,8 +343,9 @@ impl Store {
         let (hash, shard) = self.locate(key);
         let mut purged = false;
         loop {
-            let mut guard = self.shards[shard].0.write();
-            match self.write_locked(&mut guard, hash, key, &mut decide) {
+            let result = self.write_locked(&mut self.shards[shard].0.write(), hash, key, &mut decide);
+            // The shard lock is released here: purging takes every shard's lock in turn.
+            match result {
                 Err(Error::Full(_)) if !purged && self.purge_expired() > 0 => purged = true,
                 other => return other,
             }

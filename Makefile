@@ -1,0 +1,54 @@
+# The two commands of the README:
+#   make demo   builds the library and runs the C store demo (8 threads on one store)
+#   make test   runs every test: Rust (store-only and full builds), the C examples against the
+#               static and shared libraries and under valgrind, and the Python package's tests
+# Both install what they need on a fresh machine first (scripts/setup.sh).
+
+CARGO ?= cargo
+export CARGO_TERM_COLOR ?= never
+
+.PHONY: demo test setup setup-test lib rust-test c-test py-test lint asan bench header clean
+
+demo: setup lib
+	$(MAKE) -C examples-c build
+	./examples-c/build/store_demo_shared
+
+test: setup-test rust-test lib c-test py-test lint asan
+	@echo "make test: all passed"
+
+setup:
+	@./scripts/setup.sh
+
+setup-test:
+	@./scripts/setup.sh --test
+
+lib:
+	$(CARGO) build --release
+
+rust-test:
+	$(CARGO) test --no-default-features
+	$(CARGO) test --release
+
+c-test: lib
+	$(MAKE) -C examples-c build run valgrind
+
+py-test: lib
+	python3 -m pytest -q python/tests
+
+lint:
+	$(CARGO) clippy --release --all-targets -- -D warnings
+	$(CARGO) bench --no-run
+
+# AddressSanitizer over the store-only tests, on the nightly toolchain when it is installed.
+asan:
+	@if $(CARGO) +nightly --version >/dev/null 2>&1; then \
+	  RUSTFLAGS="-Zsanitizer=address" RUSTDOCFLAGS="-Zsanitizer=address" ASAN_OPTIONS=detect_leaks=1 \
+	    $(CARGO) +nightly test --no-default-features --target x86_64-unknown-linux-gnu --lib --tests; \
+	else echo "asan: no nightly toolchain here, skipped"; fi
+
+bench:
+	$(CARGO) bench --bench store
+
+clean:
+	$(CARGO) clean
+	$(MAKE) -C examples-c clean

@@ -1,0 +1,484 @@
+//! The C ABI driven exactly as a C caller drives it: raw pointers, handles as ids, statuses and
+//! the thread-local last error. Every bad input named in the foundation issue has a test here.
+
+use std::ffi::{c_char, CStr, CString};
+use std::ptr::{null, null_mut};
+
+use netrig::ffi::*;
+use netrig::netrig_status::{self, *};
+
+fn last_error() -> String {
+    // SAFETY: netrig_last_error returns a NUL-terminated string valid until the next failing call.
+    unsafe { CStr::from_ptr(netrig_last_error()) }.to_string_lossy().into_owned()
+}
+
+/// Asserts a status and that the last error names the function and contains `needle`.
+#[track_caller]
+fn expect(status: netrig_status, want: netrig_status, needle: &str) {
+    let err = last_error();
+    assert_eq!(status, want, "last error: {err}");
+    assert!(err.starts_with("netrig_"), "error text lacks the function name: {err}");
+    assert!(err.contains(needle), "error text {err:?} lacks {needle:?}");
+}
+
+fn new_store(opts: Option<netrig_store_options>) -> netrig_store {
+    let mut s = netrig_store { id: 0 };
+    let p = opts.as_ref().map_or(null(), |o| o as *const _);
+    // SAFETY: valid options pointer or NULL, valid out pointer.
+    assert_eq!(unsafe { netrig_store_new(p, &mut s) }, NETRIG_OK);
+    s
+}
+
+fn c(s: &str) -> CString {
+    CString::new(s).unwrap()
+}
+
+#[test]
+fn version_and_status_names() {
+    // SAFETY: static strings.
+    let v = unsafe { CStr::from_ptr(netrig_version()) }.to_str().unwrap();
+    assert_eq!(v, env!("CARGO_PKG_VERSION"));
+    assert_eq!(
+        v,
+        format!("{}.{}.{}", netrig::NETRIG_VERSION_MAJOR, netrig::NETRIG_VERSION_MINOR, netrig::NETRIG_VERSION_PATCH)
+    );
+    for (i, s) in netrig_status::all().iter().enumerate() {
+        // SAFETY: static strings.
+        let name = unsafe { CStr::from_ptr(netrig_status_str(i as i32)) }.to_str().unwrap();
+        assert_eq!(name, format!("{s:?}"));
+    }
+    for bad in [-1, 20, 9999] {
+        // SAFETY: static strings.
+        assert_eq!(unsafe { CStr::from_ptr(netrig_status_str(bad)) }.to_str().unwrap(), "NETRIG_E_UNKNOWN");
+    }
+}
+
+#[test]
+fn typed_set_get_through_the_abi() {
+    let s = new_store(None);
+    let (k, mut ver) = (c("dut/1/temp"), 0u64);
+    let mut d = 0.0;
+    // SAFETY (whole test): every pointer passed is a live local or NULL where the doc allows it.
+    unsafe {
+        assert_eq!(netrig_store_set_double(s, k.as_ptr(), 41.5, NETRIG_TTL_DEFAULT), NETRIG_OK);
+        assert_eq!(netrig_store_get_double(s, k.as_ptr(), &mut d, &mut ver), NETRIG_OK);
+        assert_eq!((d, ver > 0), (41.5, true));
+        let mut ty = netrig_type::NETRIG_TYPE_BOOL;
+        assert_eq!(netrig_store_get_type(s, k.as_ptr(), &mut ty, null_mut()), NETRIG_OK);
+        assert_eq!(ty, netrig_type::NETRIG_TYPE_DOUBLE);
+
+        let ks = c("name");
+        assert_eq!(netrig_store_set_str(s, ks.as_ptr(), c("R1 (edge)").as_ptr(), 0), NETRIG_OK);
+        let mut buf = [0u8; 32];
+        let mut len = 0usize;
+        assert_eq!(netrig_store_get_str(s, ks.as_ptr(), buf.as_mut_ptr().cast(), 32, &mut len, null_mut()), NETRIG_OK);
+        assert_eq!((len, &buf[..10]), (9, &b"R1 (edge)\0"[..]));
+
+        let kb = c("blob");
+        assert_eq!(netrig_store_set_bytes(s, kb.as_ptr(), [1u8, 0, 2].as_ptr(), 3, 0), NETRIG_OK);
+        assert_eq!(netrig_store_set_bytes(s, c("empty").as_ptr(), null(), 0, 0), NETRIG_OK);
+        assert_eq!(netrig_store_get_bytes(s, kb.as_ptr(), buf.as_mut_ptr(), 32, &mut len, null_mut()), NETRIG_OK);
+        assert_eq!(&buf[..len], &[1, 0, 2]);
+
+        let mut n = 0i64;
+        assert_eq!(netrig_store_add_int(s, c("hits").as_ptr(), 7, &mut n), NETRIG_OK);
+        assert_eq!(netrig_store_add_int(s, c("hits").as_ptr(), -2, null_mut()), NETRIG_OK);
+        assert_eq!(netrig_store_get_int(s, c("hits").as_ptr(), &mut n, null_mut()), NETRIG_OK);
+        assert_eq!(n, 5);
+
+        let mut count = 0usize;
+        assert_eq!(netrig_store_len(s, &mut count), NETRIG_OK);
+        assert_eq!(count, 5);
+        let mut present = false;
+        assert_eq!(netrig_store_contains(s, c("hits").as_ptr(), &mut present), NETRIG_OK);
+        assert!(present);
+        assert_eq!(netrig_store_delete(s, c("hits").as_ptr()), NETRIG_OK);
+        expect(netrig_store_delete(s, c("hits").as_ptr()), NETRIG_E_NOT_FOUND, "key 'hits' not found");
+        assert_eq!(netrig_store_clear(s, &mut count), NETRIG_OK);
+        assert_eq!(count, 4);
+    }
+    assert_eq!(netrig_store_free(s), NETRIG_OK);
+}
+
+#[test]
+fn null_pointer_arguments_get_null_arg_and_name_the_argument() {
+    let s = new_store(None);
+    let k = c("k");
+    let (mut i, mut b, mut d, mut len, mut ty) = (0i64, false, 0.0f64, 0usize, netrig_type::NETRIG_TYPE_INT);
+    let v = netrig_value {
+        kind: netrig_type::NETRIG_TYPE_INT as u32,
+        b: false,
+        i: 1,
+        d: 0.0,
+        str: null(),
+        bytes: null(),
+        bytes_len: 0,
+    };
+    // SAFETY (whole test): NULL is what is being tested; other pointers are live locals.
+    unsafe {
+        assert_eq!(netrig_store_set_int(s, k.as_ptr(), 1, 0), NETRIG_OK);
+        expect(netrig_store_new(null(), null_mut()), NETRIG_E_NULL_ARG, "'out'");
+        expect(netrig_store_set_int(s, null(), 1, 0), NETRIG_E_NULL_ARG, "'key'");
+        expect(netrig_store_set_bool(s, null(), true, 0), NETRIG_E_NULL_ARG, "'key'");
+        expect(netrig_store_set_double(s, null(), 1.0, 0), NETRIG_E_NULL_ARG, "'key'");
+        expect(netrig_store_set_str(s, k.as_ptr(), null(), 0), NETRIG_E_NULL_ARG, "'value'");
+        expect(netrig_store_set_bytes(s, k.as_ptr(), null(), 4, 0), NETRIG_E_NULL_ARG, "'data'");
+        expect(netrig_store_get_int(s, k.as_ptr(), null_mut(), null_mut()), NETRIG_E_NULL_ARG, "'out_value'");
+        expect(netrig_store_get_int(s, null(), &mut i, null_mut()), NETRIG_E_NULL_ARG, "'key'");
+        expect(netrig_store_get_bool(s, k.as_ptr(), null_mut(), null_mut()), NETRIG_E_NULL_ARG, "'out_value'");
+        expect(netrig_store_get_bool(s, null(), &mut b, null_mut()), NETRIG_E_NULL_ARG, "'key'");
+        expect(netrig_store_get_double(s, null(), &mut d, null_mut()), NETRIG_E_NULL_ARG, "'key'");
+        expect(
+            netrig_store_get_str(s, k.as_ptr(), null_mut(), 0, null_mut(), null_mut()),
+            NETRIG_E_NULL_ARG,
+            "'out_len'",
+        );
+        expect(netrig_store_get_bytes(s, null(), null_mut(), 0, &mut len, null_mut()), NETRIG_E_NULL_ARG, "'key'");
+        expect(netrig_store_get_type(s, k.as_ptr(), null_mut(), null_mut()), NETRIG_E_NULL_ARG, "'out_type'");
+        expect(netrig_store_get_type(s, null(), &mut ty, null_mut()), NETRIG_E_NULL_ARG, "'key'");
+        expect(netrig_store_cas(s, k.as_ptr(), 0, null(), 0, null_mut()), NETRIG_E_NULL_ARG, "'value'");
+        expect(netrig_store_cas(s, null(), 0, &v, 0, null_mut()), NETRIG_E_NULL_ARG, "'key'");
+        expect(netrig_store_add_int(s, null(), 1, null_mut()), NETRIG_E_NULL_ARG, "'key'");
+        expect(netrig_store_delete(s, null()), NETRIG_E_NULL_ARG, "'key'");
+        expect(netrig_store_contains(s, k.as_ptr(), null_mut()), NETRIG_E_NULL_ARG, "'out'");
+        expect(netrig_store_contains(s, null(), &mut b), NETRIG_E_NULL_ARG, "'key'");
+        expect(netrig_store_len(s, null_mut()), NETRIG_E_NULL_ARG, "'out'");
+        expect(netrig_store_snapshot(s, null(), &mut netrig_snapshot { id: 0 }), NETRIG_E_NULL_ARG, "'prefix'");
+        expect(netrig_store_snapshot(s, k.as_ptr(), null_mut()), NETRIG_E_NULL_ARG, "'out'");
+        expect(netrig_store_keys(s, null(), &mut netrig_strlist { id: 0 }), NETRIG_E_NULL_ARG, "'prefix'");
+        expect(netrig_store_keys(s, k.as_ptr(), null_mut()), NETRIG_E_NULL_ARG, "'out'");
+        expect(netrig_batch_new(null_mut()), NETRIG_E_NULL_ARG, "'out'");
+        let str_null = netrig_value { kind: netrig_type::NETRIG_TYPE_STR as u32, ..v };
+        expect(netrig_store_cas(s, k.as_ptr(), 0, &str_null, 0, null_mut()), NETRIG_E_NULL_ARG, "'value.str'");
+
+        let mut batch = netrig_batch { id: 0 };
+        assert_eq!(netrig_batch_new(&mut batch), NETRIG_OK);
+        expect(netrig_batch_set(batch, null(), &v, 0), NETRIG_E_NULL_ARG, "'key'");
+        expect(netrig_batch_set(batch, k.as_ptr(), null(), 0), NETRIG_E_NULL_ARG, "'value'");
+        expect(netrig_batch_delete(batch, null()), NETRIG_E_NULL_ARG, "'key'");
+        expect(netrig_batch_expect_version(batch, null(), 1), NETRIG_E_NULL_ARG, "'key'");
+        expect(netrig_batch_len(batch, null_mut()), NETRIG_E_NULL_ARG, "'out'");
+        assert_eq!(netrig_batch_free(batch), NETRIG_OK);
+
+        let mut snap = netrig_snapshot { id: 0 };
+        assert_eq!(netrig_store_snapshot(s, c("").as_ptr(), &mut snap), NETRIG_OK);
+        expect(netrig_snapshot_len(snap, null_mut()), NETRIG_E_NULL_ARG, "'out'");
+        expect(netrig_snapshot_get(snap, 0, null_mut()), NETRIG_E_NULL_ARG, "'out'");
+        expect(netrig_snapshot_json(snap, null_mut(), null_mut()), NETRIG_E_NULL_ARG, "'out_json'");
+        assert_eq!(netrig_snapshot_free(snap), NETRIG_OK);
+
+        let mut list = netrig_strlist { id: 0 };
+        assert_eq!(netrig_store_keys(s, c("").as_ptr(), &mut list), NETRIG_OK);
+        expect(netrig_strlist_len(list, null_mut()), NETRIG_E_NULL_ARG, "'out'");
+        expect(netrig_strlist_get(list, 0, null_mut()), NETRIG_E_NULL_ARG, "'out'");
+        assert_eq!(netrig_strlist_free(list), NETRIG_OK);
+        // Out-parameters are untouched by failures.
+        i = 99;
+        expect(netrig_store_get_int(s, c("missing").as_ptr(), &mut i, null_mut()), NETRIG_E_NOT_FOUND, "missing");
+        assert_eq!(i, 99);
+    }
+    assert_eq!(netrig_store_free(s), NETRIG_OK);
+}
+
+#[test]
+fn freed_double_freed_zero_and_wrong_kind_handles_are_rejected() {
+    let s = new_store(None);
+    let k = c("k");
+    let mut n = 0i64;
+    let mut batch = netrig_batch { id: 0 };
+    // SAFETY (whole test): all pointers are live locals; handles are plain ids.
+    unsafe {
+        assert_eq!(netrig_batch_new(&mut batch), NETRIG_OK);
+        // A batch handle where a store is expected, and the reverse.
+        let as_store = netrig_store { id: batch.id };
+        expect(
+            netrig_store_set_int(as_store, k.as_ptr(), 1, 0),
+            NETRIG_E_INVALID_HANDLE,
+            "is a netrig_batch, not a netrig_store",
+        );
+        expect(
+            netrig_batch_clear(netrig_batch { id: s.id }),
+            NETRIG_E_INVALID_HANDLE,
+            "is a netrig_store, not a netrig_batch",
+        );
+        expect(netrig_snapshot_free(netrig_snapshot { id: s.id }), NETRIG_E_INVALID_HANDLE, "not a netrig_snapshot");
+        expect(netrig_store_apply(as_store, batch), NETRIG_E_INVALID_HANDLE, "not a netrig_store");
+        // Zero and forged ids.
+        expect(
+            netrig_store_get_int(netrig_store { id: 0 }, k.as_ptr(), &mut n, null_mut()),
+            NETRIG_E_INVALID_HANDLE,
+            "NULL",
+        );
+        expect(
+            netrig_store_free(netrig_store { id: 0xffff_ffff_ffff_ffff }),
+            NETRIG_E_INVALID_HANDLE,
+            "not a netrig handle",
+        );
+        expect(
+            netrig_store_free(netrig_store { id: s.id ^ 0x0000_00ff_0000_0000 }),
+            NETRIG_E_INVALID_HANDLE,
+            "netrig_store",
+        );
+        // Freed and double-freed.
+        assert_eq!(netrig_store_free(s), NETRIG_OK);
+        expect(netrig_store_set_int(s, k.as_ptr(), 1, 0), NETRIG_E_INVALID_HANDLE, "freed");
+        expect(netrig_store_free(s), NETRIG_E_INVALID_HANDLE, "freed");
+        assert_eq!(netrig_batch_free(batch), NETRIG_OK);
+        expect(netrig_batch_free(batch), NETRIG_E_INVALID_HANDLE, "freed");
+        // A new store may reuse the slot, but never the id.
+        let s2 = new_store(None);
+        assert_ne!(s2.id, s.id);
+        expect(netrig_store_get_int(s, k.as_ptr(), &mut n, null_mut()), NETRIG_E_INVALID_HANDLE, "freed");
+        assert_eq!(netrig_store_free(s2), NETRIG_OK);
+    }
+}
+
+#[test]
+fn invalid_utf8_empty_and_huge_keys() {
+    let s = new_store(None);
+    let bad = [b'k', 0xff, 0xfe, 0];
+    let huge = CString::new(vec![b'a'; 1 << 20]).unwrap();
+    let bad_value = netrig_value { kind: 9, b: false, i: 0, d: 0.0, str: null(), bytes: null(), bytes_len: 0 };
+    // SAFETY (whole test): all pointers are live locals.
+    unsafe {
+        let bad_ptr = bad.as_ptr() as *const c_char;
+        expect(
+            netrig_store_set_int(s, bad_ptr, 1, 0),
+            NETRIG_E_UTF8,
+            "'key' is not valid UTF-8 (first bad byte at offset 1)",
+        );
+        expect(netrig_store_set_str(s, c("k").as_ptr(), bad_ptr, 0), NETRIG_E_UTF8, "'value'");
+        expect(netrig_store_set_int(s, c("").as_ptr(), 1, 0), NETRIG_E_INVALID_ARG, "key is empty");
+        expect(
+            netrig_store_set_int(s, huge.as_ptr(), 1, 0),
+            NETRIG_E_INVALID_ARG,
+            "key of 1048576 bytes exceeds max_key_len 1024",
+        );
+        expect(netrig_store_set_int(s, c("k").as_ptr(), 1, -7), NETRIG_E_INVALID_ARG, "ttl_ms is -7");
+        expect(
+            netrig_store_cas(s, c("k").as_ptr(), 0, &bad_value, 0, null_mut()),
+            NETRIG_E_INVALID_ARG,
+            "value.kind 9",
+        );
+        expect(
+            netrig_store_set_bytes(s, c("k").as_ptr(), [0u8].as_ptr(), usize::MAX, 0),
+            NETRIG_E_INVALID_ARG,
+            "larger than any buffer",
+        );
+        let mut len = 0;
+        assert_eq!(netrig_store_len(s, &mut len), NETRIG_OK);
+        assert_eq!(len, 0, "nothing was stored by the failed calls");
+    }
+    assert_eq!(netrig_store_free(s), NETRIG_OK);
+}
+
+#[test]
+fn bounds_give_full_and_store_nothing() {
+    let opts = netrig_store_options { max_entries: 2, max_bytes: 64, ..netrig_store_options_default() };
+    let s = new_store(Some(opts));
+    let big = vec![7u8; 100];
+    // SAFETY (whole test): all pointers are live locals.
+    unsafe {
+        expect(
+            netrig_store_set_bytes(s, c("big").as_ptr(), big.as_ptr(), big.len(), 0),
+            NETRIG_E_FULL,
+            "can never fit; max_bytes is 64",
+        );
+        assert_eq!(netrig_store_set_int(s, c("a").as_ptr(), 1, 0), NETRIG_OK);
+        assert_eq!(netrig_store_set_int(s, c("b").as_ptr(), 1, 0), NETRIG_OK);
+        expect(netrig_store_set_int(s, c("c").as_ptr(), 1, 0), NETRIG_E_FULL, "2 of 2 entries");
+        let mut len = 0;
+        assert_eq!(netrig_store_len(s, &mut len), NETRIG_OK);
+        assert_eq!(len, 2);
+        let bad = netrig_store_options { max_entries: 0, ..netrig_store_options_default() };
+        let mut s2 = netrig_store { id: 0 };
+        expect(netrig_store_new(&bad, &mut s2), NETRIG_E_INVALID_ARG, "max_entries");
+        assert_eq!(s2.id, 0);
+    }
+    assert_eq!(netrig_store_free(s), NETRIG_OK);
+}
+
+#[test]
+fn small_buffers_report_the_needed_size() {
+    let s = new_store(None);
+    let k = c("k");
+    // SAFETY (whole test): all pointers are live locals; buffers are at least the length passed.
+    unsafe {
+        assert_eq!(netrig_store_set_str(s, k.as_ptr(), c("hello").as_ptr(), 0), NETRIG_OK);
+        let mut len = 0usize;
+        expect(
+            netrig_store_get_str(s, k.as_ptr(), null_mut(), 0, &mut len, null_mut()),
+            NETRIG_E_BUFFER_TOO_SMALL,
+            "needs 6 bytes; the buffer holds 0",
+        );
+        assert_eq!(len, 5);
+        let mut buf = [b'x'; 5];
+        len = 0;
+        expect(
+            netrig_store_get_str(s, k.as_ptr(), buf.as_mut_ptr().cast(), 5, &mut len, null_mut()),
+            NETRIG_E_BUFFER_TOO_SMALL,
+            "string value of key 'k'",
+        );
+        assert_eq!((len, buf), (5, [b'x'; 5]), "a too-small buffer is left untouched");
+        expect(netrig_store_get_str(s, k.as_ptr(), null_mut(), 6, &mut len, null_mut()), NETRIG_E_NULL_ARG, "'buf'");
+        let mut six = [0u8; 6];
+        assert_eq!(netrig_store_get_str(s, k.as_ptr(), six.as_mut_ptr().cast(), 6, &mut len, null_mut()), NETRIG_OK);
+        assert_eq!(&six, b"hello\0");
+
+        assert_eq!(netrig_store_set_bytes(s, c("b").as_ptr(), [1u8, 2, 3].as_ptr(), 3, 0), NETRIG_OK);
+        expect(
+            netrig_store_get_bytes(s, c("b").as_ptr(), six.as_mut_ptr(), 2, &mut len, null_mut()),
+            NETRIG_E_BUFFER_TOO_SMALL,
+            "needs 3 bytes",
+        );
+        assert_eq!(len, 3);
+        // Type mismatch beats buffer size: the caller learns the real problem.
+        expect(
+            netrig_store_get_bytes(s, k.as_ptr(), six.as_mut_ptr(), 6, &mut len, null_mut()),
+            NETRIG_E_TYPE,
+            "holds a str value, not a bytes",
+        );
+    }
+    assert_eq!(netrig_store_free(s), NETRIG_OK);
+}
+
+#[test]
+fn cas_batch_snapshot_and_keys_through_the_abi() {
+    let s = new_store(None);
+    let int = |i| netrig_value {
+        kind: netrig_type::NETRIG_TYPE_INT as u32,
+        b: false,
+        i,
+        d: 0.0,
+        str: null(),
+        bytes: null(),
+        bytes_len: 0,
+    };
+    let text = c("up");
+    let strv = netrig_value { kind: netrig_type::NETRIG_TYPE_STR as u32, str: text.as_ptr(), ..int(0) };
+    // SAFETY (whole test): all pointers are live locals, handles come from the library.
+    unsafe {
+        let mut v1 = 0u64;
+        assert_eq!(netrig_store_cas(s, c("svc/ssh").as_ptr(), 0, &strv, 0, &mut v1), NETRIG_OK);
+        expect(
+            netrig_store_cas(s, c("svc/ssh").as_ptr(), 0, &int(1), 0, null_mut()),
+            NETRIG_E_CONFLICT,
+            &format!("expected version 0, found {v1}"),
+        );
+
+        let mut b = netrig_batch { id: 0 };
+        assert_eq!(netrig_batch_new(&mut b), NETRIG_OK);
+        assert_eq!(netrig_batch_set(b, c("svc/a").as_ptr(), &int(1), 0), NETRIG_OK);
+        assert_eq!(netrig_batch_set(b, c("svc/b").as_ptr(), &int(1), 0), NETRIG_OK);
+        assert_eq!(netrig_batch_expect_version(b, c("svc/ssh").as_ptr(), v1 + 1), NETRIG_OK);
+        let mut n = 0;
+        assert_eq!(netrig_batch_len(b, &mut n), NETRIG_OK);
+        assert_eq!(n, 3);
+        expect(netrig_store_apply(s, b), NETRIG_E_CONFLICT, "key 'svc/ssh'");
+        assert_eq!(netrig_store_len(s, &mut n), NETRIG_OK);
+        assert_eq!(n, 1, "a failed batch changes nothing");
+        assert_eq!(netrig_batch_clear(b), NETRIG_OK);
+        assert_eq!(netrig_batch_set(b, c("svc/a").as_ptr(), &int(1), 0), NETRIG_OK);
+        assert_eq!(netrig_batch_set(b, c("svc/b").as_ptr(), &int(2), 0), NETRIG_OK);
+        assert_eq!(netrig_batch_delete(b, c("nothing").as_ptr()), NETRIG_OK);
+        assert_eq!(netrig_batch_expect_version(b, c("svc/ssh").as_ptr(), v1), NETRIG_OK);
+        assert_eq!(netrig_store_apply(s, b), NETRIG_OK);
+        assert_eq!(netrig_batch_free(b), NETRIG_OK);
+
+        let mut snap = netrig_snapshot { id: 0 };
+        assert_eq!(netrig_store_snapshot(s, c("svc/").as_ptr(), &mut snap), NETRIG_OK);
+        assert_eq!(netrig_snapshot_len(snap, &mut n), NETRIG_OK);
+        assert_eq!(n, 3);
+        let mut e = std::mem::zeroed::<netrig_entry>();
+        assert_eq!(netrig_snapshot_get(snap, 2, &mut e), NETRIG_OK);
+        assert_eq!(CStr::from_ptr(e.key).to_str().unwrap(), "svc/ssh");
+        assert_eq!(e.value.kind, netrig_type::NETRIG_TYPE_STR as u32);
+        assert_eq!(CStr::from_ptr(e.value.str).to_str().unwrap(), "up");
+        assert_eq!((e.version, e.ttl_remaining_ms), (v1, -1));
+        expect(netrig_snapshot_get(snap, 3, &mut e), NETRIG_E_NOT_FOUND, "snapshot entry 3 (the snapshot has 3)");
+        let (mut json, mut len) = (null(), 0usize);
+        assert_eq!(netrig_snapshot_json(snap, &mut json, &mut len), NETRIG_OK);
+        let json = CStr::from_ptr(json).to_str().unwrap();
+        assert_eq!(json.len(), len);
+        assert!(json.starts_with("{\"svc/a\":{\"type\":\"int\",\"value\":1,"), "{json}");
+        assert_eq!(netrig_snapshot_free(snap), NETRIG_OK);
+        expect(netrig_snapshot_len(snap, &mut n), NETRIG_E_INVALID_HANDLE, "freed");
+
+        let mut list = netrig_strlist { id: 0 };
+        assert_eq!(netrig_store_keys(s, c("svc/").as_ptr(), &mut list), NETRIG_OK);
+        assert_eq!(netrig_strlist_len(list, &mut n), NETRIG_OK);
+        let mut keys = vec![];
+        for i in 0..n {
+            let mut p = null();
+            assert_eq!(netrig_strlist_get(list, i, &mut p), NETRIG_OK);
+            keys.push(CStr::from_ptr(p).to_str().unwrap().to_owned());
+        }
+        assert_eq!(keys, ["svc/a", "svc/b", "svc/ssh"]);
+        let mut p = null();
+        expect(netrig_strlist_get(list, 3, &mut p), NETRIG_E_NOT_FOUND, "list entry 3");
+        assert_eq!(netrig_strlist_free(list), NETRIG_OK);
+        expect(netrig_strlist_free(list), NETRIG_E_INVALID_HANDLE, "freed");
+    }
+    assert_eq!(netrig_store_free(s), NETRIG_OK);
+}
+
+#[test]
+fn a_panic_becomes_a_status_and_the_process_lives_on() {
+    // SAFETY: valid NUL-terminated message, and NULL (allowed).
+    unsafe {
+        expect(netrig_debug_panic(c("boom at step 3").as_ptr()), NETRIG_E_PANIC, "boom at step 3");
+        expect(netrig_debug_panic(null()), NETRIG_E_PANIC, "internal panic");
+    }
+    // The library still works after a caught panic.
+    let s = new_store(None);
+    assert_eq!(netrig_store_free(s), NETRIG_OK);
+}
+
+#[test]
+fn last_error_stays_on_its_own_thread() {
+    let s = new_store(None);
+    // SAFETY: valid pointers.
+    unsafe { expect(netrig_store_delete(s, c("main-key").as_ptr()), NETRIG_E_NOT_FOUND, "main-key") };
+    let id = s.id;
+    std::thread::spawn(move || {
+        assert_eq!(last_error(), "");
+        // SAFETY: valid pointers.
+        unsafe {
+            expect(netrig_store_delete(netrig_store { id }, c("thread-key").as_ptr()), NETRIG_E_NOT_FOUND, "thread-key")
+        };
+    })
+    .join()
+    .unwrap();
+    assert!(last_error().contains("main-key"));
+    assert_eq!(netrig_store_free(s), NETRIG_OK);
+}
+
+/// One thread frees a store while others hammer it: every call either succeeds or gets
+/// NETRIG_E_INVALID_HANDLE, never a crash or a use-after-free (ASan run in `make asan` too).
+#[test]
+fn free_while_other_threads_use_the_store() {
+    for _ in 0..20 {
+        let s = new_store(None);
+        let users: Vec<_> = (0..3)
+            .map(|t| {
+                std::thread::spawn(move || {
+                    let key = c(&format!("t{t}"));
+                    let mut saw_invalid = false;
+                    for i in 0..20_000 {
+                        // SAFETY: valid key pointer.
+                        match unsafe { netrig_store_set_int(s, key.as_ptr(), i, 0) } {
+                            NETRIG_OK => assert!(!saw_invalid, "a freed handle came back to life"),
+                            NETRIG_E_INVALID_HANDLE => saw_invalid = true,
+                            other => panic!("unexpected {other:?}: {}", last_error()),
+                        }
+                    }
+                })
+            })
+            .collect();
+        std::thread::sleep(std::time::Duration::from_micros(300));
+        assert_eq!(netrig_store_free(s), NETRIG_OK);
+        for u in users {
+            u.join().unwrap();
+        }
+    }
+}

@@ -1,0 +1,117 @@
+//! Project rules that a build cannot check by itself: the committed header matches the code,
+//! every `unsafe impl Send/Sync` is documented, and the store-only build pulls in no SSH stack.
+
+use std::path::Path;
+use std::process::Command;
+
+fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// build.rs generated this header from the code of this very build.
+const GENERATED: &str = include_str!(concat!(env!("OUT_DIR"), "/netrig.h"));
+
+#[test]
+fn header_is_committed() {
+    let out = Command::new("git")
+        .args(["show", "HEAD:include/netrig.h"])
+        .current_dir(root())
+        .output()
+        .expect("this test needs git and a git checkout of netrig");
+    assert!(out.status.success(), "include/netrig.h is not committed: {}", String::from_utf8_lossy(&out.stderr));
+    let committed = String::from_utf8(out.stdout).unwrap();
+    if committed != GENERATED {
+        let line = committed.lines().zip(GENERATED.lines()).position(|(a, b)| a != b).unwrap_or(0) + 1;
+        panic!(
+            "include/netrig.h in git differs from what the code generates (first difference at line {line}); \
+             build, then commit the header that build.rs wrote"
+        );
+    }
+    assert!(GENERATED.contains("netrig_store_set_int") && GENERATED.contains("NETRIG_VERSION_MAJOR"));
+}
+
+/// Every public C function carries its doc comment into the header, and the doc says who owns
+/// what (or defers to the module-wide statement in the preamble).
+#[test]
+fn header_documents_every_function() {
+    let mut undocumented = vec![];
+    let lines: Vec<&str> = GENERATED.lines().collect();
+    for (i, line) in lines.iter().enumerate() {
+        let Some(pos) = line.find(" netrig_") else { continue };
+        let is_fn = line.contains('(') && !line.starts_with(' ') && !line.starts_with('#') && !line.starts_with(" *");
+        if is_fn && !lines[..i].last().is_some_and(|prev| prev.trim() == "*/") {
+            undocumented.push(line[pos..].split('(').next().unwrap().trim().to_owned());
+        }
+    }
+    assert!(undocumented.is_empty(), "functions without a doc comment in the header: {undocumented:?}");
+}
+
+/// The before-stop hook and this test enforce the same rule: each `unsafe impl Send/Sync` in
+/// src/ names its type in THREAD_SAFETY.md, and the entry names a test that exists.
+#[test]
+fn every_unsafe_impl_is_documented_in_thread_safety_md() {
+    let doc = std::fs::read_to_string(root().join("THREAD_SAFETY.md")).expect("THREAD_SAFETY.md exists");
+    let mut missing = vec![];
+    let mut stack = vec![root().join("src")];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+                continue;
+            }
+            let text = std::fs::read_to_string(&path).unwrap();
+            for line in text.lines().filter(|l| l.contains("unsafe impl") && (l.contains("Send") || l.contains("Sync")))
+            {
+                let ty =
+                    line.split(" for ").nth(1).and_then(|t| t.split(|c: char| !c.is_alphanumeric() && c != '_').next());
+                match ty {
+                    Some(ty) if doc.contains(ty) => {}
+                    _ => missing.push(format!("{}: {}", path.display(), line.trim())),
+                }
+            }
+        }
+    }
+    assert!(missing.is_empty(), "unsafe impls without a THREAD_SAFETY.md entry: {missing:#?}");
+    // Each test the document names must exist somewhere in the sources.
+    let sources = [root().join("src"), root().join("tests")];
+    for name in doc.split('`').filter(|s| s.starts_with("test:")).map(|s| s.trim_start_matches("test:").trim()) {
+        let found = sources.iter().any(|dir| grep_dir(dir, &format!("fn {name}(")));
+        assert!(found, "THREAD_SAFETY.md names test `{name}`, which does not exist");
+    }
+}
+
+fn grep_dir(dir: &Path, needle: &str) -> bool {
+    std::fs::read_dir(dir).unwrap().any(|e| {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            grep_dir(&p, needle)
+        } else {
+            std::fs::read_to_string(&p).is_ok_and(|t| t.contains(needle))
+        }
+    })
+}
+
+/// Embedded users ship the store-only build: it must not depend on libssh2 or OpenSSL.
+#[test]
+fn store_only_build_has_no_ssh_stack() {
+    let tree = |args: &[&str]| {
+        let out = Command::new(env!("CARGO"))
+            .args(["tree", "--offline", "--prefix", "none", "-e", "normal,build", "--target", "all"])
+            .args(args)
+            .current_dir(root())
+            .output()
+            .expect("cargo tree runs");
+        assert!(out.status.success(), "cargo tree failed: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let lean = tree(&["--no-default-features"]);
+    for forbidden in ["ssh2", "libssh2-sys", "openssl-sys", "openssl"] {
+        assert!(
+            !lean.lines().any(|l| l.starts_with(&format!("{forbidden} "))),
+            "{forbidden} in the store-only build:\n{lean}"
+        );
+    }
+    let full = tree(&[]);
+    assert!(full.lines().any(|l| l.starts_with("libssh2-sys ")), "the default build should have the SSH stack");
+}
