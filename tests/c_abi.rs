@@ -276,7 +276,7 @@ fn invalid_utf8_empty_and_huge_keys() {
 fn bounds_give_full_and_store_nothing() {
     let opts = netrig_store_options { max_entries: 2, max_bytes: 64, ..netrig_store_options_default() };
     let s = new_store(Some(opts));
-    let big = vec![7u8; 100];
+    let big = [7u8; 100];
     // SAFETY (whole test): all pointers are live locals.
     unsafe {
         expect(

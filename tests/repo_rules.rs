@@ -39,7 +39,7 @@ fn header_documents_every_function() {
     for (i, line) in lines.iter().enumerate() {
         let Some(pos) = line.find(" netrig_") else { continue };
         let is_fn = line.contains('(') && !line.starts_with(' ') && !line.starts_with('#') && !line.starts_with(" *");
-        if is_fn && !lines[..i].last().is_some_and(|prev| prev.trim() == "*/") {
+        if is_fn && lines[..i].last().is_none_or(|prev| prev.trim() != "*/") {
             undocumented.push(line[pos..].split('(').next().unwrap().trim().to_owned());
         }
     }

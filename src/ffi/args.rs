@@ -81,7 +81,11 @@ pub(crate) fn write_buf(
         return Err(Error::BufferTooSmall { what: what(), needed, capacity: cap });
     }
     if buf.is_null() {
-        return if needed == 0 { Ok(out_len.set(0)) } else { Err(Error::NullArg("buf")) };
+        if needed > 0 {
+            return Err(Error::NullArg("buf"));
+        }
+        out_len.set(0);
+        return Ok(());
     }
     // SAFETY: `buf` is non-NULL and the contract makes `cap >= needed` bytes writable; `data` is
     // a Rust slice, so the regions cannot overlap.

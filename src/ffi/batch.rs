@@ -67,9 +67,12 @@ pub unsafe extern "C" fn netrig_batch_set(
             return Err(Error::NullArg("value"));
         }
         // SAFETY: non-NULL and, per this function's contract, a readable netrig_value.
-        let value = unsafe { &*value }.to_value()?;
+        let value = unsafe { &*value }.read_value()?;
         let ttl = Ttl::from_millis(ttl_ms)?;
-        with_batch(batch, |b| Ok(b.set(key, value, ttl)).map(drop))
+        with_batch(batch, |b| {
+            b.set(key, value, ttl);
+            Ok(())
+        })
     })
 }
 
@@ -80,7 +83,10 @@ pub unsafe extern "C" fn netrig_batch_set(
 pub unsafe extern "C" fn netrig_batch_delete(batch: netrig_batch, key: *const c_char) -> netrig_status {
     call("netrig_batch_delete", || {
         let key = str_arg(key, "key")?;
-        with_batch(batch, |b| Ok(b.delete(key)).map(drop))
+        with_batch(batch, |b| {
+            b.delete(key);
+            Ok(())
+        })
     })
 }
 
@@ -96,7 +102,10 @@ pub unsafe extern "C" fn netrig_batch_expect_version(
 ) -> netrig_status {
     call("netrig_batch_expect_version", || {
         let key = str_arg(key, "key")?;
-        with_batch(batch, |b| Ok(b.expect_version(key, version)).map(drop))
+        with_batch(batch, |b| {
+            b.expect_version(key, version);
+            Ok(())
+        })
     })
 }
 
@@ -113,7 +122,12 @@ pub unsafe extern "C" fn netrig_batch_len(batch: netrig_batch, out: *mut usize) 
 /// Removes every operation, so the batch can be reused.
 #[no_mangle]
 pub extern "C" fn netrig_batch_clear(batch: netrig_batch) -> netrig_status {
-    call("netrig_batch_clear", || with_batch(batch, |b| Ok(b.clear())))
+    call("netrig_batch_clear", || {
+        with_batch(batch, |b| {
+            b.clear();
+            Ok(())
+        })
+    })
 }
 
 /// Applies the batch to `store` all-or-nothing: every reader that sees more than one key

@@ -2,6 +2,11 @@
 //! core and turns results into statuses. The header's preamble (cbindgen.toml) states the
 //! conventions every function here follows.
 
+// The safety contract of every `unsafe extern "C"` function here is the one in the header's
+// preamble (non-NULL pointers valid for the access the doc describes, for the call), stated once
+// there instead of in a `# Safety` section per function.
+#![allow(clippy::missing_safety_doc)]
+
 mod args;
 mod batch;
 mod guard;
@@ -69,7 +74,7 @@ pub struct netrig_value {
 
 impl netrig_value {
     /// Converts a caller's value, checking its kind, pointers and UTF-8.
-    fn to_value(&self) -> crate::Result<Value> {
+    fn read_value(&self) -> crate::Result<Value> {
         match self.kind {
             k if k == netrig_type::NETRIG_TYPE_BOOL as u32 => Ok(Value::Bool(self.b)),
             k if k == netrig_type::NETRIG_TYPE_INT as u32 => Ok(Value::Int(self.i)),

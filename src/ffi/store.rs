@@ -356,7 +356,7 @@ pub unsafe extern "C" fn netrig_store_cas(
             return Err(Error::NullArg("value"));
         }
         // SAFETY: non-NULL and, per this function's contract, a readable netrig_value.
-        let value = unsafe { &*value }.to_value()?;
+        let value = unsafe { &*value }.read_value()?;
         let ttl = Ttl::from_millis(ttl_ms)?;
         let version = with_store(store, |s| s.compare_and_set(key, expected_version, value, ttl))?;
         Out::optional(out_version).set(version);
