@@ -319,6 +319,10 @@ enum netrig_status netrig_debug_panic(const char *message);
 /**
  * Creates an empty batch; `*out` receives its handle, which the caller frees with
  * `netrig_batch_free`.
+ *
+ * Ownership: the caller frees the new batch with `netrig_batch_free`.
+ * Blocking: never.
+ * Thread-safety: any thread.
  */
 enum netrig_status netrig_batch_new(struct netrig_batch *out);
 
@@ -326,6 +330,9 @@ enum netrig_status netrig_batch_new(struct netrig_batch *out);
  * Frees a batch. A second free returns NETRIG_E_INVALID_HANDLE.
  *
  * Ownership: consumes the handle.
+ *
+ * Blocking: until calls already running on this batch in other threads return.
+ * Thread-safety: any thread; calls on one batch are serialised.
  */
 enum netrig_status netrig_batch_free(struct netrig_batch batch);
 
@@ -333,6 +340,9 @@ enum netrig_status netrig_batch_free(struct netrig_batch batch);
  * Adds "set `key` to `*value`" (copied now) with `ttl_ms` as for `netrig_store_set_bool`.
  *
  * Ownership: `key` and `value` are borrowed for the call.
+ *
+ * Blocking: waits only for other calls on the same batch (microseconds); no I/O.
+ * Thread-safety: any thread; calls on one batch are serialised.
  */
 enum netrig_status netrig_batch_set(struct netrig_batch batch,
                                     const char *key,
@@ -343,6 +353,9 @@ enum netrig_status netrig_batch_set(struct netrig_batch batch,
  * Adds "delete `key`". Deleting a key that does not exist is not an error in a batch.
  *
  * Ownership: `key` is borrowed for the call.
+ *
+ * Blocking: waits only for other calls on the same batch (microseconds); no I/O.
+ * Thread-safety: any thread; calls on one batch are serialised.
  */
 enum netrig_status netrig_batch_delete(struct netrig_batch batch, const char *key);
 
@@ -351,6 +364,9 @@ enum netrig_status netrig_batch_delete(struct netrig_batch batch, const char *ke
  * whole batch fails with NETRIG_E_CONFLICT and nothing changes.
  *
  * Ownership: `key` is borrowed for the call.
+ *
+ * Blocking: waits only for other calls on the same batch (microseconds); no I/O.
+ * Thread-safety: any thread; calls on one batch are serialised.
  */
 enum netrig_status netrig_batch_expect_version(struct netrig_batch batch,
                                                const char *key,
@@ -358,11 +374,19 @@ enum netrig_status netrig_batch_expect_version(struct netrig_batch batch,
 
 /**
  * The number of operations in the batch.
+ *
+ * Ownership: no pointer is kept after the call; out-parameters are the caller's.
+ * Blocking: waits only for other calls on the same batch (microseconds); no I/O.
+ * Thread-safety: any thread; calls on one batch are serialised.
  */
 enum netrig_status netrig_batch_len(struct netrig_batch batch, size_t *out);
 
 /**
  * Removes every operation, so the batch can be reused.
+ *
+ * Ownership: no pointer is kept after the call; out-parameters are the caller's.
+ * Blocking: waits only for other calls on the same batch (microseconds); no I/O.
+ * Thread-safety: any thread; calls on one batch are serialised.
  */
 enum netrig_status netrig_batch_clear(struct netrig_batch batch);
 
@@ -373,6 +397,8 @@ enum netrig_status netrig_batch_clear(struct netrig_batch batch);
  *
  * Blocking: write-locks the shards the batch touches, in a fixed order, for the duration.
  * Thread-safety: any thread.
+ *
+ * Ownership: no pointer is kept after the call; out-parameters are the caller's.
  */
 enum netrig_status netrig_store_apply(struct netrig_store store, struct netrig_batch batch);
 
@@ -400,6 +426,10 @@ enum netrig_status netrig_store_keys(struct netrig_store store,
 
 /**
  * The number of entries in the snapshot.
+ *
+ * Ownership: no pointer is kept after the call; out-parameters are the caller's.
+ * Blocking: never (the object is immutable).
+ * Thread-safety: any thread, concurrently with any other call on the same object.
  */
 enum netrig_status netrig_snapshot_len(struct netrig_snapshot snapshot, size_t *out);
 
@@ -408,6 +438,9 @@ enum netrig_status netrig_snapshot_len(struct netrig_snapshot snapshot, size_t *
  *
  * Ownership: the pointers written into `*out` belong to the snapshot and stay valid until
  * `netrig_snapshot_free`.
+ *
+ * Blocking: never (the object is immutable).
+ * Thread-safety: any thread, concurrently with any other call on the same object.
  */
 enum netrig_status netrig_snapshot_get(struct netrig_snapshot snapshot,
                                        size_t index,
@@ -421,6 +454,9 @@ enum netrig_status netrig_snapshot_get(struct netrig_snapshot snapshot,
  *
  * Ownership: the string belongs to the snapshot (made on first call, then reused) and stays
  * valid until `netrig_snapshot_free`.
+ *
+ * Blocking: never (the object is immutable).
+ * Thread-safety: any thread, concurrently with any other call on the same object.
  */
 enum netrig_status netrig_snapshot_json(struct netrig_snapshot snapshot,
                                         const char **out_json,
@@ -431,11 +467,18 @@ enum netrig_status netrig_snapshot_json(struct netrig_snapshot snapshot,
  * NETRIG_E_INVALID_HANDLE.
  *
  * Ownership: consumes the handle.
+ *
+ * Blocking: until calls already running on this snapshot in other threads return.
+ * Thread-safety: any thread, concurrently with any other call on the same object.
  */
 enum netrig_status netrig_snapshot_free(struct netrig_snapshot snapshot);
 
 /**
  * The number of strings in the list.
+ *
+ * Ownership: no pointer is kept after the call; out-parameters are the caller's.
+ * Blocking: never (the object is immutable).
+ * Thread-safety: any thread, concurrently with any other call on the same object.
  */
 enum netrig_status netrig_strlist_len(struct netrig_strlist list, size_t *out);
 
@@ -443,6 +486,9 @@ enum netrig_status netrig_strlist_len(struct netrig_strlist list, size_t *out);
  * String `index` (0-based). Returns NETRIG_E_NOT_FOUND past the end.
  *
  * Ownership: `*out` points into the list and stays valid until `netrig_strlist_free`.
+ *
+ * Blocking: never (the object is immutable).
+ * Thread-safety: any thread, concurrently with any other call on the same object.
  */
 enum netrig_status netrig_strlist_get(struct netrig_strlist list, size_t index, const char **out);
 
@@ -450,6 +496,9 @@ enum netrig_status netrig_strlist_get(struct netrig_strlist list, size_t index, 
  * Frees a list and every string it handed out. A second free returns NETRIG_E_INVALID_HANDLE.
  *
  * Ownership: consumes the handle.
+ *
+ * Blocking: until calls already running on this list in other threads return.
+ * Thread-safety: any thread, concurrently with any other call on the same object.
  */
 enum netrig_status netrig_strlist_free(struct netrig_strlist list);
 
@@ -463,8 +512,8 @@ struct netrig_store_options netrig_store_options_default(void);
 /**
  * Creates an empty in-memory store.
  *
- * `options` may be NULL for the defaults; it is borrowed for the call. On success `*out`
- * receives the handle, which the caller frees with `netrig_store_free`.
+ * Ownership: `options` may be NULL for the defaults; it is borrowed for the call. On success
+ * `*out` receives the handle, which the caller frees with `netrig_store_free`.
  * Returns NETRIG_E_INVALID_ARG for a zero bound or a negative default TTL.
  * Blocking: never. Thread-safety: any thread.
  */
@@ -485,6 +534,9 @@ enum netrig_status netrig_store_free(struct netrig_store store);
  * Sets `key` to a bool. `ttl_ms`: NETRIG_TTL_DEFAULT (-1), NETRIG_TTL_NEVER (0) or ms > 0.
  *
  * Ownership: `key` is borrowed for the call. Returns NETRIG_E_FULL (nothing changed) past a bound.
+ *
+ * Blocking: waits only for other calls on the same shard of this store (microseconds); no I/O.
+ * Thread-safety: any thread, concurrently with any other call on the same store.
  */
 enum netrig_status netrig_store_set_bool(struct netrig_store store,
                                          const char *key,
@@ -495,6 +547,9 @@ enum netrig_status netrig_store_set_bool(struct netrig_store store,
  * Sets `key` to an int64. `ttl_ms` as for `netrig_store_set_bool`.
  *
  * Ownership: `key` is borrowed for the call. Returns NETRIG_E_FULL (nothing changed) past a bound.
+ *
+ * Blocking: waits only for other calls on the same shard of this store (microseconds); no I/O.
+ * Thread-safety: any thread, concurrently with any other call on the same store.
  */
 enum netrig_status netrig_store_set_int(struct netrig_store store,
                                         const char *key,
@@ -505,6 +560,9 @@ enum netrig_status netrig_store_set_int(struct netrig_store store,
  * Sets `key` to a double. `ttl_ms` as for `netrig_store_set_bool`.
  *
  * Ownership: `key` is borrowed for the call. Returns NETRIG_E_FULL (nothing changed) past a bound.
+ *
+ * Blocking: waits only for other calls on the same shard of this store (microseconds); no I/O.
+ * Thread-safety: any thread, concurrently with any other call on the same store.
  */
 enum netrig_status netrig_store_set_double(struct netrig_store store,
                                            const char *key,
@@ -517,6 +575,9 @@ enum netrig_status netrig_store_set_double(struct netrig_store store,
  *
  * Ownership: `key` and `value` are borrowed for the call. Returns NETRIG_E_UTF8 for invalid
  * UTF-8 and NETRIG_E_FULL (nothing changed) past a bound.
+ *
+ * Blocking: waits only for other calls on the same shard of this store (microseconds); no I/O.
+ * Thread-safety: any thread, concurrently with any other call on the same store.
  */
 enum netrig_status netrig_store_set_str(struct netrig_store store,
                                         const char *key,
@@ -529,6 +590,9 @@ enum netrig_status netrig_store_set_str(struct netrig_store store,
  *
  * Ownership: `key` and `data` are borrowed for the call. Returns NETRIG_E_FULL (nothing
  * changed) past a bound.
+ *
+ * Blocking: waits only for other calls on the same shard of this store (microseconds); no I/O.
+ * Thread-safety: any thread, concurrently with any other call on the same store.
  */
 enum netrig_status netrig_store_set_bytes(struct netrig_store store,
                                           const char *key,
@@ -541,6 +605,9 @@ enum netrig_status netrig_store_set_bytes(struct netrig_store store,
  *
  * Ownership: `key` is borrowed; `*out_value` and `*out_version` are written on success only.
  * Returns NETRIG_E_NOT_FOUND for a missing or expired key, NETRIG_E_TYPE for another type.
+ *
+ * Blocking: waits only for other calls on the same shard of this store (microseconds); no I/O.
+ * Thread-safety: any thread, concurrently with any other call on the same store.
  */
 enum netrig_status netrig_store_get_bool(struct netrig_store store,
                                          const char *key,
@@ -552,6 +619,9 @@ enum netrig_status netrig_store_get_bool(struct netrig_store store,
  *
  * Ownership: `key` is borrowed; `*out_value` and `*out_version` are written on success only.
  * Returns NETRIG_E_NOT_FOUND for a missing or expired key, NETRIG_E_TYPE for another type.
+ *
+ * Blocking: waits only for other calls on the same shard of this store (microseconds); no I/O.
+ * Thread-safety: any thread, concurrently with any other call on the same store.
  */
 enum netrig_status netrig_store_get_int(struct netrig_store store,
                                         const char *key,
@@ -563,6 +633,9 @@ enum netrig_status netrig_store_get_int(struct netrig_store store,
  *
  * Ownership: `key` is borrowed; `*out_value` and `*out_version` are written on success only.
  * Returns NETRIG_E_NOT_FOUND for a missing or expired key, NETRIG_E_TYPE for another type.
+ *
+ * Blocking: waits only for other calls on the same shard of this store (microseconds); no I/O.
+ * Thread-safety: any thread, concurrently with any other call on the same store.
  */
 enum netrig_status netrig_store_get_double(struct netrig_store store,
                                            const char *key,
@@ -577,6 +650,9 @@ enum netrig_status netrig_store_get_double(struct netrig_store store,
  *
  * Ownership: `key` is borrowed; `buf` is the caller's. Returns NETRIG_E_NOT_FOUND or
  * NETRIG_E_TYPE as `netrig_store_get_int` does.
+ *
+ * Blocking: waits only for other calls on the same shard of this store (microseconds); no I/O.
+ * Thread-safety: any thread, concurrently with any other call on the same store.
  */
 enum netrig_status netrig_store_get_str(struct netrig_store store,
                                         const char *key,
@@ -593,6 +669,9 @@ enum netrig_status netrig_store_get_str(struct netrig_store store,
  *
  * Ownership: `key` is borrowed; `buf` is the caller's. Returns NETRIG_E_NOT_FOUND or
  * NETRIG_E_TYPE as `netrig_store_get_int` does.
+ *
+ * Blocking: waits only for other calls on the same shard of this store (microseconds); no I/O.
+ * Thread-safety: any thread, concurrently with any other call on the same store.
  */
 enum netrig_status netrig_store_get_bytes(struct netrig_store store,
                                           const char *key,
@@ -605,6 +684,9 @@ enum netrig_status netrig_store_get_bytes(struct netrig_store store,
  * The type of the value at `key`, and optionally (`out_version` may be NULL) its version.
  *
  * Ownership: `key` is borrowed. Returns NETRIG_E_NOT_FOUND for a missing or expired key.
+ *
+ * Blocking: waits only for other calls on the same shard of this store (microseconds); no I/O.
+ * Thread-safety: any thread, concurrently with any other call on the same store.
  */
 enum netrig_status netrig_store_get_type(struct netrig_store store,
                                          const char *key,
@@ -618,6 +700,9 @@ enum netrig_status netrig_store_get_type(struct netrig_store store,
  * NETRIG_E_CONFLICT, changes nothing, and the last error names the version found.
  *
  * Ownership: `key` and `value` (and the strings or bytes it points to) are borrowed.
+ *
+ * Blocking: waits only for other calls on the same shard of this store (microseconds); no I/O.
+ * Thread-safety: any thread, concurrently with any other call on the same store.
  */
 enum netrig_status netrig_store_cas(struct netrig_store store,
                                     const char *key,
@@ -633,6 +718,9 @@ enum netrig_status netrig_store_cas(struct netrig_store store,
  * (nothing changed) if the sum would overflow.
  *
  * Ownership: `key` is borrowed.
+ *
+ * Blocking: waits only for other calls on the same shard of this store (microseconds); no I/O.
+ * Thread-safety: any thread, concurrently with any other call on the same store.
  */
 enum netrig_status netrig_store_add_int(struct netrig_store store,
                                         const char *key,
@@ -643,6 +731,9 @@ enum netrig_status netrig_store_add_int(struct netrig_store store,
  * Removes `key`. Returns NETRIG_E_NOT_FOUND if it is missing or already expired.
  *
  * Ownership: `key` is borrowed.
+ *
+ * Blocking: waits only for other calls on the same shard of this store (microseconds); no I/O.
+ * Thread-safety: any thread, concurrently with any other call on the same store.
  */
 enum netrig_status netrig_store_delete(struct netrig_store store, const char *key);
 
@@ -650,6 +741,9 @@ enum netrig_status netrig_store_delete(struct netrig_store store, const char *ke
  * Whether `key` exists and has not expired.
  *
  * Ownership: `key` is borrowed; `*out` is written on success.
+ *
+ * Blocking: waits only for other calls on the same shard of this store (microseconds); no I/O.
+ * Thread-safety: any thread, concurrently with any other call on the same store.
  */
 enum netrig_status netrig_store_contains(struct netrig_store store, const char *key, bool *out);
 
@@ -657,6 +751,9 @@ enum netrig_status netrig_store_contains(struct netrig_store store, const char *
  * The number of live (unexpired) keys, counted at one instant.
  *
  * Blocking: read-locks every shard briefly; O(number of keys).
+ *
+ * Ownership: no pointer is kept after the call; out-parameters are the caller's.
+ * Thread-safety: any thread, concurrently with any other call on the same store.
  */
 enum netrig_status netrig_store_len(struct netrig_store store, size_t *out);
 
@@ -664,6 +761,9 @@ enum netrig_status netrig_store_len(struct netrig_store store, size_t *out);
  * Removes every key at one instant. `*out_removed` (may be NULL) receives how many.
  *
  * Blocking: write-locks every shard for the duration; O(number of keys).
+ *
+ * Ownership: no pointer is kept after the call; out-parameters are the caller's.
+ * Thread-safety: any thread, concurrently with any other call on the same store.
  */
 enum netrig_status netrig_store_clear(struct netrig_store store, size_t *out_removed);
 
@@ -673,6 +773,9 @@ enum netrig_status netrig_store_clear(struct netrig_store store, size_t *out_rem
  *
  * Blocking: scans each shard under its read lock and write-locks only shards with expired
  * keys, one at a time; readers never wait on other shards.
+ *
+ * Ownership: no pointer is kept after the call; out-parameters are the caller's.
+ * Thread-safety: any thread, concurrently with any other call on the same store.
  */
 enum netrig_status netrig_store_purge_expired(struct netrig_store store, size_t *out_removed);
 

@@ -31,19 +31,32 @@ fn header_is_committed() {
 }
 
 /// Every public C function carries its doc comment into the header, and the doc says who owns
-/// what (or defers to the module-wide statement in the preamble).
+/// each pointer, whether it blocks, and its thread-safety (CONVENTIONS.md, "Every function's doc
+/// comment says four things").
 #[test]
 fn header_documents_every_function() {
-    let mut undocumented = vec![];
+    let mut problems = vec![];
     let lines: Vec<&str> = GENERATED.lines().collect();
     for (i, line) in lines.iter().enumerate() {
         let Some(pos) = line.find(" netrig_") else { continue };
         let is_fn = line.contains('(') && !line.starts_with(' ') && !line.starts_with('#') && !line.starts_with(" *");
-        if is_fn && lines[..i].last().is_none_or(|prev| prev.trim() != "*/") {
-            undocumented.push(line[pos..].split('(').next().unwrap().trim().to_owned());
+        if !is_fn {
+            continue;
+        }
+        let name = line[pos..].split('(').next().unwrap().trim().to_owned();
+        if lines[..i].last().is_none_or(|prev| prev.trim() != "*/") {
+            problems.push(format!("{name}: no doc comment"));
+            continue;
+        }
+        let start = lines[..i].iter().rposition(|l| l.trim() == "/**").unwrap();
+        let doc = lines[start..i].join("\n");
+        for label in ["Ownership:", "Blocking:", "Thread-safety:"] {
+            if !doc.contains(label) {
+                problems.push(format!("{name}: doc lacks '{label}'"));
+            }
         }
     }
-    assert!(undocumented.is_empty(), "functions without a doc comment in the header: {undocumented:?}");
+    assert!(problems.is_empty(), "header docs incomplete: {problems:#?}");
 }
 
 /// The before-stop hook and this test enforce the same rule: each `unsafe impl Send/Sync` in

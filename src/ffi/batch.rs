@@ -34,6 +34,10 @@ fn with_batch<R>(batch: netrig_batch, f: impl FnOnce(&mut Batch) -> Result<R>) -
 
 /// Creates an empty batch; `*out` receives its handle, which the caller frees with
 /// `netrig_batch_free`.
+///
+/// Ownership: the caller frees the new batch with `netrig_batch_free`.
+/// Blocking: never.
+/// Thread-safety: any thread.
 #[no_mangle]
 pub unsafe extern "C" fn netrig_batch_new(out: *mut netrig_batch) -> netrig_status {
     call("netrig_batch_new", || {
@@ -46,6 +50,9 @@ pub unsafe extern "C" fn netrig_batch_new(out: *mut netrig_batch) -> netrig_stat
 /// Frees a batch. A second free returns NETRIG_E_INVALID_HANDLE.
 ///
 /// Ownership: consumes the handle.
+///
+/// Blocking: until calls already running on this batch in other threads return.
+/// Thread-safety: any thread; calls on one batch are serialised.
 #[no_mangle]
 pub extern "C" fn netrig_batch_free(batch: netrig_batch) -> netrig_status {
     call("netrig_batch_free", || BATCHES.remove(batch.id))
@@ -54,6 +61,9 @@ pub extern "C" fn netrig_batch_free(batch: netrig_batch) -> netrig_status {
 /// Adds "set `key` to `*value`" (copied now) with `ttl_ms` as for `netrig_store_set_bool`.
 ///
 /// Ownership: `key` and `value` are borrowed for the call.
+///
+/// Blocking: waits only for other calls on the same batch (microseconds); no I/O.
+/// Thread-safety: any thread; calls on one batch are serialised.
 #[no_mangle]
 pub unsafe extern "C" fn netrig_batch_set(
     batch: netrig_batch,
@@ -79,6 +89,9 @@ pub unsafe extern "C" fn netrig_batch_set(
 /// Adds "delete `key`". Deleting a key that does not exist is not an error in a batch.
 ///
 /// Ownership: `key` is borrowed for the call.
+///
+/// Blocking: waits only for other calls on the same batch (microseconds); no I/O.
+/// Thread-safety: any thread; calls on one batch are serialised.
 #[no_mangle]
 pub unsafe extern "C" fn netrig_batch_delete(batch: netrig_batch, key: *const c_char) -> netrig_status {
     call("netrig_batch_delete", || {
@@ -94,6 +107,9 @@ pub unsafe extern "C" fn netrig_batch_delete(batch: netrig_batch, key: *const c_
 /// whole batch fails with NETRIG_E_CONFLICT and nothing changes.
 ///
 /// Ownership: `key` is borrowed for the call.
+///
+/// Blocking: waits only for other calls on the same batch (microseconds); no I/O.
+/// Thread-safety: any thread; calls on one batch are serialised.
 #[no_mangle]
 pub unsafe extern "C" fn netrig_batch_expect_version(
     batch: netrig_batch,
@@ -110,6 +126,10 @@ pub unsafe extern "C" fn netrig_batch_expect_version(
 }
 
 /// The number of operations in the batch.
+///
+/// Ownership: no pointer is kept after the call; out-parameters are the caller's.
+/// Blocking: waits only for other calls on the same batch (microseconds); no I/O.
+/// Thread-safety: any thread; calls on one batch are serialised.
 #[no_mangle]
 pub unsafe extern "C" fn netrig_batch_len(batch: netrig_batch, out: *mut usize) -> netrig_status {
     call("netrig_batch_len", || {
@@ -120,6 +140,10 @@ pub unsafe extern "C" fn netrig_batch_len(batch: netrig_batch, out: *mut usize) 
 }
 
 /// Removes every operation, so the batch can be reused.
+///
+/// Ownership: no pointer is kept after the call; out-parameters are the caller's.
+/// Blocking: waits only for other calls on the same batch (microseconds); no I/O.
+/// Thread-safety: any thread; calls on one batch are serialised.
 #[no_mangle]
 pub extern "C" fn netrig_batch_clear(batch: netrig_batch) -> netrig_status {
     call("netrig_batch_clear", || {
@@ -136,6 +160,8 @@ pub extern "C" fn netrig_batch_clear(batch: netrig_batch) -> netrig_status {
 ///
 /// Blocking: write-locks the shards the batch touches, in a fixed order, for the duration.
 /// Thread-safety: any thread.
+///
+/// Ownership: no pointer is kept after the call; out-parameters are the caller's.
 #[no_mangle]
 pub extern "C" fn netrig_store_apply(store: netrig_store, batch: netrig_batch) -> netrig_status {
     call("netrig_store_apply", || {

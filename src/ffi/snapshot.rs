@@ -118,6 +118,10 @@ fn with_snapshot<R>(snap: netrig_snapshot, f: impl FnOnce(&CSnapshot) -> Result<
 }
 
 /// The number of entries in the snapshot.
+///
+/// Ownership: no pointer is kept after the call; out-parameters are the caller's.
+/// Blocking: never (the object is immutable).
+/// Thread-safety: any thread, concurrently with any other call on the same object.
 #[no_mangle]
 pub unsafe extern "C" fn netrig_snapshot_len(snapshot: netrig_snapshot, out: *mut usize) -> netrig_status {
     call("netrig_snapshot_len", || {
@@ -131,6 +135,9 @@ pub unsafe extern "C" fn netrig_snapshot_len(snapshot: netrig_snapshot, out: *mu
 ///
 /// Ownership: the pointers written into `*out` belong to the snapshot and stay valid until
 /// `netrig_snapshot_free`.
+///
+/// Blocking: never (the object is immutable).
+/// Thread-safety: any thread, concurrently with any other call on the same object.
 #[no_mangle]
 pub unsafe extern "C" fn netrig_snapshot_get(
     snapshot: netrig_snapshot,
@@ -181,6 +188,9 @@ pub unsafe extern "C" fn netrig_snapshot_get(
 ///
 /// Ownership: the string belongs to the snapshot (made on first call, then reused) and stays
 /// valid until `netrig_snapshot_free`.
+///
+/// Blocking: never (the object is immutable).
+/// Thread-safety: any thread, concurrently with any other call on the same object.
 #[no_mangle]
 pub unsafe extern "C" fn netrig_snapshot_json(
     snapshot: netrig_snapshot,
@@ -203,12 +213,19 @@ pub unsafe extern "C" fn netrig_snapshot_json(
 /// NETRIG_E_INVALID_HANDLE.
 ///
 /// Ownership: consumes the handle.
+///
+/// Blocking: until calls already running on this snapshot in other threads return.
+/// Thread-safety: any thread, concurrently with any other call on the same object.
 #[no_mangle]
 pub extern "C" fn netrig_snapshot_free(snapshot: netrig_snapshot) -> netrig_status {
     call("netrig_snapshot_free", || SNAPSHOTS.remove(snapshot.id))
 }
 
 /// The number of strings in the list.
+///
+/// Ownership: no pointer is kept after the call; out-parameters are the caller's.
+/// Blocking: never (the object is immutable).
+/// Thread-safety: any thread, concurrently with any other call on the same object.
 #[no_mangle]
 pub unsafe extern "C" fn netrig_strlist_len(list: netrig_strlist, out: *mut usize) -> netrig_status {
     call("netrig_strlist_len", || {
@@ -221,6 +238,9 @@ pub unsafe extern "C" fn netrig_strlist_len(list: netrig_strlist, out: *mut usiz
 /// String `index` (0-based). Returns NETRIG_E_NOT_FOUND past the end.
 ///
 /// Ownership: `*out` points into the list and stays valid until `netrig_strlist_free`.
+///
+/// Blocking: never (the object is immutable).
+/// Thread-safety: any thread, concurrently with any other call on the same object.
 #[no_mangle]
 pub unsafe extern "C" fn netrig_strlist_get(
     list: netrig_strlist,
@@ -242,6 +262,9 @@ pub unsafe extern "C" fn netrig_strlist_get(
 /// Frees a list and every string it handed out. A second free returns NETRIG_E_INVALID_HANDLE.
 ///
 /// Ownership: consumes the handle.
+///
+/// Blocking: until calls already running on this list in other threads return.
+/// Thread-safety: any thread, concurrently with any other call on the same object.
 #[no_mangle]
 pub extern "C" fn netrig_strlist_free(list: netrig_strlist) -> netrig_status {
     call("netrig_strlist_free", || STRLISTS.remove(list.id))

@@ -92,8 +92,8 @@ pub extern "C" fn netrig_store_options_default() -> netrig_store_options {
 
 /// Creates an empty in-memory store.
 ///
-/// `options` may be NULL for the defaults; it is borrowed for the call. On success `*out`
-/// receives the handle, which the caller frees with `netrig_store_free`.
+/// Ownership: `options` may be NULL for the defaults; it is borrowed for the call. On success
+/// `*out` receives the handle, which the caller frees with `netrig_store_free`.
 /// Returns NETRIG_E_INVALID_ARG for a zero bound or a negative default TTL.
 /// Blocking: never. Thread-safety: any thread.
 #[no_mangle]
@@ -137,6 +137,9 @@ fn set(store: netrig_store, key: *const c_char, ttl_ms: i64, value: impl FnOnce(
 /// Sets `key` to a bool. `ttl_ms`: NETRIG_TTL_DEFAULT (-1), NETRIG_TTL_NEVER (0) or ms > 0.
 ///
 /// Ownership: `key` is borrowed for the call. Returns NETRIG_E_FULL (nothing changed) past a bound.
+///
+/// Blocking: waits only for other calls on the same shard of this store (microseconds); no I/O.
+/// Thread-safety: any thread, concurrently with any other call on the same store.
 #[no_mangle]
 pub unsafe extern "C" fn netrig_store_set_bool(
     store: netrig_store,
@@ -150,6 +153,9 @@ pub unsafe extern "C" fn netrig_store_set_bool(
 /// Sets `key` to an int64. `ttl_ms` as for `netrig_store_set_bool`.
 ///
 /// Ownership: `key` is borrowed for the call. Returns NETRIG_E_FULL (nothing changed) past a bound.
+///
+/// Blocking: waits only for other calls on the same shard of this store (microseconds); no I/O.
+/// Thread-safety: any thread, concurrently with any other call on the same store.
 #[no_mangle]
 pub unsafe extern "C" fn netrig_store_set_int(
     store: netrig_store,
@@ -163,6 +169,9 @@ pub unsafe extern "C" fn netrig_store_set_int(
 /// Sets `key` to a double. `ttl_ms` as for `netrig_store_set_bool`.
 ///
 /// Ownership: `key` is borrowed for the call. Returns NETRIG_E_FULL (nothing changed) past a bound.
+///
+/// Blocking: waits only for other calls on the same shard of this store (microseconds); no I/O.
+/// Thread-safety: any thread, concurrently with any other call on the same store.
 #[no_mangle]
 pub unsafe extern "C" fn netrig_store_set_double(
     store: netrig_store,
@@ -178,6 +187,9 @@ pub unsafe extern "C" fn netrig_store_set_double(
 ///
 /// Ownership: `key` and `value` are borrowed for the call. Returns NETRIG_E_UTF8 for invalid
 /// UTF-8 and NETRIG_E_FULL (nothing changed) past a bound.
+///
+/// Blocking: waits only for other calls on the same shard of this store (microseconds); no I/O.
+/// Thread-safety: any thread, concurrently with any other call on the same store.
 #[no_mangle]
 pub unsafe extern "C" fn netrig_store_set_str(
     store: netrig_store,
@@ -193,6 +205,9 @@ pub unsafe extern "C" fn netrig_store_set_str(
 ///
 /// Ownership: `key` and `data` are borrowed for the call. Returns NETRIG_E_FULL (nothing
 /// changed) past a bound.
+///
+/// Blocking: waits only for other calls on the same shard of this store (microseconds); no I/O.
+/// Thread-safety: any thread, concurrently with any other call on the same store.
 #[no_mangle]
 pub unsafe extern "C" fn netrig_store_set_bytes(
     store: netrig_store,
@@ -225,6 +240,9 @@ fn get<T>(
 ///
 /// Ownership: `key` is borrowed; `*out_value` and `*out_version` are written on success only.
 /// Returns NETRIG_E_NOT_FOUND for a missing or expired key, NETRIG_E_TYPE for another type.
+///
+/// Blocking: waits only for other calls on the same shard of this store (microseconds); no I/O.
+/// Thread-safety: any thread, concurrently with any other call on the same store.
 #[no_mangle]
 pub unsafe extern "C" fn netrig_store_get_bool(
     store: netrig_store,
@@ -239,6 +257,9 @@ pub unsafe extern "C" fn netrig_store_get_bool(
 ///
 /// Ownership: `key` is borrowed; `*out_value` and `*out_version` are written on success only.
 /// Returns NETRIG_E_NOT_FOUND for a missing or expired key, NETRIG_E_TYPE for another type.
+///
+/// Blocking: waits only for other calls on the same shard of this store (microseconds); no I/O.
+/// Thread-safety: any thread, concurrently with any other call on the same store.
 #[no_mangle]
 pub unsafe extern "C" fn netrig_store_get_int(
     store: netrig_store,
@@ -253,6 +274,9 @@ pub unsafe extern "C" fn netrig_store_get_int(
 ///
 /// Ownership: `key` is borrowed; `*out_value` and `*out_version` are written on success only.
 /// Returns NETRIG_E_NOT_FOUND for a missing or expired key, NETRIG_E_TYPE for another type.
+///
+/// Blocking: waits only for other calls on the same shard of this store (microseconds); no I/O.
+/// Thread-safety: any thread, concurrently with any other call on the same store.
 #[no_mangle]
 pub unsafe extern "C" fn netrig_store_get_double(
     store: netrig_store,
@@ -272,6 +296,9 @@ pub unsafe extern "C" fn netrig_store_get_double(
 ///
 /// Ownership: `key` is borrowed; `buf` is the caller's. Returns NETRIG_E_NOT_FOUND or
 /// NETRIG_E_TYPE as `netrig_store_get_int` does.
+///
+/// Blocking: waits only for other calls on the same shard of this store (microseconds); no I/O.
+/// Thread-safety: any thread, concurrently with any other call on the same store.
 #[no_mangle]
 pub unsafe extern "C" fn netrig_store_get_str(
     store: netrig_store,
@@ -298,6 +325,9 @@ pub unsafe extern "C" fn netrig_store_get_str(
 ///
 /// Ownership: `key` is borrowed; `buf` is the caller's. Returns NETRIG_E_NOT_FOUND or
 /// NETRIG_E_TYPE as `netrig_store_get_int` does.
+///
+/// Blocking: waits only for other calls on the same shard of this store (microseconds); no I/O.
+/// Thread-safety: any thread, concurrently with any other call on the same store.
 #[no_mangle]
 pub unsafe extern "C" fn netrig_store_get_bytes(
     store: netrig_store,
@@ -320,6 +350,9 @@ pub unsafe extern "C" fn netrig_store_get_bytes(
 /// The type of the value at `key`, and optionally (`out_version` may be NULL) its version.
 ///
 /// Ownership: `key` is borrowed. Returns NETRIG_E_NOT_FOUND for a missing or expired key.
+///
+/// Blocking: waits only for other calls on the same shard of this store (microseconds); no I/O.
+/// Thread-safety: any thread, concurrently with any other call on the same store.
 #[no_mangle]
 pub unsafe extern "C" fn netrig_store_get_type(
     store: netrig_store,
@@ -341,6 +374,9 @@ pub unsafe extern "C" fn netrig_store_get_type(
 /// NETRIG_E_CONFLICT, changes nothing, and the last error names the version found.
 ///
 /// Ownership: `key` and `value` (and the strings or bytes it points to) are borrowed.
+///
+/// Blocking: waits only for other calls on the same shard of this store (microseconds); no I/O.
+/// Thread-safety: any thread, concurrently with any other call on the same store.
 #[no_mangle]
 pub unsafe extern "C" fn netrig_store_cas(
     store: netrig_store,
@@ -370,6 +406,9 @@ pub unsafe extern "C" fn netrig_store_cas(
 /// (nothing changed) if the sum would overflow.
 ///
 /// Ownership: `key` is borrowed.
+///
+/// Blocking: waits only for other calls on the same shard of this store (microseconds); no I/O.
+/// Thread-safety: any thread, concurrently with any other call on the same store.
 #[no_mangle]
 pub unsafe extern "C" fn netrig_store_add_int(
     store: netrig_store,
@@ -388,6 +427,9 @@ pub unsafe extern "C" fn netrig_store_add_int(
 /// Removes `key`. Returns NETRIG_E_NOT_FOUND if it is missing or already expired.
 ///
 /// Ownership: `key` is borrowed.
+///
+/// Blocking: waits only for other calls on the same shard of this store (microseconds); no I/O.
+/// Thread-safety: any thread, concurrently with any other call on the same store.
 #[no_mangle]
 pub unsafe extern "C" fn netrig_store_delete(store: netrig_store, key: *const c_char) -> netrig_status {
     call("netrig_store_delete", || {
@@ -399,6 +441,9 @@ pub unsafe extern "C" fn netrig_store_delete(store: netrig_store, key: *const c_
 /// Whether `key` exists and has not expired.
 ///
 /// Ownership: `key` is borrowed; `*out` is written on success.
+///
+/// Blocking: waits only for other calls on the same shard of this store (microseconds); no I/O.
+/// Thread-safety: any thread, concurrently with any other call on the same store.
 #[no_mangle]
 pub unsafe extern "C" fn netrig_store_contains(
     store: netrig_store,
@@ -416,6 +461,9 @@ pub unsafe extern "C" fn netrig_store_contains(
 /// The number of live (unexpired) keys, counted at one instant.
 ///
 /// Blocking: read-locks every shard briefly; O(number of keys).
+///
+/// Ownership: no pointer is kept after the call; out-parameters are the caller's.
+/// Thread-safety: any thread, concurrently with any other call on the same store.
 #[no_mangle]
 pub unsafe extern "C" fn netrig_store_len(store: netrig_store, out: *mut usize) -> netrig_status {
     call("netrig_store_len", || {
@@ -428,6 +476,9 @@ pub unsafe extern "C" fn netrig_store_len(store: netrig_store, out: *mut usize) 
 /// Removes every key at one instant. `*out_removed` (may be NULL) receives how many.
 ///
 /// Blocking: write-locks every shard for the duration; O(number of keys).
+///
+/// Ownership: no pointer is kept after the call; out-parameters are the caller's.
+/// Thread-safety: any thread, concurrently with any other call on the same store.
 #[no_mangle]
 pub unsafe extern "C" fn netrig_store_clear(store: netrig_store, out_removed: *mut usize) -> netrig_status {
     call("netrig_store_clear", || {
@@ -441,6 +492,9 @@ pub unsafe extern "C" fn netrig_store_clear(store: netrig_store, out_removed: *m
 ///
 /// Blocking: scans each shard under its read lock and write-locks only shards with expired
 /// keys, one at a time; readers never wait on other shards.
+///
+/// Ownership: no pointer is kept after the call; out-parameters are the caller's.
+/// Thread-safety: any thread, concurrently with any other call on the same store.
 #[no_mangle]
 pub unsafe extern "C" fn netrig_store_purge_expired(store: netrig_store, out_removed: *mut usize) -> netrig_status {
     call("netrig_store_purge_expired", || {
