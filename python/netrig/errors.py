@@ -1,0 +1,184 @@
+"""One exception class per ``netrig_status``, and ``check()`` which raises the right one.
+
+Every class carries ``.status`` (the number), ``.status_name`` ("NETRIG_E_TYPE") and
+``.message`` (the text of ``netrig_last_error()`` read right after the failing call, on the
+same thread). Where a built-in exception means the same thing the class also derives from it,
+so ordinary Python code works: ``NotFoundError`` is a ``KeyError``, ``TypeMismatchError`` a
+``TypeError``, ``NetrigTimeoutError`` a ``TimeoutError`` and ``NetrigOverflowError`` an
+``OverflowError``.
+"""
+
+from __future__ import annotations
+
+from . import ffi
+
+__all__ = [
+    "NetrigError",
+    "NullArgError",
+    "InvalidHandleError",
+    "Utf8Error",
+    "InvalidArgError",
+    "NotFoundError",
+    "TypeMismatchError",
+    "FullError",
+    "BusyError",
+    "NetrigTimeoutError",
+    "CancelledError",
+    "AuthError",
+    "HostKeyError",
+    "ConnectError",
+    "ClosedError",
+    "PromptError",
+    "BufferTooSmallError",
+    "PanicError",
+    "ConflictError",
+    "NetrigOverflowError",
+    "check",
+    "error_for",
+]
+
+
+class NetrigError(Exception):
+    """A netrig call failed. ``status`` is the netrig_status number."""
+
+    status: int = -1
+
+    def __init__(self, message: str = "", status: int | None = None):
+        # Only the message goes to the base class: OSError (under NetrigTimeoutError) would
+        # read a second positional argument as errno/strerror.
+        super().__init__(message)
+        if status is not None:
+            self.status = status
+        self.message = message
+        self.status_name = ffi.status_str(self.status)
+
+    def __str__(self) -> str:
+        # KeyError.__str__ would repr() the message; every subclass prints it plainly.
+        return f"{self.message} [{self.status_name}]" if self.message else self.status_name
+
+    def __reduce__(self):
+        return (_rebuild, (self.status, self.message))
+
+
+def _rebuild(status: int, message: str) -> NetrigError:
+    return error_for(status, message)
+
+
+class NullArgError(NetrigError):
+    status = ffi.NETRIG_E_NULL_ARG
+
+
+class InvalidHandleError(NetrigError):
+    status = ffi.NETRIG_E_INVALID_HANDLE
+
+
+class Utf8Error(NetrigError):
+    status = ffi.NETRIG_E_UTF8
+
+
+class InvalidArgError(NetrigError):
+    status = ffi.NETRIG_E_INVALID_ARG
+
+
+class NotFoundError(NetrigError, KeyError):
+    status = ffi.NETRIG_E_NOT_FOUND
+
+
+class TypeMismatchError(NetrigError, TypeError):
+    status = ffi.NETRIG_E_TYPE
+
+
+class FullError(NetrigError):
+    status = ffi.NETRIG_E_FULL
+
+
+class BusyError(NetrigError):
+    status = ffi.NETRIG_E_BUSY
+
+
+class NetrigTimeoutError(NetrigError, TimeoutError):
+    status = ffi.NETRIG_E_TIMEOUT
+
+
+class CancelledError(NetrigError):
+    status = ffi.NETRIG_E_CANCELLED
+
+
+class AuthError(NetrigError):
+    status = ffi.NETRIG_E_AUTH
+
+
+class HostKeyError(NetrigError):
+    status = ffi.NETRIG_E_HOSTKEY
+
+
+class ConnectError(NetrigError):
+    status = ffi.NETRIG_E_CONNECT
+
+
+class ClosedError(NetrigError):
+    status = ffi.NETRIG_E_CLOSED
+
+
+class PromptError(NetrigError):
+    status = ffi.NETRIG_E_PROMPT
+
+
+class BufferTooSmallError(NetrigError):
+    status = ffi.NETRIG_E_BUFFER_TOO_SMALL
+
+
+class PanicError(NetrigError):
+    status = ffi.NETRIG_E_PANIC
+
+
+class ConflictError(NetrigError):
+    status = ffi.NETRIG_E_CONFLICT
+
+
+class NetrigOverflowError(NetrigError, OverflowError):
+    status = ffi.NETRIG_E_OVERFLOW
+
+
+_BY_STATUS: dict[int, type[NetrigError]] = {
+    cls.status: cls
+    for cls in (
+        NullArgError,
+        InvalidHandleError,
+        Utf8Error,
+        InvalidArgError,
+        NotFoundError,
+        TypeMismatchError,
+        FullError,
+        BusyError,
+        NetrigTimeoutError,
+        CancelledError,
+        AuthError,
+        HostKeyError,
+        ConnectError,
+        ClosedError,
+        PromptError,
+        BufferTooSmallError,
+        PanicError,
+        ConflictError,
+        NetrigOverflowError,
+    )
+}
+
+
+def error_for(status: int, message: str) -> NetrigError:
+    """The exception for `status`; a number this package does not know gives a NetrigError."""
+    cls = _BY_STATUS.get(status)
+    if cls is None:
+        return NetrigError(message, status)
+    return cls(message)
+
+
+def check(status: int) -> None:
+    """Raises the exception mapped from `status`, with this thread's last error text.
+
+    Call it right after the netrig call that returned `status`, on the same thread, before
+    any other netrig call: the text is per thread and replaced by the next failure.
+    """
+    if status:
+        raise error_for(status, ffi.last_error())

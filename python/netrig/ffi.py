@@ -1,0 +1,261 @@
+"""The raw C ABI of libnetrig through ctypes: the loaded library, its structs and constants.
+
+This is the low-level layer. Every function keeps its C signature and returns the raw
+``netrig_status`` int; nothing here raises on a failing status. The ``Store`` class in
+``netrig.store`` is built on it, and tests and test rigs use it directly to pass what the
+high-level API refuses to (NULL pointers, invalid UTF-8, forged or freed handles).
+
+Library lookup, first match wins:
+
+1. ``$NETRIG_LIBRARY``, a path to the shared library. When it is set it is the only candidate:
+   a wrong path is an error, never a silent fallback to another build.
+2. ``libnetrig.so`` (``.dylib`` on macOS, ``netrig.dll`` on Windows) beside this package.
+3. ``target/release/<that name>`` in the package directory or any directory above it, which
+   finds a ``cargo build --release`` of the repository this package lives in.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import sys
+from ctypes import (
+    POINTER,
+    Structure,
+    c_bool,
+    c_char_p,
+    c_double,
+    c_int,
+    c_int64,
+    c_size_t,
+    c_uint8,
+    c_uint32,
+    c_uint64,
+)
+from pathlib import Path
+
+__all__ = [
+    "lib",
+    "library_path",
+    "netrig_store",
+    "netrig_batch",
+    "netrig_snapshot",
+    "netrig_strlist",
+    "netrig_value",
+    "netrig_entry",
+    "netrig_store_options",
+]
+
+if sys.platform == "darwin":
+    LIBRARY_NAME = "libnetrig.dylib"
+elif sys.platform == "win32":
+    LIBRARY_NAME = "netrig.dll"
+else:
+    LIBRARY_NAME = "libnetrig.so"
+
+# netrig_status (a C enum, passed as int). Numbers are stable; see include/netrig.h.
+NETRIG_OK = 0
+NETRIG_E_NULL_ARG = 1
+NETRIG_E_INVALID_HANDLE = 2
+NETRIG_E_UTF8 = 3
+NETRIG_E_INVALID_ARG = 4
+NETRIG_E_NOT_FOUND = 5
+NETRIG_E_TYPE = 6
+NETRIG_E_FULL = 7
+NETRIG_E_BUSY = 8
+NETRIG_E_TIMEOUT = 9
+NETRIG_E_CANCELLED = 10
+NETRIG_E_AUTH = 11
+NETRIG_E_HOSTKEY = 12
+NETRIG_E_CONNECT = 13
+NETRIG_E_CLOSED = 14
+NETRIG_E_PROMPT = 15
+NETRIG_E_BUFFER_TOO_SMALL = 16
+NETRIG_E_PANIC = 17
+NETRIG_E_CONFLICT = 18
+NETRIG_E_OVERFLOW = 19
+
+# netrig_type
+NETRIG_TYPE_BOOL = 1
+NETRIG_TYPE_INT = 2
+NETRIG_TYPE_DOUBLE = 3
+NETRIG_TYPE_STR = 4
+NETRIG_TYPE_BYTES = 5
+
+NETRIG_TTL_DEFAULT = -1
+NETRIG_TTL_NEVER = 0
+
+
+def _candidates() -> list[Path]:
+    env = os.environ.get("NETRIG_LIBRARY")
+    if env:
+        return [Path(env)]
+    here = Path(__file__).resolve().parent
+    found = [here / LIBRARY_NAME]
+    for d in (here, *here.parents):
+        found.append(d / "target" / "release" / LIBRARY_NAME)
+    return found
+
+
+def _load() -> tuple[ctypes.CDLL, Path]:
+    tried = _candidates()
+    for path in tried:
+        if path.is_file():
+            try:
+                return ctypes.CDLL(str(path)), path
+            except OSError as e:
+                raise ImportError(f"netrig: found {path} but could not load it: {e}") from e
+    listing = "\n  ".join(str(p) for p in tried)
+    how = (
+        "NETRIG_LIBRARY is set, so no other location is searched"
+        if os.environ.get("NETRIG_LIBRARY")
+        else "build it with `cargo build --release` or set NETRIG_LIBRARY to its path"
+    )
+    raise ImportError(f"netrig: {LIBRARY_NAME} not found; {how}. Tried:\n  {listing}")
+
+
+class _Handle(Structure):
+    """Base of the handle structs: one uint64_t id, passed by value."""
+
+    _fields_ = [("id", c_uint64)]
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(id={self.id:#018x})"
+
+
+# Each kind is its own ctypes type, so ctypes itself refuses a batch where a store is expected.
+# Forging a wrong-kind handle takes an explicit netrig_store(batch.id).
+class netrig_store(_Handle):
+    pass
+
+
+class netrig_batch(_Handle):
+    pass
+
+
+class netrig_snapshot(_Handle):
+    pass
+
+
+class netrig_strlist(_Handle):
+    pass
+
+
+class netrig_value(Structure):
+    # `str` is NUL-terminated so c_char_p reads it whole; `bytes` may hold NULs, so it is a
+    # raw pointer read with ctypes.string_at(ptr, bytes_len).
+    _fields_ = [
+        ("kind", c_uint32),
+        ("b", c_bool),
+        ("i", c_int64),
+        ("d", c_double),
+        ("str", c_char_p),
+        ("bytes", POINTER(c_uint8)),
+        ("bytes_len", c_size_t),
+    ]
+
+
+class netrig_entry(Structure):
+    _fields_ = [
+        ("key", c_char_p),
+        ("value", netrig_value),
+        ("version", c_uint64),
+        ("ttl_remaining_ms", c_int64),
+    ]
+
+
+class netrig_store_options(Structure):
+    _fields_ = [
+        ("max_entries", c_uint64),
+        ("max_bytes", c_uint64),
+        ("default_ttl_ms", c_int64),
+        ("max_key_len", c_uint32),
+    ]
+
+
+lib, library_path = _load()
+
+_S = c_int  # netrig_status
+_P = POINTER
+
+# `const uint8_t *` inputs and `char *` / `uint8_t *` buffers are declared c_char_p: the same
+# pointer ABI, and ctypes then accepts bytes objects and create_string_buffer() arrays
+# directly. Embedded NULs are passed through untouched (ctypes passes the buffer address).
+_PROTOTYPES: dict[str, tuple[object, list[object]]] = {
+    "netrig_version": (c_char_p, []),
+    "netrig_status_str": (c_char_p, [c_int]),
+    "netrig_last_error": (c_char_p, []),
+    "netrig_debug_panic": (_S, [c_char_p]),
+    # batches
+    "netrig_batch_new": (_S, [_P(netrig_batch)]),
+    "netrig_batch_free": (_S, [netrig_batch]),
+    "netrig_batch_set": (_S, [netrig_batch, c_char_p, _P(netrig_value), c_int64]),
+    "netrig_batch_delete": (_S, [netrig_batch, c_char_p]),
+    "netrig_batch_expect_version": (_S, [netrig_batch, c_char_p, c_uint64]),
+    "netrig_batch_len": (_S, [netrig_batch, _P(c_size_t)]),
+    "netrig_batch_clear": (_S, [netrig_batch]),
+    "netrig_store_apply": (_S, [netrig_store, netrig_batch]),
+    # snapshots and key lists
+    "netrig_store_snapshot": (_S, [netrig_store, c_char_p, _P(netrig_snapshot)]),
+    "netrig_store_keys": (_S, [netrig_store, c_char_p, _P(netrig_strlist)]),
+    "netrig_snapshot_len": (_S, [netrig_snapshot, _P(c_size_t)]),
+    "netrig_snapshot_get": (_S, [netrig_snapshot, c_size_t, _P(netrig_entry)]),
+    "netrig_snapshot_json": (_S, [netrig_snapshot, _P(c_char_p), _P(c_size_t)]),
+    "netrig_snapshot_free": (_S, [netrig_snapshot]),
+    "netrig_strlist_len": (_S, [netrig_strlist, _P(c_size_t)]),
+    "netrig_strlist_get": (_S, [netrig_strlist, c_size_t, _P(c_char_p)]),
+    "netrig_strlist_free": (_S, [netrig_strlist]),
+    # stores
+    "netrig_store_options_default": (netrig_store_options, []),
+    "netrig_store_new": (_S, [_P(netrig_store_options), _P(netrig_store)]),
+    "netrig_store_free": (_S, [netrig_store]),
+    "netrig_store_set_bool": (_S, [netrig_store, c_char_p, c_bool, c_int64]),
+    "netrig_store_set_int": (_S, [netrig_store, c_char_p, c_int64, c_int64]),
+    "netrig_store_set_double": (_S, [netrig_store, c_char_p, c_double, c_int64]),
+    "netrig_store_set_str": (_S, [netrig_store, c_char_p, c_char_p, c_int64]),
+    "netrig_store_set_bytes": (_S, [netrig_store, c_char_p, c_char_p, c_size_t, c_int64]),
+    "netrig_store_get_bool": (_S, [netrig_store, c_char_p, _P(c_bool), _P(c_uint64)]),
+    "netrig_store_get_int": (_S, [netrig_store, c_char_p, _P(c_int64), _P(c_uint64)]),
+    "netrig_store_get_double": (_S, [netrig_store, c_char_p, _P(c_double), _P(c_uint64)]),
+    "netrig_store_get_str": (
+        _S,
+        [netrig_store, c_char_p, c_char_p, c_size_t, _P(c_size_t), _P(c_uint64)],
+    ),
+    "netrig_store_get_bytes": (
+        _S,
+        [netrig_store, c_char_p, c_char_p, c_size_t, _P(c_size_t), _P(c_uint64)],
+    ),
+    "netrig_store_get_type": (_S, [netrig_store, c_char_p, _P(c_uint32), _P(c_uint64)]),
+    "netrig_store_cas": (
+        _S,
+        [netrig_store, c_char_p, c_uint64, _P(netrig_value), c_int64, _P(c_uint64)],
+    ),
+    "netrig_store_add_int": (_S, [netrig_store, c_char_p, c_int64, _P(c_int64)]),
+    "netrig_store_delete": (_S, [netrig_store, c_char_p]),
+    "netrig_store_contains": (_S, [netrig_store, c_char_p, _P(c_bool)]),
+    "netrig_store_len": (_S, [netrig_store, _P(c_size_t)]),
+    "netrig_store_clear": (_S, [netrig_store, _P(c_size_t)]),
+    "netrig_store_purge_expired": (_S, [netrig_store, _P(c_size_t)]),
+}
+
+for _name, (_restype, _argtypes) in _PROTOTYPES.items():
+    _fn = getattr(lib, _name)
+    _fn.restype = _restype
+    _fn.argtypes = _argtypes
+del _name, _restype, _argtypes, _fn
+
+
+def version() -> str:
+    """The library version, "MAJOR.MINOR.PATCH"."""
+    return lib.netrig_version().decode("ascii")
+
+
+def status_str(status: int) -> str:
+    """The static name of a status ("NETRIG_E_TYPE"), "NETRIG_E_UNKNOWN" for other numbers."""
+    return lib.netrig_status_str(status).decode("ascii", errors="replace")
+
+
+def last_error() -> str:
+    """The last error text on the calling thread ("" if none)."""
+    raw = lib.netrig_last_error()
+    return raw.decode("utf-8", errors="replace") if raw else ""

@@ -1,0 +1,521 @@
+"""The status store: a thread-safe, typed key-value store with TTLs, versions and atomic batches.
+
+Values are ``bool``, ``int`` (int64), ``float``, ``str`` or ``bytes``; a key keeps the type it
+was last written with. Keys are ``str`` (UTF-8, non-empty, no NUL, at most ``max_key_len``
+bytes).
+
+TTLs, everywhere (``Store.set``, ``cas``, ``Batch.set``, and ``Store(default_ttl=...)``):
+
+* ``ttl=None``         - the store's default TTL (``default_ttl``, which itself defaults to never);
+* ``ttl=NEVER``        - never expires, whatever the store's default (``NEVER`` is ``math.inf``);
+* ``ttl=<seconds>``    - a number > 0, expires that long after the write (monotonic clock,
+  millisecond resolution, at least 1 ms).
+
+Zero and negative TTLs raise ``ValueError``: "0 means never" is the C convention, but in Python
+``ttl=0`` reads as "expire now", so neither meaning is guessed.
+
+A ``Store`` may be shared by any number of Python threads; every call releases the GIL while
+it runs in the library.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import math
+import threading
+from collections import namedtuple
+from ctypes import POINTER, byref, c_bool, c_char_p, c_double, c_int64, c_size_t, c_uint8, c_uint32, c_uint64
+from typing import Any, Iterator, Union
+
+from . import ffi
+from .errors import ClosedError, NotFoundError, TypeMismatchError, check
+from .ffi import lib
+
+__all__ = ["Store", "Batch", "Snapshot", "SnapshotEntry", "NEVER", "Value"]
+
+NEVER = math.inf
+"""TTL meaning "never expires", whatever the store's default."""
+
+Value = Union[bool, int, float, str, bytes]
+
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
+_UINT64_MAX = 2**64 - 1
+
+# A type read between netrig_store_get_type and the typed getter can change under a concurrent
+# writer; the read is retried. Each retry means another thread wrote in between, so a handful
+# is plenty unless a key flips type continuously.
+_TYPE_RETRIES = 100
+
+_FIRST_BUF = 256
+
+_BUFFER_TOO_SMALL = ffi.NETRIG_E_BUFFER_TOO_SMALL
+_E_TYPE = ffi.NETRIG_E_TYPE
+
+
+def _key(key: object, what: str = "key") -> bytes:
+    if not isinstance(key, str):
+        raise TypeError(f"netrig {what}s are str, not {type(key).__name__}")
+    if "\0" in key:
+        raise ValueError(f"netrig {what} {key!r} contains a NUL character")
+    return key.encode("utf-8")
+
+
+def _ttl_ms(ttl: float | None) -> int:
+    if ttl is None:
+        return ffi.NETRIG_TTL_DEFAULT
+    if isinstance(ttl, bool) or not isinstance(ttl, (int, float)):
+        raise TypeError(f"ttl is seconds (a number), None or netrig.NEVER, not {type(ttl).__name__}")
+    if ttl == NEVER:
+        return ffi.NETRIG_TTL_NEVER
+    if not ttl > 0:  # also rejects NaN
+        raise ValueError(
+            f"ttl must be > 0 seconds, None (the store's default) or netrig.NEVER; got {ttl!r}"
+        )
+    ms = math.ceil(ttl * 1000)
+    if ms > _INT64_MAX:
+        raise OverflowError(f"ttl {ttl!r} s does not fit in int64 milliseconds; use netrig.NEVER")
+    return max(1, ms)
+
+
+def _int64(value: int, what: str) -> int:
+    if not _INT64_MIN <= value <= _INT64_MAX:
+        raise OverflowError(f"{what} {value} does not fit in int64")
+    return value
+
+
+def _uint64(value: int, what: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{what} is an int, not {type(value).__name__}")
+    if not 0 <= value <= _UINT64_MAX:
+        raise OverflowError(f"{what} {value} does not fit in uint64")
+    return value
+
+
+def _type_error(value: object) -> TypeError:
+    return TypeError(
+        f"netrig stores bool, int, float, str and bytes values, not {type(value).__name__}"
+    )
+
+
+def _to_value(value: Value) -> tuple[ffi.netrig_value, object]:
+    """A netrig_value for `value`, and the Python object its pointers borrow (keep it alive)."""
+    v = ffi.netrig_value()
+    keep: object = None
+    if isinstance(value, bool):
+        v.kind, v.b = ffi.NETRIG_TYPE_BOOL, value
+    elif isinstance(value, int):
+        v.kind, v.i = ffi.NETRIG_TYPE_INT, _int64(value, "int value")
+    elif isinstance(value, float):
+        v.kind, v.d = ffi.NETRIG_TYPE_DOUBLE, value
+    elif isinstance(value, str):
+        if "\0" in value:
+            raise ValueError("netrig str values cannot contain NUL characters; store bytes instead")
+        keep = value.encode("utf-8")
+        v.kind, v.str = ffi.NETRIG_TYPE_STR, keep
+    elif isinstance(value, (bytes, bytearray, memoryview)):
+        keep = bytes(value)
+        v.kind = ffi.NETRIG_TYPE_BYTES
+        v.bytes = ctypes.cast(c_char_p(keep), POINTER(c_uint8))
+        v.bytes_len = len(keep)
+    else:
+        raise _type_error(value)
+    return v, keep
+
+
+def _from_value(v: ffi.netrig_value) -> Value:
+    kind = v.kind
+    if kind == ffi.NETRIG_TYPE_BOOL:
+        return bool(v.b)
+    if kind == ffi.NETRIG_TYPE_INT:
+        return v.i
+    if kind == ffi.NETRIG_TYPE_DOUBLE:
+        return v.d
+    if kind == ffi.NETRIG_TYPE_STR:
+        return (v.str or b"").decode("utf-8")
+    if kind == ffi.NETRIG_TYPE_BYTES:
+        return ctypes.string_at(v.bytes, v.bytes_len) if v.bytes_len else b""
+    raise ValueError(f"netrig returned a value of unknown type {kind}")
+
+
+SnapshotEntry = namedtuple("SnapshotEntry", "key value version ttl_remaining")
+SnapshotEntry.__doc__ = """One key of a snapshot.
+
+``ttl_remaining`` is the seconds (float) left before the key expires as of the snapshot, or
+None if it never expires."""
+
+
+class Snapshot(dict):
+    """A consistent copy of a store's keys, sorted: a ``dict`` of key -> value.
+
+    ``entries`` maps each key to its ``SnapshotEntry`` (value, version, ttl_remaining);
+    ``to_json()`` returns the library's own JSON rendering of the same snapshot. It is a
+    plain Python object: the C snapshot is freed as soon as it has been copied.
+    """
+
+    def __init__(self, entries: list[SnapshotEntry], json_text: str):
+        super().__init__((e.key, e.value) for e in entries)
+        self.entries: dict[str, SnapshotEntry] = {e.key: e for e in entries}
+        self._json = json_text
+
+    def version(self, key: str) -> int:
+        return self.entries[key].version
+
+    def ttl_remaining(self, key: str) -> float | None:
+        return self.entries[key].ttl_remaining
+
+    def to_json(self) -> str:
+        """``{"key": {"type": "int", "value": 3, "version": 7, "ttl_ms": null}, ...}``.
+
+        Bytes values are lowercase hex; non-finite doubles are the strings "NaN", "inf", "-inf".
+        """
+        return self._json
+
+    def __repr__(self) -> str:
+        return f"Snapshot({dict.__repr__(self)})"
+
+
+class Batch:
+    """Sets, deletes and version preconditions applied to a store all at once.
+
+    Use it as a context manager (``with store.batch() as b:``). Leaving the block normally
+    applies the batch atomically: every reader sees all of it or none of it, and on any error
+    (``ConflictError`` from ``expect_version``, ``FullError``, ...) nothing changes and the
+    error is raised from the ``with`` statement. Leaving it with an exception discards the batch.
+    """
+
+    _free = staticmethod(lib.netrig_batch_free)
+
+    def __init__(self, store: "Store"):
+        self._store = store
+        handle = ffi.netrig_batch()
+        check(lib.netrig_batch_new(byref(handle)))
+        self._handle: ffi.netrig_batch | None = handle
+        # The library copies values when they are added; keeping the encoded objects until
+        # the batch is applied costs little and keeps that independent of the copy.
+        self._keep: list[object] = []
+
+    @property
+    def handle(self) -> ffi.netrig_batch:
+        if self._handle is None:
+            raise ClosedError("this batch was already applied or discarded")
+        return self._handle
+
+    def set(self, key: str, value: Value, ttl: float | None = None) -> None:
+        """Adds "set `key` to `value`" (TTL as in the module docs)."""
+        v, keep = _to_value(value)
+        check(lib.netrig_batch_set(self.handle, _key(key), byref(v), _ttl_ms(ttl)))
+        self._keep.append(keep)
+
+    def delete(self, key: str) -> None:
+        """Adds "delete `key`"; a missing key is not an error in a batch."""
+        check(lib.netrig_batch_delete(self.handle, _key(key)))
+
+    def expect_version(self, key: str, version: int) -> None:
+        """Adds a precondition: `key` must be at `version` (0 = must not exist) when applied."""
+        check(lib.netrig_batch_expect_version(self.handle, _key(key), _uint64(version, "version")))
+
+    def __len__(self) -> int:
+        n = c_size_t()
+        check(lib.netrig_batch_len(self.handle, byref(n)))
+        return n.value
+
+    def __enter__(self) -> "Batch":
+        self.handle
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> bool:
+        try:
+            if exc_type is None:
+                check(lib.netrig_store_apply(self._store.handle, self.handle))
+        finally:
+            self.discard()
+        return False
+
+    def discard(self) -> None:
+        """Frees the batch without applying it. Idempotent."""
+        handle, self._handle = self._handle, None
+        self._keep = []
+        if handle is not None:
+            self._free(handle)
+
+    def __del__(self) -> None:
+        try:
+            self.discard()
+        except Exception:
+            pass
+
+
+class Store:
+    """A thread-safe status store (see the module docs for types and TTLs).
+
+    ``Store(max_entries=None, max_bytes=None, default_ttl=None, max_key_len=None)``: each
+    ``None`` keeps the library default (1,000,000 entries, 256 MiB of keys plus values with
+    scalars weighing 8, never expire, 1024-byte keys). ``default_ttl`` is in seconds or
+    ``NEVER``; it applies to writes made with ``ttl=None``.
+
+    Dict-like: ``store[k]``, ``store[k] = v``, ``del store[k]``, ``k in store``, ``len(store)``,
+    ``iter(store)``, ``get``, ``keys``, ``values``, ``items``. Writes past a bound raise
+    ``FullError`` and change nothing.
+
+    ``close()`` frees the store (idempotent); it is also a context manager. Calls made after
+    ``close()`` raise ``ClosedError``.
+    """
+
+    _free = staticmethod(lib.netrig_store_free)
+
+    def __init__(
+        self,
+        max_entries: int | None = None,
+        max_bytes: int | None = None,
+        default_ttl: float | None = None,
+        max_key_len: int | None = None,
+    ):
+        self._handle: ffi.netrig_store | None = None
+        self._close_lock = threading.Lock()
+        opts = lib.netrig_store_options_default()
+        if max_entries is not None:
+            opts.max_entries = _uint64(max_entries, "max_entries")
+        if max_bytes is not None:
+            opts.max_bytes = _uint64(max_bytes, "max_bytes")
+        if default_ttl is not None:
+            opts.default_ttl_ms = _ttl_ms(default_ttl)
+        if max_key_len is not None:
+            if _uint64(max_key_len, "max_key_len") > 0xFFFFFFFF:
+                raise OverflowError(f"max_key_len {max_key_len} does not fit in uint32")
+            opts.max_key_len = max_key_len
+        handle = ffi.netrig_store()
+        check(lib.netrig_store_new(byref(opts), byref(handle)))
+        self._handle = handle
+
+    # -- lifetime -------------------------------------------------------------------------
+
+    @property
+    def handle(self) -> ffi.netrig_store:
+        """The raw ``netrig_store`` handle, for calling ``netrig.ffi.lib`` directly."""
+        handle = self._handle
+        if handle is None:
+            raise ClosedError("this netrig Store is closed")
+        return handle
+
+    @property
+    def closed(self) -> bool:
+        return self._handle is None
+
+    def close(self) -> None:
+        """Frees the store. Waits for calls running in other threads; idempotent."""
+        with self._close_lock:
+            handle, self._handle = self._handle, None
+        if handle is not None:
+            check(self._free(handle))
+
+    def __enter__(self) -> "Store":
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        # Interpreter shutdown or a failed __init__ may leave nothing to free; never raise here.
+        try:
+            handle = self.__dict__.get("_handle")
+            if handle is not None:
+                self._handle = None
+                self._free(handle)
+        except Exception:
+            pass
+
+    def __repr__(self) -> str:
+        if self._handle is None:
+            return "<netrig.Store closed>"
+        return f"<netrig.Store id={self._handle.id:#018x}>"
+
+    # -- reads ----------------------------------------------------------------------------
+
+    def _read(self, key: str) -> tuple[Value, int]:
+        h, k = self.handle, _key(key)
+        t, version = c_uint32(), c_uint64()
+        for _ in range(_TYPE_RETRIES):
+            check(lib.netrig_store_get_type(h, k, byref(t), None))
+            try:
+                return self._read_typed(h, k, t.value, version), version.value
+            except TypeMismatchError:
+                continue  # rewritten with another type in between: read the type again
+        raise TypeMismatchError(
+            f"key '{key}' changed type {_TYPE_RETRIES} times while being read"
+        )
+
+    @staticmethod
+    def _read_typed(h: ffi.netrig_store, k: bytes, kind: int, version: c_uint64) -> Value:
+        if kind == ffi.NETRIG_TYPE_INT:
+            i = c_int64()
+            check(lib.netrig_store_get_int(h, k, byref(i), byref(version)))
+            return i.value
+        if kind == ffi.NETRIG_TYPE_DOUBLE:
+            d = c_double()
+            check(lib.netrig_store_get_double(h, k, byref(d), byref(version)))
+            return d.value
+        if kind == ffi.NETRIG_TYPE_BOOL:
+            b = c_bool()
+            check(lib.netrig_store_get_bool(h, k, byref(b), byref(version)))
+            return b.value
+        if kind in (ffi.NETRIG_TYPE_STR, ffi.NETRIG_TYPE_BYTES):
+            is_str = kind == ffi.NETRIG_TYPE_STR
+            getter = lib.netrig_store_get_str if is_str else lib.netrig_store_get_bytes
+            size, n = _FIRST_BUF, c_size_t()
+            while True:
+                buf = ctypes.create_string_buffer(size)
+                status = getter(h, k, buf, size, byref(n), byref(version))
+                if status != _BUFFER_TOO_SMALL:
+                    break
+                # The value grew past the buffer (possibly again, under a concurrent writer).
+                size = n.value + 1 if is_str else n.value
+            check(status)
+            data = buf.raw[: n.value]
+            return data.decode("utf-8") if is_str else data
+        raise ValueError(f"netrig returned a value of unknown type {kind}")
+
+    def __getitem__(self, key: str) -> Value:
+        return self._read(key)[0]
+
+    def get(self, key: str, default: Any = None) -> Any:
+        try:
+            return self._read(key)[0]
+        except NotFoundError:
+            return default
+
+    def get_with_version(self, key: str) -> tuple[Value, int]:
+        """``(value, version)``; the version is what ``cas`` and ``expect_version`` compare."""
+        return self._read(key)
+
+    def __contains__(self, key: str) -> bool:
+        out = c_bool()
+        check(lib.netrig_store_contains(self.handle, _key(key), byref(out)))
+        return out.value
+
+    def __len__(self) -> int:
+        n = c_size_t()
+        check(lib.netrig_store_len(self.handle, byref(n)))
+        return n.value
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.keys())
+
+    def keys(self, prefix: str = "") -> list[str]:
+        """The live keys starting with `prefix`, sorted, taken at one instant."""
+        lst = ffi.netrig_strlist()
+        check(lib.netrig_store_keys(self.handle, _key(prefix, "prefix"), byref(lst)))
+        try:
+            n, s = c_size_t(), c_char_p()
+            check(lib.netrig_strlist_len(lst, byref(n)))
+            out = []
+            for i in range(n.value):
+                check(lib.netrig_strlist_get(lst, i, byref(s)))
+                out.append(s.value.decode("utf-8"))
+            return out
+        finally:
+            lib.netrig_strlist_free(lst)
+
+    def snapshot(self, prefix: str = "") -> Snapshot:
+        """A consistent copy of the live keys starting with `prefix` (see ``Snapshot``)."""
+        snap = ffi.netrig_snapshot()
+        check(lib.netrig_store_snapshot(self.handle, _key(prefix, "prefix"), byref(snap)))
+        try:
+            n = c_size_t()
+            check(lib.netrig_snapshot_len(snap, byref(n)))
+            entries = []
+            e = ffi.netrig_entry()
+            for i in range(n.value):
+                check(lib.netrig_snapshot_get(snap, i, byref(e)))
+                ttl = None if e.ttl_remaining_ms < 0 else e.ttl_remaining_ms / 1000.0
+                entries.append(
+                    SnapshotEntry(e.key.decode("utf-8"), _from_value(e.value), e.version, ttl)
+                )
+            js, jlen = c_char_p(), c_size_t()
+            check(lib.netrig_snapshot_json(snap, byref(js), byref(jlen)))
+            text = ctypes.string_at(js, jlen.value).decode("utf-8")
+            return Snapshot(entries, text)
+        finally:
+            lib.netrig_snapshot_free(snap)
+
+    def items(self, prefix: str = "") -> list[tuple[str, Value]]:
+        """``(key, value)`` pairs of one consistent snapshot, sorted by key."""
+        return list(self.snapshot(prefix).items())
+
+    def values(self, prefix: str = "") -> list[Value]:
+        return list(self.snapshot(prefix).values())
+
+    # -- writes ---------------------------------------------------------------------------
+
+    def set(self, key: str, value: Value, ttl: float | None = None) -> None:
+        """Sets `key`; the type follows the Python type (bool is checked before int)."""
+        h, k, ms = self.handle, _key(key), _ttl_ms(ttl)
+        if isinstance(value, bool):
+            status = lib.netrig_store_set_bool(h, k, value, ms)
+        elif isinstance(value, int):
+            status = lib.netrig_store_set_int(h, k, _int64(value, "int value"), ms)
+        elif isinstance(value, float):
+            status = lib.netrig_store_set_double(h, k, value, ms)
+        elif isinstance(value, str):
+            if "\0" in value:
+                raise ValueError("netrig str values cannot contain NUL characters; store bytes instead")
+            status = lib.netrig_store_set_str(h, k, value.encode("utf-8"), ms)
+        elif isinstance(value, (bytes, bytearray, memoryview)):
+            data = bytes(value)
+            status = lib.netrig_store_set_bytes(h, k, data, len(data), ms)
+        else:
+            raise _type_error(value)
+        check(status)
+
+    def __setitem__(self, key: str, value: Value) -> None:
+        self.set(key, value)
+
+    def __delitem__(self, key: str) -> None:
+        check(lib.netrig_store_delete(self.handle, _key(key)))
+
+    def cas(self, key: str, expected_version: int, value: Value, ttl: float | None = None) -> int:
+        """Writes `value` only if `key` is at `expected_version` (0 = must not exist).
+
+        Returns the new version; raises ``ConflictError`` (nothing changed) on a mismatch.
+        """
+        v, _keep = _to_value(value)  # _keep owns the bytes v points to, until we return
+        out = c_uint64()
+        check(
+            lib.netrig_store_cas(
+                self.handle,
+                _key(key),
+                _uint64(expected_version, "expected_version"),
+                byref(v),
+                _ttl_ms(ttl),
+                byref(out),
+            )
+        )
+        return out.value
+
+    def add(self, key: str, delta: int = 1) -> int:
+        """Atomically adds `delta` to the int at `key` (missing = 0) and returns the new value.
+
+        Raises ``TypeMismatchError`` for a non-int key and ``NetrigOverflowError`` (nothing
+        changed) when the result would not fit in int64.
+        """
+        if isinstance(delta, bool) or not isinstance(delta, int):
+            raise TypeError(f"delta is an int, not {type(delta).__name__}")
+        out = c_int64()
+        check(lib.netrig_store_add_int(self.handle, _key(key), _int64(delta, "delta"), byref(out)))
+        return out.value
+
+    def batch(self) -> Batch:
+        """A new ``Batch`` for this store; use it as ``with store.batch() as b: ...``."""
+        self.handle
+        return Batch(self)
+
+    def clear(self) -> int:
+        """Removes every key at one instant; returns how many."""
+        n = c_size_t()
+        check(lib.netrig_store_clear(self.handle, byref(n)))
+        return n.value
+
+    def purge_expired(self) -> int:
+        """Frees expired keys now (they are already invisible); returns how many."""
+        n = c_size_t()
+        check(lib.netrig_store_purge_expired(self.handle, byref(n)))
+        return n.value
