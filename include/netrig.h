@@ -7,7 +7,7 @@
  * STATUS   Every function that can fail returns netrig_status: NETRIG_OK (0) or one specific
  *          cause. netrig_status_str(s) names it; netrig_last_error() gives the text of the last
  *          failure on the calling thread, with context, e.g.
- *          "netrig_store_get_int: key 'dut1/temp' holds a str value, not a int".
+ *          "netrig_store_get_int: key 'dut1/temp' has type str, not int".
  *          Threads never see each other's errors.
  *
  * HANDLES  Objects are opaque handles, structs of one uint64_t id, one type per kind
@@ -35,8 +35,8 @@
  *          holding a lock another caller needs.
  *
  * PANICS   A bug inside netrig never unwinds into your code or aborts your process: the call
- *          returns NETRIG_E_PANIC with the panic message in netrig_last_error(), and the object
- *          stays usable.
+ *          returns NETRIG_E_PANIC with the panic message and its source location in
+ *          netrig_last_error() (nothing is printed), and the object stays usable.
  *
  * TTL      ttl_ms arguments: NETRIG_TTL_DEFAULT (-1) uses the store's default TTL,
  *          NETRIG_TTL_NEVER (0) never expires, a positive number expires that many ms after the

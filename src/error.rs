@@ -127,7 +127,9 @@ pub enum Error {
     InvalidArg(String),
     #[error("key '{0}' not found")]
     NotFound(String),
-    #[error("key '{key}' holds a {actual} value, not a {expected}")]
+    #[error("{what} has {len} entries; index {index} is past the end")]
+    IndexOutOfRange { what: &'static str, index: usize, len: usize },
+    #[error("key '{key}' has type {actual}, not {expected}")]
     Type { key: String, expected: &'static str, actual: &'static str },
     #[error("{0}")]
     Full(String),
@@ -150,7 +152,7 @@ impl Error {
             Error::InvalidHandle(_) => NETRIG_E_INVALID_HANDLE,
             Error::Utf8 { .. } => NETRIG_E_UTF8,
             Error::InvalidArg(_) => NETRIG_E_INVALID_ARG,
-            Error::NotFound(_) => NETRIG_E_NOT_FOUND,
+            Error::NotFound(_) | Error::IndexOutOfRange { .. } => NETRIG_E_NOT_FOUND,
             Error::Type { .. } => NETRIG_E_TYPE,
             Error::Full(_) => NETRIG_E_FULL,
             Error::Conflict { .. } => NETRIG_E_CONFLICT,

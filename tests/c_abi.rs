@@ -336,7 +336,7 @@ fn small_buffers_report_the_needed_size() {
         expect(
             netrig_store_get_bytes(s, k.as_ptr(), six.as_mut_ptr(), 6, &mut len, null_mut()),
             NETRIG_E_TYPE,
-            "holds a str value, not a bytes",
+            "has type str, not bytes",
         );
     }
     assert_eq!(netrig_store_free(s), NETRIG_OK);
@@ -395,7 +395,11 @@ fn cas_batch_snapshot_and_keys_through_the_abi() {
         assert_eq!(e.value.kind, netrig_type::NETRIG_TYPE_STR as u32);
         assert_eq!(CStr::from_ptr(e.value.str).to_str().unwrap(), "up");
         assert_eq!((e.version, e.ttl_remaining_ms), (v1, -1));
-        expect(netrig_snapshot_get(snap, 3, &mut e), NETRIG_E_NOT_FOUND, "snapshot entry 3 (the snapshot has 3)");
+        expect(
+            netrig_snapshot_get(snap, 3, &mut e),
+            NETRIG_E_NOT_FOUND,
+            "snapshot has 3 entries; index 3 is past the end",
+        );
         let (mut json, mut len) = (null(), 0usize);
         assert_eq!(netrig_snapshot_json(snap, &mut json, &mut len), NETRIG_OK);
         let json = CStr::from_ptr(json).to_str().unwrap();
@@ -415,7 +419,7 @@ fn cas_batch_snapshot_and_keys_through_the_abi() {
         }
         assert_eq!(keys, ["svc/a", "svc/b", "svc/ssh"]);
         let mut p = null();
-        expect(netrig_strlist_get(list, 3, &mut p), NETRIG_E_NOT_FOUND, "list entry 3");
+        expect(netrig_strlist_get(list, 3, &mut p), NETRIG_E_NOT_FOUND, "list has 3 entries; index 3");
         assert_eq!(netrig_strlist_free(list), NETRIG_OK);
         expect(netrig_strlist_free(list), NETRIG_E_INVALID_HANDLE, "freed");
     }

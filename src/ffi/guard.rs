@@ -1,14 +1,56 @@
 //! The panic guard every entry point runs in, and the thread-local last error.
 
 use std::any::Any;
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::ffi::{c_char, CString};
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::Once;
 
 use crate::error::{netrig_status, Error, Result};
 
 thread_local! {
     static LAST_ERROR: RefCell<CString> = RefCell::new(CString::default());
+    /// How many guarded entry points are running on this thread (callbacks can nest them).
+    static GUARD_DEPTH: Cell<u32> = const { Cell::new(0) };
+    /// Where the last panic inside a guard happened, recorded by the quiet hook.
+    static PANIC_AT: RefCell<Option<String>> = const { RefCell::new(None) };
+}
+
+static QUIET_HOOK: Once = Once::new();
+
+/// Installs, once per process, a panic hook that stays silent for panics inside a guarded entry
+/// point (their message and location go to the last error instead, so a test rig's stderr is not
+/// flooded and no backtrace is captured) and hands every other panic to the hook that was there
+/// before, so a host's own panic reporting is unchanged.
+fn install_quiet_hook() {
+    QUIET_HOOK.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if GUARD_DEPTH.try_with(|d| d.get() > 0).unwrap_or(false) {
+                let at = info.location().map(|l| format!("{}:{}", l.file(), l.line()));
+                let _ = PANIC_AT.try_with(|p| *p.borrow_mut() = at);
+            } else {
+                previous(info);
+            }
+        }));
+    });
+}
+
+/// Runs `body` with panics caught and reported quietly; the error text names where it panicked.
+fn guarded<T>(body: impl FnOnce() -> T) -> Result<T, String> {
+    install_quiet_hook();
+    GUARD_DEPTH.with(|d| d.set(d.get() + 1));
+    let result = catch_unwind(AssertUnwindSafe(body));
+    GUARD_DEPTH.with(|d| d.set(d.get() - 1));
+    result.map_err(|payload| {
+        let text = panic_text(&*payload);
+        // Dropping a payload can itself panic; keep that inside the boundary too.
+        let _ = catch_unwind(AssertUnwindSafe(move || drop(payload)));
+        match PANIC_AT.with(|p| p.borrow_mut().take()) {
+            Some(at) => format!("{text} (at {at})"),
+            None => text,
+        }
+    })
 }
 
 /// Records `message` as this thread's last error. Interior NULs are replaced so the whole text
@@ -44,15 +86,10 @@ fn panic_text(payload: &(dyn Any + Send)) -> String {
 /// bound and precondition before they change anything, and `parking_lot` locks are released
 /// (not poisoned) during unwinding, so a panic cannot leave half a write behind.
 pub(crate) fn call(name: &'static str, body: impl FnOnce() -> Result<()>) -> netrig_status {
-    match catch_unwind(AssertUnwindSafe(body)) {
+    match guarded(body) {
         Ok(Ok(())) => netrig_status::NETRIG_OK,
         Ok(Err(e)) => fail(name, e),
-        Err(payload) => {
-            let text = panic_text(&*payload);
-            // Dropping a payload can itself panic; keep that inside the boundary too.
-            let _ = catch_unwind(AssertUnwindSafe(move || drop(payload)));
-            fail(name, Error::Panic(text))
-        }
+        Err(text) => fail(name, Error::Panic(text)),
     }
 }
 
@@ -65,15 +102,10 @@ fn fail(name: &'static str, e: Error) -> netrig_status {
 /// The guard for the few entry points that return a value instead of a status: a panic
 /// returns `fallback` (and records the last error).
 pub(crate) fn call_value<T>(name: &'static str, fallback: T, body: impl FnOnce() -> T) -> T {
-    match catch_unwind(AssertUnwindSafe(body)) {
-        Ok(v) => v,
-        Err(payload) => {
-            let text = panic_text(&*payload);
-            let _ = catch_unwind(AssertUnwindSafe(move || drop(payload)));
-            fail(name, Error::Panic(text));
-            fallback
-        }
-    }
+    guarded(body).unwrap_or_else(|text| {
+        fail(name, Error::Panic(text));
+        fallback
+    })
 }
 
 #[cfg(test)]
@@ -95,6 +127,7 @@ mod tests {
         let st = call("g", || panic!("boom {}", 42));
         assert_eq!(st, netrig_status::NETRIG_E_PANIC);
         assert!(last().starts_with("g: internal panic") && last().contains("boom 42"), "{}", last());
+        assert!(last().contains("(at src/ffi/guard.rs:"), "the location is reported: {}", last());
         assert_eq!(call_value("h", 7, || panic!("x")), 7);
     }
 

@@ -147,8 +147,10 @@ pub unsafe extern "C" fn netrig_snapshot_get(
     call("netrig_snapshot_get", || {
         let out = Out::new(out, "out")?;
         let entry = with_snapshot(snapshot, |s| {
-            let e = s.snapshot.entries().get(index).ok_or_else(|| {
-                Error::NotFound(format!("snapshot entry {index} (the snapshot has {})", s.snapshot.len()))
+            let e = s.snapshot.entries().get(index).ok_or(Error::IndexOutOfRange {
+                what: "snapshot",
+                index,
+                len: s.snapshot.len(),
             })?;
             let mut value = netrig_value {
                 kind: netrig_type::from(e.value.value_type()) as u32,
@@ -250,9 +252,7 @@ pub unsafe extern "C" fn netrig_strlist_get(
     call("netrig_strlist_get", || {
         let out = Out::new(out, "out")?;
         let ptr = STRLISTS.with(list.id, |l| {
-            l.get(index)
-                .map(|s| s.as_ptr())
-                .ok_or_else(|| Error::NotFound(format!("list entry {index} (the list has {})", l.len())))
+            l.get(index).map(|s| s.as_ptr()).ok_or(Error::IndexOutOfRange { what: "list", index, len: l.len() })
         })??;
         out.set(ptr);
         Ok(())
