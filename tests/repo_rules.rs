@@ -128,3 +128,13 @@ fn store_only_build_has_no_ssh_stack() {
     let full = tree(&[]);
     assert!(full.lines().any(|l| l.starts_with("libssh2-sys ")), "the default build should have the SSH stack");
 }
+
+/// The README's C example is the program examples-c builds and runs under valgrind, so the
+/// README can never show code that does not compile or run.
+#[test]
+fn readme_c_example_is_examples_c_quickstart() {
+    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    let block = readme.split("```c\n").nth(1).and_then(|rest| rest.split("```").next()).expect("README has a C block");
+    let quickstart = std::fs::read_to_string(root().join("examples-c/quickstart.c")).unwrap();
+    assert_eq!(block, quickstart, "README's C block and examples-c/quickstart.c differ");
+}

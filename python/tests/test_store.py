@@ -995,3 +995,14 @@ def test_close_while_other_threads_use_the_store(fast_switching):
     assert len(outcomes) == 4
     with pytest.raises(netrig.InvalidHandleError):
         raw_check(lib.netrig_store_free(h))
+
+
+def test_readme_python_example_runs(capsys):
+    """The README's Python block runs as shown, against the real library."""
+    readme = (REPO / "README.md").read_text()
+    block = readme.split("```python\n", 1)[1].split("```", 1)[0]
+    exec(compile(block, "README.md", "exec"), {})
+    out = capsys.readouterr().out
+    snapshot = json.loads(out)
+    assert snapshot["dut/1/state"]["value"] == "done"
+    assert snapshot["dut/1/passed"]["value"] == 12
