@@ -21,8 +21,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use hashbrown::{DefaultHashBuilder, HashTable};
-use parking_lot::{RwLock, RwLockWriteGuard};
+use hashbrown::{hash_table, DefaultHashBuilder, HashTable};
+use parking_lot::RwLock;
 
 pub use batch::{Batch, BatchOp};
 pub use snapshot::{Snapshot, SnapshotEntry};
@@ -73,6 +73,12 @@ impl Entry {
         self.key.len() + self.value.weight()
     }
 
+    fn overwrite(&mut self, value: Value, version: u64, expires: Option<Instant>) {
+        self.value = value;
+        self.version = version;
+        self.expires = expires;
+    }
+
     fn live(&self, now: &mut Option<Instant>) -> bool {
         match self.expires {
             None => true,
@@ -84,17 +90,22 @@ impl Entry {
 #[derive(Default)]
 struct Shard {
     table: HashTable<Entry>,
-    /// Last version handed out in this shard. A key always lives in the same shard, so its
-    /// versions strictly increase even across delete and re-create: a stale CAS can never win.
-    last_version: u64,
+    versions: Versions,
+}
+
+/// The last version handed out in a shard. A key always lives in the same shard, so its
+/// versions strictly increase even across delete and re-create: a stale CAS can never win.
+#[derive(Default)]
+struct Versions(u64);
+
+impl Versions {
+    fn next(&mut self) -> u64 {
+        self.0 += 1;
+        self.0
+    }
 }
 
 impl Shard {
-    fn next_version(&mut self) -> u64 {
-        self.last_version += 1;
-        self.last_version
-    }
-
     fn find(&self, hash: u64, key: &str) -> Option<&Entry> {
         self.table.find(hash, |e| &*e.key == key)
     }
@@ -109,13 +120,9 @@ impl Shard {
         expires: Option<Instant>,
         hasher: &DefaultHashBuilder,
     ) -> u64 {
-        let version = self.next_version();
+        let version = self.versions.next();
         match self.table.find_mut(hash, |e| &*e.key == key) {
-            Some(e) => {
-                e.value = value;
-                e.version = version;
-                e.expires = expires;
-            }
+            Some(e) => e.overwrite(value, version, expires),
             None => {
                 let entry = Entry { key: Arc::from(key), value, version, expires };
                 self.table.insert_unique(hash, entry, |e| hasher.hash_one(&*e.key));
@@ -217,7 +224,7 @@ impl Store {
                 self.opts.max_key_len
             )));
         }
-        if key.as_bytes().contains(&0) {
+        if has_nul(key.as_bytes()) {
             return Err(Error::InvalidArg(format!("key '{}' contains NUL", key.escape_debug())));
         }
         Ok(())
@@ -352,35 +359,50 @@ impl Store {
         }
     }
 
-    fn write_locked<F>(
-        &self,
-        shard: &mut RwLockWriteGuard<'_, Shard>,
-        hash: u64,
-        key: &str,
-        decide: &mut F,
-    ) -> Result<u64>
+    /// One hash-table probe per write: the entry found (or the vacancy) is decided on, checked
+    /// against the bounds and written in place.
+    fn write_locked<F>(&self, shard: &mut Shard, hash: u64, key: &str, decide: &mut F) -> Result<u64>
     where
         F: FnMut(Option<&Entry>) -> Result<Option<(Value, Expiry)>>,
     {
-        let mut now = None;
-        let existing = shard.find(hash, key);
-        let live = existing.filter(|e| e.live(&mut now));
-        let decision = decide(live)?;
-        let old_expiry = live.and_then(|e| e.expires);
-        let Some((value, expiry)) = decision else {
-            if let Some(delta) = shard.remove(hash, key) {
-                self.release(delta);
+        let Shard { table, versions } = shard;
+        let hasher = &self.hasher;
+        let what = || format!("key '{key}'");
+        match table.entry(hash, |e| &*e.key == key, |e| hasher.hash_one(&*e.key)) {
+            hash_table::Entry::Occupied(mut found) => {
+                let live = found.get().live(&mut None);
+                let Some((value, expiry)) = decide(live.then_some(found.get()))? else {
+                    let delta = Delta::of(Some(found.get()), None);
+                    found.remove();
+                    self.release(delta);
+                    return Ok(0);
+                };
+                value.check()?;
+                let weight = key.len() + value.weight();
+                self.reserve(&what, Delta::of(Some(found.get()), Some(weight)), weight)?;
+                let expires = match expiry {
+                    Expiry::Keep if live => found.get().expires,
+                    Expiry::Keep => None,
+                    Expiry::Set(ttl) => self.expiry(ttl),
+                };
+                let version = versions.next();
+                found.get_mut().overwrite(value, version, expires);
+                Ok(version)
             }
-            return Ok(0);
-        };
-        value.check()?;
-        let weight = key.len() + value.weight();
-        self.reserve(&|| format!("key '{key}'"), Delta::of(existing, Some(weight)), weight)?;
-        let expires = match expiry {
-            Expiry::Keep => old_expiry,
-            Expiry::Set(ttl) => self.expiry(ttl),
-        };
-        Ok(shard.put(hash, key, value, expires, &self.hasher))
+            hash_table::Entry::Vacant(vacancy) => {
+                let Some((value, expiry)) = decide(None)? else { return Ok(0) };
+                value.check()?;
+                let weight = key.len() + value.weight();
+                self.reserve(&what, Delta::of(None, Some(weight)), weight)?;
+                let expires = match expiry {
+                    Expiry::Keep => None,
+                    Expiry::Set(ttl) => self.expiry(ttl),
+                };
+                let version = versions.next();
+                vacancy.insert(Entry { key: Arc::from(key), value, version, expires });
+                Ok(version)
+            }
+        }
     }
 
     /// Takes room for a write from the store-wide bounds, or fails with nothing taken.
@@ -493,6 +515,19 @@ impl Store {
     pub fn keys(&self, prefix: &str) -> Vec<String> {
         self.snapshot(prefix).entries().iter().map(|e| e.key.to_string()).collect()
     }
+}
+
+/// Whether `bytes` holds a 0 byte, eight bytes at a time. Every store call checks its key with
+/// this, and `<[u8]>::contains` was a tenth of a C ABI call's instructions for short keys.
+fn has_nul(bytes: &[u8]) -> bool {
+    const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
+    const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
+    let mut words = bytes.chunks_exact(8);
+    let zero_in_word = words.by_ref().any(|w| {
+        let x = u64::from_ne_bytes(w.try_into().expect("chunks of 8"));
+        x.wrapping_sub(ONES) & !x & HIGHS != 0
+    });
+    zero_in_word || words.remainder().iter().any(|&b| b == 0)
 }
 
 /// How a write sets the key's expiry.

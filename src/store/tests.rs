@@ -57,6 +57,19 @@ fn bad_keys_and_values_are_rejected() {
 }
 
 #[test]
+fn nul_detection_covers_every_position() {
+    for len in 0..40 {
+        assert!(!has_nul(&vec![b'a'; len]));
+        assert!(!has_nul(&vec![0x80; len]), "high bytes are not NUL");
+        for pos in 0..len {
+            let mut key = vec![0xffu8; len];
+            key[pos] = 0;
+            assert!(has_nul(&key), "NUL at {pos} of {len} missed");
+        }
+    }
+}
+
+#[test]
 fn ttl_expires_on_the_monotonic_clock_and_purge_counts() {
     let s = Store::new(StoreOptions { default_ttl: Some(Duration::from_millis(40)), ..Default::default() }).unwrap();
     s.set("short", Value::Int(1), MS(20)).unwrap();
