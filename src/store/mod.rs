@@ -527,7 +527,7 @@ fn has_nul(bytes: &[u8]) -> bool {
         let x = u64::from_ne_bytes(w.try_into().expect("chunks of 8"));
         x.wrapping_sub(ONES) & !x & HIGHS != 0
     });
-    zero_in_word || words.remainder().iter().any(|&b| b == 0)
+    zero_in_word || words.remainder().contains(&0)
 }
 
 /// How a write sets the key's expiry.
