@@ -5,30 +5,8 @@ loaded library, handle structs and status constants) for calls the high-level AP
 make. Every failing call raises a ``netrig.NetrigError`` subclass named after its status.
 """
 
-from . import ffi
-from .errors import (
-    AuthError,
-    BufferTooSmallError,
-    BusyError,
-    CancelledError,
-    ClosedError,
-    ConflictError,
-    ConnectError,
-    FullError,
-    HostKeyError,
-    InvalidArgError,
-    InvalidHandleError,
-    NetrigError,
-    NetrigOverflowError,
-    NetrigTimeoutError,
-    NotFoundError,
-    NullArgError,
-    PanicError,
-    PromptError,
-    TypeMismatchError,
-    Utf8Error,
-    check,
-)
+from . import errors, ffi
+from .errors import *  # noqa: F401,F403  (one exception class per status; see errors.__all__)
 from .ffi import last_error, version
 from .store import NEVER, Batch, Snapshot, SnapshotEntry, Store
 
@@ -38,30 +16,10 @@ __all__ = [
     "ffi",
     "version",
     "last_error",
-    "check",
     "Store",
     "Batch",
     "Snapshot",
     "SnapshotEntry",
     "NEVER",
-    "NetrigError",
-    "NullArgError",
-    "InvalidHandleError",
-    "Utf8Error",
-    "InvalidArgError",
-    "NotFoundError",
-    "TypeMismatchError",
-    "FullError",
-    "BusyError",
-    "NetrigTimeoutError",
-    "CancelledError",
-    "AuthError",
-    "HostKeyError",
-    "ConnectError",
-    "ClosedError",
-    "PromptError",
-    "BufferTooSmallError",
-    "PanicError",
-    "ConflictError",
-    "NetrigOverflowError",
+    *errors.__all__,
 ]
