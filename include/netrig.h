@@ -208,7 +208,11 @@ typedef struct netrig_value {
    * A `netrig_type`. Any other number is rejected with NETRIG_E_INVALID_ARG.
    */
   uint32_t kind;
-  bool b;
+  /**
+   * For NETRIG_TYPE_BOOL: 0 is false, any other value true. (A byte rather than C `bool`, so
+   * that no byte a C caller leaves here can be an invalid Rust value.)
+   */
+  uint8_t b;
   int64_t i;
   double d;
   const char *str;
@@ -309,7 +313,8 @@ const char *netrig_last_error(void);
 
 /**
  * Panics inside the library on purpose and returns what the panic guard makes of it:
- * always NETRIG_E_PANIC, with `message` in the last error. Bindings and test rigs use it to
+ * NETRIG_E_PANIC, with `message` in the last error (NETRIG_E_UTF8, without panicking, if
+ * `message` is not UTF-8). Bindings and test rigs use it to
  * check that a netrig panic can never take their process down.
  *
  * Ownership: `message` is borrowed (may be NULL). Blocking: never. Thread-safety: any thread.

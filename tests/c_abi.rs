@@ -107,7 +107,7 @@ fn null_pointer_arguments_get_null_arg_and_name_the_argument() {
     let (mut i, mut b, mut d, mut len, mut ty) = (0i64, false, 0.0f64, 0usize, netrig_type::NETRIG_TYPE_INT);
     let v = netrig_value {
         kind: netrig_type::NETRIG_TYPE_INT as u32,
-        b: false,
+        b: 0,
         i: 1,
         d: 0.0,
         str: null(),
@@ -238,7 +238,7 @@ fn invalid_utf8_empty_and_huge_keys() {
     let s = new_store(None);
     let bad = [b'k', 0xff, 0xfe, 0];
     let huge = CString::new(vec![b'a'; 1 << 20]).unwrap();
-    let bad_value = netrig_value { kind: 9, b: false, i: 0, d: 0.0, str: null(), bytes: null(), bytes_len: 0 };
+    let bad_value = netrig_value { kind: 9, b: 0, i: 0, d: 0.0, str: null(), bytes: null(), bytes_len: 0 };
     // SAFETY (whole test): all pointers are live locals.
     unsafe {
         let bad_ptr = bad.as_ptr() as *const c_char;
@@ -321,6 +321,7 @@ fn small_buffers_report_the_needed_size() {
         );
         assert_eq!((len, buf), (5, [b'x'; 5]), "a too-small buffer is left untouched");
         expect(netrig_store_get_str(s, k.as_ptr(), null_mut(), 6, &mut len, null_mut()), NETRIG_E_NULL_ARG, "'buf'");
+        expect(netrig_store_get_str(s, k.as_ptr(), null_mut(), 3, &mut len, null_mut()), NETRIG_E_NULL_ARG, "'buf'");
         let mut six = [0u8; 6];
         assert_eq!(netrig_store_get_str(s, k.as_ptr(), six.as_mut_ptr().cast(), 6, &mut len, null_mut()), NETRIG_OK);
         assert_eq!(&six, b"hello\0");
@@ -347,7 +348,7 @@ fn cas_batch_snapshot_and_keys_through_the_abi() {
     let s = new_store(None);
     let int = |i| netrig_value {
         kind: netrig_type::NETRIG_TYPE_INT as u32,
-        b: false,
+        b: 0,
         i,
         d: 0.0,
         str: null(),
@@ -365,6 +366,14 @@ fn cas_batch_snapshot_and_keys_through_the_abi() {
             NETRIG_E_CONFLICT,
             &format!("expected version 0, found {v1}"),
         );
+
+        // Any non-zero byte in a bool value is true; no byte a C caller leaves there is invalid.
+        let odd_bool = netrig_value { kind: netrig_type::NETRIG_TYPE_BOOL as u32, b: 0xfe, ..int(0) };
+        assert_eq!(netrig_store_cas(s, c("flag").as_ptr(), 0, &odd_bool, 0, null_mut()), NETRIG_OK);
+        let mut flag = false;
+        assert_eq!(netrig_store_get_bool(s, c("flag").as_ptr(), &mut flag, null_mut()), NETRIG_OK);
+        assert!(flag);
+        assert_eq!(netrig_store_delete(s, c("flag").as_ptr()), NETRIG_OK);
 
         let mut b = netrig_batch { id: 0 };
         assert_eq!(netrig_batch_new(&mut b), NETRIG_OK);

@@ -146,7 +146,7 @@ class netrig_value(Structure):
     # raw pointer read with ctypes.string_at(ptr, bytes_len).
     _fields_ = [
         ("kind", c_uint32),
-        ("b", c_bool),
+        ("b", c_uint8),  # uint8_t in C: 0 = false, anything else = true
         ("i", c_int64),
         ("d", c_double),
         ("str", c_char_p),

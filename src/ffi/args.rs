@@ -76,14 +76,15 @@ pub(crate) fn write_buf(
     what: &dyn Fn() -> String,
 ) -> Result<()> {
     let needed = data.len() + nul as usize;
+    if buf.is_null() && cap > 0 {
+        return Err(Error::NullArg("buf"));
+    }
     if cap < needed {
         out_len.set(data.len());
         return Err(Error::BufferTooSmall { what: what(), needed, capacity: cap });
     }
     if buf.is_null() {
-        if needed > 0 {
-            return Err(Error::NullArg("buf"));
-        }
+        // cap == 0 == needed: an empty bytes value, nothing to copy.
         out_len.set(0);
         return Ok(());
     }

@@ -22,7 +22,14 @@ static QUIET_HOOK: Once = Once::new();
 /// point (their message and location go to the last error instead, so a test rig's stderr is not
 /// flooded and no backtrace is captured) and hands every other panic to the hook that was there
 /// before, so a host's own panic reporting is unchanged.
+///
+/// Replacing the hook is impossible while this thread is panicking (a netrig call from a `Drop`
+/// during unwinding), so installation waits for a later call; until then panics are only
+/// reported the default way.
 fn install_quiet_hook() {
+    if QUIET_HOOK.is_completed() || std::thread::panicking() {
+        return;
+    }
     QUIET_HOOK.call_once(|| {
         let previous = std::panic::take_hook();
         std::panic::set_hook(Box::new(move |info| {
@@ -38,15 +45,15 @@ fn install_quiet_hook() {
 
 /// Runs `body` with panics caught and reported quietly; the error text names where it panicked.
 fn guarded<T>(body: impl FnOnce() -> T) -> Result<T, String> {
-    install_quiet_hook();
-    GUARD_DEPTH.with(|d| d.set(d.get() + 1));
+    let _ = catch_unwind(install_quiet_hook);
+    let _ = GUARD_DEPTH.try_with(|d| d.set(d.get() + 1));
     let result = catch_unwind(AssertUnwindSafe(body));
-    GUARD_DEPTH.with(|d| d.set(d.get() - 1));
+    let _ = GUARD_DEPTH.try_with(|d| d.set(d.get() - 1));
     result.map_err(|payload| {
         let text = panic_text(&*payload);
         // Dropping a payload can itself panic; keep that inside the boundary too.
         let _ = catch_unwind(AssertUnwindSafe(move || drop(payload)));
-        match PANIC_AT.with(|p| p.borrow_mut().take()) {
+        match PANIC_AT.try_with(|p| p.borrow_mut().take()).ok().flatten() {
             Some(at) => format!("{text} (at {at})"),
             None => text,
         }

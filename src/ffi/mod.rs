@@ -64,7 +64,9 @@ impl From<crate::store::ValueType> for netrig_type {
 pub struct netrig_value {
     /// A `netrig_type`. Any other number is rejected with NETRIG_E_INVALID_ARG.
     pub kind: u32,
-    pub b: bool,
+    /// For NETRIG_TYPE_BOOL: 0 is false, any other value true. (A byte rather than C `bool`, so
+    /// that no byte a C caller leaves here can be an invalid Rust value.)
+    pub b: u8,
     pub i: i64,
     pub d: f64,
     pub str: *const c_char,
@@ -76,7 +78,7 @@ impl netrig_value {
     /// Converts a caller's value, checking its kind, pointers and UTF-8.
     fn read_value(&self) -> crate::Result<Value> {
         match self.kind {
-            k if k == netrig_type::NETRIG_TYPE_BOOL as u32 => Ok(Value::Bool(self.b)),
+            k if k == netrig_type::NETRIG_TYPE_BOOL as u32 => Ok(Value::Bool(self.b != 0)),
             k if k == netrig_type::NETRIG_TYPE_INT as u32 => Ok(Value::Int(self.i)),
             k if k == netrig_type::NETRIG_TYPE_DOUBLE as u32 => Ok(Value::Double(self.d)),
             k if k == netrig_type::NETRIG_TYPE_STR as u32 => Value::str(str_arg(self.str, "value.str")?),
@@ -126,7 +128,8 @@ pub extern "C" fn netrig_last_error() -> *const c_char {
 }
 
 /// Panics inside the library on purpose and returns what the panic guard makes of it:
-/// always NETRIG_E_PANIC, with `message` in the last error. Bindings and test rigs use it to
+/// NETRIG_E_PANIC, with `message` in the last error (NETRIG_E_UTF8, without panicking, if
+/// `message` is not UTF-8). Bindings and test rigs use it to
 /// check that a netrig panic can never take their process down.
 ///
 /// Ownership: `message` is borrowed (may be NULL). Blocking: never. Thread-safety: any thread.

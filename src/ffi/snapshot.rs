@@ -154,7 +154,7 @@ pub unsafe extern "C" fn netrig_snapshot_get(
             })?;
             let mut value = netrig_value {
                 kind: netrig_type::from(e.value.value_type()) as u32,
-                b: false,
+                b: 0,
                 i: 0,
                 d: 0.0,
                 str: std::ptr::null(),
@@ -162,7 +162,7 @@ pub unsafe extern "C" fn netrig_snapshot_get(
                 bytes_len: 0,
             };
             match &e.value {
-                Value::Bool(b) => value.b = *b,
+                Value::Bool(b) => value.b = u8::from(*b),
                 Value::Int(i) => value.i = *i,
                 Value::Double(d) => value.d = *d,
                 Value::Str(_) => value.str = s.strs[index].as_ref().expect("made for every str").as_ptr(),

@@ -122,6 +122,9 @@ impl Store {
             w
         };
         let what = || format!("batch of {} operations", batch.len());
+        // Expiry instants are fixed before any lock is taken: one clock read per key, none
+        // under a shard lock.
+        let expiries: Vec<_> = targets.iter().map(|t| t.result.and_then(|(_, ttl)| self.expiry(ttl))).collect();
 
         let mut shard_ids: Vec<usize> = targets.iter().map(|t| t.shard).collect();
         shard_ids.sort_unstable();
@@ -144,29 +147,29 @@ impl Store {
 
             let mut delta = Delta::default();
             let mut largest = 0;
-            for (t, _) in targets.iter().zip(&written).filter(|(_, w)| **w) {
-                let weight = t.result.map(|(v, _)| t.key.len() + v.weight());
-                largest = largest.max(weight.unwrap_or(0));
-                delta = delta.add(Delta::of(guards[pos(t.shard)].find(t.hash, t.key), weight));
+            for ((t, _), expires) in targets.iter().zip(&written).zip(&expiries).filter(|((_, w), _)| **w) {
+                let new = t.result.map(|(v, _)| (t.key.len() + v.weight(), expires.is_some()));
+                largest = largest.max(new.map_or(0, |(w, _)| w));
+                delta = delta.add(Delta::of(guards[pos(t.shard)].find(t.hash, t.key), new));
             }
             if let Err(e) = self.reserve(&what, delta, largest) {
                 drop(guards);
-                if matches!(e, Error::Full(_)) && !purged && self.purge_expired() > 0 {
+                if matches!(e, Error::Full(_)) && !purged && self.may_purge() {
+                    self.purge_expired();
                     purged = true;
                     continue;
                 }
                 return Err(e);
             }
 
-            for (t, _) in targets.iter().zip(&written).filter(|(_, w)| **w) {
+            for ((t, _), expires) in targets.iter().zip(&written).zip(&expiries).filter(|((_, w), _)| **w) {
                 let shard = &mut guards[pos(t.shard)];
                 match t.result {
                     None => {
                         shard.remove(t.hash, t.key);
                     }
-                    Some((value, ttl)) => {
-                        let expires = self.expiry(ttl);
-                        shard.put(t.hash, t.key, value.clone(), expires, &self.hasher);
+                    Some((value, _)) => {
+                        shard.put(t.hash, t.key, value.clone(), *expires, &self.hasher);
                     }
                 }
             }

@@ -149,6 +149,13 @@ struct Padded<T>(T);
 struct Usage {
     entries: AtomicUsize,
     bytes: AtomicUsize,
+    /// Entries with an expiry, live or not: when 0, a full store has nothing to purge.
+    expiring: AtomicUsize,
+    /// Serialises writes that add entries. Such a write takes an entry and then bytes, and gives
+    /// the entry back if the bytes do not fit; without this, another adding write could see that
+    /// borrowed entry and fail with a store that has room. Writes that do not add entries
+    /// (overwrites, deletes) never take it.
+    adding: parking_lot::Mutex<()>,
 }
 
 /// The thread-safe status store. Share it by reference or in an `Arc`; every method takes `&self`.
@@ -169,22 +176,28 @@ impl std::fmt::Debug for Store {
     }
 }
 
-/// A change in entry count and byte weight that a write is about to make.
+/// A change in entry count, byte weight and expiring entries that a write is about to make.
 #[derive(Debug, Clone, Copy, Default)]
 struct Delta {
     entries: isize,
     bytes: isize,
+    expiring: isize,
 }
 
 impl Delta {
-    fn of(old: Option<&Entry>, new_weight: Option<usize>) -> Delta {
-        let (oe, ob) = old.map_or((0, 0), |e| (1, e.weight() as isize));
-        let (ne, nb) = new_weight.map_or((0, 0), |w| (1, w as isize));
-        Delta { entries: ne - oe, bytes: nb - ob }
+    /// From the entry being replaced (if any) to the new one, given as (weight, expires).
+    fn of(old: Option<&Entry>, new: Option<(usize, bool)>) -> Delta {
+        let (oe, ob, ox) = old.map_or((0, 0, 0), |e| (1, e.weight() as isize, e.expires.is_some() as isize));
+        let (ne, nb, nx) = new.map_or((0, 0, 0), |(w, x)| (1, w as isize, x as isize));
+        Delta { entries: ne - oe, bytes: nb - ob, expiring: nx - ox }
     }
 
     fn add(self, other: Delta) -> Delta {
-        Delta { entries: self.entries + other.entries, bytes: self.bytes + other.bytes }
+        Delta {
+            entries: self.entries + other.entries,
+            bytes: self.bytes + other.bytes,
+            expiring: self.expiring + other.expiring,
+        }
     }
 }
 
@@ -353,7 +366,12 @@ impl Store {
             let result = self.write_locked(&mut self.shards[shard].0.write(), hash, key, &mut decide);
             // The shard lock is released here: purging takes every shard's lock in turn.
             match result {
-                Err(Error::Full(_)) if !purged && self.purge_expired() > 0 => purged = true,
+                Err(Error::Full(_)) if !purged && self.may_purge() => {
+                    // Retry even if this purge found nothing: another writer may just have
+                    // purged the same expired keys.
+                    self.purge_expired();
+                    purged = true;
+                }
                 other => return other,
             }
         }
@@ -379,12 +397,12 @@ impl Store {
                 };
                 value.check()?;
                 let weight = key.len() + value.weight();
-                self.reserve(&what, Delta::of(Some(found.get()), Some(weight)), weight)?;
                 let expires = match expiry {
                     Expiry::Keep if live => found.get().expires,
                     Expiry::Keep => None,
                     Expiry::Set(ttl) => self.expiry(ttl),
                 };
+                self.reserve(&what, Delta::of(Some(found.get()), Some((weight, expires.is_some()))), weight)?;
                 let version = versions.next();
                 found.get_mut().overwrite(value, version, expires);
                 Ok(version)
@@ -393,11 +411,11 @@ impl Store {
                 let Some((value, expiry)) = decide(None)? else { return Ok(0) };
                 value.check()?;
                 let weight = key.len() + value.weight();
-                self.reserve(&what, Delta::of(None, Some(weight)), weight)?;
                 let expires = match expiry {
                     Expiry::Keep => None,
                     Expiry::Set(ttl) => self.expiry(ttl),
                 };
+                self.reserve(&what, Delta::of(None, Some((weight, expires.is_some()))), weight)?;
                 let version = versions.next();
                 vacancy.insert(Entry { key: Arc::from(key), value, version, expires });
                 Ok(version)
@@ -417,6 +435,7 @@ impl Store {
                 what()
             )));
         }
+        let _adding = (delta.entries > 0).then(|| usage.adding.lock());
         if delta.entries > 0 {
             let add = delta.entries as usize;
             usage
@@ -445,7 +464,8 @@ impl Store {
         Ok(())
     }
 
-    /// Gives back room after removals (negative deltas only; positive ones go through reserve).
+    /// Gives back room after removals (the negative parts of a delta; positive entries and
+    /// bytes go through `reserve`) and counts expiring entries either way.
     fn release(&self, delta: Delta) {
         let usage = &self.usage.0;
         if delta.entries < 0 {
@@ -454,6 +474,17 @@ impl Store {
         if delta.bytes < 0 {
             usage.bytes.fetch_sub(delta.bytes.unsigned_abs(), Ordering::AcqRel);
         }
+        match delta.expiring {
+            0 => {}
+            n if n > 0 => drop(usage.expiring.fetch_add(n as usize, Ordering::AcqRel)),
+            n => drop(usage.expiring.fetch_sub(n.unsigned_abs(), Ordering::AcqRel)),
+        }
+    }
+
+    /// Whether a write refused for a bound could succeed after purging: some entries expire.
+    /// A store without TTLs never scans itself on a refused write.
+    fn may_purge(&self) -> bool {
+        self.usage.0.expiring.load(Ordering::Acquire) > 0
     }
 
     /// Number of live (unexpired) keys, counted at one instant across all shards.

@@ -262,3 +262,80 @@ fn options_are_validated() {
     assert!(Ttl::from_millis(-2).is_err());
     assert_eq!(Ttl::from_millis(0).unwrap(), Ttl::Never);
 }
+
+fn expiring(s: &Store) -> usize {
+    s.usage.0.expiring.load(std::sync::atomic::Ordering::SeqCst)
+}
+
+#[test]
+fn expiring_count_follows_every_kind_of_write() {
+    let s = store();
+    s.set("a", Value::Int(1), MS(60_000)).unwrap();
+    s.set("b", Value::Int(1), MS(10)).unwrap();
+    assert_eq!((expiring(&s), s.may_purge()), (2, true));
+    s.set("a", Value::Int(2), Ttl::Never).unwrap();
+    assert_eq!(expiring(&s), 1);
+    s.add_int("b", 1).unwrap();
+    assert_eq!(expiring(&s), 1, "add_int keeps the TTL");
+    let mut b = Batch::new();
+    b.set("c", Value::Int(1), MS(60_000)).set("a", Value::Int(1), MS(60_000)).delete("a");
+    s.apply(&b).unwrap();
+    assert_eq!(expiring(&s), 2);
+    thread::sleep(Duration::from_millis(15));
+    assert_eq!(s.purge_expired(), 1);
+    assert_eq!(expiring(&s), 1);
+    s.delete("c").unwrap();
+    assert_eq!((expiring(&s), s.may_purge()), (0, false));
+    s.set("d", Value::Int(1), MS(60_000)).unwrap();
+    s.clear();
+    assert_eq!(expiring(&s), 0);
+}
+
+/// A writer whose value never fits must not make another writer's fitting write fail: the
+/// entry it borrows while it tries the bytes bound is invisible to other adding writes.
+#[test]
+fn a_failing_writer_never_makes_a_fitting_one_fail() {
+    let s = Arc::new(small(2, 100));
+    s.set("fill", Value::Int(0), Ttl::Default).unwrap();
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let hog = {
+        let (s, stop) = (s.clone(), stop.clone());
+        thread::spawn(move || {
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                assert!(matches!(s.set("big", Value::bytes(&[0; 90]), Ttl::Default), Err(Error::Full(_))));
+            }
+        })
+    };
+    for i in 0..20_000 {
+        s.set("small", Value::Int(i), Ttl::Default).unwrap_or_else(|e| panic!("round {i}: {e}"));
+        s.delete("small").unwrap();
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    hog.join().unwrap();
+}
+
+/// Several writers hit a bound held by expired keys at once: whoever purges, all of them fit.
+#[test]
+fn concurrent_writers_all_benefit_from_one_purge() {
+    for _ in 0..20 {
+        let s = Arc::new(small(64, 1 << 20));
+        for i in 0..64 {
+            s.set(&format!("old{i}"), Value::Int(i), MS(5)).unwrap();
+        }
+        thread::sleep(Duration::from_millis(10));
+        let writers: Vec<_> = (0..4)
+            .map(|t| {
+                let s = s.clone();
+                thread::spawn(move || {
+                    for i in 0..8 {
+                        s.set(&format!("new{t}-{i}"), Value::Int(i), Ttl::Default).unwrap();
+                    }
+                })
+            })
+            .collect();
+        for w in writers {
+            w.join().unwrap();
+        }
+        assert_eq!(s.len(), 32);
+    }
+}
