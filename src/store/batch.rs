@@ -130,7 +130,7 @@ impl Store {
         shard_ids.sort_unstable();
         shard_ids.dedup();
 
-        let mut purged = false;
+        let mut retried = false;
         loop {
             let mut guards: Vec<_> = shard_ids.iter().map(|&i| self.shards[i].0.write()).collect();
             let pos = |shard: usize| shard_ids.binary_search(&shard).expect("shard locked above");
@@ -154,9 +154,8 @@ impl Store {
             }
             if let Err(e) = self.reserve(&what, delta, largest) {
                 drop(guards);
-                if matches!(e, Error::Full(_)) && !purged && self.may_purge() {
-                    self.purge_expired();
-                    purged = true;
+                if matches!(e, Error::Full(_)) && !retried {
+                    self.make_room(&mut retried);
                     continue;
                 }
                 return Err(e);

@@ -361,17 +361,12 @@ impl Store {
     {
         self.check_key(key)?;
         let (hash, shard) = self.locate(key);
-        let mut purged = false;
+        let mut retried = false;
         loop {
             let result = self.write_locked(&mut self.shards[shard].0.write(), hash, key, &mut decide);
             // The shard lock is released here: purging takes every shard's lock in turn.
             match result {
-                Err(Error::Full(_)) if !purged && self.may_purge() => {
-                    // Retry even if this purge found nothing: another writer may just have
-                    // purged the same expired keys.
-                    self.purge_expired();
-                    purged = true;
-                }
+                Err(Error::Full(_)) if !retried => self.make_room(&mut retried),
                 other => return other,
             }
         }
@@ -481,10 +476,15 @@ impl Store {
         }
     }
 
-    /// Whether a write refused for a bound could succeed after purging: some entries expire.
-    /// A store without TTLs never scans itself on a refused write.
-    fn may_purge(&self) -> bool {
-        self.usage.0.expiring.load(Ordering::Acquire) > 0
+    /// Called once when a write was refused for a bound, with no shard lock held: purges expired
+    /// keys if any entry has an expiry (a store without TTLs never scans itself on a refused
+    /// write). The caller then tries once more in every case, because another writer may have
+    /// purged, or deleted, between the refusal and this check.
+    fn make_room(&self, retried: &mut bool) {
+        if self.usage.0.expiring.load(Ordering::Acquire) > 0 {
+            self.purge_expired();
+        }
+        *retried = true;
     }
 
     /// Number of live (unexpired) keys, counted at one instant across all shards.
