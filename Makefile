@@ -1,6 +1,6 @@
 # The two commands of the README:
 #   make demo   builds the library and runs the C store demo (8 threads on one store)
-#   make test   runs every test: Rust (store-only and full builds), the C examples against the
+#   make test   runs every test: Rust (store-only and full builds), the demo, the C examples against the
 #               static and shared libraries and under valgrind, and the Python package's tests
 # Both install what they need on a fresh machine first (scripts/setup.sh).
 
@@ -11,9 +11,9 @@ export CARGO_TERM_COLOR ?= never
 
 demo: setup lib
 	$(MAKE) -C examples-c build
-	./examples-c/build/store_demo_shared
+	./examples-c/build/store_demo-shared
 
-test: setup-test rust-test lib c-test py-test lint asan
+test: setup-test rust-test demo c-test py-test lint asan
 	@echo "make test: all passed"
 
 setup:

@@ -131,12 +131,11 @@ impl Shard {
         version
     }
 
-    /// Removes a key, expired or not, and returns what it weighed.
-    fn remove(&mut self, hash: u64, key: &str) -> Option<Delta> {
-        let entry = self.table.find_entry(hash, |e| &*e.key == key).ok()?;
-        let delta = Delta::of(Some(entry.get()), None);
-        entry.remove();
-        Some(delta)
+    /// Removes a key, expired or not. Bounds are settled by the caller.
+    fn remove(&mut self, hash: u64, key: &str) {
+        if let Ok(entry) = self.table.find_entry(hash, |e| &*e.key == key) {
+            entry.remove();
+        }
     }
 }
 
