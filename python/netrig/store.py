@@ -190,9 +190,6 @@ class Batch:
         handle = ffi.netrig_batch()
         check(lib.netrig_batch_new(byref(handle)))
         self._handle: ffi.netrig_batch | None = handle
-        # The library copies values when they are added; keeping the encoded objects until
-        # the batch is applied costs little and keeps that independent of the copy.
-        self._keep: list[object] = []
 
     @property
     def handle(self) -> ffi.netrig_batch:
@@ -202,9 +199,9 @@ class Batch:
 
     def set(self, key: str, value: Value, ttl: float | None = None) -> None:
         """Adds "set `key` to `value`" (TTL as in the module docs)."""
-        v, keep = _to_value(value)
+        v, keep = _to_value(value)  # `keep` owns the bytes `v` points to until the call returns
         check(lib.netrig_batch_set(self.handle, _key(key), byref(v), _ttl_ms(ttl)))
-        self._keep.append(keep)
+        del keep  # netrig_batch_set copied the value
 
     def delete(self, key: str) -> None:
         """Adds "delete `key`"; a missing key is not an error in a batch."""
@@ -234,7 +231,6 @@ class Batch:
     def discard(self) -> None:
         """Frees the batch without applying it. Idempotent."""
         handle, self._handle = self._handle, None
-        self._keep = []
         if handle is not None:
             self._free(handle)
 

@@ -717,7 +717,7 @@ def test_batch_discarded_on_exception(store):
         b.set("a", 1)
 
 
-def test_batch_keeps_values_alive_until_applied(store):
+def test_batch_values_are_copied_when_added(store):
     with store.batch() as b:
         for i in range(50):
             b.set(f"k{i:02}", ("v%d" % i) * 10)
