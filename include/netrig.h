@@ -686,6 +686,30 @@ enum netrig_status netrig_store_get_bytes(struct netrig_store store,
                                           uint64_t *out_version);
 
 /**
+ * Reads `key` whatever its type, in one call: `*out_value` receives the type (`kind`) and the
+ * value. Scalars are in the struct. A string value is copied with a NUL into `buf` and
+ * `out_value->str` points at `buf`; a bytes value is copied into `buf` and `out_value->bytes`
+ * points at `buf` (NULL when empty). `*out_len` receives the string or bytes length (0 for
+ * scalars). When `buf_len` is too small the call returns NETRIG_E_BUFFER_TOO_SMALL, still
+ * sets `*out_len`, leaves `*out_value` alone, and the caller retries with `*out_len + 1` bytes.
+ * `buf` may be NULL when `buf_len` is 0. `out_version` may be NULL.
+ *
+ * Ownership: `key` is borrowed; `buf` is the caller's, and the pointers written into
+ * `*out_value` point into it. Returns NETRIG_E_NOT_FOUND for a missing or expired key.
+ *
+ * Blocking: waits only for other calls on the same shard of this store (microseconds); no I/O.
+ * Thread-safety: any thread, concurrently with any other call on the same store. Type and
+ * value are read together, so a concurrent write of another type cannot split them.
+ */
+enum netrig_status netrig_store_get_value(struct netrig_store store,
+                                          const char *key,
+                                          struct netrig_value *out_value,
+                                          uint8_t *buf,
+                                          size_t buf_len,
+                                          size_t *out_len,
+                                          uint64_t *out_version);
+
+/**
  * The type of the value at `key`, and optionally (`out_version` may be NULL) its version.
  *
  * Ownership: `key` is borrowed. Returns NETRIG_E_NOT_FOUND for a missing or expired key.

@@ -101,6 +101,73 @@ fn typed_set_get_through_the_abi() {
 }
 
 #[test]
+fn get_value_reads_any_type_in_one_call() {
+    let s = new_store(None);
+    let mut buf = [0u8; 16];
+    let (mut len, mut ver) = (99usize, 0u64);
+    // SAFETY (whole test): every pointer passed is a live local or NULL where the doc allows it.
+    unsafe {
+        let mut v = std::mem::zeroed::<netrig_value>();
+        assert_eq!(netrig_store_set_int(s, c("i").as_ptr(), -3, 0), NETRIG_OK);
+        assert_eq!(netrig_store_get_value(s, c("i").as_ptr(), &mut v, null_mut(), 0, &mut len, &mut ver), NETRIG_OK);
+        assert_eq!((v.kind, v.i, len, ver > 0), (netrig_type::NETRIG_TYPE_INT as u32, -3, 0, true));
+        assert_eq!(netrig_store_set_bool(s, c("b").as_ptr(), true, 0), NETRIG_OK);
+        assert_eq!(netrig_store_get_value(s, c("b").as_ptr(), &mut v, null_mut(), 0, &mut len, null_mut()), NETRIG_OK);
+        assert_eq!((v.kind, v.b), (netrig_type::NETRIG_TYPE_BOOL as u32, 1));
+
+        assert_eq!(netrig_store_set_str(s, c("s").as_ptr(), c("up").as_ptr(), 0), NETRIG_OK);
+        let before = v;
+        expect(
+            netrig_store_get_value(s, c("s").as_ptr(), &mut v, buf.as_mut_ptr(), 2, &mut len, null_mut()),
+            NETRIG_E_BUFFER_TOO_SMALL,
+            "needs 3 bytes",
+        );
+        assert_eq!((len, v.kind, v.b), (2, before.kind, before.b), "only the length is written on BUFFER_TOO_SMALL");
+        assert_eq!(
+            netrig_store_get_value(s, c("s").as_ptr(), &mut v, buf.as_mut_ptr(), 16, &mut len, null_mut()),
+            NETRIG_OK
+        );
+        assert_eq!(
+            (v.kind, v.str as *const u8, len),
+            (netrig_type::NETRIG_TYPE_STR as u32, buf.as_ptr() as *const u8, 2)
+        );
+        assert_eq!(CStr::from_ptr(v.str).to_str().unwrap(), "up");
+
+        assert_eq!(netrig_store_set_bytes(s, c("x").as_ptr(), [9u8, 0, 7].as_ptr(), 3, 0), NETRIG_OK);
+        assert_eq!(
+            netrig_store_get_value(s, c("x").as_ptr(), &mut v, buf.as_mut_ptr(), 16, &mut len, null_mut()),
+            NETRIG_OK
+        );
+        assert_eq!((v.kind, v.bytes_len, &buf[..3]), (netrig_type::NETRIG_TYPE_BYTES as u32, 3, &[9u8, 0, 7][..]));
+        assert_eq!(netrig_store_set_bytes(s, c("e").as_ptr(), null(), 0, 0), NETRIG_OK);
+        assert_eq!(netrig_store_get_value(s, c("e").as_ptr(), &mut v, null_mut(), 0, &mut len, null_mut()), NETRIG_OK);
+        assert_eq!((v.bytes, v.bytes_len, len), (null(), 0, 0));
+
+        expect(
+            netrig_store_get_value(s, c("i").as_ptr(), null_mut(), null_mut(), 0, &mut len, null_mut()),
+            NETRIG_E_NULL_ARG,
+            "'out_value'",
+        );
+        expect(
+            netrig_store_get_value(s, c("i").as_ptr(), &mut v, null_mut(), 0, null_mut(), null_mut()),
+            NETRIG_E_NULL_ARG,
+            "'out_len'",
+        );
+        expect(
+            netrig_store_get_value(s, null(), &mut v, null_mut(), 0, &mut len, null_mut()),
+            NETRIG_E_NULL_ARG,
+            "'key'",
+        );
+        expect(
+            netrig_store_get_value(s, c("nope").as_ptr(), &mut v, null_mut(), 0, &mut len, null_mut()),
+            NETRIG_E_NOT_FOUND,
+            "'nope'",
+        );
+    }
+    assert_eq!(netrig_store_free(s), NETRIG_OK);
+}
+
+#[test]
 fn null_pointer_arguments_get_null_arg_and_name_the_argument() {
     let s = new_store(None);
     let k = c("k");

@@ -226,6 +226,10 @@ _PROTOTYPES: dict[str, tuple[object, list[object]]] = {
         [netrig_store, c_char_p, c_char_p, c_size_t, _P(c_size_t), _P(c_uint64)],
     ),
     "netrig_store_get_type": (_S, [netrig_store, c_char_p, _P(c_uint32), _P(c_uint64)]),
+    "netrig_store_get_value": (
+        _S,
+        [netrig_store, c_char_p, _P(netrig_value), c_char_p, c_size_t, _P(c_size_t), _P(c_uint64)],
+    ),
     "netrig_store_cas": (
         _S,
         [netrig_store, c_char_p, c_uint64, _P(netrig_value), c_int64, _P(c_uint64)],

@@ -1006,3 +1006,27 @@ def test_readme_python_example_runs(capsys):
     snapshot = json.loads(out)
     assert snapshot["dut/1/state"]["value"] == "done"
     assert snapshot["dut/1/passed"]["value"] == 12
+
+
+def test_reads_in_a_signal_handler_do_not_disturb_the_interrupted_read(store):
+    """A SIGALRM handler reading the store interrupts reads on the same thread between
+    bytecodes; each read must still return its own key's value."""
+    import signal
+
+    store["outer"] = "o" * 40
+    store["inner"] = b"i" * 300  # larger than the first buffer, so the handler's read grows one
+    seen = []
+
+    def handler(signum, frame):
+        seen.append(store["inner"])
+
+    old = signal.signal(signal.SIGALRM, handler)
+    signal.setitimer(signal.ITIMER_REAL, 0.0002, 0.0002)
+    try:
+        deadline = time.monotonic() + 0.5
+        while time.monotonic() < deadline:
+            assert store["outer"] == "o" * 40
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0, 0)
+        signal.signal(signal.SIGALRM, old)
+    assert len(seen) > 10 and all(v == b"i" * 300 for v in seen)

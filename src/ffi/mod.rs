@@ -75,6 +75,27 @@ pub struct netrig_value {
 }
 
 impl netrig_value {
+    /// The kind and, for scalars, the value; string and bytes pointers are left NULL for the
+    /// caller to point at storage that outlives the struct.
+    fn scalar(value: &Value) -> netrig_value {
+        let mut v = netrig_value {
+            kind: netrig_type::from(value.value_type()) as u32,
+            b: 0,
+            i: 0,
+            d: 0.0,
+            str: std::ptr::null(),
+            bytes: std::ptr::null(),
+            bytes_len: 0,
+        };
+        match *value {
+            Value::Bool(b) => v.b = u8::from(b),
+            Value::Int(i) => v.i = i,
+            Value::Double(d) => v.d = d,
+            Value::Str(_) | Value::Bytes(_) => {}
+        }
+        v
+    }
+
     /// Converts a caller's value, checking its kind, pointers and UTF-8.
     fn read_value(&self) -> crate::Result<Value> {
         match self.kind {

@@ -9,8 +9,8 @@ use std::sync::OnceLock;
 use super::args::{str_arg, Out};
 use super::guard::call;
 use super::handle::{HandleTable, Kind};
+use super::netrig_value;
 use super::store::{netrig_store, STORES};
-use super::{netrig_type, netrig_value};
 use crate::error::{netrig_status, Error, Result};
 use crate::store::{Snapshot, Value};
 
@@ -152,24 +152,14 @@ pub unsafe extern "C" fn netrig_snapshot_get(
                 index,
                 len: s.snapshot.len(),
             })?;
-            let mut value = netrig_value {
-                kind: netrig_type::from(e.value.value_type()) as u32,
-                b: 0,
-                i: 0,
-                d: 0.0,
-                str: std::ptr::null(),
-                bytes: std::ptr::null(),
-                bytes_len: 0,
-            };
+            let mut value = netrig_value::scalar(&e.value);
             match &e.value {
-                Value::Bool(b) => value.b = u8::from(*b),
-                Value::Int(i) => value.i = *i,
-                Value::Double(d) => value.d = *d,
                 Value::Str(_) => value.str = s.strs[index].as_ref().expect("made for every str").as_ptr(),
                 Value::Bytes(b) => {
                     value.bytes = b.as_ptr();
                     value.bytes_len = b.len();
                 }
+                Value::Bool(_) | Value::Int(_) | Value::Double(_) => {}
             }
             Ok(netrig_entry {
                 key: s.keys[index].as_ptr(),

@@ -347,6 +347,54 @@ pub unsafe extern "C" fn netrig_store_get_bytes(
     })
 }
 
+/// Reads `key` whatever its type, in one call: `*out_value` receives the type (`kind`) and the
+/// value. Scalars are in the struct. A string value is copied with a NUL into `buf` and
+/// `out_value->str` points at `buf`; a bytes value is copied into `buf` and `out_value->bytes`
+/// points at `buf` (NULL when empty). `*out_len` receives the string or bytes length (0 for
+/// scalars). When `buf_len` is too small the call returns NETRIG_E_BUFFER_TOO_SMALL, still
+/// sets `*out_len`, leaves `*out_value` alone, and the caller retries with `*out_len + 1` bytes.
+/// `buf` may be NULL when `buf_len` is 0. `out_version` may be NULL.
+///
+/// Ownership: `key` is borrowed; `buf` is the caller's, and the pointers written into
+/// `*out_value` point into it. Returns NETRIG_E_NOT_FOUND for a missing or expired key.
+///
+/// Blocking: waits only for other calls on the same shard of this store (microseconds); no I/O.
+/// Thread-safety: any thread, concurrently with any other call on the same store. Type and
+/// value are read together, so a concurrent write of another type cannot split them.
+#[no_mangle]
+pub unsafe extern "C" fn netrig_store_get_value(
+    store: netrig_store,
+    key: *const c_char,
+    out_value: *mut netrig_value,
+    buf: *mut u8,
+    buf_len: usize,
+    out_len: *mut usize,
+    out_version: *mut u64,
+) -> netrig_status {
+    call("netrig_store_get_value", || {
+        let out_value = Out::new(out_value, "out_value")?;
+        let out_len = Out::new(out_len, "out_len")?;
+        let key = str_arg(key, "key")?;
+        let v = with_store(store, |s| s.get(key))?;
+        let mut value = netrig_value::scalar(&v.value);
+        match &v.value {
+            Value::Str(text) => {
+                write_buf(buf, buf_len, text.as_bytes(), true, &out_len, &|| format!("string value of key '{key}'"))?;
+                value.str = buf.cast();
+            }
+            Value::Bytes(bytes) => {
+                write_buf(buf, buf_len, bytes, false, &out_len, &|| format!("bytes value of key '{key}'"))?;
+                value.bytes = if bytes.is_empty() { std::ptr::null() } else { buf };
+                value.bytes_len = bytes.len();
+            }
+            Value::Bool(_) | Value::Int(_) | Value::Double(_) => out_len.set(0),
+        }
+        out_value.set(value);
+        Out::optional(out_version).set(v.version);
+        Ok(())
+    })
+}
+
 /// The type of the value at `key`, and optionally (`out_version` may be NULL) its version.
 ///
 /// Ownership: `key` is borrowed. Returns NETRIG_E_NOT_FOUND for a missing or expired key.
