@@ -127,10 +127,7 @@ fn get_value_reads_any_type_in_one_call() {
             netrig_store_get_value(s, c("s").as_ptr(), &mut v, buf.as_mut_ptr(), 16, &mut len, null_mut()),
             NETRIG_OK
         );
-        assert_eq!(
-            (v.kind, v.str as *const u8, len),
-            (netrig_type::NETRIG_TYPE_STR as u32, buf.as_ptr() as *const u8, 2)
-        );
+        assert_eq!((v.kind, v.str as *const u8, len), (netrig_type::NETRIG_TYPE_STR as u32, buf.as_ptr(), 2));
         assert_eq!(CStr::from_ptr(v.str).to_str().unwrap(), "up");
 
         assert_eq!(netrig_store_set_bytes(s, c("x").as_ptr(), [9u8, 0, 7].as_ptr(), 3, 0), NETRIG_OK);
