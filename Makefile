@@ -31,6 +31,10 @@ rust-test:
 
 c-test: lib
 	$(MAKE) -C examples-c build run valgrind
+	@# The shared library exports netrig_ symbols and nothing else (CONVENTIONS.md, "Names").
+	@others=$$(nm -D --defined-only target/release/libnetrig.so | awk '{print $$3}' | grep -v '^netrig_' || true); \
+	  if [ -n "$$others" ]; then echo "libnetrig.so exports non-netrig symbols: $$others" >&2; exit 1; fi; \
+	  echo "libnetrig.so exports $$(nm -D --defined-only target/release/libnetrig.so | grep -c ' netrig_') symbols, all netrig_"
 
 py-test: lib
 	python3 -m pytest -q python/tests
