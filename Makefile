@@ -7,13 +7,13 @@
 CARGO ?= cargo
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: demo test setup setup-test lib rust-test c-test py-test lint asan bench header clean
+.PHONY: demo test setup setup-test lib rust-test fakedev-test c-test py-test lint asan bench header clean
 
 demo: setup lib
 	$(MAKE) -C examples-c build
 	./examples-c/build/store_demo-shared
 
-test: setup-test rust-test demo c-test py-test lint asan
+test: setup-test rust-test fakedev-test demo c-test py-test lint asan
 	@echo "make test: all passed"
 
 setup:
@@ -29,6 +29,10 @@ rust-test:
 	$(CARGO) test --no-default-features
 	$(CARGO) test --release
 
+# The fake device fleet (tests/fakedev): its shell state machine, and real SSH through libssh2.
+fakedev-test:
+	$(CARGO) test -p fakedev
+
 c-test: lib
 	$(MAKE) -C examples-c build run valgrind
 	@# The shared library exports netrig_ symbols and nothing else (CONVENTIONS.md, "Names").
@@ -41,6 +45,7 @@ py-test: lib
 
 lint:
 	$(CARGO) clippy --release --all-targets -- -D warnings
+	$(CARGO) clippy -p fakedev --all-targets -- -D warnings
 	$(CARGO) bench --no-run
 
 # AddressSanitizer over the store-only tests, on the nightly toolchain when it is installed.

@@ -1,0 +1,18 @@
+//! fakedev: fake network devices that speak real SSH on loopback, for netrig's device tests,
+//! demos and benchmarks. A test tool; never part of the shipped library.
+//!
+//! ```no_run
+//! let fleet = fakedev::Fleet::start(fakedev::Profile::builtin("cisco_ios").unwrap(), 10).unwrap();
+//! for d in fleet.devices() {
+//!     println!("{} on {} ({})", d.name, d.addr(), d.host_key_fingerprint);
+//! }
+//! ```
+
+pub mod fleet;
+pub mod profile;
+pub mod server;
+pub mod shell;
+
+pub use fleet::{DeviceInfo, Fleet};
+pub use profile::Profile;
+pub use server::StatsSnapshot;

@@ -1,0 +1,153 @@
+//! Device profiles: everything that makes a fake device look like a platform, as data.
+//!
+//! A profile is a TOML file (profiles/*.toml); a test adds a platform by writing one, with no
+//! Rust change. Templates may use `{host}` (the current hostname).
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::Deserialize;
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Profile {
+    pub name: String,
+    pub hostname: String,
+    pub username: String,
+    pub password: String,
+    /// The enable secret, when the platform has an enable mode.
+    #[serde(default)]
+    pub secret: Option<String>,
+    /// Printed when the shell starts, before the first prompt (a MOTD).
+    #[serde(default)]
+    pub motd: Option<String>,
+    /// SSH login banner, sent during authentication.
+    #[serde(default)]
+    pub login_banner: Option<String>,
+    /// Wait for RETURN ("Press RETURN to get started") before the first prompt.
+    #[serde(default)]
+    pub press_return: bool,
+    pub prompts: Prompts,
+    #[serde(default)]
+    pub enable: Option<Enable>,
+    #[serde(default)]
+    pub config: Option<ConfigMode>,
+    pub paging: Paging,
+    /// Lines printed for a command the device does not know; `{caret}` is a `^` under the
+    /// first character of the command, after the prompt.
+    pub invalid: String,
+    /// Commands that end the session.
+    #[serde(default = "default_logout")]
+    pub logout: Vec<String>,
+    /// Exact command -> output.
+    #[serde(default)]
+    pub commands: BTreeMap<String, String>,
+    /// Commands whose output is generated: `lines` lines of `width` characters.
+    #[serde(default)]
+    pub generated: BTreeMap<String, Generated>,
+    /// Commands that ask questions before they finish (`[confirm]`, y/n, filenames).
+    #[serde(default)]
+    pub interactive: BTreeMap<String, Vec<Step>>,
+}
+
+fn default_logout() -> Vec<String> {
+    vec!["exit".into(), "logout".into(), "quit".into()]
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Prompts {
+    pub user: String,
+    #[serde(default)]
+    pub enable: Option<String>,
+    #[serde(default)]
+    pub config: Option<String>,
+    /// A config sub-mode; `{sub}` is the sub-mode's name ("config-if").
+    #[serde(default)]
+    pub config_sub: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Enable {
+    pub command: String,
+    pub disable: String,
+    pub secret_prompt: String,
+    pub wrong_secret: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConfigMode {
+    /// Commands that enter config mode (from enable mode).
+    pub enter: Vec<String>,
+    #[serde(default)]
+    pub enter_message: Option<String>,
+    /// Leaves a sub-mode, or config mode from the top level.
+    pub exit: String,
+    /// Leaves config mode from any level.
+    pub end: String,
+    /// First word of a config command that sets the hostname.
+    pub hostname_command: String,
+    /// First word -> sub-mode name, e.g. "interface" -> "config-if".
+    #[serde(default)]
+    pub sub_modes: BTreeMap<String, String>,
+    /// First words the device refuses in config mode (answered with `invalid`).
+    #[serde(default)]
+    pub reject: Vec<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Paging {
+    /// What the device prints when a page is full, e.g. " --More-- ".
+    pub more: String,
+    /// Lines per page until the client changes it; 0 = no paging.
+    pub default_length: usize,
+    /// First words of the command that sets the page length (`terminal length 0`).
+    pub length_command: String,
+    /// First words of the command that sets the width (`terminal width 511`).
+    pub width_command: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Generated {
+    pub lines: usize,
+    pub width: usize,
+}
+
+/// One question of an interactive command: print `prompt`, read a line; an answer that does
+/// not start with `expect` (when given) aborts with `abort`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Step {
+    pub prompt: String,
+    #[serde(default)]
+    pub expect: Option<String>,
+    #[serde(default)]
+    pub abort: Option<String>,
+    /// Printed after the answer is accepted.
+    #[serde(default)]
+    pub output: String,
+}
+
+impl Profile {
+    pub fn from_toml(text: &str) -> Result<Profile, String> {
+        toml::from_str(text).map_err(|e| e.to_string())
+    }
+
+    pub fn load(path: &Path) -> Result<Profile, String> {
+        let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        Profile::from_toml(&text).map_err(|e| format!("{}: {e}", path.display()))
+    }
+
+    /// A built-in profile by name (the files in profiles/, compiled in).
+    pub fn builtin(name: &str) -> Result<Profile, String> {
+        let text = match name {
+            "cisco_ios" => include_str!("../profiles/cisco_ios.toml"),
+            other => return Err(format!("no built-in profile '{other}' (known: cisco_ios)")),
+        };
+        Profile::from_toml(text)
+    }
+}

@@ -1,0 +1,405 @@
+//! The interactive CLI of a fake device: a pure state machine from input bytes to output bytes,
+//! driven by a [`Profile`]. It knows nothing about SSH, so it is tested directly.
+
+use std::sync::Arc;
+
+use crate::profile::{Profile, Step};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Mode {
+    User,
+    Enable,
+    Config,
+    /// A config sub-mode, by name ("config-if").
+    ConfigSub(String),
+}
+
+#[derive(Debug)]
+enum Wait {
+    /// Reading a command line.
+    Line,
+    /// Press RETURN to get started.
+    Return,
+    /// Reading the enable secret (not echoed).
+    Secret,
+    /// A page is shown; the rest waits for space (a page), return (a line) or q.
+    More(Vec<String>),
+    /// An interactive command waiting for the answer to step `next - 1`.
+    Question { steps: Vec<Step>, next: usize },
+}
+
+/// What the session should do after a chunk of input.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Reply {
+    pub output: Vec<u8>,
+    /// The device ended the session (logout).
+    pub close: bool,
+}
+
+pub struct Shell {
+    profile: Arc<Profile>,
+    hostname: String,
+    mode: Mode,
+    page_length: usize,
+    width: usize,
+    wait: Wait,
+    line: Vec<u8>,
+    /// Swallows the LF of a CR LF pair after a line was ended by CR.
+    after_cr: bool,
+}
+
+impl Shell {
+    pub fn new(profile: Arc<Profile>) -> Shell {
+        Shell {
+            hostname: profile.hostname.clone(),
+            page_length: profile.paging.default_length,
+            width: 80,
+            mode: Mode::User,
+            wait: if profile.press_return { Wait::Return } else { Wait::Line },
+            line: Vec::new(),
+            after_cr: false,
+            profile,
+        }
+    }
+
+    pub fn mode(&self) -> &Mode {
+        &self.mode
+    }
+
+    pub fn hostname(&self) -> &str {
+        &self.hostname
+    }
+
+    /// What the device prints when the shell starts: the MOTD and the first prompt.
+    pub fn start(&self) -> Vec<u8> {
+        let mut out = String::new();
+        if let Some(motd) = &self.profile.motd {
+            out.push_str(motd);
+        }
+        match self.wait {
+            Wait::Return => out.push_str("\r\nPress RETURN to get started.\r\n"),
+            _ => out.push_str(&self.prompt()),
+        }
+        out.into_bytes()
+    }
+
+    pub fn prompt(&self) -> String {
+        let p = &self.profile.prompts;
+        let template = match &self.mode {
+            Mode::User => &p.user,
+            Mode::Enable => p.enable.as_ref().unwrap_or(&p.user),
+            Mode::Config => p.config.as_ref().unwrap_or(&p.user),
+            Mode::ConfigSub(_) => p.config_sub.as_ref().or(p.config.as_ref()).unwrap_or(&p.user),
+        };
+        let sub = match &self.mode {
+            Mode::ConfigSub(s) => s.as_str(),
+            _ => "",
+        };
+        template.replace("{host}", &self.hostname).replace("{sub}", sub)
+    }
+
+    /// Feeds bytes typed by the client; returns what the device prints back.
+    pub fn feed(&mut self, input: &[u8]) -> Reply {
+        let mut reply = Reply::default();
+        for &b in input {
+            if reply.close {
+                break;
+            }
+            if std::mem::take(&mut self.after_cr) && b == b'\n' {
+                continue;
+            }
+            match self.wait {
+                Wait::More(_) => self.more_key(b, &mut reply),
+                _ => self.key(b, &mut reply),
+            }
+        }
+        reply
+    }
+
+    fn key(&mut self, b: u8, reply: &mut Reply) {
+        match b {
+            b'\r' | b'\n' => {
+                self.after_cr = b == b'\r';
+                let line = String::from_utf8_lossy(&std::mem::take(&mut self.line)).into_owned();
+                if !matches!(self.wait, Wait::Secret) {
+                    reply.output.extend_from_slice(b"\r\n");
+                }
+                self.line_done(line.trim(), reply);
+            }
+            // Backspace / delete.
+            0x08 | 0x7f => {
+                if self.line.pop().is_some() && !matches!(self.wait, Wait::Secret) {
+                    reply.output.extend_from_slice(b"\x08 \x08");
+                }
+            }
+            // Ctrl-Z leaves config mode, like "end".
+            0x1a => {
+                if matches!(self.mode, Mode::Config | Mode::ConfigSub(_)) {
+                    self.mode = Mode::Enable;
+                    self.line.clear();
+                    reply.output.extend_from_slice(b"^Z\r\n");
+                    reply.output.extend_from_slice(self.prompt().as_bytes());
+                }
+            }
+            _ => {
+                self.line.push(b);
+                if !matches!(self.wait, Wait::Secret) {
+                    reply.output.push(b);
+                }
+            }
+        }
+    }
+
+    fn more_key(&mut self, b: u8, reply: &mut Reply) {
+        let Wait::More(rest) = std::mem::replace(&mut self.wait, Wait::Line) else { unreachable!() };
+        // Erase the --More-- marker the way IOS does: backspaces over it.
+        let erase = "\x08".repeat(self.profile.paging.more.len());
+        reply.output.extend_from_slice(erase.as_bytes());
+        match b {
+            b'q' | b'Q' | 0x03 => reply.output.extend_from_slice(self.prompt().as_bytes()),
+            b'\r' | b'\n' => {
+                self.after_cr = b == b'\r';
+                self.page(rest, 1, reply);
+            }
+            _ => {
+                let n = self.page_length.saturating_sub(1).max(1);
+                self.page(rest, n, reply);
+            }
+        }
+    }
+
+    /// Prints up to `n` lines of `lines`; pauses at --More-- if some remain, else the prompt.
+    fn page(&mut self, mut lines: Vec<String>, n: usize, reply: &mut Reply) {
+        let rest = if lines.len() > n { lines.split_off(n) } else { Vec::new() };
+        for l in &lines {
+            reply.output.extend_from_slice(l.as_bytes());
+            reply.output.extend_from_slice(b"\r\n");
+        }
+        if rest.is_empty() {
+            reply.output.extend_from_slice(self.prompt().as_bytes());
+        } else {
+            reply.output.extend_from_slice(self.profile.paging.more.as_bytes());
+            self.wait = Wait::More(rest);
+        }
+    }
+
+    /// Prints a command's output (with paging when it is on), then the prompt.
+    fn print(&mut self, text: &str, reply: &mut Reply) {
+        let text = text.replace("{host}", &self.hostname);
+        let lines: Vec<String> = text.split_terminator("\r\n").map(str::to_owned).collect();
+        if self.page_length == 0 || lines.len() < self.page_length {
+            reply.output.extend_from_slice(text.as_bytes());
+            reply.output.extend_from_slice(self.prompt().as_bytes());
+        } else {
+            let first = self.page_length - 1;
+            self.page(lines, first, reply);
+        }
+    }
+
+    fn line_done(&mut self, line: &str, reply: &mut Reply) {
+        match std::mem::replace(&mut self.wait, Wait::Line) {
+            Wait::Return => reply.output.extend_from_slice(self.prompt().as_bytes()),
+            Wait::Secret => self.secret(line, reply),
+            Wait::Question { steps, next } => self.answer(line, steps, next, reply),
+            Wait::Line => self.command(line, reply),
+            Wait::More(_) => unreachable!("--More-- keys are handled by more_key"),
+        }
+    }
+
+    fn secret(&mut self, line: &str, reply: &mut Reply) {
+        reply.output.extend_from_slice(b"\r\n");
+        let enable = self.profile.enable.as_ref().expect("secret asked only with enable");
+        if self.profile.secret.as_deref() == Some(line) {
+            self.mode = Mode::Enable;
+        } else {
+            reply.output.extend_from_slice(enable.wrong_secret.as_bytes());
+        }
+        reply.output.extend_from_slice(self.prompt().as_bytes());
+    }
+
+    fn ask(&mut self, steps: Vec<Step>, next: usize, reply: &mut Reply) {
+        reply.output.extend_from_slice(steps[next].prompt.as_bytes());
+        self.wait = Wait::Question { steps, next: next + 1 };
+    }
+
+    fn answer(&mut self, line: &str, steps: Vec<Step>, next: usize, reply: &mut Reply) {
+        let step = &steps[next - 1];
+        if let Some(expect) = &step.expect {
+            if !line.to_ascii_lowercase().starts_with(&expect.to_ascii_lowercase()) {
+                let abort = step.abort.clone().unwrap_or_default();
+                return self.print(&abort, reply);
+            }
+        }
+        let output = step.output.clone();
+        if next < steps.len() {
+            reply.output.extend_from_slice(output.as_bytes());
+            self.ask(steps, next, reply);
+        } else {
+            self.print(&output, reply);
+        }
+    }
+
+    fn invalid(&mut self, line: &str, reply: &mut Reply) {
+        let _ = line;
+        let caret = format!("{}^", " ".repeat(self.prompt().len()));
+        let text = self.profile.invalid.replace("{caret}", &caret);
+        self.print(&text, reply);
+    }
+
+    fn command(&mut self, line: &str, reply: &mut Reply) {
+        let profile = self.profile.clone();
+        if line.is_empty() {
+            reply.output.extend_from_slice(self.prompt().as_bytes());
+            return;
+        }
+        if matches!(self.mode, Mode::Config | Mode::ConfigSub(_)) {
+            return self.config_command(line, reply);
+        }
+        if profile.logout.iter().any(|c| c == line) {
+            reply.close = true;
+            return;
+        }
+        if let Some(rest) = line.strip_prefix(&profile.paging.length_command) {
+            if let Ok(n) = rest.trim().parse() {
+                self.page_length = n;
+                return self.print("", reply);
+            }
+        }
+        if let Some(rest) = line.strip_prefix(&profile.paging.width_command) {
+            if let Ok(n) = rest.trim().parse() {
+                self.width = n;
+                return self.print("", reply);
+            }
+        }
+        if let Some(enable) = &profile.enable {
+            if line == enable.command {
+                if self.mode == Mode::User {
+                    reply.output.extend_from_slice(enable.secret_prompt.as_bytes());
+                    self.wait = Wait::Secret;
+                } else {
+                    reply.output.extend_from_slice(self.prompt().as_bytes());
+                }
+                return;
+            }
+            if line == enable.disable {
+                self.mode = Mode::User;
+                return self.print("", reply);
+            }
+        }
+        if let Some(config) = &profile.config {
+            if config.enter.iter().any(|c| c == line) && self.mode == Mode::Enable {
+                self.mode = Mode::Config;
+                return self.print(config.enter_message.as_deref().unwrap_or(""), reply);
+            }
+        }
+        let privileged = self.mode == Mode::Enable || profile.enable.is_none();
+        if let Some(steps) = profile.interactive.get(line).filter(|_| privileged) {
+            return self.ask(steps.clone(), 0, reply);
+        }
+        if let Some(out) = profile.commands.get(line) {
+            return self.print(out, reply);
+        }
+        if let Some(g) = profile.generated.get(line) {
+            return self.print(&generated(line, g.lines, g.width), reply);
+        }
+        self.invalid(line, reply);
+    }
+
+    fn config_command(&mut self, line: &str, reply: &mut Reply) {
+        let profile = self.profile.clone();
+        let config = profile.config.as_ref().expect("config mode needs a config section");
+        let first = line.split_whitespace().next().unwrap_or("");
+        if line == config.end {
+            self.mode = Mode::Enable;
+        } else if line == config.exit {
+            self.mode = match self.mode {
+                Mode::ConfigSub(_) => Mode::Config,
+                _ => Mode::Enable,
+            };
+        } else if config.reject.iter().any(|r| r == first) {
+            return self.invalid(line, reply);
+        } else if first == config.hostname_command {
+            match line.split_whitespace().nth(1) {
+                Some(name) => self.hostname = name.to_owned(),
+                None => return self.invalid(line, reply),
+            }
+        } else if let Some(sub) = config.sub_modes.get(first) {
+            self.mode = Mode::ConfigSub(sub.clone());
+        }
+        self.print("", reply);
+    }
+}
+
+/// `lines` lines of `width` characters, numbered, for commands with large outputs.
+pub fn generated(command: &str, lines: usize, width: usize) -> String {
+    let mut out = String::with_capacity(lines * (width + 2));
+    for i in 0..lines {
+        let head = format!("{command} line {i:06} ");
+        out.push_str(&head);
+        out.extend(std::iter::repeat_n('x', width.saturating_sub(head.len())));
+        out.push_str("\r\n");
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ios() -> Shell {
+        Shell::new(Arc::new(Profile::builtin("cisco_ios").unwrap()))
+    }
+
+    fn run(sh: &mut Shell, input: &str) -> String {
+        String::from_utf8(sh.feed(input.as_bytes()).output).unwrap()
+    }
+
+    #[test]
+    fn modes_enable_and_config() {
+        let mut sh = ios();
+        assert!(String::from_utf8(sh.start()).unwrap().ends_with("R1>"));
+        assert_eq!(run(&mut sh, "enable\n"), "enable\r\nPassword: ");
+        assert_eq!(run(&mut sh, "wrong\n"), "\r\n% Access denied\r\nR1>");
+        run(&mut sh, "enable\n");
+        assert_eq!(run(&mut sh, "enablepass\r\n"), "\r\nR1#");
+        assert_eq!(sh.mode(), &Mode::Enable);
+        assert!(run(&mut sh, "conf t\n").ends_with("End with CNTL/Z.\r\nR1(config)#"));
+        assert!(run(&mut sh, "interface Gi0/1\n").ends_with("R1(config-if)#"));
+        assert!(run(&mut sh, "exit\n").ends_with("R1(config)#"));
+        assert!(run(&mut sh, "hostname EDGE-7\n").ends_with("EDGE-7(config)#"));
+        assert!(run(&mut sh, "bogus thing\n").contains("% Invalid input detected at '^' marker."));
+        assert!(run(&mut sh, "end\n").ends_with("EDGE-7#"));
+        assert!(run(&mut sh, "disable\n").ends_with("EDGE-7>"));
+        assert!(sh.feed(b"exit\n").close);
+    }
+
+    #[test]
+    fn paging_until_terminal_length_0() {
+        let mut sh = ios();
+        run(&mut sh, "enable\nenablepass\n");
+        let out = run(&mut sh, "show version\n");
+        assert!(out.ends_with(" --More-- "), "{out}");
+        assert_eq!(out.matches("\r\n").count(), 1 + 23);
+        let out = run(&mut sh, " ");
+        assert!(out.ends_with("R1#") || out.ends_with(" --More-- "), "{out}");
+        let out = run(&mut sh, "terminal length 0\n");
+        assert!(out.ends_with("R1#"), "{out}");
+        let out = run(&mut sh, "show version\n");
+        assert!(out.contains("Configuration register is 0x2102\r\nR1#"));
+        assert!(!out.contains("--More--"));
+    }
+
+    #[test]
+    fn unknown_commands_and_interactive_ones() {
+        let mut sh = ios();
+        let out = run(&mut sh, "show nonsense\n");
+        assert!(out.contains("\r\n   ^\r\n% Invalid input detected at '^' marker.\r\nR1>"), "{out:?}");
+        run(&mut sh, "enable\nenablepass\n");
+        assert!(run(&mut sh, "write memory\n").ends_with("[confirm]"));
+        assert_eq!(run(&mut sh, "\n"), "\r\nBuilding configuration...\r\n[OK]\r\nR1#");
+        run(&mut sh, "reload\n");
+        assert!(run(&mut sh, "no\n").ends_with("Reload aborted.\r\nR1#"));
+        let big = run(&mut sh, "terminal length 0\nshow tech-support\n");
+        assert!(big.len() > 2_000_000, "{}", big.len());
+    }
+}

@@ -1,0 +1,154 @@
+//! The fake devices through a plain `ssh2` client (libssh2, the library netrig uses): proves the
+//! fake speaks real SSH that libssh2 accepts, and measures how fast one device answers.
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::time::{Duration, Instant};
+
+use fakedev::{DeviceInfo, Fleet, Profile};
+
+fn ios_fleet(count: usize) -> Fleet {
+    Fleet::start(Profile::builtin("cisco_ios").unwrap(), count).unwrap()
+}
+
+fn base64(bytes: &[u8]) -> String {
+    const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let n = chunk.iter().enumerate().fold(0u32, |n, (i, b)| n | (*b as u32) << (16 - 8 * i));
+        for i in 0..=chunk.len() {
+            out.push(T[(n >> (18 - 6 * i) & 63) as usize] as char);
+        }
+    }
+    out
+}
+
+fn connect(d: &DeviceInfo, password: &str) -> Result<ssh2::Session, ssh2::Error> {
+    let tcp = TcpStream::connect(d.addr()).unwrap();
+    tcp.set_nodelay(true).unwrap();
+    let mut s = ssh2::Session::new().unwrap();
+    s.set_tcp_stream(tcp);
+    s.set_timeout(10_000);
+    s.handshake()?;
+    s.userauth_password(&d.username, password)?;
+    Ok(s)
+}
+
+struct Cli {
+    channel: ssh2::Channel,
+    _session: ssh2::Session,
+}
+
+impl Cli {
+    fn open(d: &DeviceInfo) -> Cli {
+        let session = connect(d, &d.password).unwrap();
+        let mut channel = session.channel_session().unwrap();
+        channel.request_pty("vt100", None, Some((200, 24, 0, 0))).unwrap();
+        channel.shell().unwrap();
+        let mut cli = Cli { channel, _session: session };
+        cli.read_until(">");
+        cli
+    }
+
+    fn read_until(&mut self, end: &str) -> String {
+        let mut out = Vec::new();
+        let mut buf = [0u8; 65536];
+        while !out.ends_with(end.as_bytes()) {
+            let n = self.channel.read(&mut buf).expect("read (10 s timeout)");
+            assert!(n > 0, "EOF before {end:?}; got {:?}", String::from_utf8_lossy(&out));
+            out.extend_from_slice(&buf[..n]);
+        }
+        String::from_utf8(out).unwrap()
+    }
+
+    fn send(&mut self, line: &str, until: &str) -> String {
+        self.channel.write_all(line.as_bytes()).unwrap();
+        self.channel.write_all(b"\n").unwrap();
+        self.channel.flush().unwrap();
+        self.read_until(until)
+    }
+}
+
+#[test]
+fn libssh2_logs_in_changes_modes_and_reads_output() {
+    let fleet = ios_fleet(2);
+    let d = &fleet.devices()[1];
+    assert_eq!(d.profile, "cisco_ios");
+
+    let session = connect(d, &d.password).unwrap();
+    let hash = session.host_key_hash(ssh2::HashType::Sha256).unwrap();
+    assert_eq!(format!("SHA256:{}", base64(hash).trim_end_matches('=')), d.host_key_fingerprint);
+    drop(session);
+
+    let mut cli = Cli::open(d);
+    assert!(cli.send("enable", "Password: ").ends_with("Password: "));
+    cli.send(d.secret.as_deref().unwrap(), "R1#");
+    let paged = cli.send("show version", " --More-- ");
+    assert!(paged.contains("Cisco IOS Software"));
+    cli.channel.write_all(b"q").unwrap();
+    cli.read_until("R1#");
+    cli.send("terminal length 0", "R1#");
+    let out = cli.send("show version", "R1#");
+    assert!(out.contains("Configuration register is 0x2102\r\nR1#"));
+    cli.send("configure terminal", "R1(config)#");
+    cli.send("hostname CORE-9", "CORE-9(config)#");
+    cli.send("end", "CORE-9#");
+    let big = cli.send("show tech-support", "CORE-9#");
+    assert!(big.len() > 2_000_000, "{}", big.len());
+
+    let stats = d.stats();
+    assert_eq!((stats.connections, stats.sessions), (2, 1), "{stats:?}");
+    assert_eq!(fleet.devices()[0].stats().connections, 0);
+}
+
+#[test]
+fn wrong_password_is_refused_and_counted() {
+    let fleet = ios_fleet(1);
+    let d = &fleet.devices()[0];
+    assert!(connect(d, "not-the-password").is_err());
+    assert_eq!(d.stats().auth_failures, 1);
+}
+
+#[test]
+fn inventory_lists_every_device_once() {
+    let fleet = ios_fleet(5);
+    let inventory: Vec<serde_json::Value> = serde_json::from_str(&fleet.inventory_json()).unwrap();
+    assert_eq!(inventory.len(), 5);
+    let mut ports: Vec<u64> = inventory.iter().map(|d| d["port"].as_u64().unwrap()).collect();
+    ports.dedup();
+    assert_eq!(ports.len(), 5);
+    for key in ["name", "host", "port", "profile", "username", "password", "host_key_fingerprint"] {
+        assert!(inventory[0].get(key).is_some(), "inventory lacks {key}");
+    }
+}
+
+/// 1000 devices in one process start in a few seconds on this 2-core machine, and a sample of
+/// them answers. The start-up time is printed; the bound is only a hang guard.
+#[test]
+fn a_thousand_devices_start_and_answer() {
+    let t = Instant::now();
+    let fleet = ios_fleet(1000);
+    let started = t.elapsed();
+    eprintln!("fakedev: 1000 devices started in {started:?}");
+    assert!(started < Duration::from_secs(30));
+    for d in fleet.devices().iter().step_by(100) {
+        let mut cli = Cli::open(d);
+        assert!(cli.send("show clock", "R1>").contains("UTC"));
+    }
+}
+
+/// One device answers a short command well under a millisecond (printed, not asserted: this
+/// is a report, timings on a shared 2-core machine vary).
+#[test]
+fn one_device_answers_a_short_command_quickly() {
+    let fleet = ios_fleet(1);
+    let mut cli = Cli::open(&fleet.devices()[0]);
+    cli.send("terminal length 0", "R1>");
+    const N: u32 = 300;
+    let t = Instant::now();
+    for _ in 0..N {
+        assert!(cli.send("show clock", "R1>").contains("UTC"));
+    }
+    let per = t.elapsed() / N;
+    eprintln!("fakedev: {per:?} per short command through libssh2 (round trip, {N} commands)");
+}
