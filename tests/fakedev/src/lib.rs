@@ -8,11 +8,13 @@
 //! }
 //! ```
 
+pub mod faults;
 pub mod fleet;
 pub mod profile;
 pub mod server;
 pub mod shell;
 
-pub use fleet::{DeviceInfo, Fleet};
+pub use faults::Faults;
+pub use fleet::{DeviceInfo, Fleet, Group, Inventory};
 pub use profile::Profile;
 pub use server::StatsSnapshot;

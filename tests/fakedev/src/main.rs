@@ -1,47 +1,56 @@
-//! `fakedev --profile cisco_ios --count 500`: starts a fleet, prints its JSON inventory on
-//! stdout, and runs until SIGINT/SIGTERM or until stdin closes.
+//! `fakedev --profile cisco_ios --count 500`, or `fakedev --inventory fleet.toml`: starts a
+//! fleet, prints its JSON inventory on stdout, and runs until SIGINT/SIGTERM or until stdin
+//! closes. A line `stats` on stdin prints one JSON line of per-device counters.
 
-use std::io::Read;
+use std::io::BufRead;
 
 fn usage() -> ! {
-    eprintln!("usage: fakedev [--profile NAME | --profile-file PATH] [--count N]");
+    eprintln!(
+        "usage: fakedev [--profile NAME|PATH.toml] [--count N] [--host-key PATH] | --inventory PATH.toml\n\
+         stdin: 'stats' prints per-device counters as one JSON line; EOF stops the fleet"
+    );
     std::process::exit(2)
+}
+
+fn fail(e: String) -> ! {
+    eprintln!("fakedev: {e}");
+    std::process::exit(1)
 }
 
 fn main() {
     let mut args = std::env::args().skip(1);
-    let (mut profile, mut count) = (None, 1usize);
+    let mut inventory = fakedev::Inventory::default();
+    let (mut profile, mut count, mut from_file) = ("cisco_ios".to_owned(), 1usize, false);
     while let Some(arg) = args.next() {
+        let mut value = || args.next().unwrap_or_else(|| usage());
         match arg.as_str() {
-            "--profile" => profile = Some(fakedev::Profile::builtin(&args.next().unwrap_or_else(|| usage()))),
-            "--profile-file" => {
-                let path = args.next().unwrap_or_else(|| usage());
-                profile = Some(fakedev::Profile::load(std::path::Path::new(&path)));
+            "--profile" => profile = value(),
+            "--count" => count = value().parse().unwrap_or_else(|_| usage()),
+            "--host-key" => inventory.host_key = Some(value().into()),
+            "--inventory" => {
+                inventory = fakedev::Inventory::load(std::path::Path::new(&value())).unwrap_or_else(|e| fail(e));
+                from_file = true;
             }
-            "--count" => count = args.next().and_then(|n| n.parse().ok()).unwrap_or_else(|| usage()),
             _ => usage(),
         }
     }
-    let profile = match profile.unwrap_or_else(|| fakedev::Profile::builtin("cisco_ios")) {
-        Ok(p) => p,
-        Err(e) => {
-            eprintln!("fakedev: {e}");
-            std::process::exit(2)
-        }
-    };
-    let fleet = fakedev::Fleet::start(profile, count).unwrap_or_else(|e| {
-        eprintln!("fakedev: cannot start the fleet: {e}");
-        std::process::exit(1)
-    });
+    if !from_file {
+        inventory = inventory.group(fakedev::Group::new(&profile, count));
+    }
+    let fleet = fakedev::Fleet::start_inventory(&inventory).unwrap_or_else(|e| fail(format!("cannot start: {e}")));
     println!("{}", fleet.inventory_json());
 
-    // Stop when stdin closes (the parent died or closed the pipe) or on a signal.
     let (tx, rx) = std::sync::mpsc::channel::<&str>();
     let stdin_tx = tx.clone();
+    let (stats_tx, stats_rx) = std::sync::mpsc::channel::<()>();
     std::thread::spawn(move || {
-        let mut sink = [0u8; 256];
-        let mut stdin = std::io::stdin();
-        while matches!(stdin.read(&mut sink), Ok(n) if n > 0) {}
+        for line in std::io::stdin().lock().lines() {
+            match line {
+                Ok(l) if l.trim() == "stats" => drop(stats_tx.send(())),
+                Ok(_) => {}
+                Err(_) => break,
+            }
+        }
         let _ = stdin_tx.send("stdin closed");
     });
     std::thread::spawn(move || {
@@ -55,7 +64,14 @@ fn main() {
         });
         let _ = tx.send("signal");
     });
-    let why = rx.recv().unwrap_or("channel closed");
+    let why = loop {
+        if let Ok(why) = rx.recv_timeout(std::time::Duration::from_millis(50)) {
+            break why;
+        }
+        while stats_rx.try_recv().is_ok() {
+            println!("{}", fleet.stats_json());
+        }
+    };
     eprintln!("fakedev: {why}, stopping {} devices", fleet.devices().len());
     drop(fleet);
 }

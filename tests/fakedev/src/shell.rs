@@ -34,6 +34,8 @@ pub struct Reply {
     pub output: Vec<u8>,
     /// The device ended the session (logout).
     pub close: bool,
+    /// Command lines completed by this input, in order (for fault injection and counters).
+    pub lines: Vec<String>,
 }
 
 pub struct Shell {
@@ -68,6 +70,11 @@ impl Shell {
 
     pub fn hostname(&self) -> &str {
         &self.hostname
+    }
+
+    /// Renames the device, as a `hostname` command would (the prompt follows).
+    pub fn set_hostname(&mut self, name: &str) {
+        self.hostname = name.to_owned();
     }
 
     /// What the device prints when the shell starts: the MOTD and the first prompt.
@@ -123,6 +130,7 @@ impl Shell {
                 let line = String::from_utf8_lossy(&std::mem::take(&mut self.line)).into_owned();
                 if !matches!(self.wait, Wait::Secret) {
                     reply.output.extend_from_slice(b"\r\n");
+                    reply.lines.push(line.trim().to_owned());
                 }
                 self.line_done(line.trim(), reply);
             }
