@@ -1,7 +1,7 @@
 //! Device profiles: everything that makes a fake device look like a platform, as data.
 //!
 //! A profile is a TOML file (profiles/*.toml); a test adds a platform by writing one, with no
-//! Rust change. Templates may use `{host}` (the current hostname).
+//! Rust change. Templates may use `{host}` (the current hostname) and `{user}` (the login user).
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -87,8 +87,18 @@ pub struct ConfigMode {
     pub exit: String,
     /// Leaves config mode from any level.
     pub end: String,
-    /// First word of a config command that sets the hostname.
+    /// The words before the new name in the config command that sets the hostname
+    /// ("hostname", "set system host-name").
     pub hostname_command: String,
+    /// Printed on its own line before every config-mode prompt (Junos' "[edit]").
+    #[serde(default)]
+    pub context_line: Option<String>,
+    /// Config-mode commands with a fixed answer (Junos' "commit", "commit check").
+    #[serde(default)]
+    pub commands: BTreeMap<String, String>,
+    /// Printed when leaving config mode.
+    #[serde(default)]
+    pub exit_message: Option<String>,
     /// First word -> sub-mode name, e.g. "interface" -> "config-if".
     #[serde(default)]
     pub sub_modes: BTreeMap<String, String>,
@@ -133,6 +143,9 @@ pub struct Step {
 }
 
 impl Profile {
+    /// The names `builtin` knows.
+    pub const BUILTIN: &'static [&'static str] = &["cisco_ios", "arista_eos", "juniper_junos"];
+
     pub fn from_toml(text: &str) -> Result<Profile, String> {
         toml::from_str(text).map_err(|e| e.to_string())
     }
@@ -146,7 +159,9 @@ impl Profile {
     pub fn builtin(name: &str) -> Result<Profile, String> {
         let text = match name {
             "cisco_ios" => include_str!("../profiles/cisco_ios.toml"),
-            other => return Err(format!("no built-in profile '{other}' (known: cisco_ios)")),
+            "arista_eos" => include_str!("../profiles/arista_eos.toml"),
+            "juniper_junos" => include_str!("../profiles/juniper_junos.toml"),
+            other => return Err(format!("no built-in profile '{other}' (known: {})", Profile::BUILTIN.join(", "))),
         };
         Profile::from_toml(text)
     }

@@ -90,6 +90,16 @@ impl Shell {
         out.into_bytes()
     }
 
+    /// The mode config mode is entered from and returns to: enable, or user mode on platforms
+    /// without one (Junos).
+    fn exec_mode(&self) -> Mode {
+        if self.profile.enable.is_some() {
+            Mode::Enable
+        } else {
+            Mode::User
+        }
+    }
+
     pub fn prompt(&self) -> String {
         let p = &self.profile.prompts;
         let template = match &self.mode {
@@ -102,7 +112,12 @@ impl Shell {
             Mode::ConfigSub(s) => s.as_str(),
             _ => "",
         };
-        template.replace("{host}", &self.hostname).replace("{sub}", sub)
+        let prompt =
+            template.replace("{host}", &self.hostname).replace("{user}", &self.profile.username).replace("{sub}", sub);
+        match (&self.mode, self.profile.config.as_ref().and_then(|c| c.context_line.as_ref())) {
+            (Mode::Config | Mode::ConfigSub(_), Some(context)) => format!("\r\n{context}\r\n{prompt}"),
+            _ => prompt,
+        }
     }
 
     /// Feeds bytes typed by the client; returns what the device prints back.
@@ -143,7 +158,7 @@ impl Shell {
             // Ctrl-Z leaves config mode, like "end".
             0x1a => {
                 if matches!(self.mode, Mode::Config | Mode::ConfigSub(_)) {
-                    self.mode = Mode::Enable;
+                    self.mode = self.exec_mode();
                     self.line.clear();
                     reply.output.extend_from_slice(b"^Z\r\n");
                     reply.output.extend_from_slice(self.prompt().as_bytes());
@@ -247,9 +262,10 @@ impl Shell {
         }
     }
 
-    fn invalid(&mut self, line: &str, reply: &mut Reply) {
-        let _ = line;
-        let caret = format!("{}^", " ".repeat(self.prompt().len()));
+    fn invalid(&mut self, reply: &mut Reply) {
+        let prompt = self.prompt();
+        let prompt_line = prompt.rsplit("\r\n").next().unwrap_or(&prompt);
+        let caret = format!("{}^", " ".repeat(prompt_line.chars().count()));
         let text = self.profile.invalid.replace("{caret}", &caret);
         self.print(&text, reply);
     }
@@ -295,7 +311,7 @@ impl Shell {
             }
         }
         if let Some(config) = &profile.config {
-            if config.enter.iter().any(|c| c == line) && self.mode == Mode::Enable {
+            if config.enter.iter().any(|c| c == line) && self.mode == self.exec_mode() {
                 self.mode = Mode::Config;
                 return self.print(config.enter_message.as_deref().unwrap_or(""), reply);
             }
@@ -310,26 +326,37 @@ impl Shell {
         if let Some(g) = profile.generated.get(line) {
             return self.print(&generated(line, g.lines, g.width), reply);
         }
-        self.invalid(line, reply);
+        self.invalid(reply);
     }
 
     fn config_command(&mut self, line: &str, reply: &mut Reply) {
         let profile = self.profile.clone();
         let config = profile.config.as_ref().expect("config mode needs a config section");
         let first = line.split_whitespace().next().unwrap_or("");
+        let leave = |shell: &mut Shell, to: Mode, reply: &mut Reply| {
+            if !matches!(to, Mode::Config | Mode::ConfigSub(_)) {
+                if let Some(msg) = &config.exit_message {
+                    reply.output.extend_from_slice(msg.as_bytes());
+                }
+            }
+            shell.mode = to;
+        };
         if line == config.end {
-            self.mode = Mode::Enable;
+            leave(self, self.exec_mode(), reply);
         } else if line == config.exit {
-            self.mode = match self.mode {
+            let to = match self.mode {
                 Mode::ConfigSub(_) => Mode::Config,
-                _ => Mode::Enable,
+                _ => self.exec_mode(),
             };
+            leave(self, to, reply);
         } else if config.reject.iter().any(|r| r == first) {
-            return self.invalid(line, reply);
-        } else if first == config.hostname_command {
-            match line.split_whitespace().nth(1) {
-                Some(name) => self.hostname = name.to_owned(),
-                None => return self.invalid(line, reply),
+            return self.invalid(reply);
+        } else if let Some(out) = config.commands.get(line) {
+            return self.print(out, reply);
+        } else if let Some(rest) = line.strip_prefix(config.hostname_command.as_str()) {
+            match rest.split_whitespace().next() {
+                Some(name) if rest.starts_with(' ') => self.hostname = name.to_owned(),
+                _ => return self.invalid(reply),
             }
         } else if let Some(sub) = config.sub_modes.get(first) {
             self.mode = Mode::ConfigSub(sub.clone());
@@ -395,6 +422,35 @@ mod tests {
         let out = run(&mut sh, "show version\n");
         assert!(out.contains("Configuration register is 0x2102\r\nR1#"));
         assert!(!out.contains("--More--"));
+    }
+
+    #[test]
+    fn arista_modes_and_output_shapes() {
+        let mut sh = Shell::new(Arc::new(Profile::builtin("arista_eos").unwrap()));
+        assert!(String::from_utf8(sh.start()).unwrap().ends_with("leaf1>"));
+        run(&mut sh, "enable\n");
+        assert!(run(&mut sh, "aristasecret\n").ends_with("leaf1#"));
+        assert!(run(&mut sh, "configure\n").ends_with("leaf1(config)#"));
+        assert!(run(&mut sh, "interface Ethernet1\n").ends_with("leaf1(config-if-Et1)#"));
+        assert!(run(&mut sh, "end\n").ends_with("leaf1#"));
+        assert_eq!(run(&mut sh, "show foo\n"), "show foo\r\n% Invalid input\r\nleaf1#");
+        assert!(run(&mut sh, "terminal length 0\nshow version\n").contains("Software image version: 4.28.3M"));
+    }
+
+    #[test]
+    fn junos_configure_edit_and_commit() {
+        let mut sh = Shell::new(Arc::new(Profile::builtin("juniper_junos").unwrap()));
+        assert!(String::from_utf8(sh.start()).unwrap().ends_with("admin@mx1> "));
+        let out = run(&mut sh, "configure\n");
+        assert_eq!(out, "configure\r\nEntering configuration mode\r\n\r\n[edit]\r\nadmin@mx1# ");
+        assert!(run(&mut sh, "set system host-name mx9\n").ends_with("\r\n[edit]\r\nadmin@mx9# "));
+        assert!(run(&mut sh, "commit check\n").contains("configuration check succeeds\r\n\r\n[edit]\r\nadmin@mx9# "));
+        assert!(run(&mut sh, "commit\n").contains("commit complete\r\n"));
+        let bad = run(&mut sh, "bogus\n");
+        assert!(bad.contains("\r\n           ^\r\nsyntax error, expecting <command>."), "{bad:?}");
+        assert!(run(&mut sh, "exit\n").ends_with("Exiting configuration mode\r\nadmin@mx9> "));
+        assert_eq!(sh.mode(), &Mode::User);
+        assert!(run(&mut sh, "set cli screen-length 0\nshow version\n").contains("Hostname: mx9\r\n"));
     }
 
     #[test]

@@ -96,3 +96,23 @@ fn one_device_answers_a_short_command_quickly() {
     let per = t.elapsed() / N;
     eprintln!("fakedev: {per:?} per short command through libssh2 (round trip, {N} commands)");
 }
+
+#[test]
+fn arista_and_junos_through_libssh2() {
+    let inventory = fakedev::Inventory::default()
+        .group(fakedev::Group::new("arista_eos", 1))
+        .group(fakedev::Group::new("juniper_junos", 1));
+    let fleet = Fleet::start_inventory(&inventory).unwrap();
+    let eos = fleet.device("arista_eos-0001").unwrap();
+    let mut cli = Cli::open(eos);
+    cli.send("enable", "Password: ");
+    cli.send(eos.secret.as_deref().unwrap(), "leaf1#");
+    cli.send("configure", "leaf1(config)#");
+    cli.send("end", "leaf1#");
+
+    let junos = fleet.device("juniper_junos-0002").unwrap();
+    let mut cli = Cli::open_until(junos, "admin@mx1> ");
+    cli.send("configure", "[edit]\r\nadmin@mx1# ");
+    assert!(cli.send("commit", "admin@mx1# ").contains("commit complete"));
+    cli.send("exit", "admin@mx1> ");
+}
