@@ -13,8 +13,10 @@ pub mod fleet;
 pub mod profile;
 pub mod server;
 pub mod shell;
+pub mod sshd;
 
 pub use faults::Faults;
 pub use fleet::{DeviceInfo, Fleet, Group, Inventory};
 pub use profile::Profile;
 pub use server::StatsSnapshot;
+pub use sshd::Sshd;
