@@ -64,7 +64,8 @@ impl Cli {
     pub fn send(&mut self, line: &str, until: &str) -> String {
         self.channel.write_all(line.as_bytes()).unwrap();
         self.channel.write_all(b"\n").unwrap();
-        self.channel.flush().unwrap();
+        // No flush(): in ssh2, Channel::flush is libssh2_channel_flush, which DISCARDS data
+        // already received on the channel (here: the echo of the command).
         self.read_until(until)
     }
 }
