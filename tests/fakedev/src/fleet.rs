@@ -9,6 +9,7 @@ use russh::keys::{Algorithm, HashAlg, PrivateKey, PublicKey};
 use serde::{Deserialize, Serialize};
 
 use crate::faults::Faults;
+use crate::linux::Fs;
 use crate::profile::Profile;
 use crate::server::{serve, Device, Stats, StatsSnapshot};
 
@@ -209,13 +210,14 @@ impl Fleet {
                 stats: Arc::default(),
                 authorized_keys: Arc::new(authorized_keys),
                 config: config.clone(),
+                fs: Fs::for_profile(&profile),
             };
             let prefix = group.name.clone().unwrap_or_else(|| profile.name.clone());
             for _ in 0..group.count {
                 let listener = StdListener::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
                 listener.set_nonblocking(true).map_err(|e| e.to_string())?;
                 let port = listener.local_addr().map_err(|e| e.to_string())?.port();
-                let device = Device { stats: Arc::default(), ..template.clone() };
+                let device = Device { stats: Arc::default(), fs: Fs::for_profile(&profile), ..template.clone() };
                 let stats = device.stats.clone();
                 runtime.spawn(async move {
                     let listener = tokio::net::TcpListener::from_std(listener).expect("inside the runtime");

@@ -10,6 +10,7 @@
 
 pub mod faults;
 pub mod fleet;
+pub mod linux;
 pub mod profile;
 pub mod server;
 pub mod shell;

@@ -18,6 +18,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
 
 use crate::faults::Faults;
+use crate::linux::{self, Fs};
 use crate::profile::Profile;
 use crate::shell::Shell;
 
@@ -65,6 +66,8 @@ pub struct Device {
     /// Public keys accepted for public-key authentication (any user name of the profile).
     pub authorized_keys: Arc<Vec<PublicKey>>,
     pub config: Arc<russh::server::Config>,
+    /// What exec commands and SFTP see; shared by all sessions of the device.
+    pub fs: Fs,
 }
 
 /// Accepts connections forever, applying the connection-level faults.
@@ -99,7 +102,7 @@ impl Device {
         };
         let cut = Cut::default();
         let stream = Cuttable { inner: stream, cut: cut.clone() };
-        let handler = Connection { device: self.clone(), cut, shells: HashMap::new() };
+        let handler = Connection { device: self.clone(), cut, shells: HashMap::new(), unclaimed: HashMap::new() };
         if let Ok(session) = russh::server::run_stream(config, stream, handler).await {
             let _ = session.await;
         }
@@ -200,6 +203,10 @@ pub struct Connection {
     device: Device,
     cut: Cut,
     shells: HashMap<ChannelId, ShellChannel>,
+    /// Session channels whose first request has not come yet. A subsystem request takes its
+    /// channel (SFTP reads it as a stream); any other request drops it, because russh queues
+    /// every incoming message into a kept channel and a full queue would stall the connection.
+    unclaimed: HashMap<ChannelId, Channel<Msg>>,
 }
 
 impl Connection {
@@ -308,11 +315,12 @@ impl russh::server::Handler for Connection {
 
     async fn channel_open_session(
         &mut self,
-        _channel: Channel<Msg>,
+        channel: Channel<Msg>,
         reply: ChannelOpenHandle,
         _session: &mut Session,
     ) -> Result<(), Self::Error> {
         self.device.stats.sessions.fetch_add(1, Ordering::SeqCst);
+        self.unclaimed.insert(channel.id(), channel);
         reply.accept().await;
         Ok(())
     }
@@ -328,10 +336,12 @@ impl russh::server::Handler for Connection {
         _modes: &[(russh::Pty, u32)],
         session: &mut Session,
     ) -> Result<(), Self::Error> {
+        self.unclaimed.remove(&channel);
         session.channel_success(channel)
     }
 
     async fn shell_request(&mut self, channel: ChannelId, session: &mut Session) -> Result<(), Self::Error> {
+        self.unclaimed.remove(&channel);
         let shell = Shell::new(self.device.profile.clone());
         session.channel_success(channel)?;
         let writer = self.device.faults.shapes_output().then(|| {
@@ -346,6 +356,47 @@ impl russh::server::Handler for Connection {
         }
         self.shells.insert(channel, ShellChannel { shell, writer, hung: false, commands: 0 });
         Ok(())
+    }
+
+    /// One command without a PTY: stdout and stderr apart, then the exit status, EOF and close.
+    async fn exec_request(
+        &mut self,
+        channel: ChannelId,
+        data: &[u8],
+        session: &mut Session,
+    ) -> Result<(), Self::Error> {
+        self.unclaimed.remove(&channel);
+        if !linux::serves(&self.device.profile) {
+            return session.channel_failure(channel);
+        }
+        self.device.stats.commands.fetch_add(1, Ordering::SeqCst);
+        let result = linux::exec(&self.device.fs, &String::from_utf8_lossy(data));
+        session.channel_success(channel)?;
+        if !result.stdout.is_empty() {
+            session.data(channel, result.stdout)?;
+        }
+        if !result.stderr.is_empty() {
+            session.extended_data(channel, 1, result.stderr)?;
+        }
+        session.exit_status_request(channel, result.status)?;
+        session.eof(channel)?;
+        session.close(channel)
+    }
+
+    async fn subsystem_request(
+        &mut self,
+        channel: ChannelId,
+        name: &str,
+        session: &mut Session,
+    ) -> Result<(), Self::Error> {
+        match self.unclaimed.remove(&channel) {
+            Some(ch) if name == "sftp" && linux::serves(&self.device.profile) => {
+                session.channel_success(channel)?;
+                tokio::spawn(linux::serve_sftp(ch, self.device.fs.clone()));
+                Ok(())
+            }
+            _ => session.channel_failure(channel),
+        }
     }
 
     async fn data(&mut self, channel: ChannelId, data: &[u8], session: &mut Session) -> Result<(), Self::Error> {
@@ -408,6 +459,7 @@ impl russh::server::Handler for Connection {
 
     async fn channel_close(&mut self, channel: ChannelId, _session: &mut Session) -> Result<(), Self::Error> {
         self.shells.remove(&channel);
+        self.unclaimed.remove(&channel);
         Ok(())
     }
 }
