@@ -144,7 +144,7 @@ pub struct Step {
 
 impl Profile {
     /// The names `builtin` knows.
-    pub const BUILTIN: &'static [&'static str] = &["cisco_ios", "arista_eos", "juniper_junos"];
+    pub const BUILTIN: &'static [&'static str] = &["cisco_ios", "arista_eos", "juniper_junos", "linux"];
 
     pub fn from_toml(text: &str) -> Result<Profile, String> {
         toml::from_str(text).map_err(|e| e.to_string())
@@ -161,6 +161,7 @@ impl Profile {
             "cisco_ios" => include_str!("../profiles/cisco_ios.toml"),
             "arista_eos" => include_str!("../profiles/arista_eos.toml"),
             "juniper_junos" => include_str!("../profiles/juniper_junos.toml"),
+            "linux" => include_str!("../profiles/linux.toml"),
             other => return Err(format!("no built-in profile '{other}' (known: {})", Profile::BUILTIN.join(", "))),
         };
         Profile::from_toml(text)

@@ -342,7 +342,15 @@ impl russh::server::Handler for Connection {
 
     async fn shell_request(&mut self, channel: ChannelId, session: &mut Session) -> Result<(), Self::Error> {
         self.unclaimed.remove(&channel);
-        let shell = Shell::new(self.device.profile.clone());
+        let mut shell = Shell::new(self.device.profile.clone());
+        if linux::serves(&self.device.profile) {
+            let fs = self.device.fs.clone();
+            shell = shell.with_fallback(Box::new(move |line| {
+                let r = linux::exec(&fs, line);
+                let text = String::from_utf8_lossy(&[r.stdout, r.stderr].concat()).replace('\n', "\r\n");
+                Some(text)
+            }));
+        }
         session.channel_success(channel)?;
         let writer = self.device.faults.shapes_output().then(|| {
             let (tx, rx) = mpsc::unbounded_channel();

@@ -38,8 +38,12 @@ pub struct Reply {
     pub lines: Vec<String>,
 }
 
+/// Answers command lines the profile does not know (a Linux device runs them), or None.
+pub type Fallback = Box<dyn FnMut(&str) -> Option<String> + Send + Sync>;
+
 pub struct Shell {
     profile: Arc<Profile>,
+    fallback: Option<Fallback>,
     hostname: String,
     mode: Mode,
     page_length: usize,
@@ -53,6 +57,7 @@ pub struct Shell {
 impl Shell {
     pub fn new(profile: Arc<Profile>) -> Shell {
         Shell {
+            fallback: None,
             hostname: profile.hostname.clone(),
             page_length: profile.paging.default_length,
             width: 80,
@@ -62,6 +67,12 @@ impl Shell {
             after_cr: false,
             profile,
         }
+    }
+
+    /// Sends command lines the profile does not know to `fallback` before calling them invalid.
+    pub fn with_fallback(mut self, fallback: Fallback) -> Shell {
+        self.fallback = Some(fallback);
+        self
     }
 
     pub fn mode(&self) -> &Mode {
@@ -325,6 +336,9 @@ impl Shell {
         }
         if let Some(g) = profile.generated.get(line) {
             return self.print(&generated(line, g.lines, g.width), reply);
+        }
+        if let Some(out) = self.fallback.as_mut().and_then(|f| f(line)) {
+            return self.print(&out, reply);
         }
         self.invalid(reply);
     }

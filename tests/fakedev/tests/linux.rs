@@ -219,3 +219,15 @@ fn network_devices_refuse_exec_and_sftp() {
     assert!(s.channel_session().unwrap().exec("show version").is_err());
     assert!(s.sftp().is_err());
 }
+
+#[test]
+fn builtin_linux_profile_has_a_user_at_host_shell_backed_by_the_same_files() {
+    let fleet = Fleet::start(Profile::builtin("linux").unwrap(), 1).unwrap();
+    let d = &fleet.devices()[0];
+    let (out, _, status) = exec_bytes(&connect(d), "echo hello > /tmp/note; cat /tmp/note");
+    assert_eq!((out, status), (b"hello\n".to_vec(), 0));
+    let mut cli = common::Cli::open_until(d, "admin@board1:~$ ");
+    assert!(cli.send("cat /tmp/note", "$ ").contains("hello\r\nadmin@board1:~$ "));
+    assert!(cli.send("uptime", "$ ").contains("load average"));
+    assert!(cli.send("frobnicate", "$ ").contains("not found"));
+}
