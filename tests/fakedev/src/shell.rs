@@ -452,6 +452,23 @@ mod tests {
     }
 
     #[test]
+    fn every_network_profile_pages_until_paging_is_off() {
+        for (name, command, off, more) in [
+            ("cisco_ios", "show tech-support", "terminal length 0", " --More-- "),
+            ("arista_eos", "show tech-support", "terminal length 0", " --More-- "),
+            ("juniper_junos", "show log messages", "set cli screen-length 0", "---(more)---"),
+        ] {
+            let mut sh = Shell::new(Arc::new(Profile::builtin(name).unwrap()));
+            let paged = run(&mut sh, &format!("{command}\n"));
+            assert!(paged.ends_with(more) && paged.len() < 5000, "{name}: {}", paged.len());
+            let rest = run(&mut sh, "q");
+            assert!(rest.ends_with(&sh.prompt()), "{name}: q returns to the prompt");
+            let whole = run(&mut sh, &format!("{off}\n{command}\n"));
+            assert!(!whole.contains(more) && whole.len() > 2_000_000, "{name}: {}", whole.len());
+        }
+    }
+
+    #[test]
     fn junos_configure_edit_and_commit() {
         let mut sh = Shell::new(Arc::new(Profile::builtin("juniper_junos").unwrap()));
         assert!(String::from_utf8(sh.start()).unwrap().ends_with("admin@mx1> "));
