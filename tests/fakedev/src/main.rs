@@ -38,9 +38,29 @@ fn main() {
         inventory = inventory.group(fakedev::Group::new(&profile, count));
     }
     let fleet = fakedev::Fleet::start_inventory(&inventory).unwrap_or_else(|e| fail(format!("cannot start: {e}")));
-    println!("{}", fleet.inventory_json());
 
     let (tx, rx) = std::sync::mpsc::channel::<&str>();
+    // Signal handlers are in place before the inventory is printed, so a parent that sends
+    // SIGTERM as soon as it has read the inventory always gets a clean stop.
+    let (ready_tx, ready_rx) = std::sync::mpsc::channel::<()>();
+    let signal_tx = tx.clone();
+    std::thread::spawn(move || {
+        use tokio::signal::unix::{signal, SignalKind};
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("signal runtime");
+        rt.block_on(async {
+            let mut term = signal(SignalKind::terminate()).expect("SIGTERM handler");
+            let mut int = signal(SignalKind::interrupt()).expect("SIGINT handler");
+            let _ = ready_tx.send(());
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = int.recv() => {}
+            }
+        });
+        let _ = signal_tx.send("signal");
+    });
+    let _ = ready_rx.recv();
+    println!("{}", fleet.inventory_json());
+
     let stdin_tx = tx.clone();
     let (stats_tx, stats_rx) = std::sync::mpsc::channel::<()>();
     std::thread::spawn(move || {
@@ -52,17 +72,6 @@ fn main() {
             }
         }
         let _ = stdin_tx.send("stdin closed");
-    });
-    std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("signal runtime");
-        rt.block_on(async {
-            let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("SIGTERM");
-            tokio::select! {
-                _ = tokio::signal::ctrl_c() => {}
-                _ = term.recv() => {}
-            }
-        });
-        let _ = tx.send("signal");
     });
     let why = loop {
         if let Ok(why) = rx.recv_timeout(std::time::Duration::from_millis(50)) {

@@ -494,6 +494,12 @@ mod tests {
         assert_eq!(run(&mut sh, "\n"), "\r\nBuilding configuration...\r\n[OK]\r\nR1#");
         run(&mut sh, "reload\n");
         assert!(run(&mut sh, "no\n").ends_with("Reload aborted.\r\nR1#"));
+        assert!(run(&mut sh, "copy running-config startup-config\n").ends_with("[startup-config]? "));
+        assert!(run(&mut sh, "\n").ends_with("[yes/no]: "));
+        assert!(run(&mut sh, "yes\n").ends_with("[OK]\r\nR1#"));
+        run(&mut sh, "copy running-config startup-config\n\n");
+        assert!(run(&mut sh, "n\n").ends_with("%Copy aborted\r\nR1#"));
+        assert!(run(&mut sh, "terminal width 511\n").ends_with("\r\nR1#"));
         let big = run(&mut sh, "terminal length 0\nshow tech-support\n");
         assert!(big.len() > 2_000_000, "{}", big.len());
     }

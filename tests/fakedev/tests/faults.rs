@@ -275,13 +275,34 @@ fn the_fakedev_binary_serves_until_stdin_closes() {
     assert_eq!(stats["cisco_ios-0001"]["connections"], 1);
 
     drop(stdin);
+    wait_for_clean_exit(&mut child);
+
+    // And on SIGTERM, with stdin still open.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_fakedev"))
+        .args(["--profile", "juniper_junos", "--count", "2"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut out = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut json = String::new();
+    while json.lines().last() != Some("]") {
+        assert!(out.read_line(&mut json).unwrap() > 0);
+    }
+    let killed = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    assert!(killed.success());
+    wait_for_clean_exit(&mut child);
+}
+
+fn wait_for_clean_exit(child: &mut std::process::Child) {
     let t = Instant::now();
     loop {
         if let Some(status) = child.try_wait().unwrap() {
             assert!(status.success());
             break;
         }
-        assert!(t.elapsed() < Duration::from_secs(10), "fakedev did not stop when stdin closed");
+        assert!(t.elapsed() < Duration::from_secs(10), "fakedev did not stop");
         std::thread::sleep(Duration::from_millis(20));
     }
 }
