@@ -245,13 +245,14 @@ fn inventory_file_mixes_groups_and_faults() {
     assert_eq!(stats["slow-0005"]["connections"], 0);
 }
 
-/// The binary: prints the inventory, answers `stats`, and stops when stdin closes.
-#[test]
-fn the_fakedev_binary_serves_until_stdin_closes() {
+/// Starts the fakedev binary and reads the inventory it prints.
+fn spawn_fakedev(
+    args: &[&str],
+) -> (std::process::Child, std::io::BufReader<std::process::ChildStdout>, Vec<serde_json::Value>) {
     use std::io::BufRead;
     use std::process::{Command, Stdio};
     let mut child = Command::new(env!("CARGO_BIN_EXE_fakedev"))
-        .args(["--profile", "cisco_ios", "--count", "3"])
+        .args(args)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -262,35 +263,30 @@ fn the_fakedev_binary_serves_until_stdin_closes() {
     while json.lines().last() != Some("]") {
         assert!(out.read_line(&mut json).unwrap() > 0, "inventory ended early: {json}");
     }
-    let inventory: Vec<serde_json::Value> = serde_json::from_str(&json).unwrap();
+    (child, out, serde_json::from_str(&json).unwrap())
+}
+
+/// The binary: prints the inventory, answers `stats`, and stops when stdin closes or on SIGTERM.
+#[test]
+fn the_fakedev_binary_serves_until_stdin_closes_or_a_signal() {
+    use std::io::BufRead;
+    let (mut child, mut out, inventory) = spawn_fakedev(&["--profile", "cisco_ios", "--count", "3"]);
     assert_eq!(inventory.len(), 3);
     let port = inventory[0]["port"].as_u64().unwrap();
     assert!(std::net::TcpStream::connect(("127.0.0.1", port as u16)).is_ok());
-
     let mut stdin = child.stdin.take().unwrap();
     stdin.write_all(b"stats\n").unwrap();
     let mut line = String::new();
     out.read_line(&mut line).unwrap();
     let stats: serde_json::Value = serde_json::from_str(&line).unwrap();
     assert_eq!(stats["cisco_ios-0001"]["connections"], 1);
-
     drop(stdin);
     wait_for_clean_exit(&mut child);
 
-    // And on SIGTERM, with stdin still open.
-    let mut child = Command::new(env!("CARGO_BIN_EXE_fakedev"))
-        .args(["--profile", "juniper_junos", "--count", "2"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut out = std::io::BufReader::new(child.stdout.take().unwrap());
-    let mut json = String::new();
-    while json.lines().last() != Some("]") {
-        assert!(out.read_line(&mut json).unwrap() > 0);
-    }
-    let killed = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    // With stdin still open, SIGTERM stops it cleanly too.
+    let (mut child, _out, inventory) = spawn_fakedev(&["--profile", "juniper_junos", "--count", "2"]);
+    assert_eq!(inventory[1]["name"], "juniper_junos-0002");
+    let killed = std::process::Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
     assert!(killed.success());
     wait_for_clean_exit(&mut child);
 }
