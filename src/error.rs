@@ -141,6 +141,22 @@ pub enum Error {
     BufferTooSmall { what: String, needed: usize, capacity: usize },
     #[error("internal panic (caught at the C boundary): {0}")]
     Panic(String),
+    #[error("{0}")]
+    Busy(String),
+    #[error("{0}")]
+    Timeout(String),
+    #[error("{0}")]
+    Cancelled(String),
+    #[error("{0}")]
+    Auth(String),
+    #[error("{0}")]
+    HostKey(String),
+    #[error("{0}")]
+    Connect(String),
+    #[error("{0}")]
+    Closed(String),
+    #[error("{0}")]
+    Prompt(String),
 }
 
 impl Error {
@@ -159,6 +175,14 @@ impl Error {
             Error::Overflow { .. } => NETRIG_E_OVERFLOW,
             Error::BufferTooSmall { .. } => NETRIG_E_BUFFER_TOO_SMALL,
             Error::Panic(_) => NETRIG_E_PANIC,
+            Error::Busy(_) => NETRIG_E_BUSY,
+            Error::Timeout(_) => NETRIG_E_TIMEOUT,
+            Error::Cancelled(_) => NETRIG_E_CANCELLED,
+            Error::Auth(_) => NETRIG_E_AUTH,
+            Error::HostKey(_) => NETRIG_E_HOSTKEY,
+            Error::Connect(_) => NETRIG_E_CONNECT,
+            Error::Closed(_) => NETRIG_E_CLOSED,
+            Error::Prompt(_) => NETRIG_E_PROMPT,
         }
     }
 }

@@ -5,6 +5,8 @@
 #![deny(clippy::undocumented_unsafe_blocks)]
 #![warn(missing_debug_implementations)]
 
+#[cfg(feature = "ssh")]
+pub mod device;
 pub mod error;
 pub mod ffi;
 pub mod store;

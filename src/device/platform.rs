@@ -1,0 +1,155 @@
+//! Platform profiles: how to recognise a device's prompt and prepare its session.
+
+use regex::bytes::Regex;
+
+use crate::error::{Error, Result};
+
+/// What netrig needs to know about a platform's CLI.
+#[derive(Debug, Clone)]
+pub struct Platform {
+    pub name: String,
+    /// Matches the whole last line of output when the device waits for a command, in any mode.
+    pub prompt: Regex,
+    /// Matches the end of the output when the device pauses a long output (--More--).
+    pub more: Option<Regex>,
+    /// Commands sent once after login: paging off, terminal width.
+    pub setup: Vec<String>,
+    /// Command that enters privileged mode, when the platform has one.
+    pub enable: Option<String>,
+    /// Matches the end of the output when the device asks for the enable secret.
+    pub secret_prompt: Option<Regex>,
+    /// Whether the prompt means unprivileged mode (ends in '>').
+    pub unprivileged: Option<Regex>,
+}
+
+fn re(pattern: &str) -> Regex {
+    Regex::new(pattern).expect("built-in pattern compiles")
+}
+
+/// A Cisco-style prompt: host name, optional (config...) mode, then > or #.
+const CISCO_PROMPT: &str = r"^[\w.\-@/:]{1,63}(\([\w.\-]+\))?[>#]\s*$";
+
+impl Platform {
+    /// A built-in platform by name: cisco_ios, cisco_xe, cisco_nxos, arista_eos,
+    /// juniper_junos, linux.
+    pub fn named(name: &str) -> Result<Platform> {
+        let cisco = |name: &str, setup: &[&str]| Platform {
+            name: name.into(),
+            prompt: re(CISCO_PROMPT),
+            more: Some(re(r"(?: --More-- |--More--)[\x08 ]*$")),
+            setup: setup.iter().map(|s| s.to_string()).collect(),
+            enable: Some("enable".into()),
+            secret_prompt: Some(re(r"(?i)password:\s*$")),
+            unprivileged: Some(re(r">\s*$")),
+        };
+        Ok(match name {
+            "cisco_ios" | "cisco_xe" => cisco(name, &["terminal length 0", "terminal width 511"]),
+            "cisco_nxos" => cisco(name, &["terminal length 0", "terminal width 511"]),
+            "arista_eos" => cisco(name, &["terminal length 0", "terminal width 32767"]),
+            "juniper_junos" => Platform {
+                name: name.into(),
+                prompt: re(r"^[\w.\-]+@[\w.\-]+[>#]\s*$"),
+                more: Some(re(r"---\(more[^)]*\)---[\x08 ]*$")),
+                setup: vec!["set cli screen-length 0".into(), "set cli screen-width 1024".into()],
+                enable: None,
+                secret_prompt: None,
+                unprivileged: None,
+            },
+            "linux" => Platform {
+                name: name.into(),
+                prompt: re(r"^[\w.\-]+@[\w.\-]+:[^\n]*[$#]\s*$"),
+                more: None,
+                setup: Vec::new(),
+                enable: None,
+                secret_prompt: None,
+                unprivileged: None,
+            },
+            other => {
+                return Err(Error::InvalidArg(format!(
+                    "unknown platform '{other}' (known: cisco_ios, cisco_xe, cisco_nxos, arista_eos, juniper_junos, \
+                     linux, or a generic platform with its own prompt pattern)"
+                )))
+            }
+        })
+    }
+
+    /// A platform described by the caller: a prompt pattern (a regex matched against the whole
+    /// last line), an optional paging-off command and an optional enable command.
+    pub fn generic(prompt: &str, paging_off: Option<&str>, enable: Option<&str>) -> Result<Platform> {
+        let prompt = Regex::new(prompt).map_err(|e| Error::InvalidArg(format!("prompt pattern: {e}")))?;
+        Ok(Platform {
+            name: "generic".into(),
+            prompt,
+            more: None,
+            setup: paging_off.map(|s| vec![s.to_owned()]).unwrap_or_default(),
+            enable: enable.map(str::to_owned),
+            secret_prompt: enable.map(|_| re(r"(?i)password:\s*$")),
+            unprivileged: enable.map(|_| re(r">\s*$")),
+        })
+    }
+
+    /// Whether `buf` ends with a prompt: its last line, without ANSI escapes, matches.
+    pub fn at_prompt(&self, buf: &[u8]) -> bool {
+        let last = buf.rsplit(|&b| b == b'\n').next().unwrap_or(buf);
+        let clean = strip_ansi(last);
+        let clean: Vec<u8> = clean.into_iter().filter(|&b| b != b'\r').collect();
+        self.prompt.is_match(&clean)
+    }
+
+    /// Whether `buf` ends with the platform's paging marker.
+    pub fn at_more(&self, buf: &[u8]) -> bool {
+        let tail = &buf[buf.len().saturating_sub(64)..];
+        self.more.as_ref().is_some_and(|m| m.is_match(&strip_ansi(tail)))
+    }
+}
+
+/// Removes ANSI CSI sequences (colours, cursor moves, erase) and lone escapes.
+pub fn strip_ansi(bytes: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == 0x1b {
+            i += 1;
+            if bytes.get(i) == Some(&b'[') {
+                i += 1;
+                while i < bytes.len() && !(0x40..=0x7e).contains(&bytes[i]) {
+                    i += 1;
+                }
+            }
+            i += 1;
+            continue;
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prompts_of_each_platform() {
+        let ios = Platform::named("cisco_ios").unwrap();
+        for p in ["R1>", "R1#", "R1(config)#", "R1(config-if)#", "core-sw.lab#  ", "\x1b[1;32mR1#\x1b[0m"] {
+            assert!(ios.at_prompt(format!("output\r\n{p}").as_bytes()), "{p:?}");
+        }
+        assert!(!ios.at_prompt(b"Building configuration...\r\n"));
+        assert!(ios.at_more(b"line\r\n --More-- "));
+        let junos = Platform::named("juniper_junos").unwrap();
+        assert!(junos.at_prompt(b"[edit]\r\nadmin@mx1# "));
+        assert!(junos.at_more(b"x\r\n---(more)---"));
+        let linux = Platform::named("linux").unwrap();
+        assert!(linux.at_prompt(b"admin@board1:~$ "));
+        assert!(Platform::named("vax_vms").is_err());
+        let g = Platform::generic(r"^\[ok\] $", Some("paging off"), None).unwrap();
+        assert!(g.at_prompt(b"x\n[ok] "));
+        assert!(Platform::generic("(", None, None).is_err());
+    }
+
+    #[test]
+    fn ansi_is_stripped() {
+        assert_eq!(strip_ansi(b"\x1b[1;32mR1#\x1b[0m\x1b[K"), b"R1#");
+    }
+}
