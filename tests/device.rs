@@ -82,6 +82,12 @@ fn cancel_from_another_thread_stops_a_blocked_operation_quickly() {
     assert!(matches!(err, Error::Cancelled(_)), "{err}");
     assert!(cancelled_at.elapsed() < Duration::from_millis(100), "returned {:?} after cancel", cancelled_at.elapsed());
     assert!(t.elapsed() < Duration::from_secs(1));
+    // A stale cancel does not hit the next operation.
+    dev.cancel();
+    let f2 = fleet("cisco_ios", Faults::default());
+    let fresh = Device::open(&options(&f2.devices()[0], "cisco_ios")).unwrap();
+    fresh.cancel();
+    assert!(fresh.send_command("show clock", None).unwrap().text.contains("UTC"));
 }
 
 #[test]

@@ -285,6 +285,8 @@ impl Device {
         if conn.closed {
             return Err(Error::Closed(format!("{}: the connection is closed", self.name)));
         }
+        // A cancel aimed at an earlier operation must not kill this one.
+        self.cancel.store(false, Ordering::SeqCst);
         conn.write(&self.name, format!("{command}\n").as_bytes())?;
         let what = format!("prompt after '{command}'");
         let raw = self.read_until(&mut conn, deadline, &what, |p, b| p.at_prompt(b))?;
@@ -310,7 +312,8 @@ impl Device {
     }
 
     /// Stops the operation running on this device (from any thread) within [`SLICE`]; it
-    /// returns [`Error::Cancelled`] and the device stays usable.
+    /// returns [`Error::Cancelled`] and the device stays usable. A cancel with no operation
+    /// running is forgotten when the next operation starts.
     pub fn cancel(&self) {
         self.cancel.store(true, Ordering::SeqCst);
     }
