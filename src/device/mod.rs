@@ -281,7 +281,29 @@ impl Device {
     pub fn send_command(&self, command: &str, timeout: Option<Duration>) -> Result<Output> {
         let start = Instant::now();
         let deadline = start + timeout.unwrap_or(self.timeout);
-        let mut conn = self.lock_until(deadline)?;
+        let conn = self.conn.try_lock_until(deadline).ok_or_else(|| {
+            Error::Timeout(format!("{}: another operation held the device until the deadline", self.name))
+        })?;
+        self.command_locked(conn, command, start, deadline)
+    }
+
+    /// Like `send_command`, but returns `Error::Busy` at once if another operation is running.
+    pub fn try_send_command(&self, command: &str, timeout: Option<Duration>) -> Result<Output> {
+        let start = Instant::now();
+        let conn =
+            self.conn.try_lock().ok_or_else(|| Error::Busy(format!("{}: another operation is running", self.name)))?;
+        self.command_locked(conn, command, start, start + timeout.unwrap_or(self.timeout))
+    }
+
+    /// The body of a command, run while holding the device lock taken by the caller, so that no
+    /// other operation can slip in between taking the lock and using it.
+    fn command_locked(
+        &self,
+        mut conn: parking_lot::MutexGuard<'_, Conn>,
+        command: &str,
+        start: Instant,
+        deadline: Instant,
+    ) -> Result<Output> {
         if conn.closed {
             return Err(Error::Closed(format!("{}: the connection is closed", self.name)));
         }
@@ -291,24 +313,6 @@ impl Device {
         let what = format!("prompt after '{command}'");
         let raw = self.read_until(&mut conn, deadline, &what, |p, b| p.at_prompt(b))?;
         Ok(Output { text: clean(&raw, command), elapsed: start.elapsed() })
-    }
-
-    /// Waits for the device lock up to `deadline` (another thread's operation holds it).
-    fn lock_until(&self, deadline: Instant) -> Result<parking_lot::MutexGuard<'_, Conn>> {
-        self.conn.try_lock_until(deadline).ok_or_else(|| {
-            Error::Timeout(format!("{}: another operation held the device until the deadline", self.name))
-        })
-    }
-
-    /// Like `send_command`, but returns `Error::Busy` at once if another operation is running.
-    pub fn try_send_command(&self, command: &str, timeout: Option<Duration>) -> Result<Output> {
-        match self.conn.try_lock() {
-            Some(guard) => {
-                drop(guard);
-                self.send_command(command, timeout)
-            }
-            None => Err(Error::Busy(format!("{}: another operation is running", self.name))),
-        }
     }
 
     /// Stops the operation running on this device (from any thread) within [`SLICE`]; it
