@@ -161,6 +161,16 @@ typedef enum netrig_status {
    * An integer operation would overflow int64. Nothing was changed.
    */
   NETRIG_E_OVERFLOW = 19,
+  /**
+   * The device answered a command with error output ("% Invalid input", "syntax error", a
+   * failed commit). The message names the command and quotes the device's answer.
+   */
+  NETRIG_E_COMMAND = 20,
+  /**
+   * A local file or a file transfer failed: a missing or unwritable file, or a size that does
+   * not match at the end of a transfer.
+   */
+  NETRIG_E_IO = 21,
 } netrig_status;
 
 /**

@@ -54,10 +54,16 @@ pub enum netrig_status {
     NETRIG_E_CONFLICT = 18,
     /// An integer operation would overflow int64. Nothing was changed.
     NETRIG_E_OVERFLOW = 19,
+    /// The device answered a command with error output ("% Invalid input", "syntax error", a
+    /// failed commit). The message names the command and quotes the device's answer.
+    NETRIG_E_COMMAND = 20,
+    /// A local file or a file transfer failed: a missing or unwritable file, or a size that does
+    /// not match at the end of a transfer.
+    NETRIG_E_IO = 21,
 }
 
 /// Every status, in numeric order.
-const ALL_STATUSES: [netrig_status; 20] = [
+const ALL_STATUSES: [netrig_status; 22] = [
     netrig_status::NETRIG_OK,
     netrig_status::NETRIG_E_NULL_ARG,
     netrig_status::NETRIG_E_INVALID_HANDLE,
@@ -78,6 +84,8 @@ const ALL_STATUSES: [netrig_status; 20] = [
     netrig_status::NETRIG_E_PANIC,
     netrig_status::NETRIG_E_CONFLICT,
     netrig_status::NETRIG_E_OVERFLOW,
+    netrig_status::NETRIG_E_COMMAND,
+    netrig_status::NETRIG_E_IO,
 ];
 
 impl netrig_status {
@@ -110,6 +118,8 @@ impl netrig_status {
             NETRIG_E_PANIC => c"NETRIG_E_PANIC",
             NETRIG_E_CONFLICT => c"NETRIG_E_CONFLICT",
             NETRIG_E_OVERFLOW => c"NETRIG_E_OVERFLOW",
+            NETRIG_E_COMMAND => c"NETRIG_E_COMMAND",
+            NETRIG_E_IO => c"NETRIG_E_IO",
         }
     }
 }
@@ -157,6 +167,10 @@ pub enum Error {
     Closed(String),
     #[error("{0}")]
     Prompt(String),
+    #[error("{0}")]
+    Command(String),
+    #[error("{0}")]
+    Io(String),
 }
 
 impl Error {
@@ -183,6 +197,8 @@ impl Error {
             Error::Connect(_) => NETRIG_E_CONNECT,
             Error::Closed(_) => NETRIG_E_CLOSED,
             Error::Prompt(_) => NETRIG_E_PROMPT,
+            Error::Command(_) => NETRIG_E_COMMAND,
+            Error::Io(_) => NETRIG_E_IO,
         }
     }
 }

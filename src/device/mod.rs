@@ -1,4 +1,4 @@
-//! SSH sessions to devices under test (first slice of issue 4: the Rust core).
+//! SSH sessions to devices under test.
 //!
 //! A [`Device`] is one interactive SSH session with a CLI. Every operation holds the device's
 //! lock for its whole duration (never per read or write) and runs against a deadline that is
@@ -7,16 +7,21 @@
 //! [`Error::Timeout`] at the deadline (plus at most one slice), and [`Device::cancel`] from
 //! another thread stops an operation within one slice.
 
+mod connect;
+mod files;
+mod log;
 pub mod platform;
 
 use std::io::{Read, Write};
-use std::net::{TcpStream, ToSocketAddrs};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
-use sha2::{Digest, Sha256};
+use regex::bytes::Regex;
+use zeroize::{Zeroize, Zeroizing};
+
+pub use files::{Protocol, Transfer};
 
 pub use platform::Platform;
 
@@ -33,8 +38,46 @@ const FIRST_PROMPT_PATIENCE: Duration = Duration::from_millis(1500);
 pub enum Auth {
     Password(String),
     KeyboardInteractive(String),
-    KeyFile { path: PathBuf, passphrase: Option<String> },
-    KeyMemory { private_key: String, passphrase: Option<String> },
+    KeyFile {
+        path: PathBuf,
+        passphrase: Option<String>,
+    },
+    KeyMemory {
+        private_key: String,
+        passphrase: Option<String>,
+    },
+    /// Keys held by the SSH agent of SSH_AUTH_SOCK.
+    Agent,
+}
+
+impl Drop for Auth {
+    fn drop(&mut self) {
+        // Passwords, keys and passphrases do not outlive their use in memory.
+        match self {
+            Auth::Password(p) | Auth::KeyboardInteractive(p) => p.zeroize(),
+            Auth::KeyFile { passphrase, .. } => passphrase.zeroize(),
+            Auth::KeyMemory { private_key, passphrase } => {
+                private_key.zeroize();
+                passphrase.zeroize();
+            }
+            Auth::Agent => {}
+        }
+    }
+}
+
+impl Auth {
+    /// The secrets this method holds, for redaction in the session log.
+    fn secrets(&self) -> Vec<Zeroizing<String>> {
+        let mut out = Vec::new();
+        match self {
+            Auth::Password(p) | Auth::KeyboardInteractive(p) => out.push(Zeroizing::new(p.clone())),
+            Auth::KeyFile { passphrase, .. } | Auth::KeyMemory { passphrase, .. } => {
+                out.extend(passphrase.iter().map(|p| Zeroizing::new(p.clone())))
+            }
+            Auth::Agent => {}
+        }
+        out
+    }
 }
 
 impl std::fmt::Debug for Auth {
@@ -45,6 +88,7 @@ impl std::fmt::Debug for Auth {
             Auth::KeyboardInteractive(_) => "KeyboardInteractive(..)",
             Auth::KeyFile { .. } => "KeyFile(..)",
             Auth::KeyMemory { .. } => "KeyMemory(..)",
+            Auth::Agent => "Agent",
         })
     }
 }
@@ -68,7 +112,7 @@ pub struct DeviceOptions {
     pub port: u16,
     pub username: String,
     pub auth: Auth,
-    /// Enable secret; when set, `open` enters privileged mode.
+    /// Enable secret; when set, `open` enters privileged mode. Wiped from memory on drop.
     pub secret: Option<String>,
     pub host_key: HostKeyPolicy,
     /// TCP connect plus SSH handshake.
@@ -76,8 +120,19 @@ pub struct DeviceOptions {
     pub auth_timeout: Duration,
     /// Default deadline of each operation.
     pub timeout: Duration,
+    /// SSH keepalive interval while an operation waits on the device; `None` sends none.
+    pub keepalive: Option<Duration>,
     pub platform: Platform,
+    /// Columns and rows of the PTY.
     pub terminal: (u32, u32),
+    /// Append a transcript of the session to this file (secrets redacted).
+    pub session_log: Option<PathBuf>,
+}
+
+impl Drop for DeviceOptions {
+    fn drop(&mut self) {
+        self.secret.zeroize();
+    }
 }
 
 impl DeviceOptions {
@@ -93,13 +148,15 @@ impl DeviceOptions {
             connect_timeout: Duration::from_secs(10),
             auth_timeout: Duration::from_secs(10),
             timeout: Duration::from_secs(30),
+            keepalive: Some(Duration::from_secs(30)),
             platform,
             terminal: (511, 24),
+            session_log: None,
         }
     }
 }
 
-/// What an operation returns.
+/// What a CLI operation returns.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Output {
     /// The command's output: echo and trailing prompt removed, ANSI escapes removed, line
@@ -108,12 +165,52 @@ pub struct Output {
     pub elapsed: Duration,
 }
 
-struct Conn {
+/// What `exec` returns: the streams as bytes, separately, and the exit status.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExecOutput {
+    pub stdout: Vec<u8>,
+    pub stderr: Vec<u8>,
+    /// The command's exit status (-1 when the server sent none).
+    pub exit_status: i32,
+    pub elapsed: Duration,
+}
+
+/// Whether `send_config_set` commits (Junos-style platforms).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Commit {
+    #[default]
+    No,
+    /// `commit check`: validate without activating.
+    Check,
+    /// `commit`.
+    Commit,
+}
+
+/// How `send_config_set` ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConfigOptions {
+    /// Leave configuration mode at the end (also after an error).
+    pub exit: bool,
+    pub commit: Commit,
+}
+
+impl Default for ConfigOptions {
+    fn default() -> Self {
+        ConfigOptions { exit: true, commit: Commit::No }
+    }
+}
+
+/// The bytes of the connection, owned by the device's lock.
+pub(crate) struct Conn {
     session: ssh2::Session,
     channel: ssh2::Channel,
-    /// Output received after the last prompt (kept for the next operation).
-    pending: Vec<u8>,
     closed: bool,
+    /// An operation ended early (timeout, cancel): late output may still arrive and is drained
+    /// before the next operation.
+    dirty: bool,
+    /// The last prompt line seen (ANSI-free): tells the mode the CLI is in.
+    prompt: Vec<u8>,
+    log: Option<log::SessionLog>,
 }
 
 /// One SSH session to a device under test. Usable from any thread (`Send + Sync`).
@@ -121,6 +218,7 @@ pub struct Device {
     name: String,
     platform: Platform,
     timeout: Duration,
+    secret: Option<Zeroizing<String>>,
     conn: Mutex<Conn>,
     cancel: AtomicBool,
 }
@@ -137,21 +235,9 @@ const _: () = {
     // device needs no unsafe impl.
     send_sync::<ssh2::Session>();
     send_sync::<ssh2::Channel>();
+    send_sync::<ssh2::Sftp>();
     send_sync::<Device>();
 };
-
-fn fingerprint(key: &[u8]) -> String {
-    const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let digest = Sha256::digest(key);
-    let mut out = String::from("SHA256:");
-    for chunk in digest.chunks(3) {
-        let n = chunk.iter().enumerate().fold(0u32, |n, (i, b)| n | (*b as u32) << (16 - 8 * i));
-        for i in 0..=chunk.len() {
-            out.push(T[(n >> (18 - 6 * i) & 63) as usize] as char);
-        }
-    }
-    out
-}
 
 fn tail(buf: &[u8]) -> String {
     let start = buf.len().saturating_sub(80);
@@ -162,91 +248,170 @@ fn is_timeout(e: &std::io::Error) -> bool {
     e.kind() == std::io::ErrorKind::TimedOut || e.kind() == std::io::ErrorKind::WouldBlock
 }
 
+fn pattern(what: &str, p: &str) -> Result<Regex> {
+    Regex::new(p).map_err(|e| Error::InvalidArg(format!("{what} '{p}' is not a valid pattern: {e}")))
+}
+
+/// A prompt that asks for something secret: the answer is redacted in the session log.
+fn asks_secret(buf: &[u8]) -> bool {
+    static SECRET: std::sync::OnceLock<Regex> = std::sync::OnceLock::new();
+    SECRET
+        .get_or_init(|| Regex::new(r"(?i)(password|passphrase|secret)[^\n]*:\s*$").expect("pattern compiles"))
+        .is_match(&Platform::last_line(buf))
+}
+
+/// Matches `re` against the bytes that arrived since the last call (plus an overlap), so that a
+/// long output is scanned once, not once per chunk.
+fn tail_matcher(re: &Regex) -> impl FnMut(&Platform, &[u8]) -> bool + '_ {
+    let mut from = 0usize;
+    move |_, buf| {
+        let start = from.saturating_sub(256).min(buf.len());
+        from = buf.len();
+        re.is_match(&platform::strip_ansi(&buf[start..]))
+    }
+}
+
+/// Questions a save asks, and the answer each gets.
+fn save_answer(buf: &[u8]) -> Option<&'static [u8]> {
+    let line = Platform::last_line(buf);
+    let line = String::from_utf8_lossy(&line);
+    let line = line.trim_end();
+    if line.ends_with("[confirm]") {
+        Some(b"\n")
+    } else if line.ends_with("[yes/no]:") || line.ends_with("[yes/no]") || line.ends_with("[y/n]") {
+        Some(b"y\n")
+    } else if line.ends_with("]?") {
+        Some(b"\n")
+    } else {
+        None
+    }
+}
+
 impl Device {
     /// Connects, checks the host key, authenticates, opens a shell, finds the prompt, turns
     /// paging off, sets the width, and enters enable mode when a secret is given.
     pub fn open(opts: &DeviceOptions) -> Result<Device> {
         let name = format!("device {}:{}", opts.host, opts.port);
-        let conn = connect(&name, opts)?;
+        let mut conn = connect::connect(&name, opts)?;
+        if let Some(path) = &opts.session_log {
+            let mut secrets = opts.auth.secrets();
+            secrets.extend(opts.secret.iter().map(|s| Zeroizing::new(s.clone())));
+            conn.log = Some(log::SessionLog::open(&name, path, secrets)?);
+        }
         let device = Device {
             name,
             platform: opts.platform.clone(),
             timeout: opts.timeout,
+            secret: opts.secret.as_ref().map(|s| Zeroizing::new(s.clone())),
             conn: Mutex::new(conn),
             cancel: AtomicBool::new(false),
         };
-        device.prepare(opts)?;
+        device.op(Some(opts.timeout), false, |conn, _, deadline| device.prepare(conn, deadline))?;
         Ok(device)
     }
 
+    /// "device host:port", as every error message names it.
     pub fn name(&self) -> &str {
         &self.name
     }
 
-    fn prepare(&self, opts: &DeviceOptions) -> Result<()> {
-        let deadline = Instant::now() + opts.timeout;
-        let mut conn = self.conn.lock();
+    pub fn platform(&self) -> &Platform {
+        &self.platform
+    }
+
+    fn prepare(&self, conn: &mut Conn, deadline: Instant) -> Result<()> {
         // Most devices print a prompt when the shell starts; some wait for RETURN first. Sending
         // RETURN unconditionally would leave a second prompt behind for the next command.
         let patience = deadline.min(Instant::now() + FIRST_PROMPT_PATIENCE);
-        let mut first = match self.read_until(&mut conn, patience, "the first prompt", |p, b| p.at_prompt(b)) {
-            Ok(first) => first,
+        match self.read_until(conn, patience, "the first prompt", None, |p, b| p.at_prompt(b)) {
+            Ok(_) => {}
             Err(Error::Timeout(_)) => {
-                conn.write(&self.name, b"\n")?;
-                self.read_until(&mut conn, deadline, "the first prompt", |p, b| p.at_prompt(b))?
+                conn.write(&self.name, b"\n", false)?;
+                self.read_until(conn, deadline, "the first prompt", None, |p, b| p.at_prompt(b))?;
             }
             Err(e) => return Err(e),
-        };
-        for cmd in &self.platform.setup {
-            conn.write(&self.name, format!("{cmd}\n").as_bytes())?;
-            first = self.read_until(&mut conn, deadline, cmd, |p, b| p.at_prompt(b))?;
         }
-        let unprivileged = self.platform.unprivileged.as_ref().is_some_and(|u| u.is_match(&first));
-        if let (Some(secret), Some(enable), true) = (&opts.secret, &self.platform.enable, unprivileged) {
-            conn.write(&self.name, format!("{enable}\n").as_bytes())?;
-            let secret_prompt = self.platform.secret_prompt.clone();
-            let asked = self.read_until(&mut conn, deadline, "the enable secret prompt", |p, b| {
-                p.at_prompt(b) || secret_prompt.as_ref().is_some_and(|s| s.is_match(b))
-            })?;
-            if !self.platform.at_prompt(&asked) {
-                conn.write(&self.name, format!("{secret}\n").as_bytes())?;
-                let after = self.read_until(&mut conn, deadline, "enable mode", |p, b| p.at_prompt(b))?;
-                if self.platform.unprivileged.as_ref().is_some_and(|u| u.is_match(&after)) {
-                    return Err(Error::Auth(format!(
-                        "{}: enable secret refused; last bytes: {}",
-                        self.name,
-                        tail(&after)
-                    )));
-                }
-            }
+        for cmd in &self.platform.setup {
+            conn.write(&self.name, format!("{cmd}\n").as_bytes(), false)?;
+            self.read_until(conn, deadline, cmd, None, |p, b| p.at_prompt(b))?;
+        }
+        if self.secret.is_some() && self.platform.enable.is_some() {
+            self.enable_locked(conn, deadline)?;
         }
         Ok(())
     }
 
-    /// Reads until `done(platform, buffer)` holds, answering paging markers on the way.
+    /// Runs `body` as one operation: takes the device lock (waiting up to the deadline, or not
+    /// at all when `nowait`), and holds it until the operation ends.
+    fn op<T>(
+        &self,
+        timeout: Option<Duration>,
+        nowait: bool,
+        body: impl FnOnce(&mut Conn, Instant, Instant) -> Result<T>,
+    ) -> Result<T> {
+        let start = Instant::now();
+        let deadline = start + timeout.unwrap_or(self.timeout);
+        let mut conn = if nowait {
+            self.conn.try_lock().ok_or_else(|| Error::Busy(format!("{}: another operation is running", self.name)))?
+        } else {
+            self.conn.try_lock_until(deadline).ok_or_else(|| {
+                Error::Timeout(format!("{}: another operation held the device until the deadline", self.name))
+            })?
+        };
+        if conn.closed {
+            return Err(Error::Closed(format!("{}: the connection is closed", self.name)));
+        }
+        // A cancel aimed at an earlier operation must not stop this one.
+        self.cancel.store(false, Ordering::SeqCst);
+        if conn.dirty {
+            conn.drain();
+        }
+        let result = body(&mut conn, start, deadline);
+        if matches!(result, Err(Error::Timeout(_) | Error::Cancelled(_))) {
+            conn.dirty = true;
+        }
+        if let Some(log) = &mut conn.log {
+            log.flush();
+        }
+        result
+    }
+
+    /// Reads until `done(platform, buffer)` holds (or, with `quiet`, until nothing has arrived
+    /// for that long), answering paging markers on the way. Each read blocks at most [`SLICE`];
+    /// between reads the deadline and the cancel flag are checked.
     fn read_until(
         &self,
         conn: &mut Conn,
         deadline: Instant,
         what: &str,
-        done: impl Fn(&Platform, &[u8]) -> bool,
+        quiet: Option<Duration>,
+        mut done: impl FnMut(&Platform, &[u8]) -> bool,
     ) -> Result<Vec<u8>> {
-        let mut buf = std::mem::take(&mut conn.pending);
-        let mut chunk = [0u8; 32 * 1024];
+        let mut buf = Vec::new();
+        let mut chunk = vec![0u8; 64 * 1024];
+        let mut last_data = Instant::now();
         loop {
-            if done(&self.platform, &buf) {
+            if !buf.is_empty() && done(&self.platform, &buf) {
+                if self.platform.at_prompt(&buf) {
+                    conn.prompt = Platform::last_line(&buf);
+                }
                 return Ok(buf);
             }
             if self.platform.at_more(&buf) {
                 let keep = buf.len() - buf.iter().rev().take_while(|&&b| b != b'\n').count();
                 buf.truncate(keep);
-                conn.write(&self.name, b" ")?;
+                conn.write(&self.name, b" ", false)?;
                 continue;
             }
             if self.cancel.swap(false, Ordering::SeqCst) {
                 return Err(Error::Cancelled(format!("{}: {what} cancelled; last bytes: {}", self.name, tail(&buf))));
             }
             let now = Instant::now();
+            if let Some(q) = quiet {
+                if now >= last_data + q {
+                    return Ok(buf);
+                }
+            }
             if now >= deadline {
                 return Err(Error::Timeout(format!(
                     "{}: no {what} within the deadline; last bytes: {}",
@@ -254,7 +419,10 @@ impl Device {
                     tail(&buf)
                 )));
             }
-            let slice = (deadline - now).min(SLICE);
+            let mut slice = (deadline - now).min(SLICE);
+            if let Some(q) = quiet {
+                slice = slice.min(last_data + q - now);
+            }
             conn.session.set_timeout(slice.as_millis().max(1) as u32);
             match conn.channel.read(&mut chunk) {
                 Ok(0) if conn.channel.eof() => {
@@ -265,8 +433,16 @@ impl Device {
                         tail(&buf)
                     )));
                 }
-                Ok(n) => buf.extend_from_slice(&chunk[..n]),
-                Err(e) if is_timeout(&e) => {}
+                Ok(n) => {
+                    if let Some(log) = &mut conn.log {
+                        log.write(&chunk[..n], false);
+                    }
+                    buf.extend_from_slice(&chunk[..n]);
+                    last_data = Instant::now();
+                }
+                Err(e) if is_timeout(&e) => {
+                    let _ = conn.session.keepalive_send();
+                }
                 Err(e) => {
                     conn.closed = true;
                     return Err(Error::Closed(format!("{}: {e} during {what}; last bytes: {}", self.name, tail(&buf))));
@@ -275,44 +451,304 @@ impl Device {
         }
     }
 
+    fn read_prompt(&self, conn: &mut Conn, deadline: Instant, what: &str) -> Result<Vec<u8>> {
+        self.read_until(conn, deadline, what, None, |p, b| p.at_prompt(b))
+    }
+
     /// Sends one command and returns its output, read until the prompt comes back. The echoed
     /// command and the trailing prompt are removed; paging is answered if it appears.
     /// `timeout` defaults to the device's operation timeout.
     pub fn send_command(&self, command: &str, timeout: Option<Duration>) -> Result<Output> {
-        let start = Instant::now();
-        let deadline = start + timeout.unwrap_or(self.timeout);
-        let conn = self.conn.try_lock_until(deadline).ok_or_else(|| {
-            Error::Timeout(format!("{}: another operation held the device until the deadline", self.name))
-        })?;
-        self.command_locked(conn, command, start, deadline)
+        self.command(command, None, timeout, false)
     }
 
     /// Like `send_command`, but returns `Error::Busy` at once if another operation is running.
     pub fn try_send_command(&self, command: &str, timeout: Option<Duration>) -> Result<Output> {
-        let start = Instant::now();
-        let conn =
-            self.conn.try_lock().ok_or_else(|| Error::Busy(format!("{}: another operation is running", self.name)))?;
-        self.command_locked(conn, command, start, start + timeout.unwrap_or(self.timeout))
+        self.command(command, None, timeout, true)
     }
 
-    /// The body of a command, run while holding the device lock taken by the caller, so that no
-    /// other operation can slip in between taking the lock and using it.
-    fn command_locked(
+    /// Sends one command and reads until `expect` (a regex) matches the output, instead of
+    /// until the prompt. Use it for commands that end in a question or a custom marker.
+    pub fn send_command_expect(&self, command: &str, expect: &str, timeout: Option<Duration>) -> Result<Output> {
+        let expect = pattern("expect pattern", expect)?;
+        self.command(command, Some(&expect), timeout, false)
+    }
+
+    fn command(
         &self,
-        mut conn: parking_lot::MutexGuard<'_, Conn>,
         command: &str,
-        start: Instant,
-        deadline: Instant,
+        expect: Option<&Regex>,
+        timeout: Option<Duration>,
+        nowait: bool,
     ) -> Result<Output> {
-        if conn.closed {
-            return Err(Error::Closed(format!("{}: the connection is closed", self.name)));
+        self.op(timeout, nowait, |conn, start, deadline| {
+            conn.write(&self.name, format!("{command}\n").as_bytes(), false)?;
+            let raw = match expect {
+                None => self.read_prompt(conn, deadline, &format!("prompt after '{command}'"))?,
+                Some(re) => self.read_until(
+                    conn,
+                    deadline,
+                    &format!("'{}' after '{command}'", re.as_str()),
+                    None,
+                    tail_matcher(re),
+                )?,
+            };
+            Ok(Output { text: clean(&self.platform, &raw, command), elapsed: start.elapsed() })
+        })
+    }
+
+    /// Sends one command and reads until the device has been quiet for `quiet` (for output that
+    /// ends without a prompt). The deadline still bounds the whole operation.
+    pub fn send_command_timing(&self, command: &str, quiet: Duration, timeout: Option<Duration>) -> Result<Output> {
+        self.op(timeout, false, |conn, start, deadline| {
+            conn.write(&self.name, format!("{command}\n").as_bytes(), false)?;
+            let what = format!("quiet period after '{command}'");
+            let raw = self.read_until(conn, deadline, &what, Some(quiet), |_, _| false)?;
+            Ok(Output { text: clean(&self.platform, &raw, command), elapsed: start.elapsed() })
+        })
+    }
+
+    /// Answers a dialogue: for each `(send, expect)` pair, sends `send` and a newline, then reads
+    /// until `expect` (a regex) matches, or until the prompt when `expect` is empty. Answers to
+    /// password prompts are redacted in the session log. Returns the whole transcript.
+    pub fn send_interactive(&self, steps: &[(&str, &str)], timeout: Option<Duration>) -> Result<Output> {
+        let patterns = steps
+            .iter()
+            .map(|(_, e)| if e.is_empty() { Ok(None) } else { pattern("expect pattern", e).map(Some) })
+            .collect::<Result<Vec<_>>>()?;
+        self.op(timeout, false, |conn, start, deadline| {
+            let mut transcript = Vec::new();
+            let mut previous = conn.prompt.clone();
+            for ((send, _), expect) in steps.iter().zip(&patterns) {
+                conn.write(&self.name, format!("{send}\n").as_bytes(), asks_secret(&previous))?;
+                let raw = match expect {
+                    None => self.read_prompt(conn, deadline, &format!("prompt after '{send}'"))?,
+                    Some(re) => self.read_until(
+                        conn,
+                        deadline,
+                        &format!("'{}' after '{send}'", re.as_str()),
+                        None,
+                        tail_matcher(re),
+                    )?,
+                };
+                transcript.extend_from_slice(&raw);
+                previous = raw;
+            }
+            Ok(Output { text: clean(&self.platform, &transcript, ""), elapsed: start.elapsed() })
+        })
+    }
+
+    /// Enters privileged mode with the secret given at open. Does nothing when already there.
+    pub fn enable(&self, timeout: Option<Duration>) -> Result<()> {
+        self.op(timeout, false, |conn, _, deadline| self.enable_locked(conn, deadline))
+    }
+
+    fn enable_locked(&self, conn: &mut Conn, deadline: Instant) -> Result<()> {
+        if !self.platform.in_user_mode(&conn.prompt) {
+            return Ok(());
         }
-        // A cancel aimed at an earlier operation must not kill this one.
-        self.cancel.store(false, Ordering::SeqCst);
-        conn.write(&self.name, format!("{command}\n").as_bytes())?;
-        let what = format!("prompt after '{command}'");
-        let raw = self.read_until(&mut conn, deadline, &what, |p, b| p.at_prompt(b))?;
-        Ok(Output { text: clean(&raw, command), elapsed: start.elapsed() })
+        let enable = self.platform.enable.as_ref().ok_or_else(|| {
+            Error::InvalidArg(format!("{}: platform {} has no enable mode", self.name, self.platform.name))
+        })?;
+        conn.write(&self.name, format!("{enable}\n").as_bytes(), false)?;
+        let secret_prompt = self.platform.secret_prompt.clone();
+        let asked = self.read_until(conn, deadline, "the enable secret prompt", None, |p, b| {
+            p.at_prompt(b) || secret_prompt.as_ref().is_some_and(|s| s.is_match(b))
+        })?;
+        if !self.platform.at_prompt(&asked) {
+            let Some(secret) = &self.secret else {
+                conn.write(&self.name, b"\n", false)?;
+                self.read_prompt(conn, deadline, "the prompt after an unanswered enable")?;
+                return Err(Error::Auth(format!("{}: enable asks for a secret and none was given", self.name)));
+            };
+            let mut line = Zeroizing::new(secret.as_bytes().to_vec());
+            line.push(b'\n');
+            conn.write(&self.name, &line, true)?;
+            self.read_prompt(conn, deadline, "enable mode")?;
+        }
+        if self.platform.in_user_mode(&conn.prompt) {
+            return Err(Error::Auth(format!(
+                "{}: enable secret refused; the prompt is still {}",
+                self.name,
+                tail(&conn.prompt)
+            )));
+        }
+        Ok(())
+    }
+
+    /// Leaves privileged mode (and configuration mode first, if in it).
+    pub fn exit_enable(&self, timeout: Option<Duration>) -> Result<()> {
+        self.op(timeout, false, |conn, _, deadline| {
+            self.exit_config_locked(conn, deadline)?;
+            let Some(disable) = &self.platform.disable else { return Ok(()) };
+            if self.platform.in_user_mode(&conn.prompt) {
+                return Ok(());
+            }
+            conn.write(&self.name, format!("{disable}\n").as_bytes(), false)?;
+            self.read_prompt(conn, deadline, &format!("prompt after '{disable}'"))?;
+            if !self.platform.in_user_mode(&conn.prompt) {
+                return Err(Error::Prompt(format!(
+                    "{}: '{disable}' left the prompt at {}",
+                    self.name,
+                    tail(&conn.prompt)
+                )));
+            }
+            Ok(())
+        })
+    }
+
+    /// Enters configuration mode (entering enable mode first when needed).
+    pub fn config_mode(&self, timeout: Option<Duration>) -> Result<()> {
+        self.op(timeout, false, |conn, _, deadline| self.config_locked(conn, deadline))
+    }
+
+    fn config_locked(&self, conn: &mut Conn, deadline: Instant) -> Result<()> {
+        if self.platform.in_config(&conn.prompt) {
+            return Ok(());
+        }
+        let enter = self.platform.config_enter.as_ref().ok_or_else(|| {
+            Error::InvalidArg(format!("{}: platform {} has no configuration mode", self.name, self.platform.name))
+        })?;
+        if self.platform.enable.is_some() {
+            self.enable_locked(conn, deadline)?;
+        }
+        conn.write(&self.name, format!("{enter}\n").as_bytes(), false)?;
+        let raw = self.read_prompt(conn, deadline, &format!("prompt after '{enter}'"))?;
+        if !self.platform.in_config(&conn.prompt) {
+            return Err(Error::Prompt(format!(
+                "{}: '{enter}' did not enter configuration mode: {}",
+                self.name,
+                clean(&self.platform, &raw, enter).trim()
+            )));
+        }
+        Ok(())
+    }
+
+    /// Leaves configuration mode (from any sub-mode). Does nothing when not in it.
+    pub fn exit_config_mode(&self, timeout: Option<Duration>) -> Result<()> {
+        self.op(timeout, false, |conn, _, deadline| self.exit_config_locked(conn, deadline))
+    }
+
+    fn exit_config_locked(&self, conn: &mut Conn, deadline: Instant) -> Result<()> {
+        if !self.platform.in_config(&conn.prompt) {
+            return Ok(());
+        }
+        let exit = self.platform.config_exit.as_deref().unwrap_or("end");
+        conn.write(&self.name, format!("{exit}\n").as_bytes(), false)?;
+        let uncommitted = pattern("", r"(?i)\[yes,no\].*$").expect("pattern compiles");
+        let raw = self.read_until(conn, deadline, &format!("prompt after '{exit}'"), None, |p, b| {
+            p.at_prompt(b) || uncommitted.is_match(&Platform::last_line(b))
+        })?;
+        if !self.platform.at_prompt(&raw) {
+            // Junos: "Exit with uncommitted changes? [yes,no] (yes)".
+            conn.write(&self.name, b"yes\n", false)?;
+            self.read_prompt(conn, deadline, "prompt after leaving configuration mode")?;
+        }
+        if self.platform.in_config(&conn.prompt) {
+            return Err(Error::Prompt(format!("{}: '{exit}' left the prompt at {}", self.name, tail(&conn.prompt))));
+        }
+        Ok(())
+    }
+
+    /// Enters configuration mode, sends each line and checks its output for the platform's
+    /// error patterns. The first rejected line stops the set with [`Error::Command`] naming the
+    /// line. Commits (or checks) on Junos-style platforms when asked, and leaves configuration
+    /// mode when `opts.exit` (also after an error). Returns the transcript: each line, then its
+    /// output.
+    pub fn send_config_set(&self, lines: &[&str], opts: ConfigOptions, timeout: Option<Duration>) -> Result<Output> {
+        if opts.commit != Commit::No && !self.platform.commit {
+            return Err(Error::InvalidArg(format!(
+                "{}: platform {} has no commit; changes apply line by line",
+                self.name, self.platform.name
+            )));
+        }
+        self.op(timeout, false, |conn, start, deadline| {
+            self.config_locked(conn, deadline)?;
+            let mut transcript = String::new();
+            let mut failed = None;
+            let mut steps: Vec<(usize, &str)> = lines.iter().copied().enumerate().collect();
+            match opts.commit {
+                Commit::No => {}
+                Commit::Check => steps.push((lines.len(), "commit check")),
+                Commit::Commit => steps.push((lines.len(), "commit")),
+            }
+            for (i, line) in steps {
+                conn.write(&self.name, format!("{line}\n").as_bytes(), false)?;
+                let raw = self.read_prompt(conn, deadline, &format!("prompt after config line '{line}'"))?;
+                let out = clean(&self.platform, &raw, line);
+                transcript.push_str(line);
+                transcript.push('\n');
+                transcript.push_str(&out);
+                if self.platform.errors.is_match(out.as_bytes()) {
+                    let which =
+                        if i < lines.len() { format!("config line {} '{line}'", i + 1) } else { format!("'{line}'") };
+                    failed = Some(Error::Command(format!("{}: {which} was rejected: {}", self.name, out.trim())));
+                    break;
+                }
+            }
+            if opts.exit {
+                self.exit_config_locked(conn, deadline)?;
+            }
+            match failed {
+                Some(e) => Err(e),
+                None => Ok(Output { text: transcript, elapsed: start.elapsed() }),
+            }
+        })
+    }
+
+    /// Saves the running configuration (`write memory`, `copy running-config startup-config`,
+    /// or a Junos `commit`), answering the confirmation questions it asks.
+    pub fn save_config(&self, timeout: Option<Duration>) -> Result<Output> {
+        let save = self.platform.save.clone().ok_or_else(|| {
+            Error::InvalidArg(format!("{}: platform {} has no save command", self.name, self.platform.name))
+        })?;
+        self.op(timeout, false, |conn, start, deadline| {
+            if self.platform.commit {
+                self.config_locked(conn, deadline)?;
+            } else {
+                self.exit_config_locked(conn, deadline)?;
+                if self.platform.enable.is_some() {
+                    self.enable_locked(conn, deadline)?;
+                }
+            }
+            conn.write(&self.name, format!("{save}\n").as_bytes(), false)?;
+            let mut transcript = Vec::new();
+            for _ in 0..5 {
+                let raw = self.read_until(conn, deadline, &format!("prompt after '{save}'"), None, |p, b| {
+                    p.at_prompt(b) || save_answer(b).is_some()
+                })?;
+                transcript.extend_from_slice(&raw);
+                match save_answer(&raw) {
+                    Some(answer) if !self.platform.at_prompt(&raw) => conn.write(&self.name, answer, false)?,
+                    _ => break,
+                }
+            }
+            let text = clean(&self.platform, &transcript, &save);
+            if self.platform.errors.is_match(text.as_bytes()) {
+                return Err(Error::Command(format!("{}: '{save}' failed: {}", self.name, text.trim())));
+            }
+            if self.platform.commit {
+                self.exit_config_locked(conn, deadline)?;
+            }
+            Ok(Output { text, elapsed: start.elapsed() })
+        })
+    }
+
+    /// A real round trip: sends RETURN and waits for the prompt, within `timeout`. `Ok(false)`
+    /// when the device did not answer or the connection is closed; `Err(Timeout)` only when
+    /// another operation held the device until the deadline.
+    pub fn is_alive(&self, timeout: Option<Duration>) -> Result<bool> {
+        let result = self.op(timeout, false, |conn, _, deadline| {
+            conn.write(&self.name, b"\n", false)?;
+            self.read_prompt(conn, deadline, "prompt (is_alive)")?;
+            Ok(true)
+        });
+        match result {
+            Ok(alive) => Ok(alive),
+            Err(Error::Timeout(m)) if m.contains("another operation") => Err(Error::Timeout(m)),
+            Err(Error::Timeout(_) | Error::Closed(_) | Error::Cancelled(_)) => Ok(false),
+            Err(e) => Err(e),
+        }
     }
 
     /// Stops the operation running on this device (from any thread) within [`SLICE`]; it
@@ -322,185 +758,75 @@ impl Device {
         self.cancel.store(true, Ordering::SeqCst);
     }
 
-    /// Closes the session. Later operations get [`Error::Closed`].
+    /// Closes the session (waiting for a running operation to end, up to the operation
+    /// timeout). Later operations get [`Error::Closed`].
     pub fn close(&self) -> Result<()> {
-        let mut conn = self.conn.lock();
+        let mut conn = self.conn.try_lock_for(self.timeout).ok_or_else(|| {
+            Error::Timeout(format!("{}: close: another operation held the device until the deadline", self.name))
+        })?;
         if !conn.closed {
             conn.closed = true;
             conn.session.set_timeout(1000);
             let _ = conn.channel.close();
             let _ = conn.session.disconnect(None, "netrig closing", None);
+            if let Some(log) = &mut conn.log {
+                log.flush();
+            }
         }
         Ok(())
     }
 }
 
 impl Conn {
-    fn write(&mut self, name: &str, bytes: &[u8]) -> Result<()> {
+    fn new(session: ssh2::Session, channel: ssh2::Channel) -> Conn {
+        Conn { session, channel, closed: false, dirty: false, prompt: Vec::new(), log: None }
+    }
+
+    /// Sends bytes to the shell; `secret` bytes are redacted in the session log.
+    fn write(&mut self, name: &str, bytes: &[u8], secret: bool) -> Result<()> {
         // Never Channel::flush: in ssh2 it is libssh2_channel_flush, which discards received data.
+        if let Some(log) = &mut self.log {
+            log.write(bytes, secret);
+        }
         self.session.set_timeout(5000);
         self.channel.write_all(bytes).map_err(|e| {
             self.closed = true;
             Error::Closed(format!("{name}: write failed: {e}"))
         })
     }
+
+    /// Throws away output that arrived after an operation gave up on it (into the log only).
+    fn drain(&mut self) {
+        let mut chunk = [0u8; 16 * 1024];
+        self.session.set_blocking(false);
+        while let Ok(n @ 1..) = self.channel.read(&mut chunk) {
+            if let Some(log) = &mut self.log {
+                log.write(&chunk[..n], false);
+            }
+        }
+        self.session.set_blocking(true);
+        self.dirty = false;
+    }
 }
 
-/// Removes the echoed command (first line), the trailing prompt (last line) and ANSI escapes,
-/// normalises line endings, and decodes the whole buffer at once (so multi-byte characters
-/// split across reads come out whole).
-fn clean(raw: &[u8], command: &str) -> String {
+/// Removes the echoed command (first line, when it is the command), the trailing prompt (last
+/// line, when it is a prompt) and ANSI escapes, normalises line endings, and decodes the whole
+/// buffer at once (so multi-byte characters split across reads come out whole).
+fn clean(platform: &Platform, raw: &[u8], command: &str) -> String {
     let text = platform::strip_ansi(raw);
     let text = String::from_utf8_lossy(&text).replace("\r\n", "\n").replace('\r', "");
     let mut lines: Vec<&str> = text.split('\n').collect();
-    if lines.first().is_some_and(|l| l.trim() == command.trim()) {
+    if !command.is_empty() && lines.first().is_some_and(|l| l.trim() == command.trim()) {
         lines.remove(0);
     }
-    lines.pop();
+    if lines.last().is_some_and(|l| l.is_empty() || platform.prompt.is_match(l.as_bytes())) {
+        lines.pop();
+    }
     let mut out = lines.join("\n");
     if !out.is_empty() {
         out.push('\n');
     }
     out
-}
-
-fn connect(name: &str, opts: &DeviceOptions) -> Result<Conn> {
-    let addr = (opts.host.as_str(), opts.port)
-        .to_socket_addrs()
-        .map_err(|e| Error::Connect(format!("{name}: cannot resolve: {e}")))?
-        .next()
-        .ok_or_else(|| Error::Connect(format!("{name}: no address")))?;
-    let start = Instant::now();
-    let tcp = TcpStream::connect_timeout(&addr, opts.connect_timeout)
-        .map_err(|e| Error::Connect(format!("{name}: TCP connect failed: {e}")))?;
-    let _ = tcp.set_nodelay(true);
-    let mut session = ssh2::Session::new().map_err(|e| Error::Connect(format!("{name}: {e}")))?;
-    session.set_tcp_stream(tcp);
-    let left = opts.connect_timeout.saturating_sub(start.elapsed()).max(Duration::from_millis(1));
-    session.set_timeout(left.as_millis() as u32);
-    session.handshake().map_err(|e| match e.code() {
-        ssh2::ErrorCode::Session(-9) => {
-            Error::Timeout(format!("{name}: no SSH handshake within {} ms", opts.connect_timeout.as_millis()))
-        }
-        _ => Error::Connect(format!("{name}: SSH handshake failed: {e}")),
-    })?;
-    check_host_key(name, &session, opts)?;
-    session.set_timeout(opts.auth_timeout.as_millis().max(1) as u32);
-    authenticate(name, &session, opts)?;
-    let mut channel = session.channel_session().map_err(|e| Error::Connect(format!("{name}: channel: {e}")))?;
-    let (cols, rows) = opts.terminal;
-    channel
-        .request_pty("vt100", None, Some((cols, rows, 0, 0)))
-        .and_then(|_| channel.shell())
-        .map_err(|e| Error::Connect(format!("{name}: shell: {e}")))?;
-    Ok(Conn { session, channel, pending: Vec::new(), closed: false })
-}
-
-fn check_host_key(name: &str, session: &ssh2::Session, opts: &DeviceOptions) -> Result<()> {
-    let (key, _) = session.host_key().ok_or_else(|| Error::HostKey(format!("{name}: no host key")))?;
-    let seen = fingerprint(key);
-    let known_hosts = |path: &PathBuf, add: bool| -> Result<()> {
-        let mut kh = session.known_hosts().map_err(|e| Error::HostKey(format!("{name}: {e}")))?;
-        if path.exists() {
-            kh.read_file(path, ssh2::KnownHostFileKind::OpenSSH)
-                .map_err(|e| Error::HostKey(format!("{name}: {}: {e}", path.display())))?;
-        }
-        match kh.check_port(&opts.host, opts.port, key) {
-            ssh2::CheckResult::Match => Ok(()),
-            ssh2::CheckResult::Mismatch => {
-                let known = kh
-                    .iter()
-                    .ok()
-                    .and_then(|hosts| {
-                        hosts.into_iter().find_map(|h| {
-                            let host = if opts.port == 22 {
-                                opts.host.clone()
-                            } else {
-                                format!("[{}]:{}", opts.host, opts.port)
-                            };
-                            (h.name() == Some(host.as_str())).then(|| h.key().to_owned())
-                        })
-                    })
-                    .and_then(|b64| decode_base64(&b64))
-                    .map(|k| fingerprint(&k))
-                    .unwrap_or_else(|| "(unreadable)".into());
-                Err(Error::HostKey(format!(
-                    "{name}: HOST KEY CHANGED: known_hosts {} has {known}, the device presented {seen}",
-                    path.display()
-                )))
-            }
-            ssh2::CheckResult::NotFound | ssh2::CheckResult::Failure if add => {
-                let host = if opts.port == 22 { opts.host.clone() } else { format!("[{}]:{}", opts.host, opts.port) };
-                let (_, kind) = session.host_key().expect("checked above");
-                kh.add(&host, key, "added by netrig (accept-new)", kind.into())
-                    .and_then(|_| kh.write_file(path, ssh2::KnownHostFileKind::OpenSSH))
-                    .map_err(|e| Error::HostKey(format!("{name}: recording the key in {}: {e}", path.display())))
-            }
-            _ => Err(Error::HostKey(format!(
-                "{name}: host key {seen} is not in {} (strict host key checking)",
-                path.display()
-            ))),
-        }
-    };
-    match &opts.host_key {
-        HostKeyPolicy::InsecureAcceptAny => Ok(()),
-        HostKeyPolicy::Pinned(want) if *want == seen => Ok(()),
-        HostKeyPolicy::Pinned(want) => {
-            Err(Error::HostKey(format!("{name}: HOST KEY CHANGED: pinned {want}, the device presented {seen}")))
-        }
-        HostKeyPolicy::Strict(path) => known_hosts(path, false),
-        HostKeyPolicy::AcceptNew(path) => known_hosts(path, true),
-    }
-}
-
-fn decode_base64(s: &str) -> Option<Vec<u8>> {
-    let val = |c: u8| match c {
-        b'A'..=b'Z' => Some(c - b'A'),
-        b'a'..=b'z' => Some(c - b'a' + 26),
-        b'0'..=b'9' => Some(c - b'0' + 52),
-        b'+' => Some(62),
-        b'/' => Some(63),
-        _ => None,
-    };
-    let mut out = Vec::new();
-    let (mut acc, mut bits) = (0u32, 0);
-    for c in s.bytes().filter(|&c| c != b'=') {
-        acc = acc << 6 | val(c)? as u32;
-        bits += 6;
-        if bits >= 8 {
-            bits -= 8;
-            out.push((acc >> bits) as u8);
-        }
-    }
-    Some(out)
-}
-
-struct Answer<'a>(&'a str);
-
-impl ssh2::KeyboardInteractivePrompt for Answer<'_> {
-    fn prompt<'b>(&mut self, _user: &str, _instructions: &str, prompts: &[ssh2::Prompt<'b>]) -> Vec<String> {
-        prompts.iter().map(|_| self.0.to_owned()).collect()
-    }
-}
-
-fn authenticate(name: &str, session: &ssh2::Session, opts: &DeviceOptions) -> Result<()> {
-    let user = opts.username.as_str();
-    let result = match &opts.auth {
-        Auth::Password(p) => session.userauth_password(user, p),
-        Auth::KeyboardInteractive(p) => session.userauth_keyboard_interactive(user, &mut Answer(p)),
-        Auth::KeyFile { path, passphrase } => session.userauth_pubkey_file(user, None, path, passphrase.as_deref()),
-        Auth::KeyMemory { private_key, passphrase } => {
-            session.userauth_pubkey_memory(user, None, private_key, passphrase.as_deref())
-        }
-    };
-    match result {
-        Ok(()) if session.authenticated() => Ok(()),
-        Ok(()) => Err(Error::Auth(format!("{name}: authentication as '{user}' incomplete"))),
-        Err(e) if e.code() == ssh2::ErrorCode::Session(-9) => {
-            Err(Error::Timeout(format!("{name}: no authentication answer within {} ms", opts.auth_timeout.as_millis())))
-        }
-        Err(e) => Err(Error::Auth(format!("{name}: authentication as '{user}' with {:?} refused: {e}", opts.auth))),
-    }
 }
 
 #[cfg(test)]
@@ -510,12 +836,16 @@ mod tests {
     #[test]
     fn clean_strips_echo_prompt_and_ansi() {
         let raw = b"show clock\r\n\x1b[K*10:42 UTC\r\nline two\r\n\x1b[1;32mR1#\x1b[0m";
-        assert_eq!(clean(raw, "show clock"), "*10:42 UTC\nline two\n");
-        assert_eq!(clean(b"terminal length 0\r\nR1#", "terminal length 0"), "");
+        let ios = Platform::named("cisco_ios").unwrap();
+        assert_eq!(clean(&ios, raw, "show clock"), "*10:42 UTC\nline two\n");
+        assert_eq!(clean(&ios, b"terminal length 0\r\nR1#", "terminal length 0"), "");
+        // An expect pattern that stops before a prompt keeps the last line.
+        assert_eq!(clean(&ios, b"copy x y\r\nDestination filename [y]? ", "copy x y"), "Destination filename [y]? \n");
     }
 
     #[test]
     fn fingerprints_and_base64() {
+        use connect::{decode_base64, fingerprint};
         assert_eq!(decode_base64("aGVsbG8=").unwrap(), b"hello");
         assert!(fingerprint(b"x").starts_with("SHA256:"));
         assert!(!fingerprint(b"x").ends_with('='));

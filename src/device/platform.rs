@@ -20,6 +20,20 @@ pub struct Platform {
     pub secret_prompt: Option<Regex>,
     /// Whether the prompt means unprivileged mode (ends in '>').
     pub unprivileged: Option<Regex>,
+    /// Command that leaves privileged mode.
+    pub disable: Option<String>,
+    /// Command that enters configuration mode.
+    pub config_enter: Option<String>,
+    /// Command that leaves configuration mode from any sub-mode.
+    pub config_exit: Option<String>,
+    /// Matches the prompt line while in configuration mode.
+    pub config_prompt: Option<Regex>,
+    /// Whether configuration changes need a commit (Junos style).
+    pub commit: bool,
+    /// Command that saves the running configuration (`save_config`).
+    pub save: Option<String>,
+    /// Matches a line of output that means the device rejected the command.
+    pub errors: Regex,
 }
 
 fn re(pattern: &str) -> Regex {
@@ -28,6 +42,9 @@ fn re(pattern: &str) -> Regex {
 
 /// A Cisco-style prompt: host name, optional (config...) mode, then > or #.
 const CISCO_PROMPT: &str = r"^[\w.\-@/:]{1,63}(\([\w.\-]+\))?[>#]\s*$";
+
+/// Error lines of Cisco-style CLIs (IOS, NX-OS, EOS) and Junos.
+const ERRORS: &str = r"(?m)^\s*(% ?(Invalid|Incomplete|Ambiguous|Unknown|Unrecognized|Bad|Error|Access denied)|%Error|syntax error|error:|unknown command|missing argument)";
 
 impl Platform {
     /// A built-in platform by name: cisco_ios, cisco_xe, cisco_nxos, arista_eos,
@@ -41,6 +58,13 @@ impl Platform {
             enable: Some("enable".into()),
             secret_prompt: Some(re(r"(?i)password:\s*$")),
             unprivileged: Some(re(r">\s*$")),
+            disable: Some("disable".into()),
+            config_enter: Some("configure terminal".into()),
+            config_exit: Some("end".into()),
+            config_prompt: Some(re(r"\(conf[^)]*\)#\s*$")),
+            commit: false,
+            save: Some(if name == "cisco_nxos" { "copy running-config startup-config" } else { "write memory" }.into()),
+            errors: re(ERRORS),
         };
         Ok(match name {
             "cisco_ios" | "cisco_xe" => cisco(name, &["terminal length 0", "terminal width 511"]),
@@ -54,6 +78,13 @@ impl Platform {
                 enable: None,
                 secret_prompt: None,
                 unprivileged: None,
+                disable: None,
+                config_enter: Some("configure".into()),
+                config_exit: Some("exit configuration-mode".into()),
+                config_prompt: Some(re(r"#\s*$")),
+                commit: true,
+                save: Some("commit".into()),
+                errors: re(ERRORS),
             },
             "linux" => Platform {
                 name: name.into(),
@@ -63,6 +94,13 @@ impl Platform {
                 enable: None,
                 secret_prompt: None,
                 unprivileged: None,
+                disable: None,
+                config_enter: None,
+                config_exit: None,
+                config_prompt: None,
+                commit: false,
+                save: None,
+                errors: re(r"(?m)^(-?\w*sh: .*(not found|No such file)|command not found)"),
             },
             other => {
                 return Err(Error::InvalidArg(format!(
@@ -74,9 +112,10 @@ impl Platform {
     }
 
     /// A platform described by the caller: a prompt pattern (a regex matched against the whole
-    /// last line), an optional paging-off command and an optional enable command.
+    /// last line), an optional paging-off command and an optional enable command. Configuration
+    /// commands are added with [`Platform::with_config`].
     pub fn generic(prompt: &str, paging_off: Option<&str>, enable: Option<&str>) -> Result<Platform> {
-        let prompt = Regex::new(prompt).map_err(|e| Error::InvalidArg(format!("prompt pattern: {e}")))?;
+        let prompt = Regex::new(prompt).map_err(|e| Error::InvalidArg(format!("prompt pattern '{prompt}': {e}")))?;
         Ok(Platform {
             name: "generic".into(),
             prompt,
@@ -85,15 +124,46 @@ impl Platform {
             enable: enable.map(str::to_owned),
             secret_prompt: enable.map(|_| re(r"(?i)password:\s*$")),
             unprivileged: enable.map(|_| re(r">\s*$")),
+            disable: enable.map(|_| "disable".to_owned()),
+            config_enter: None,
+            config_exit: None,
+            config_prompt: None,
+            commit: false,
+            save: None,
+            errors: re(ERRORS),
         })
+    }
+
+    /// Adds configuration mode to a generic platform: the command that enters it, the one
+    /// that leaves it, and a pattern that matches the prompt line while in it.
+    pub fn with_config(mut self, enter: &str, exit: &str, prompt: &str) -> Result<Platform> {
+        let prompt =
+            Regex::new(prompt).map_err(|e| Error::InvalidArg(format!("config prompt pattern '{prompt}': {e}")))?;
+        self.config_enter = Some(enter.to_owned());
+        self.config_exit = Some(exit.to_owned());
+        self.config_prompt = Some(prompt);
+        Ok(self)
+    }
+
+    /// The last line of `buf` without ANSI escapes and carriage returns.
+    pub fn last_line(buf: &[u8]) -> Vec<u8> {
+        let last = buf.rsplit(|&b| b == b'\n').next().unwrap_or(buf);
+        strip_ansi(last).into_iter().filter(|&b| b != b'\r').collect()
+    }
+
+    /// Whether a prompt line means configuration mode.
+    pub fn in_config(&self, prompt_line: &[u8]) -> bool {
+        self.config_prompt.as_ref().is_some_and(|c| c.is_match(prompt_line))
+    }
+
+    /// Whether a prompt line means unprivileged (user) mode.
+    pub fn in_user_mode(&self, prompt_line: &[u8]) -> bool {
+        !self.in_config(prompt_line) && self.unprivileged.as_ref().is_some_and(|u| u.is_match(prompt_line))
     }
 
     /// Whether `buf` ends with a prompt: its last line, without ANSI escapes, matches.
     pub fn at_prompt(&self, buf: &[u8]) -> bool {
-        let last = buf.rsplit(|&b| b == b'\n').next().unwrap_or(buf);
-        let clean = strip_ansi(last);
-        let clean: Vec<u8> = clean.into_iter().filter(|&b| b != b'\r').collect();
-        self.prompt.is_match(&clean)
+        self.prompt.is_match(&Self::last_line(buf))
     }
 
     /// Whether `buf` ends with the platform's paging marker.

@@ -1,0 +1,174 @@
+//! Opening a session: TCP connect with a deadline, SSH handshake, host key policy, authentication,
+//! PTY and shell.
+
+use std::net::{TcpStream, ToSocketAddrs};
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use sha2::{Digest, Sha256};
+
+use super::{Auth, Conn, DeviceOptions, HostKeyPolicy};
+use crate::error::{Error, Result};
+
+/// OpenSSH's SHA-256 fingerprint of a host key ("SHA256:" and unpadded base64).
+pub(crate) fn fingerprint(key: &[u8]) -> String {
+    const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let digest = Sha256::digest(key);
+    let mut out = String::from("SHA256:");
+    for chunk in digest.chunks(3) {
+        let n = chunk.iter().enumerate().fold(0u32, |n, (i, b)| n | (*b as u32) << (16 - 8 * i));
+        for i in 0..=chunk.len() {
+            out.push(T[(n >> (18 - 6 * i) & 63) as usize] as char);
+        }
+    }
+    out
+}
+
+pub(crate) fn connect(name: &str, opts: &DeviceOptions) -> Result<Conn> {
+    let addr = (opts.host.as_str(), opts.port)
+        .to_socket_addrs()
+        .map_err(|e| Error::Connect(format!("{name}: cannot resolve: {e}")))?
+        .next()
+        .ok_or_else(|| Error::Connect(format!("{name}: no address")))?;
+    let start = Instant::now();
+    let tcp = TcpStream::connect_timeout(&addr, opts.connect_timeout)
+        .map_err(|e| Error::Connect(format!("{name}: TCP connect failed: {e}")))?;
+    let _ = tcp.set_nodelay(true);
+    let mut session = ssh2::Session::new().map_err(|e| Error::Connect(format!("{name}: {e}")))?;
+    session.set_tcp_stream(tcp);
+    let left = opts.connect_timeout.saturating_sub(start.elapsed()).max(Duration::from_millis(1));
+    session.set_timeout(left.as_millis() as u32);
+    session.handshake().map_err(|e| match e.code() {
+        ssh2::ErrorCode::Session(-9) => {
+            Error::Timeout(format!("{name}: no SSH handshake within {} ms", opts.connect_timeout.as_millis()))
+        }
+        _ => Error::Connect(format!("{name}: SSH handshake failed: {e}")),
+    })?;
+    check_host_key(name, &session, opts)?;
+    session.set_timeout(opts.auth_timeout.as_millis().max(1) as u32);
+    authenticate(name, &session, opts)?;
+    if let Some(every) = opts.keepalive {
+        session.set_keepalive(false, every.as_secs().max(1) as u32);
+    }
+    let mut channel = session.channel_session().map_err(|e| Error::Connect(format!("{name}: channel: {e}")))?;
+    let (cols, rows) = opts.terminal;
+    channel
+        .request_pty("vt100", None, Some((cols, rows, 0, 0)))
+        .and_then(|_| channel.shell())
+        .map_err(|e| Error::Connect(format!("{name}: shell: {e}")))?;
+    Ok(Conn::new(session, channel))
+}
+
+fn check_host_key(name: &str, session: &ssh2::Session, opts: &DeviceOptions) -> Result<()> {
+    let (key, _) = session.host_key().ok_or_else(|| Error::HostKey(format!("{name}: no host key")))?;
+    let seen = fingerprint(key);
+    let known_hosts = |path: &PathBuf, add: bool| -> Result<()> {
+        let mut kh = session.known_hosts().map_err(|e| Error::HostKey(format!("{name}: {e}")))?;
+        if path.exists() {
+            kh.read_file(path, ssh2::KnownHostFileKind::OpenSSH)
+                .map_err(|e| Error::HostKey(format!("{name}: {}: {e}", path.display())))?;
+        }
+        match kh.check_port(&opts.host, opts.port, key) {
+            ssh2::CheckResult::Match => Ok(()),
+            ssh2::CheckResult::Mismatch => {
+                let known = kh
+                    .iter()
+                    .ok()
+                    .and_then(|hosts| {
+                        hosts.into_iter().find_map(|h| {
+                            let host = if opts.port == 22 {
+                                opts.host.clone()
+                            } else {
+                                format!("[{}]:{}", opts.host, opts.port)
+                            };
+                            (h.name() == Some(host.as_str())).then(|| h.key().to_owned())
+                        })
+                    })
+                    .and_then(|b64| decode_base64(&b64))
+                    .map(|k| fingerprint(&k))
+                    .unwrap_or_else(|| "(unreadable)".into());
+                Err(Error::HostKey(format!(
+                    "{name}: HOST KEY CHANGED: known_hosts {} has {known}, the device presented {seen}",
+                    path.display()
+                )))
+            }
+            ssh2::CheckResult::NotFound | ssh2::CheckResult::Failure if add => {
+                let host = if opts.port == 22 { opts.host.clone() } else { format!("[{}]:{}", opts.host, opts.port) };
+                let (_, kind) = session.host_key().expect("checked above");
+                kh.add(&host, key, "added by netrig (accept-new)", kind.into())
+                    .and_then(|_| kh.write_file(path, ssh2::KnownHostFileKind::OpenSSH))
+                    .map_err(|e| Error::HostKey(format!("{name}: recording the key in {}: {e}", path.display())))
+            }
+            _ => Err(Error::HostKey(format!(
+                "{name}: host key {seen} is not in {} (strict host key checking)",
+                path.display()
+            ))),
+        }
+    };
+    match &opts.host_key {
+        HostKeyPolicy::InsecureAcceptAny => Ok(()),
+        HostKeyPolicy::Pinned(want) if *want == seen => Ok(()),
+        HostKeyPolicy::Pinned(want) => {
+            Err(Error::HostKey(format!("{name}: HOST KEY CHANGED: pinned {want}, the device presented {seen}")))
+        }
+        HostKeyPolicy::Strict(path) => known_hosts(path, false),
+        HostKeyPolicy::AcceptNew(path) => known_hosts(path, true),
+    }
+}
+
+pub(crate) fn decode_base64(s: &str) -> Option<Vec<u8>> {
+    let val = |c: u8| match c {
+        b'A'..=b'Z' => Some(c - b'A'),
+        b'a'..=b'z' => Some(c - b'a' + 26),
+        b'0'..=b'9' => Some(c - b'0' + 52),
+        b'+' => Some(62),
+        b'/' => Some(63),
+        _ => None,
+    };
+    let mut out = Vec::new();
+    let (mut acc, mut bits) = (0u32, 0);
+    for c in s.bytes().filter(|&c| c != b'=') {
+        acc = acc << 6 | val(c)? as u32;
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((acc >> bits) as u8);
+        }
+    }
+    Some(out)
+}
+
+struct Answer<'a>(&'a str);
+
+impl ssh2::KeyboardInteractivePrompt for Answer<'_> {
+    fn prompt<'b>(&mut self, _user: &str, _instructions: &str, prompts: &[ssh2::Prompt<'b>]) -> Vec<String> {
+        prompts.iter().map(|_| self.0.to_owned()).collect()
+    }
+}
+
+fn authenticate(name: &str, session: &ssh2::Session, opts: &DeviceOptions) -> Result<()> {
+    let user = opts.username.as_str();
+    let result = match &opts.auth {
+        // Many devices offer only keyboard-interactive for passwords; answer it with the password.
+        Auth::Password(p) => match session.auth_methods(user) {
+            Ok(methods) if !methods.contains("password") && methods.contains("keyboard-interactive") => {
+                session.userauth_keyboard_interactive(user, &mut Answer(p))
+            }
+            _ => session.userauth_password(user, p),
+        },
+        Auth::Agent => session.userauth_agent(user),
+        Auth::KeyboardInteractive(p) => session.userauth_keyboard_interactive(user, &mut Answer(p)),
+        Auth::KeyFile { path, passphrase } => session.userauth_pubkey_file(user, None, path, passphrase.as_deref()),
+        Auth::KeyMemory { private_key, passphrase } => {
+            session.userauth_pubkey_memory(user, None, private_key, passphrase.as_deref())
+        }
+    };
+    match result {
+        Ok(()) if session.authenticated() => Ok(()),
+        Ok(()) => Err(Error::Auth(format!("{name}: authentication as '{user}' incomplete"))),
+        Err(e) if e.code() == ssh2::ErrorCode::Session(-9) => {
+            Err(Error::Timeout(format!("{name}: no authentication answer within {} ms", opts.auth_timeout.as_millis())))
+        }
+        Err(e) => Err(Error::Auth(format!("{name}: authentication as '{user}' with {:?} refused: {e}", opts.auth))),
+    }
+}

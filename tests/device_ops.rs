@@ -1,0 +1,229 @@
+//! Every device operation against the fake device fleet (real SSH on loopback): expect
+//! patterns, timing mode, dialogues, modes, configuration sets with error detection and Junos
+//! commits, saving, is_alive, exec, SFTP transfers and the session log.
+#![cfg(feature = "ssh")]
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use fakedev::{DeviceInfo, Faults, Fleet, Group, Inventory};
+use netrig::device::{Auth, Commit, ConfigOptions, Device, DeviceOptions, HostKeyPolicy, Platform, Protocol};
+use netrig::Error;
+
+fn options(d: &DeviceInfo, platform: &str) -> DeviceOptions {
+    let mut o = DeviceOptions::new(
+        &d.host,
+        d.port,
+        &d.username,
+        Auth::Password(d.password.clone()),
+        Platform::named(platform).unwrap(),
+    );
+    o.host_key = HostKeyPolicy::Pinned(d.host_key_fingerprint.clone());
+    o.secret = d.secret.clone();
+    o.timeout = Duration::from_secs(5);
+    o
+}
+
+fn open(profile: &str, platform: &str) -> (Fleet, Device) {
+    let fleet = Fleet::start_inventory(&Inventory::default().group(Group::new(profile, 1))).unwrap();
+    let dev = Device::open(&options(&fleet.devices()[0], platform)).unwrap();
+    (fleet, dev)
+}
+
+fn temp(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("netrig-ops-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(name);
+    let _ = std::fs::remove_file(&path);
+    path
+}
+
+#[test]
+fn expect_pattern_timing_and_dialogues() {
+    let (_f, dev) = open("cisco_ios", "cisco_ios");
+    // The command stops at a question, not at a prompt: the expect pattern ends the read.
+    let out = dev.send_command_expect("copy running-config startup-config", r"Destination filename", None).unwrap();
+    assert_eq!(out.text, "Destination filename [startup-config]? \n");
+    let out = dev.send_command_expect("", r"\[yes/no\]: $", None).unwrap();
+    assert!(out.text.contains("Overwrite the existing startup-config?"), "{:?}", out.text);
+    let out = dev.send_command("y", None).unwrap();
+    assert!(out.text.contains("[OK]"), "{:?}", out.text);
+
+    // The same dialogue in one call.
+    let steps = [("copy running-config startup-config", r"filename \[.*\]\? $"), ("", r"\[yes/no\]: $"), ("y", "")];
+    let out = dev.send_interactive(&steps, None).unwrap();
+    assert!(out.text.contains("Destination filename") && out.text.ends_with("[OK]\n"), "{:?}", out.text);
+    // A question never answered ends at the deadline with the question in the message.
+    let err = dev.send_interactive(&[("write memory", r"never")], Some(Duration::from_millis(300))).unwrap_err();
+    assert!(matches!(&err, Error::Timeout(m) if m.contains("[confirm]")), "{err}");
+    assert!(dev.send_command("", None).is_ok(), "the device answers again after the abandoned question");
+
+    // Timing mode: waits for a quiet period, not for a pattern.
+    let t = Instant::now();
+    let out = dev.send_command_timing("show version", Duration::from_millis(150), None).unwrap();
+    assert!(out.text.starts_with("Cisco IOS Software") && out.text.contains("Configuration register"));
+    assert!(t.elapsed() >= Duration::from_millis(150));
+    assert!(dev.send_command_expect("show clock", "(", None).is_err_and(|e| matches!(e, Error::InvalidArg(_))));
+}
+
+#[test]
+fn modes_enable_config_and_save_on_ios() {
+    let fleet = Fleet::start_inventory(&Inventory::default().group(Group::new("cisco_ios", 1))).unwrap();
+    let d = &fleet.devices()[0];
+    let mut o = options(d, "cisco_ios");
+    o.secret = None; // open stays in user mode
+    let dev = Device::open(&o).unwrap();
+    let err = dev.send_command("write memory", None).map(|o| o.text).unwrap();
+    assert!(err.contains("Invalid input"), "write memory needs enable: {err:?}");
+    assert!(matches!(dev.enable(None), Err(Error::Auth(m)) if m.contains("none was given")));
+    assert!(dev.send_command("show version", None).is_ok(), "an unanswered enable leaves the device usable");
+    drop(dev);
+
+    let dev = Device::open(&options(d, "cisco_ios")).unwrap();
+    dev.exit_enable(None).unwrap();
+    assert!(dev.send_command("write memory", None).unwrap().text.contains("Invalid input"));
+    dev.enable(None).unwrap();
+    dev.config_mode(None).unwrap();
+    dev.config_mode(None).unwrap(); // already there: nothing sent
+    dev.exit_config_mode(None).unwrap();
+    dev.exit_config_mode(None).unwrap();
+    let saved = dev.save_config(None).unwrap();
+    assert!(saved.text.contains("[OK]"), "{:?}", saved.text);
+    // From config mode, save leaves it first.
+    dev.config_mode(None).unwrap();
+    assert!(dev.save_config(None).unwrap().text.contains("[OK]"));
+
+    let mut wrong = options(d, "cisco_ios");
+    wrong.secret = Some("not-the-secret".into());
+    assert!(matches!(Device::open(&wrong), Err(Error::Auth(m)) if m.contains("enable secret refused")));
+}
+
+#[test]
+fn config_sets_report_the_failing_line_and_leave_config_mode() {
+    let (_f, dev) = open("cisco_ios", "cisco_ios");
+    let out = dev.send_config_set(&["interface Gi0/1", "description uplink", "exit"], ConfigOptions::default(), None);
+    let out = out.unwrap();
+    assert!(out.text.starts_with("interface Gi0/1\n"), "{:?}", out.text);
+    assert!(dev.send_command("show clock", None).unwrap().text.contains("UTC"), "config mode was left");
+
+    let err = dev
+        .send_config_set(&["hostname R7", "bogus command", "hostname R8"], ConfigOptions::default(), None)
+        .unwrap_err();
+    assert_eq!(err.status(), netrig::netrig_status::NETRIG_E_COMMAND);
+    assert!(
+        matches!(&err, Error::Command(m) if m.contains("config line 2 'bogus command'") && m.contains("% Invalid input")),
+        "{err}"
+    );
+    // The set stopped at the failing line (hostname R8 never ran), and config mode was left.
+    let out = dev.send_command("show version", None).unwrap();
+    assert!(out.text.contains("R7 uptime"), "{:?}", out.text);
+
+    // Staying in config mode when asked.
+    let stay = ConfigOptions { exit: false, ..ConfigOptions::default() };
+    dev.send_config_set(&["hostname R9"], stay, None).unwrap();
+    let raw = dev.send_command("do show clock", None);
+    assert!(raw.is_ok());
+    dev.exit_config_mode(None).unwrap();
+    assert!(matches!(
+        dev.send_config_set(&["x"], ConfigOptions { commit: Commit::Commit, ..ConfigOptions::default() }, None),
+        Err(Error::InvalidArg(m)) if m.contains("no commit")
+    ));
+}
+
+#[test]
+fn junos_configure_commit_and_commit_check() {
+    let (_f, dev) = open("juniper_junos", "juniper_junos");
+    let check = ConfigOptions { commit: Commit::Check, ..ConfigOptions::default() };
+    let out = dev.send_config_set(&["set system host-name mx2"], check, None).unwrap();
+    assert!(out.text.contains("configuration check succeeds"), "{:?}", out.text);
+    let commit = ConfigOptions { commit: Commit::Commit, ..ConfigOptions::default() };
+    let out = dev.send_config_set(&["set system host-name mx3"], commit, None).unwrap();
+    assert!(out.text.contains("commit complete"), "{:?}", out.text);
+    assert!(dev.send_command("show version", None).unwrap().text.contains("Hostname: mx3"));
+    let err = dev.send_config_set(&["set system host-name mx4", "bogus stanza"], commit, None).unwrap_err();
+    assert!(
+        matches!(&err, Error::Command(m) if m.contains("config line 2 'bogus stanza'") && m.contains("syntax error"))
+    );
+    // The failed set left configuration mode: an operational command answers at the > prompt.
+    assert!(dev.send_command("show version", None).unwrap().text.contains("Hostname: mx4"));
+    assert!(dev.save_config(None).unwrap().text.contains("commit complete"));
+}
+
+#[test]
+fn is_alive_is_a_real_round_trip() {
+    let fleet = Fleet::start_inventory(&Inventory::default().group(
+        Group::new("cisco_ios", 1).faults(Faults { drop_on: vec!["show tech-support".into()], ..Faults::default() }),
+    ))
+    .unwrap();
+    let dev = Device::open(&options(&fleet.devices()[0], "cisco_ios")).unwrap();
+    assert!(dev.is_alive(None).unwrap());
+    assert!(dev.send_command("show tech-support", None).is_err());
+    let t = Instant::now();
+    assert!(!dev.is_alive(Some(Duration::from_millis(500))).unwrap());
+    assert!(t.elapsed() < Duration::from_millis(600));
+}
+
+#[test]
+fn exec_and_sftp_on_a_linux_board() {
+    let (_f, dev) = open("linux", "linux");
+    let out = dev.exec("echo out; echo err >&2; exit 3", None).unwrap();
+    assert_eq!((out.stdout.as_slice(), out.stderr.as_slice(), out.exit_status), (&b"out\n"[..], &b"err\n"[..], 3));
+    let out = dev.exec("frobnicate", None).unwrap();
+    assert_eq!(out.exit_status, 127);
+    // The shell session is unaffected by exec channels.
+    assert!(dev.send_command("whoami", None).unwrap().text.contains("admin"));
+
+    let data: Vec<u8> = (0..3 * 1024 * 1024 + 17).map(|i| (i * 7 % 251) as u8).collect();
+    let local = temp("firmware.bin");
+    std::fs::write(&local, &data).unwrap();
+    for protocol in [Protocol::Sftp] {
+        let mut calls = Vec::new();
+        let mut progress = |done: u64, total: u64| {
+            calls.push((done, total));
+            true
+        };
+        let t = dev.put_file(&local, "/tmp/fw.bin", protocol, Some(&mut progress), None).unwrap();
+        assert_eq!(t.bytes, data.len() as u64);
+        assert_eq!(calls.last(), Some(&(data.len() as u64, data.len() as u64)));
+        assert!(calls.windows(2).all(|w| w[0].0 < w[1].0), "progress only grows");
+        assert_eq!(String::from_utf8(dev.exec("ls -l /tmp/fw.bin", None).unwrap().stdout).unwrap().len() > 0, true);
+        let back = temp("back.bin");
+        let t = dev.get_file("/tmp/fw.bin", &back, protocol, None, None).unwrap();
+        assert_eq!(t.bytes, data.len() as u64);
+        assert_eq!(std::fs::read(&back).unwrap(), data);
+    }
+
+    // Errors: a missing local file, a missing remote file, a cancel from the progress callback.
+    let missing = dev.put_file(&temp("nope"), "/tmp/x", Protocol::Sftp, None, None).unwrap_err();
+    assert!(matches!(&missing, Error::Io(m) if m.contains("nope")), "{missing}");
+    let local_back = temp("never.bin");
+    let err = dev.get_file("/no/such/file", &local_back, Protocol::Sftp, None, None).unwrap_err();
+    assert!(matches!(&err, Error::Io(m) if m.contains("/no/such/file")), "{err}");
+    assert!(!local_back.exists() && !PathBuf::from(format!("{}.part", local_back.display())).exists());
+    let mut stop = |done: u64, _| done < 512 * 1024;
+    let err = dev.get_file("/tmp/fw.bin", &local_back, Protocol::Sftp, Some(&mut stop), None).unwrap_err();
+    assert!(matches!(&err, Error::Cancelled(m) if m.contains("progress callback")), "{err}");
+    assert!(!local_back.exists(), "a cancelled get leaves no file under the real name");
+    assert!(dev.send_command("pwd", None).is_ok());
+}
+
+#[test]
+fn the_session_log_has_the_session_but_no_secret() {
+    let fleet = Fleet::start_inventory(&Inventory::default().group(Group::new("cisco_ios", 1))).unwrap();
+    let d = &fleet.devices()[0];
+    let log = temp("session.log");
+    let mut o = options(d, "cisco_ios");
+    o.session_log = Some(log.clone());
+    let dev = Device::open(&o).unwrap();
+    dev.send_command("show clock", None).unwrap();
+    dev.send_command(&format!("echo {}", d.password), None).unwrap();
+    dev.exit_enable(None).unwrap();
+    dev.enable(None).unwrap();
+    dev.close().unwrap();
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(text.contains("show clock") && text.contains("UTC") && text.contains("terminal length 0"), "{text}");
+    let (password, secret) = (d.password.as_str(), d.secret.as_deref().unwrap());
+    assert!(!text.contains(secret), "the enable secret is in the log:\n{text}");
+    assert!(!text.contains(&format!("echo {password}")), "the password is in the log");
+    assert!(text.contains("********"));
+}
