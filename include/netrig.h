@@ -63,6 +63,51 @@
 #define NETRIG_VERSION_PATCH 0
 
 /**
+ * Host key policy: the key must be in the known_hosts file (the default).
+ */
+#define NETRIG_HOSTKEY_STRICT 0
+
+/**
+ * Host key policy: the key's SHA-256 fingerprint must equal `host_key_fingerprint`.
+ */
+#define NETRIG_HOSTKEY_PINNED 1
+
+/**
+ * Host key policy: record an unknown host's key in known_hosts; refuse a changed one.
+ */
+#define NETRIG_HOSTKEY_ACCEPT_NEW 2
+
+/**
+ * Host key policy: trust any key. For throw-away lab setups only.
+ */
+#define NETRIG_HOSTKEY_INSECURE_ACCEPT_ANY 3
+
+/**
+ * File transfer over SFTP.
+ */
+#define NETRIG_PROTOCOL_SFTP 0
+
+/**
+ * File transfer over SCP.
+ */
+#define NETRIG_PROTOCOL_SCP 1
+
+/**
+ * `netrig_device_send_config_set` flag: stay in configuration mode at the end.
+ */
+#define NETRIG_CONFIG_STAY 1
+
+/**
+ * `netrig_device_send_config_set` flag: `commit` after the lines (Junos-style platforms).
+ */
+#define NETRIG_CONFIG_COMMIT 2
+
+/**
+ * `netrig_device_send_config_set` flag: `commit check` after the lines (Junos-style platforms).
+ */
+#define NETRIG_CONFIG_COMMIT_CHECK 4
+
+/**
  * `ttl_ms` value: use the store's default TTL.
  */
 #define NETRIG_TTL_DEFAULT -1
@@ -237,6 +282,144 @@ typedef struct netrig_value {
 typedef struct netrig_store {
   uint64_t id;
 } netrig_store;
+
+/**
+ * Options of `netrig_device_open`. Start from `netrig_device_options_default()` and set what
+ * you need; string fields are borrowed for the call and NULL means "not given".
+ */
+typedef struct netrig_device_options {
+  /**
+   * Host name or address (required).
+   */
+  const char *host;
+  /**
+   * TCP port (default 22).
+   */
+  uint16_t port;
+  /**
+   * Login name (required).
+   */
+  const char *username;
+  /**
+   * Password; used for password authentication, or keyboard-interactive when that is all
+   * the device offers.
+   */
+  const char *password;
+  /**
+   * Path of a private key file (OpenSSH or PEM); takes precedence over `password`.
+   */
+  const char *private_key_file;
+  /**
+   * A private key in memory (PEM text); takes precedence over `password`.
+   */
+  const char *private_key;
+  /**
+   * Passphrase of the private key.
+   */
+  const char *passphrase;
+  /**
+   * Non-zero: authenticate with the SSH agent of SSH_AUTH_SOCK (when no key is given).
+   */
+  uint8_t use_agent;
+  /**
+   * Enable secret; when given, open enters privileged mode.
+   */
+  const char *secret;
+  /**
+   * One of NETRIG_HOSTKEY_* (default NETRIG_HOSTKEY_STRICT).
+   */
+  uint32_t host_key_policy;
+  /**
+   * known_hosts file for STRICT and ACCEPT_NEW; NULL means ~/.ssh/known_hosts.
+   */
+  const char *known_hosts;
+  /**
+   * "SHA256:..." for NETRIG_HOSTKEY_PINNED.
+   */
+  const char *host_key_fingerprint;
+  /**
+   * TCP connect plus SSH handshake, in ms (default 10000).
+   */
+  uint32_t connect_timeout_ms;
+  /**
+   * Authentication, in ms (default 10000).
+   */
+  uint32_t auth_timeout_ms;
+  /**
+   * Default deadline of each operation, in ms (default 30000); also bounds the session
+   * preparation in open.
+   */
+  uint32_t timeout_ms;
+  /**
+   * SSH keepalive interval while an operation waits, in ms (default 30000; 0 = none).
+   */
+  uint32_t keepalive_ms;
+  /**
+   * "cisco_ios", "cisco_xe", "cisco_nxos", "arista_eos", "juniper_junos", "linux", or
+   * "generic" (or NULL) with `prompt_pattern`.
+   */
+  const char *platform;
+  /**
+   * Generic platform: a regex matching the whole prompt line.
+   */
+  const char *prompt_pattern;
+  /**
+   * Generic platform: the command that turns paging off.
+   */
+  const char *paging_off_command;
+  /**
+   * Generic platform: the command that enters privileged mode.
+   */
+  const char *enable_command;
+  /**
+   * Generic platform: the command that enters configuration mode.
+   */
+  const char *config_command;
+  /**
+   * Generic platform: the command that leaves configuration mode.
+   */
+  const char *config_exit_command;
+  /**
+   * Generic platform: a regex matching the prompt line in configuration mode.
+   */
+  const char *config_prompt_pattern;
+  /**
+   * PTY size (default 511 x 24).
+   */
+  uint32_t term_cols;
+  uint32_t term_rows;
+  /**
+   * Append a transcript of the session to this file; passwords and secrets are redacted.
+   */
+  const char *session_log;
+} netrig_device_options;
+
+/**
+ * An open SSH session to a device. Free with `netrig_device_free`.
+ * The zero value `{0}` is never a valid handle.
+ */
+typedef struct netrig_device {
+  uint64_t id;
+} netrig_device;
+
+/**
+ * The result of a device operation: output text (or exec's stdout), exec's stderr and exit
+ * status, and the elapsed time. Free with `netrig_output_free`.
+ * The zero value `{0}` is never a valid handle.
+ */
+typedef struct netrig_output {
+  uint64_t id;
+} netrig_output;
+
+/**
+ * Called during a file transfer, on the thread that called put/get, after each chunk, with the
+ * bytes done so far and the total. Return true to go on, false to cancel the transfer (it then
+ * returns NETRIG_E_CANCELLED). It runs while the device's operation lock is held: calling
+ * another operation on the same device from it waits out that call's deadline (or gets
+ * NETRIG_E_BUSY from a `try_` form); `netrig_device_cancel` is fine. It must not unwind
+ * (no C++ exception, no longjmp) through netrig.
+ */
+typedef bool (*netrig_progress_fn)(void *user_data, uint64_t done, uint64_t total);
 
 /**
  * A consistent copy of a store's keys, values and versions. Free with `netrig_snapshot_free`.
@@ -416,6 +599,302 @@ enum netrig_status netrig_batch_clear(struct netrig_batch batch);
  * Ownership: no pointer is kept after the call; out-parameters are the caller's.
  */
 enum netrig_status netrig_store_apply(struct netrig_store store, struct netrig_batch batch);
+
+/**
+ * The default device options: port 22, strict host key checking against ~/.ssh/known_hosts,
+ * connect and auth timeouts 10 s, operation timeout 30 s, keepalive 30 s, a 511 x 24 terminal,
+ * and every string NULL (host, username, credentials and platform must be set).
+ *
+ * Ownership: returned by value. Blocking: never. Thread-safety: any thread.
+ */
+struct netrig_device_options netrig_device_options_default(void);
+
+/**
+ * Opens a session: TCP connect, SSH handshake, host key check, authentication, PTY and shell;
+ * then finds the prompt, turns paging off, sets the width, and enters enable mode when a
+ * secret is given. Failures: NETRIG_E_CONNECT, NETRIG_E_TIMEOUT (no banner, no auth answer, no
+ * prompt), NETRIG_E_HOSTKEY (message has both fingerprints when the key changed),
+ * NETRIG_E_AUTH (also a refused enable secret), NETRIG_E_INVALID_ARG (options).
+ *
+ * Ownership: `options` and its strings are borrowed for the call; netrig keeps copies of what
+ * it needs and wipes its copies of passwords and secrets when they are no longer needed. On
+ * success `*out` receives a handle the caller frees with `netrig_device_free`.
+ * Blocking: up to connect_timeout_ms + auth_timeout_ms + timeout_ms.
+ * Thread-safety: any thread.
+ */
+enum netrig_status netrig_device_open(const struct netrig_device_options *options,
+                                      struct netrig_device *out);
+
+/**
+ * Frees a device handle: cancels the operation running on it (which returns
+ * NETRIG_E_CANCELLED within 100 ms in its own thread), and closes the session once that
+ * operation has returned. Later calls with the handle get NETRIG_E_INVALID_HANDLE.
+ *
+ * Ownership: consumes the handle. Blocking: never waits for a running operation.
+ * Thread-safety: any thread, including while another thread runs an operation on the device.
+ */
+enum netrig_status netrig_device_free(struct netrig_device dev);
+
+/**
+ * Closes the session; later operations return NETRIG_E_CLOSED. The handle stays valid until
+ * `netrig_device_free`.
+ *
+ * Ownership: borrows the handle. Blocking: waits for a running operation to end, up to the
+ * device's operation timeout (then NETRIG_E_TIMEOUT), plus up to 1 s for the disconnect.
+ * Thread-safety: any thread.
+ */
+enum netrig_status netrig_device_close(struct netrig_device dev);
+
+/**
+ * Cancels the operation running on the device: it returns NETRIG_E_CANCELLED within 100 ms,
+ * and the device stays usable (or reports NETRIG_E_CLOSED if the connection was lost). A
+ * cancel with no operation running has no effect on later operations.
+ *
+ * Ownership: borrows the handle. Blocking: never. Thread-safety: any thread; this is the call
+ * meant to be made from another thread than the one running the operation.
+ */
+enum netrig_status netrig_device_cancel(struct netrig_device dev);
+
+/**
+ * Sends one command and reads until the prompt returns. The output has the echoed command and
+ * the trailing prompt removed, ANSI escapes removed, "\n" line endings, and paging answered.
+ * `timeout_ms` 0 means the device's default. Failures: NETRIG_E_TIMEOUT (message ends with the
+ * last bytes received), NETRIG_E_CANCELLED, NETRIG_E_CLOSED.
+ *
+ * Ownership: `command` is borrowed for the call. On success `*out` receives a result the caller
+ * frees with `netrig_output_free`.
+ * Blocking: up to `timeout_ms`, including the wait for another operation on the same device
+ * to finish. Thread-safety: any thread; operations on one device run one at a time, on
+ * different devices in parallel.
+ */
+enum netrig_status netrig_device_send_command(struct netrig_device dev,
+                                              const char *command,
+                                              uint32_t timeout_ms,
+                                              struct netrig_output *out);
+
+/**
+ * Like `netrig_device_send_command`, but returns NETRIG_E_BUSY at once when another operation
+ * is running on the device.
+ *
+ * Ownership: `command` is borrowed; `*out` as for `netrig_device_send_command`.
+ * Blocking: never waits for another operation; then up to `timeout_ms` for the device.
+ * Thread-safety: any thread.
+ */
+enum netrig_status netrig_device_try_send_command(struct netrig_device dev,
+                                                  const char *command,
+                                                  uint32_t timeout_ms,
+                                                  struct netrig_output *out);
+
+/**
+ * Sends one command and reads until `expect` (a regex, matched on the newest output as it
+ * arrives) matches, instead of until the prompt. NETRIG_E_INVALID_ARG for a bad pattern.
+ *
+ * Ownership: `command` and `expect` are borrowed; `*out` as for `netrig_device_send_command`.
+ * Blocking: up to `timeout_ms` (0 = the device's default). Thread-safety: any thread.
+ */
+enum netrig_status netrig_device_send_command_expect(struct netrig_device dev,
+                                                     const char *command,
+                                                     const char *expect,
+                                                     uint32_t timeout_ms,
+                                                     struct netrig_output *out);
+
+/**
+ * Sends one command and reads until the device has sent nothing for `quiet_ms`.
+ *
+ * Ownership: `command` is borrowed; `*out` as for `netrig_device_send_command`.
+ * Blocking: up to `timeout_ms` (0 = the device's default); NETRIG_E_TIMEOUT if output never
+ * pauses for `quiet_ms` before then. Thread-safety: any thread.
+ */
+enum netrig_status netrig_device_send_command_timing(struct netrig_device dev,
+                                                     const char *command,
+                                                     uint32_t quiet_ms,
+                                                     uint32_t timeout_ms,
+                                                     struct netrig_output *out);
+
+/**
+ * Answers a dialogue ("[confirm]", "[yes/no]", "Password:"): for each i < n, sends `sends[i]`
+ * and a newline, then reads until the regex `expects[i]` matches, or until the prompt when
+ * `expects[i]` is "". Answers to password prompts are redacted in the session log. The result
+ * holds the whole transcript.
+ *
+ * Ownership: the arrays and strings are borrowed; `*out` as for `netrig_device_send_command`.
+ * Blocking: up to `timeout_ms` (0 = the device's default) for the whole dialogue.
+ * Thread-safety: any thread.
+ */
+enum netrig_status netrig_device_send_interactive(struct netrig_device dev,
+                                                  const char *const *sends,
+                                                  const char *const *expects,
+                                                  size_t n,
+                                                  uint32_t timeout_ms,
+                                                  struct netrig_output *out);
+
+/**
+ * Enters configuration mode, sends the `n` lines and checks each line's output for error
+ * output ("% Invalid input", "syntax error", ...). The first rejected line stops the set with
+ * NETRIG_E_COMMAND; the last error names the line (number and text) and quotes the device.
+ * `flags`: NETRIG_CONFIG_COMMIT or NETRIG_CONFIG_COMMIT_CHECK (Junos-style platforms, else
+ * NETRIG_E_INVALID_ARG), NETRIG_CONFIG_STAY to stay in configuration mode (by default it is
+ * left at the end, also after an error). The result holds each line followed by its output.
+ *
+ * Ownership: the array and strings are borrowed; `*out` as for `netrig_device_send_command`.
+ * Blocking: up to `timeout_ms` (0 = the device's default) for the whole set.
+ * Thread-safety: any thread.
+ */
+enum netrig_status netrig_device_send_config_set(struct netrig_device dev,
+                                                 const char *const *lines,
+                                                 size_t n,
+                                                 uint32_t flags,
+                                                 uint32_t timeout_ms,
+                                                 struct netrig_output *out);
+
+/**
+ * Saves the running configuration (`write memory`, `copy running-config startup-config` or a
+ * Junos `commit`), answering its confirmation questions. NETRIG_E_COMMAND if the device
+ * reports an error; NETRIG_E_INVALID_ARG on a platform without a save command (linux).
+ *
+ * Ownership: `*out` as for `netrig_device_send_command`.
+ * Blocking: up to `timeout_ms` (0 = the device's default). Thread-safety: any thread.
+ */
+enum netrig_status netrig_device_save_config(struct netrig_device dev,
+                                             uint32_t timeout_ms,
+                                             struct netrig_output *out);
+
+/**
+ * Enters privileged mode with the secret given at open (nothing to do when already there).
+ * NETRIG_E_AUTH when the secret is refused or none was given.
+ *
+ * Ownership: borrows the handle. Blocking: up to `timeout_ms` (0 = the device's default).
+ * Thread-safety: any thread.
+ */
+enum netrig_status netrig_device_enable(struct netrig_device dev, uint32_t timeout_ms);
+
+/**
+ * Leaves privileged mode (leaving configuration mode first if needed).
+ *
+ * Ownership: borrows the handle. Blocking: up to `timeout_ms` (0 = the device's default).
+ * Thread-safety: any thread.
+ */
+enum netrig_status netrig_device_exit_enable(struct netrig_device dev, uint32_t timeout_ms);
+
+/**
+ * Enters configuration mode (entering privileged mode first if needed). NETRIG_E_PROMPT if
+ * the prompt does not show configuration mode afterwards.
+ *
+ * Ownership: borrows the handle. Blocking: up to `timeout_ms` (0 = the device's default).
+ * Thread-safety: any thread.
+ */
+enum netrig_status netrig_device_config_mode(struct netrig_device dev, uint32_t timeout_ms);
+
+/**
+ * Leaves configuration mode from any sub-mode (nothing to do when not in it).
+ *
+ * Ownership: borrows the handle. Blocking: up to `timeout_ms` (0 = the device's default).
+ * Thread-safety: any thread.
+ */
+enum netrig_status netrig_device_exit_config_mode(struct netrig_device dev, uint32_t timeout_ms);
+
+/**
+ * Checks the session with a real round trip (RETURN, then the prompt). `*alive` is true when
+ * the prompt came back within `timeout_ms`, false when it did not or the session is closed.
+ * NETRIG_E_TIMEOUT only when another operation held the device until the deadline.
+ *
+ * Ownership: `alive` is written on success. Blocking: up to `timeout_ms` (0 = the device's
+ * default). Thread-safety: any thread.
+ */
+enum netrig_status netrig_device_is_alive(struct netrig_device dev,
+                                          uint32_t timeout_ms,
+                                          bool *alive);
+
+/**
+ * Runs `command` on its own channel without a PTY (Linux targets). The result's text is stdout
+ * (bytes as received, NUL-terminated), with stderr and the exit status beside it
+ * (`netrig_output_stderr`, `netrig_output_exit_status`). A non-zero exit status is not an error.
+ *
+ * Ownership: `command` is borrowed; `*out` as for `netrig_device_send_command`.
+ * Blocking: up to `timeout_ms` (0 = the device's default). Thread-safety: any thread.
+ */
+enum netrig_status netrig_device_exec(struct netrig_device dev,
+                                      const char *command,
+                                      uint32_t timeout_ms,
+                                      struct netrig_output *out);
+
+/**
+ * Copies the local file `local_path` to `remote_path` on the device over SFTP or SCP
+ * (`protocol`: NETRIG_PROTOCOL_*), calling `progress` (may be NULL) after each chunk. At the
+ * end the remote size is checked against the local size (NETRIG_E_IO on a mismatch).
+ * `*bytes` (may be NULL) receives the bytes sent. NETRIG_E_IO for a missing local file or a
+ * remote path the device refuses.
+ *
+ * Ownership: the paths are borrowed; `user_data` is passed to `progress` untouched and must
+ * stay valid for the call. Blocking: up to `timeout_ms` (0 = the device's default) for the
+ * whole transfer. Thread-safety: any thread; `progress` runs on the calling thread.
+ */
+enum netrig_status netrig_device_put_file(struct netrig_device dev,
+                                          const char *local_path,
+                                          const char *remote_path,
+                                          uint32_t protocol_,
+                                          netrig_progress_fn progress,
+                                          void *user_data,
+                                          uint32_t timeout_ms,
+                                          uint64_t *bytes);
+
+/**
+ * Copies `remote_path` on the device to the local file `local_path` over SFTP or SCP. The data
+ * goes to `<local_path>.part`, renamed to `local_path` only when the byte count matches the
+ * remote size; on any failure no file is left under either name. `progress`, `user_data`,
+ * `*bytes` and the statuses as for `netrig_device_put_file`.
+ *
+ * Ownership: the paths are borrowed; `user_data` is passed to `progress` untouched.
+ * Blocking: up to `timeout_ms` (0 = the device's default) for the whole transfer.
+ * Thread-safety: any thread; `progress` runs on the calling thread.
+ */
+enum netrig_status netrig_device_get_file(struct netrig_device dev,
+                                          const char *remote_path,
+                                          const char *local_path,
+                                          uint32_t protocol_,
+                                          netrig_progress_fn progress,
+                                          void *user_data,
+                                          uint32_t timeout_ms,
+                                          uint64_t *bytes);
+
+/**
+ * The output text (exec: stdout). `*text` points to NUL-terminated bytes inside the result and
+ * `*len` (may be NULL) receives their length without the NUL (exec output may hold NULs).
+ *
+ * Ownership: the pointer stays valid until `netrig_output_free`. Blocking: never.
+ * Thread-safety: any thread; results are immutable.
+ */
+enum netrig_status netrig_output_text(struct netrig_output out, const char **text, size_t *len);
+
+/**
+ * Exec's stderr (empty for CLI operations), as `netrig_output_text`.
+ *
+ * Ownership: the pointer stays valid until `netrig_output_free`. Blocking: never.
+ * Thread-safety: any thread.
+ */
+enum netrig_status netrig_output_stderr(struct netrig_output out, const char **text, size_t *len);
+
+/**
+ * Exec's exit status (-1 if the server sent none; 0 for CLI operations).
+ *
+ * Ownership: `*status` is written on success. Blocking: never. Thread-safety: any thread.
+ */
+enum netrig_status netrig_output_exit_status(struct netrig_output out, int32_t *status);
+
+/**
+ * How long the operation took, in microseconds (including any wait for the device's lock).
+ *
+ * Ownership: `*us` is written on success. Blocking: never. Thread-safety: any thread.
+ */
+enum netrig_status netrig_output_elapsed_us(struct netrig_output out, uint64_t *us);
+
+/**
+ * Frees a result. Pointers obtained from it become invalid.
+ *
+ * Ownership: consumes the handle. Blocking: until in-flight accessor calls on it return.
+ * Thread-safety: any thread.
+ */
+enum netrig_status netrig_output_free(struct netrig_output out);
 
 /**
  * Takes a consistent snapshot of the live keys starting with `prefix` ("" for all), sorted by

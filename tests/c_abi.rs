@@ -47,7 +47,7 @@ fn version_and_status_names() {
         let name = unsafe { CStr::from_ptr(netrig_status_str(i as i32)) }.to_str().unwrap();
         assert_eq!(name, format!("{s:?}"));
     }
-    for bad in [-1, 20, 9999] {
+    for bad in [-1, netrig_status::all().len() as i32, 9999] {
         // SAFETY: static strings.
         assert_eq!(unsafe { CStr::from_ptr(netrig_status_str(bad)) }.to_str().unwrap(), "NETRIG_E_UNKNOWN");
     }

@@ -366,7 +366,14 @@ impl Device {
         if conn.dirty {
             conn.drain();
         }
-        let result = body(&mut conn, start, deadline);
+        // A panic half-way through leaves the session in an unknown state: report it closed.
+        let result = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| body(&mut conn, start, deadline))) {
+            Ok(result) => result,
+            Err(panic) => {
+                conn.closed = true;
+                std::panic::resume_unwind(panic)
+            }
+        };
         if matches!(result, Err(Error::Timeout(_) | Error::Cancelled(_))) {
             conn.dirty = true;
         }
@@ -774,6 +781,18 @@ impl Device {
             }
         }
         Ok(())
+    }
+}
+
+impl Drop for Device {
+    fn drop(&mut self) {
+        // Say goodbye without waiting on a device that may be hung.
+        let conn = self.conn.get_mut();
+        if !conn.closed {
+            conn.closed = true;
+            conn.session.set_blocking(false);
+            let _ = conn.session.disconnect(None, "netrig closing", None);
+        }
     }
 }
 

@@ -34,6 +34,8 @@ pub enum Kind {
     Batch = 2,
     Snapshot = 3,
     StrList = 4,
+    Device = 5,
+    Output = 6,
 }
 
 impl Kind {
@@ -43,11 +45,15 @@ impl Kind {
             Kind::Batch => "netrig_batch",
             Kind::Snapshot => "netrig_snapshot",
             Kind::StrList => "netrig_strlist",
+            Kind::Device => "netrig_device",
+            Kind::Output => "netrig_output",
         }
     }
 
     fn from_tag(tag: u8) -> Option<Kind> {
-        [Kind::Store, Kind::Batch, Kind::Snapshot, Kind::StrList].into_iter().find(|k| *k as u8 == tag)
+        [Kind::Store, Kind::Batch, Kind::Snapshot, Kind::StrList, Kind::Device, Kind::Output]
+            .into_iter()
+            .find(|k| *k as u8 == tag)
     }
 }
 

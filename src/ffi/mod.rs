@@ -9,6 +9,8 @@
 
 mod args;
 mod batch;
+#[cfg(feature = "ssh")]
+mod device;
 mod guard;
 pub mod handle;
 mod snapshot;
@@ -17,6 +19,8 @@ mod store;
 use std::ffi::{c_char, c_int};
 
 pub use batch::*;
+#[cfg(feature = "ssh")]
+pub use device::*;
 pub use snapshot::*;
 pub use store::*;
 

@@ -1,0 +1,808 @@
+//! `netrig_device_*` and `netrig_output_*`: SSH sessions to devices under test, and the results
+//! of their operations.
+//!
+//! A device handle is usable from any thread. Its operations run one at a time (the device's
+//! lock is held for the whole operation); a caller that finds it busy waits up to its own
+//! deadline, or gets NETRIG_E_BUSY at once from a `try_` form. A long operation does not keep
+//! the handle table busy: the call takes its own reference to the device and lets go of the
+//! table, so `netrig_device_cancel` and `netrig_device_free` from other threads never wait for it.
+
+use std::ffi::{c_char, c_void};
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::args::{str_arg, Out};
+use super::guard::call;
+use super::handle::{HandleTable, Kind};
+use crate::device::{
+    Auth, Commit, ConfigOptions, Device, DeviceOptions, ExecOutput, HostKeyPolicy, Output, Platform, Protocol,
+};
+use crate::error::{netrig_status, Error, Result};
+
+/// An open SSH session to a device. Free with `netrig_device_free`.
+/// The zero value `{0}` is never a valid handle.
+#[allow(non_camel_case_types)]
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct netrig_device {
+    pub id: u64,
+}
+
+/// The result of a device operation: output text (or exec's stdout), exec's stderr and exit
+/// status, and the elapsed time. Free with `netrig_output_free`.
+/// The zero value `{0}` is never a valid handle.
+#[allow(non_camel_case_types)]
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct netrig_output {
+    pub id: u64,
+}
+
+/// Host key policy: the key must be in the known_hosts file (the default).
+pub const NETRIG_HOSTKEY_STRICT: u32 = 0;
+/// Host key policy: the key's SHA-256 fingerprint must equal `host_key_fingerprint`.
+pub const NETRIG_HOSTKEY_PINNED: u32 = 1;
+/// Host key policy: record an unknown host's key in known_hosts; refuse a changed one.
+pub const NETRIG_HOSTKEY_ACCEPT_NEW: u32 = 2;
+/// Host key policy: trust any key. For throw-away lab setups only.
+pub const NETRIG_HOSTKEY_INSECURE_ACCEPT_ANY: u32 = 3;
+
+/// File transfer over SFTP.
+pub const NETRIG_PROTOCOL_SFTP: u32 = 0;
+/// File transfer over SCP.
+pub const NETRIG_PROTOCOL_SCP: u32 = 1;
+
+/// `netrig_device_send_config_set` flag: stay in configuration mode at the end.
+pub const NETRIG_CONFIG_STAY: u32 = 1;
+/// `netrig_device_send_config_set` flag: `commit` after the lines (Junos-style platforms).
+pub const NETRIG_CONFIG_COMMIT: u32 = 2;
+/// `netrig_device_send_config_set` flag: `commit check` after the lines (Junos-style platforms).
+pub const NETRIG_CONFIG_COMMIT_CHECK: u32 = 4;
+
+/// Called during a file transfer, on the thread that called put/get, after each chunk, with the
+/// bytes done so far and the total. Return true to go on, false to cancel the transfer (it then
+/// returns NETRIG_E_CANCELLED). It runs while the device's operation lock is held: calling
+/// another operation on the same device from it waits out that call's deadline (or gets
+/// NETRIG_E_BUSY from a `try_` form); `netrig_device_cancel` is fine. It must not unwind
+/// (no C++ exception, no longjmp) through netrig.
+#[allow(non_camel_case_types)]
+pub type netrig_progress_fn = Option<unsafe extern "C" fn(user_data: *mut c_void, done: u64, total: u64) -> bool>;
+
+/// Options of `netrig_device_open`. Start from `netrig_device_options_default()` and set what
+/// you need; string fields are borrowed for the call and NULL means "not given".
+#[allow(non_camel_case_types)]
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct netrig_device_options {
+    /// Host name or address (required).
+    pub host: *const c_char,
+    /// TCP port (default 22).
+    pub port: u16,
+    /// Login name (required).
+    pub username: *const c_char,
+    /// Password; used for password authentication, or keyboard-interactive when that is all
+    /// the device offers.
+    pub password: *const c_char,
+    /// Path of a private key file (OpenSSH or PEM); takes precedence over `password`.
+    pub private_key_file: *const c_char,
+    /// A private key in memory (PEM text); takes precedence over `password`.
+    pub private_key: *const c_char,
+    /// Passphrase of the private key.
+    pub passphrase: *const c_char,
+    /// Non-zero: authenticate with the SSH agent of SSH_AUTH_SOCK (when no key is given).
+    pub use_agent: u8,
+    /// Enable secret; when given, open enters privileged mode.
+    pub secret: *const c_char,
+    /// One of NETRIG_HOSTKEY_* (default NETRIG_HOSTKEY_STRICT).
+    pub host_key_policy: u32,
+    /// known_hosts file for STRICT and ACCEPT_NEW; NULL means ~/.ssh/known_hosts.
+    pub known_hosts: *const c_char,
+    /// "SHA256:..." for NETRIG_HOSTKEY_PINNED.
+    pub host_key_fingerprint: *const c_char,
+    /// TCP connect plus SSH handshake, in ms (default 10000).
+    pub connect_timeout_ms: u32,
+    /// Authentication, in ms (default 10000).
+    pub auth_timeout_ms: u32,
+    /// Default deadline of each operation, in ms (default 30000); also bounds the session
+    /// preparation in open.
+    pub timeout_ms: u32,
+    /// SSH keepalive interval while an operation waits, in ms (default 30000; 0 = none).
+    pub keepalive_ms: u32,
+    /// "cisco_ios", "cisco_xe", "cisco_nxos", "arista_eos", "juniper_junos", "linux", or
+    /// "generic" (or NULL) with `prompt_pattern`.
+    pub platform: *const c_char,
+    /// Generic platform: a regex matching the whole prompt line.
+    pub prompt_pattern: *const c_char,
+    /// Generic platform: the command that turns paging off.
+    pub paging_off_command: *const c_char,
+    /// Generic platform: the command that enters privileged mode.
+    pub enable_command: *const c_char,
+    /// Generic platform: the command that enters configuration mode.
+    pub config_command: *const c_char,
+    /// Generic platform: the command that leaves configuration mode.
+    pub config_exit_command: *const c_char,
+    /// Generic platform: a regex matching the prompt line in configuration mode.
+    pub config_prompt_pattern: *const c_char,
+    /// PTY size (default 511 x 24).
+    pub term_cols: u32,
+    pub term_rows: u32,
+    /// Append a transcript of the session to this file; passwords and secrets are redacted.
+    pub session_log: *const c_char,
+}
+
+/// The C form of an operation's result, made once so accessors only hand out pointers.
+struct COutput {
+    /// Output text (or exec's stdout), NUL-terminated (the NUL is not counted).
+    text: Vec<u8>,
+    /// Exec's stderr, NUL-terminated.
+    stderr: Vec<u8>,
+    exit_status: i32,
+    elapsed_us: u64,
+}
+
+impl COutput {
+    fn new(mut text: Vec<u8>, mut stderr: Vec<u8>, exit_status: i32, elapsed: Duration) -> COutput {
+        text.push(0);
+        stderr.push(0);
+        COutput { text, stderr, exit_status, elapsed_us: elapsed.as_micros() as u64 }
+    }
+}
+
+impl From<Output> for COutput {
+    fn from(o: Output) -> COutput {
+        COutput::new(o.text.into_bytes(), Vec::new(), 0, o.elapsed)
+    }
+}
+
+impl From<ExecOutput> for COutput {
+    fn from(o: ExecOutput) -> COutput {
+        COutput::new(o.stdout, o.stderr, o.exit_status, o.elapsed)
+    }
+}
+
+// Devices are shared by reference count so that an operation holds its own reference and the
+// table's hazard slot is released at once (free and cancel never wait for a long operation).
+static DEVICES: HandleTable<Arc<Device>> = HandleTable::new(Kind::Device);
+static OUTPUTS: HandleTable<COutput> = HandleTable::new(Kind::Output);
+
+fn device(dev: netrig_device) -> Result<Arc<Device>> {
+    DEVICES.with(dev.id, Arc::clone)
+}
+
+fn opt_str<'a>(p: *const c_char, what: &'static str) -> Result<Option<&'a str>> {
+    if p.is_null() {
+        Ok(None)
+    } else {
+        str_arg(p, what).map(Some)
+    }
+}
+
+fn timeout(ms: u32) -> Option<Duration> {
+    (ms > 0).then(|| Duration::from_millis(ms as u64))
+}
+
+fn platform(o: &netrig_device_options) -> Result<Platform> {
+    let name = opt_str(o.platform, "options.platform")?.unwrap_or("generic");
+    if name != "generic" {
+        return Platform::named(name);
+    }
+    let prompt = opt_str(o.prompt_pattern, "options.prompt_pattern")?.ok_or_else(|| {
+        Error::InvalidArg("options.platform is NULL or \"generic\" and options.prompt_pattern is NULL".into())
+    })?;
+    let p = Platform::generic(
+        prompt,
+        opt_str(o.paging_off_command, "options.paging_off_command")?,
+        opt_str(o.enable_command, "options.enable_command")?,
+    )?;
+    match (
+        opt_str(o.config_command, "options.config_command")?,
+        opt_str(o.config_exit_command, "options.config_exit_command")?,
+        opt_str(o.config_prompt_pattern, "options.config_prompt_pattern")?,
+    ) {
+        (Some(enter), Some(exit), Some(prompt)) => p.with_config(enter, exit, prompt),
+        (None, None, None) => Ok(p),
+        _ => Err(Error::InvalidArg(
+            "options.config_command, config_exit_command and config_prompt_pattern go together".into(),
+        )),
+    }
+}
+
+impl netrig_device_options {
+    fn to_options(self) -> Result<DeviceOptions> {
+        let host = str_arg(self.host, "options.host")?;
+        let username = str_arg(self.username, "options.username")?;
+        let passphrase = opt_str(self.passphrase, "options.passphrase")?.map(str::to_owned);
+        let auth = if let Some(path) = opt_str(self.private_key_file, "options.private_key_file")? {
+            Auth::KeyFile { path: path.into(), passphrase }
+        } else if let Some(key) = opt_str(self.private_key, "options.private_key")? {
+            Auth::KeyMemory { private_key: key.to_owned(), passphrase }
+        } else if self.use_agent != 0 {
+            Auth::Agent
+        } else if let Some(password) = opt_str(self.password, "options.password")? {
+            Auth::Password(password.to_owned())
+        } else {
+            return Err(Error::InvalidArg(
+                "no credentials: set options.password, private_key_file, private_key or use_agent".into(),
+            ));
+        };
+        let mut o = DeviceOptions::new(host, self.port, username, auth, platform(&self)?);
+        o.secret = opt_str(self.secret, "options.secret")?.map(str::to_owned);
+        let default_known_hosts = match &o.host_key {
+            HostKeyPolicy::Strict(path) => path.clone(),
+            _ => std::path::PathBuf::new(),
+        };
+        let known_hosts = || -> Result<std::path::PathBuf> {
+            Ok(opt_str(self.known_hosts, "options.known_hosts")?.map(Into::into).unwrap_or(default_known_hosts.clone()))
+        };
+        o.host_key = match self.host_key_policy {
+            NETRIG_HOSTKEY_STRICT => HostKeyPolicy::Strict(known_hosts()?),
+            NETRIG_HOSTKEY_ACCEPT_NEW => HostKeyPolicy::AcceptNew(known_hosts()?),
+            NETRIG_HOSTKEY_PINNED => HostKeyPolicy::Pinned(
+                opt_str(self.host_key_fingerprint, "options.host_key_fingerprint")?
+                    .ok_or_else(|| {
+                        Error::InvalidArg("NETRIG_HOSTKEY_PINNED needs options.host_key_fingerprint".into())
+                    })?
+                    .to_owned(),
+            ),
+            NETRIG_HOSTKEY_INSECURE_ACCEPT_ANY => HostKeyPolicy::InsecureAcceptAny,
+            other => {
+                return Err(Error::InvalidArg(format!("options.host_key_policy {other} is not a NETRIG_HOSTKEY_*")))
+            }
+        };
+        let ms = |v: u32, what: &str| {
+            if v == 0 {
+                Err(Error::InvalidArg(format!("options.{what} is 0; use netrig_device_options_default()")))
+            } else {
+                Ok(Duration::from_millis(v as u64))
+            }
+        };
+        if self.port == 0 {
+            return Err(Error::InvalidArg("options.port is 0".into()));
+        }
+        o.connect_timeout = ms(self.connect_timeout_ms, "connect_timeout_ms")?;
+        o.auth_timeout = ms(self.auth_timeout_ms, "auth_timeout_ms")?;
+        o.timeout = ms(self.timeout_ms, "timeout_ms")?;
+        o.keepalive = timeout(self.keepalive_ms);
+        if self.term_cols == 0 || self.term_rows == 0 {
+            return Err(Error::InvalidArg("options.term_cols and term_rows must be > 0".into()));
+        }
+        o.terminal = (self.term_cols, self.term_rows);
+        o.session_log = opt_str(self.session_log, "options.session_log")?.map(Into::into);
+        Ok(o)
+    }
+}
+
+/// The default device options: port 22, strict host key checking against ~/.ssh/known_hosts,
+/// connect and auth timeouts 10 s, operation timeout 30 s, keepalive 30 s, a 511 x 24 terminal,
+/// and every string NULL (host, username, credentials and platform must be set).
+///
+/// Ownership: returned by value. Blocking: never. Thread-safety: any thread.
+#[no_mangle]
+pub extern "C" fn netrig_device_options_default() -> netrig_device_options {
+    let null = std::ptr::null();
+    netrig_device_options {
+        host: null,
+        port: 22,
+        username: null,
+        password: null,
+        private_key_file: null,
+        private_key: null,
+        passphrase: null,
+        use_agent: 0,
+        secret: null,
+        host_key_policy: NETRIG_HOSTKEY_STRICT,
+        known_hosts: null,
+        host_key_fingerprint: null,
+        connect_timeout_ms: 10_000,
+        auth_timeout_ms: 10_000,
+        timeout_ms: 30_000,
+        keepalive_ms: 30_000,
+        platform: null,
+        prompt_pattern: null,
+        paging_off_command: null,
+        enable_command: null,
+        config_command: null,
+        config_exit_command: null,
+        config_prompt_pattern: null,
+        term_cols: 511,
+        term_rows: 24,
+        session_log: null,
+    }
+}
+
+/// Opens a session: TCP connect, SSH handshake, host key check, authentication, PTY and shell;
+/// then finds the prompt, turns paging off, sets the width, and enters enable mode when a
+/// secret is given. Failures: NETRIG_E_CONNECT, NETRIG_E_TIMEOUT (no banner, no auth answer, no
+/// prompt), NETRIG_E_HOSTKEY (message has both fingerprints when the key changed),
+/// NETRIG_E_AUTH (also a refused enable secret), NETRIG_E_INVALID_ARG (options).
+///
+/// Ownership: `options` and its strings are borrowed for the call; netrig keeps copies of what
+/// it needs and wipes its copies of passwords and secrets when they are no longer needed. On
+/// success `*out` receives a handle the caller frees with `netrig_device_free`.
+/// Blocking: up to connect_timeout_ms + auth_timeout_ms + timeout_ms.
+/// Thread-safety: any thread.
+#[no_mangle]
+pub unsafe extern "C" fn netrig_device_open(
+    options: *const netrig_device_options,
+    out: *mut netrig_device,
+) -> netrig_status {
+    call("netrig_device_open", || {
+        let out = Out::new(out, "out")?;
+        if options.is_null() {
+            return Err(Error::NullArg("options"));
+        }
+        // SAFETY: non-NULL and, per the contract, a readable netrig_device_options for the call.
+        let opts = unsafe { *options }.to_options()?;
+        let device = Device::open(&opts)?;
+        let id = DEVICES.insert(Arc::new(device))?;
+        out.set(netrig_device { id });
+        Ok(())
+    })
+}
+
+/// Frees a device handle: cancels the operation running on it (which returns
+/// NETRIG_E_CANCELLED within 100 ms in its own thread), and closes the session once that
+/// operation has returned. Later calls with the handle get NETRIG_E_INVALID_HANDLE.
+///
+/// Ownership: consumes the handle. Blocking: never waits for a running operation.
+/// Thread-safety: any thread, including while another thread runs an operation on the device.
+#[no_mangle]
+pub extern "C" fn netrig_device_free(dev: netrig_device) -> netrig_status {
+    call("netrig_device_free", || {
+        DEVICES.with(dev.id, |d| d.cancel())?;
+        DEVICES.remove(dev.id)
+    })
+}
+
+/// Closes the session; later operations return NETRIG_E_CLOSED. The handle stays valid until
+/// `netrig_device_free`.
+///
+/// Ownership: borrows the handle. Blocking: waits for a running operation to end, up to the
+/// device's operation timeout (then NETRIG_E_TIMEOUT), plus up to 1 s for the disconnect.
+/// Thread-safety: any thread.
+#[no_mangle]
+pub extern "C" fn netrig_device_close(dev: netrig_device) -> netrig_status {
+    call("netrig_device_close", || device(dev)?.close())
+}
+
+/// Cancels the operation running on the device: it returns NETRIG_E_CANCELLED within 100 ms,
+/// and the device stays usable (or reports NETRIG_E_CLOSED if the connection was lost). A
+/// cancel with no operation running has no effect on later operations.
+///
+/// Ownership: borrows the handle. Blocking: never. Thread-safety: any thread; this is the call
+/// meant to be made from another thread than the one running the operation.
+#[no_mangle]
+pub extern "C" fn netrig_device_cancel(dev: netrig_device) -> netrig_status {
+    call("netrig_device_cancel", || device(dev).map(|d| d.cancel()))
+}
+
+fn run_op(out: *mut netrig_output, op: impl FnOnce() -> Result<COutput>) -> Result<()> {
+    let out = Out::new(out, "out")?;
+    let result = op()?;
+    let id = OUTPUTS.insert(result)?;
+    out.set(netrig_output { id });
+    Ok(())
+}
+
+/// Sends one command and reads until the prompt returns. The output has the echoed command and
+/// the trailing prompt removed, ANSI escapes removed, "\n" line endings, and paging answered.
+/// `timeout_ms` 0 means the device's default. Failures: NETRIG_E_TIMEOUT (message ends with the
+/// last bytes received), NETRIG_E_CANCELLED, NETRIG_E_CLOSED.
+///
+/// Ownership: `command` is borrowed for the call. On success `*out` receives a result the caller
+/// frees with `netrig_output_free`.
+/// Blocking: up to `timeout_ms`, including the wait for another operation on the same device
+/// to finish. Thread-safety: any thread; operations on one device run one at a time, on
+/// different devices in parallel.
+#[no_mangle]
+pub unsafe extern "C" fn netrig_device_send_command(
+    dev: netrig_device,
+    command: *const c_char,
+    timeout_ms: u32,
+    out: *mut netrig_output,
+) -> netrig_status {
+    call("netrig_device_send_command", || {
+        run_op(out, || {
+            let command = str_arg(command, "command")?;
+            Ok(device(dev)?.send_command(command, timeout(timeout_ms))?.into())
+        })
+    })
+}
+
+/// Like `netrig_device_send_command`, but returns NETRIG_E_BUSY at once when another operation
+/// is running on the device.
+///
+/// Ownership: `command` is borrowed; `*out` as for `netrig_device_send_command`.
+/// Blocking: never waits for another operation; then up to `timeout_ms` for the device.
+/// Thread-safety: any thread.
+#[no_mangle]
+pub unsafe extern "C" fn netrig_device_try_send_command(
+    dev: netrig_device,
+    command: *const c_char,
+    timeout_ms: u32,
+    out: *mut netrig_output,
+) -> netrig_status {
+    call("netrig_device_try_send_command", || {
+        run_op(out, || {
+            let command = str_arg(command, "command")?;
+            Ok(device(dev)?.try_send_command(command, timeout(timeout_ms))?.into())
+        })
+    })
+}
+
+/// Sends one command and reads until `expect` (a regex, matched on the newest output as it
+/// arrives) matches, instead of until the prompt. NETRIG_E_INVALID_ARG for a bad pattern.
+///
+/// Ownership: `command` and `expect` are borrowed; `*out` as for `netrig_device_send_command`.
+/// Blocking: up to `timeout_ms` (0 = the device's default). Thread-safety: any thread.
+#[no_mangle]
+pub unsafe extern "C" fn netrig_device_send_command_expect(
+    dev: netrig_device,
+    command: *const c_char,
+    expect: *const c_char,
+    timeout_ms: u32,
+    out: *mut netrig_output,
+) -> netrig_status {
+    call("netrig_device_send_command_expect", || {
+        run_op(out, || {
+            let command = str_arg(command, "command")?;
+            let expect = str_arg(expect, "expect")?;
+            Ok(device(dev)?.send_command_expect(command, expect, timeout(timeout_ms))?.into())
+        })
+    })
+}
+
+/// Sends one command and reads until the device has sent nothing for `quiet_ms`.
+///
+/// Ownership: `command` is borrowed; `*out` as for `netrig_device_send_command`.
+/// Blocking: up to `timeout_ms` (0 = the device's default); NETRIG_E_TIMEOUT if output never
+/// pauses for `quiet_ms` before then. Thread-safety: any thread.
+#[no_mangle]
+pub unsafe extern "C" fn netrig_device_send_command_timing(
+    dev: netrig_device,
+    command: *const c_char,
+    quiet_ms: u32,
+    timeout_ms: u32,
+    out: *mut netrig_output,
+) -> netrig_status {
+    call("netrig_device_send_command_timing", || {
+        run_op(out, || {
+            let command = str_arg(command, "command")?;
+            let quiet = Duration::from_millis(quiet_ms as u64);
+            Ok(device(dev)?.send_command_timing(command, quiet, timeout(timeout_ms))?.into())
+        })
+    })
+}
+
+fn str_array<'a>(p: *const *const c_char, n: usize, what: &'static str) -> Result<Vec<&'a str>> {
+    if n == 0 {
+        return Ok(Vec::new());
+    }
+    if p.is_null() {
+        return Err(Error::NullArg(what));
+    }
+    if n > 1 << 20 {
+        return Err(Error::InvalidArg(format!("{what}: {n} entries is more than 1048576")));
+    }
+    // SAFETY: non-NULL, and the contract makes `n` readable pointers at `p` for the call.
+    let ptrs = unsafe { std::slice::from_raw_parts(p, n) };
+    ptrs.iter().map(|&s| str_arg(s, what)).collect()
+}
+
+/// Answers a dialogue ("[confirm]", "[yes/no]", "Password:"): for each i < n, sends `sends[i]`
+/// and a newline, then reads until the regex `expects[i]` matches, or until the prompt when
+/// `expects[i]` is "". Answers to password prompts are redacted in the session log. The result
+/// holds the whole transcript.
+///
+/// Ownership: the arrays and strings are borrowed; `*out` as for `netrig_device_send_command`.
+/// Blocking: up to `timeout_ms` (0 = the device's default) for the whole dialogue.
+/// Thread-safety: any thread.
+#[no_mangle]
+pub unsafe extern "C" fn netrig_device_send_interactive(
+    dev: netrig_device,
+    sends: *const *const c_char,
+    expects: *const *const c_char,
+    n: usize,
+    timeout_ms: u32,
+    out: *mut netrig_output,
+) -> netrig_status {
+    call("netrig_device_send_interactive", || {
+        run_op(out, || {
+            let sends = str_array(sends, n, "sends")?;
+            let expects = str_array(expects, n, "expects")?;
+            let steps: Vec<(&str, &str)> = sends.into_iter().zip(expects).collect();
+            Ok(device(dev)?.send_interactive(&steps, timeout(timeout_ms))?.into())
+        })
+    })
+}
+
+/// Enters configuration mode, sends the `n` lines and checks each line's output for error
+/// output ("% Invalid input", "syntax error", ...). The first rejected line stops the set with
+/// NETRIG_E_COMMAND; the last error names the line (number and text) and quotes the device.
+/// `flags`: NETRIG_CONFIG_COMMIT or NETRIG_CONFIG_COMMIT_CHECK (Junos-style platforms, else
+/// NETRIG_E_INVALID_ARG), NETRIG_CONFIG_STAY to stay in configuration mode (by default it is
+/// left at the end, also after an error). The result holds each line followed by its output.
+///
+/// Ownership: the array and strings are borrowed; `*out` as for `netrig_device_send_command`.
+/// Blocking: up to `timeout_ms` (0 = the device's default) for the whole set.
+/// Thread-safety: any thread.
+#[no_mangle]
+pub unsafe extern "C" fn netrig_device_send_config_set(
+    dev: netrig_device,
+    lines: *const *const c_char,
+    n: usize,
+    flags: u32,
+    timeout_ms: u32,
+    out: *mut netrig_output,
+) -> netrig_status {
+    call("netrig_device_send_config_set", || {
+        run_op(out, || {
+            let lines = str_array(lines, n, "lines")?;
+            let known = NETRIG_CONFIG_STAY | NETRIG_CONFIG_COMMIT | NETRIG_CONFIG_COMMIT_CHECK;
+            if flags & !known != 0 || flags & NETRIG_CONFIG_COMMIT != 0 && flags & NETRIG_CONFIG_COMMIT_CHECK != 0 {
+                return Err(Error::InvalidArg(format!(
+                    "flags {flags:#x}: use NETRIG_CONFIG_STAY and one of NETRIG_CONFIG_COMMIT, NETRIG_CONFIG_COMMIT_CHECK"
+                )));
+            }
+            let commit = if flags & NETRIG_CONFIG_COMMIT != 0 {
+                Commit::Commit
+            } else if flags & NETRIG_CONFIG_COMMIT_CHECK != 0 {
+                Commit::Check
+            } else {
+                Commit::No
+            };
+            let opts = ConfigOptions { exit: flags & NETRIG_CONFIG_STAY == 0, commit };
+            Ok(device(dev)?.send_config_set(&lines, opts, timeout(timeout_ms))?.into())
+        })
+    })
+}
+
+/// Saves the running configuration (`write memory`, `copy running-config startup-config` or a
+/// Junos `commit`), answering its confirmation questions. NETRIG_E_COMMAND if the device
+/// reports an error; NETRIG_E_INVALID_ARG on a platform without a save command (linux).
+///
+/// Ownership: `*out` as for `netrig_device_send_command`.
+/// Blocking: up to `timeout_ms` (0 = the device's default). Thread-safety: any thread.
+#[no_mangle]
+pub extern "C" fn netrig_device_save_config(
+    dev: netrig_device,
+    timeout_ms: u32,
+    out: *mut netrig_output,
+) -> netrig_status {
+    call("netrig_device_save_config", || run_op(out, || Ok(device(dev)?.save_config(timeout(timeout_ms))?.into())))
+}
+
+/// Enters privileged mode with the secret given at open (nothing to do when already there).
+/// NETRIG_E_AUTH when the secret is refused or none was given.
+///
+/// Ownership: borrows the handle. Blocking: up to `timeout_ms` (0 = the device's default).
+/// Thread-safety: any thread.
+#[no_mangle]
+pub extern "C" fn netrig_device_enable(dev: netrig_device, timeout_ms: u32) -> netrig_status {
+    call("netrig_device_enable", || device(dev)?.enable(timeout(timeout_ms)))
+}
+
+/// Leaves privileged mode (leaving configuration mode first if needed).
+///
+/// Ownership: borrows the handle. Blocking: up to `timeout_ms` (0 = the device's default).
+/// Thread-safety: any thread.
+#[no_mangle]
+pub extern "C" fn netrig_device_exit_enable(dev: netrig_device, timeout_ms: u32) -> netrig_status {
+    call("netrig_device_exit_enable", || device(dev)?.exit_enable(timeout(timeout_ms)))
+}
+
+/// Enters configuration mode (entering privileged mode first if needed). NETRIG_E_PROMPT if
+/// the prompt does not show configuration mode afterwards.
+///
+/// Ownership: borrows the handle. Blocking: up to `timeout_ms` (0 = the device's default).
+/// Thread-safety: any thread.
+#[no_mangle]
+pub extern "C" fn netrig_device_config_mode(dev: netrig_device, timeout_ms: u32) -> netrig_status {
+    call("netrig_device_config_mode", || device(dev)?.config_mode(timeout(timeout_ms)))
+}
+
+/// Leaves configuration mode from any sub-mode (nothing to do when not in it).
+///
+/// Ownership: borrows the handle. Blocking: up to `timeout_ms` (0 = the device's default).
+/// Thread-safety: any thread.
+#[no_mangle]
+pub extern "C" fn netrig_device_exit_config_mode(dev: netrig_device, timeout_ms: u32) -> netrig_status {
+    call("netrig_device_exit_config_mode", || device(dev)?.exit_config_mode(timeout(timeout_ms)))
+}
+
+/// Checks the session with a real round trip (RETURN, then the prompt). `*alive` is true when
+/// the prompt came back within `timeout_ms`, false when it did not or the session is closed.
+/// NETRIG_E_TIMEOUT only when another operation held the device until the deadline.
+///
+/// Ownership: `alive` is written on success. Blocking: up to `timeout_ms` (0 = the device's
+/// default). Thread-safety: any thread.
+#[no_mangle]
+pub unsafe extern "C" fn netrig_device_is_alive(
+    dev: netrig_device,
+    timeout_ms: u32,
+    alive: *mut bool,
+) -> netrig_status {
+    call("netrig_device_is_alive", || {
+        let alive = Out::new(alive, "alive")?;
+        alive.set(device(dev)?.is_alive(timeout(timeout_ms))?);
+        Ok(())
+    })
+}
+
+/// Runs `command` on its own channel without a PTY (Linux targets). The result's text is stdout
+/// (bytes as received, NUL-terminated), with stderr and the exit status beside it
+/// (`netrig_output_stderr`, `netrig_output_exit_status`). A non-zero exit status is not an error.
+///
+/// Ownership: `command` is borrowed; `*out` as for `netrig_device_send_command`.
+/// Blocking: up to `timeout_ms` (0 = the device's default). Thread-safety: any thread.
+#[no_mangle]
+pub unsafe extern "C" fn netrig_device_exec(
+    dev: netrig_device,
+    command: *const c_char,
+    timeout_ms: u32,
+    out: *mut netrig_output,
+) -> netrig_status {
+    call("netrig_device_exec", || {
+        run_op(out, || {
+            let command = str_arg(command, "command")?;
+            Ok(device(dev)?.exec(command, timeout(timeout_ms))?.into())
+        })
+    })
+}
+
+fn protocol(p: u32) -> Result<Protocol> {
+    match p {
+        NETRIG_PROTOCOL_SFTP => Ok(Protocol::Sftp),
+        NETRIG_PROTOCOL_SCP => Ok(Protocol::Scp),
+        other => Err(Error::InvalidArg(format!("protocol {other} is not a NETRIG_PROTOCOL_*"))),
+    }
+}
+
+/// Runs a transfer with the C progress callback wrapped as a Rust closure.
+fn transfer(
+    progress: netrig_progress_fn,
+    user_data: *mut c_void,
+    bytes: *mut u64,
+    run: impl FnOnce(Option<&mut dyn FnMut(u64, u64) -> bool>) -> Result<crate::device::Transfer>,
+) -> Result<()> {
+    let bytes = Out::optional(bytes);
+    let mut report = |done: u64, total: u64| match progress {
+        // SAFETY: the caller passed a function of this signature, and vouches for `user_data`
+        // for the duration of the call; it runs on this thread.
+        Some(f) => unsafe { f(user_data, done, total) },
+        None => true,
+    };
+    let t = run(progress.is_some().then_some(&mut report as &mut dyn FnMut(u64, u64) -> bool))?;
+    bytes.set(t.bytes);
+    Ok(())
+}
+
+/// Copies the local file `local_path` to `remote_path` on the device over SFTP or SCP
+/// (`protocol`: NETRIG_PROTOCOL_*), calling `progress` (may be NULL) after each chunk. At the
+/// end the remote size is checked against the local size (NETRIG_E_IO on a mismatch).
+/// `*bytes` (may be NULL) receives the bytes sent. NETRIG_E_IO for a missing local file or a
+/// remote path the device refuses.
+///
+/// Ownership: the paths are borrowed; `user_data` is passed to `progress` untouched and must
+/// stay valid for the call. Blocking: up to `timeout_ms` (0 = the device's default) for the
+/// whole transfer. Thread-safety: any thread; `progress` runs on the calling thread.
+#[no_mangle]
+pub unsafe extern "C" fn netrig_device_put_file(
+    dev: netrig_device,
+    local_path: *const c_char,
+    remote_path: *const c_char,
+    protocol_: u32,
+    progress: netrig_progress_fn,
+    user_data: *mut c_void,
+    timeout_ms: u32,
+    bytes: *mut u64,
+) -> netrig_status {
+    call("netrig_device_put_file", || {
+        let local = str_arg(local_path, "local_path")?;
+        let remote = str_arg(remote_path, "remote_path")?;
+        let protocol = protocol(protocol_)?;
+        let d = device(dev)?;
+        transfer(progress, user_data, bytes, |p| d.put_file(Path::new(local), remote, protocol, p, timeout(timeout_ms)))
+    })
+}
+
+/// Copies `remote_path` on the device to the local file `local_path` over SFTP or SCP. The data
+/// goes to `<local_path>.part`, renamed to `local_path` only when the byte count matches the
+/// remote size; on any failure no file is left under either name. `progress`, `user_data`,
+/// `*bytes` and the statuses as for `netrig_device_put_file`.
+///
+/// Ownership: the paths are borrowed; `user_data` is passed to `progress` untouched.
+/// Blocking: up to `timeout_ms` (0 = the device's default) for the whole transfer.
+/// Thread-safety: any thread; `progress` runs on the calling thread.
+#[no_mangle]
+pub unsafe extern "C" fn netrig_device_get_file(
+    dev: netrig_device,
+    remote_path: *const c_char,
+    local_path: *const c_char,
+    protocol_: u32,
+    progress: netrig_progress_fn,
+    user_data: *mut c_void,
+    timeout_ms: u32,
+    bytes: *mut u64,
+) -> netrig_status {
+    call("netrig_device_get_file", || {
+        let remote = str_arg(remote_path, "remote_path")?;
+        let local = str_arg(local_path, "local_path")?;
+        let protocol = protocol(protocol_)?;
+        let d = device(dev)?;
+        transfer(progress, user_data, bytes, |p| d.get_file(remote, Path::new(local), protocol, p, timeout(timeout_ms)))
+    })
+}
+
+/// The output text (exec: stdout). `*text` points to NUL-terminated bytes inside the result and
+/// `*len` (may be NULL) receives their length without the NUL (exec output may hold NULs).
+///
+/// Ownership: the pointer stays valid until `netrig_output_free`. Blocking: never.
+/// Thread-safety: any thread; results are immutable.
+#[no_mangle]
+pub unsafe extern "C" fn netrig_output_text(
+    out: netrig_output,
+    text: *mut *const c_char,
+    len: *mut usize,
+) -> netrig_status {
+    call("netrig_output_text", || {
+        let text = Out::new(text, "text")?;
+        let (ptr, n) = OUTPUTS.with(out.id, |o| (o.text.as_ptr() as *const c_char, o.text.len() - 1))?;
+        text.set(ptr);
+        Out::optional(len).set(n);
+        Ok(())
+    })
+}
+
+/// Exec's stderr (empty for CLI operations), as `netrig_output_text`.
+///
+/// Ownership: the pointer stays valid until `netrig_output_free`. Blocking: never.
+/// Thread-safety: any thread.
+#[no_mangle]
+pub unsafe extern "C" fn netrig_output_stderr(
+    out: netrig_output,
+    text: *mut *const c_char,
+    len: *mut usize,
+) -> netrig_status {
+    call("netrig_output_stderr", || {
+        let text = Out::new(text, "text")?;
+        let (ptr, n) = OUTPUTS.with(out.id, |o| (o.stderr.as_ptr() as *const c_char, o.stderr.len() - 1))?;
+        text.set(ptr);
+        Out::optional(len).set(n);
+        Ok(())
+    })
+}
+
+/// Exec's exit status (-1 if the server sent none; 0 for CLI operations).
+///
+/// Ownership: `*status` is written on success. Blocking: never. Thread-safety: any thread.
+#[no_mangle]
+pub unsafe extern "C" fn netrig_output_exit_status(out: netrig_output, status: *mut i32) -> netrig_status {
+    call("netrig_output_exit_status", || {
+        let status = Out::new(status, "status")?;
+        status.set(OUTPUTS.with(out.id, |o| o.exit_status)?);
+        Ok(())
+    })
+}
+
+/// How long the operation took, in microseconds (including any wait for the device's lock).
+///
+/// Ownership: `*us` is written on success. Blocking: never. Thread-safety: any thread.
+#[no_mangle]
+pub unsafe extern "C" fn netrig_output_elapsed_us(out: netrig_output, us: *mut u64) -> netrig_status {
+    call("netrig_output_elapsed_us", || {
+        let us = Out::new(us, "us")?;
+        us.set(OUTPUTS.with(out.id, |o| o.elapsed_us)?);
+        Ok(())
+    })
+}
+
+/// Frees a result. Pointers obtained from it become invalid.
+///
+/// Ownership: consumes the handle. Blocking: until in-flight accessor calls on it return.
+/// Thread-safety: any thread.
+#[no_mangle]
+pub extern "C" fn netrig_output_free(out: netrig_output) -> netrig_status {
+    call("netrig_output_free", || OUTPUTS.remove(out.id))
+}
