@@ -57,6 +57,7 @@ asan:
 
 bench:
 	$(CARGO) bench --bench store
+	$(CARGO) bench --bench device
 
 clean:
 	$(CARGO) clean
