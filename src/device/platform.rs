@@ -41,7 +41,8 @@ fn re(pattern: &str) -> Regex {
 }
 
 /// A Cisco-style prompt: host name, optional (config...) mode, then > or #.
-const CISCO_PROMPT: &str = r"^[\w.\-@/:]{1,63}(\([\w.\-]+\))?[>#]\s*$";
+/// ASCII classes: host names are ASCII, and Unicode `\w` repeated 63 times costs 17 ms to compile.
+const CISCO_PROMPT: &str = r"(?-u)^[\w.\-@/:]{1,63}(\([\w.\-]+\))?[>#]\s*$";
 
 /// Error lines of Cisco-style CLIs (IOS, NX-OS, EOS) and Junos.
 const ERRORS: &str = r"(?m)^\s*(% ?(Invalid|Incomplete|Ambiguous|Unknown|Unrecognized|Bad|Error|Access denied)|%Error|syntax error|error:|unknown command|missing argument)";
@@ -173,26 +174,38 @@ impl Platform {
     }
 }
 
-/// Removes ANSI CSI sequences (colours, cursor moves, erase) and lone escapes.
+/// Removes ANSI CSI sequences (colours, cursor moves, erase), character set selections and
+/// other two-byte escapes.
 pub fn strip_ansi(bytes: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == 0x1b {
-            i += 1;
-            if bytes.get(i) == Some(&b'[') {
-                i += 1;
-                while i < bytes.len() && !(0x40..=0x7e).contains(&bytes[i]) {
-                    i += 1;
-                }
-            }
-            i += 1;
-            continue;
-        }
-        out.push(bytes[i]);
-        i += 1;
-    }
+    strip_into(bytes, &mut out, false);
     out
+}
+
+/// Appends `bytes` to `out` without ANSI escapes (and without carriage returns when `drop_cr`),
+/// copying the runs between them whole.
+pub(crate) fn strip_into(bytes: &[u8], out: &mut Vec<u8>, drop_cr: bool) {
+    let mut i = 0;
+    loop {
+        let next = if drop_cr { memchr::memchr2(0x1b, b'\r', &bytes[i..]) } else { memchr::memchr(0x1b, &bytes[i..]) };
+        let Some(n) = next else {
+            out.extend_from_slice(&bytes[i..]);
+            return;
+        };
+        out.extend_from_slice(&bytes[i..i + n]);
+        i += n + 1;
+        if bytes[i - 1] == 0x1b && bytes.get(i) == Some(&b'[') {
+            i += 1;
+            while i < bytes.len() && !(0x40..=0x7e).contains(&bytes[i]) {
+                i += 1;
+            }
+            i = (i + 1).min(bytes.len());
+        } else if bytes[i - 1] == 0x1b {
+            // ESC ( B and friends (character set selection) take one more byte.
+            let width = if bytes.get(i).is_some_and(|b| b"()*+#%".contains(b)) { 2 } else { 1 };
+            i = (i + width).min(bytes.len());
+        }
+    }
 }
 
 #[cfg(test)]
@@ -221,5 +234,10 @@ mod tests {
     #[test]
     fn ansi_is_stripped() {
         assert_eq!(strip_ansi(b"\x1b[1;32mR1#\x1b[0m\x1b[K"), b"R1#");
+        assert_eq!(strip_ansi(b"a\x1b(Bb\x1b"), b"ab");
+        assert_eq!(strip_ansi(b"x\x1b[1;3"), b"x");
+        let mut out = Vec::new();
+        strip_into(b"l1\r\n\x1b[Kl2\r\r\n", &mut out, true);
+        assert_eq!(out, b"l1\nl2\n");
     }
 }
