@@ -49,8 +49,21 @@ const ERRORS: &str = r"(?m)^\s*(% ?(Invalid|Incomplete|Ambiguous|Unknown|Unrecog
 
 impl Platform {
     /// A built-in platform by name: cisco_ios, cisco_xe, cisco_nxos, arista_eos,
-    /// juniper_junos, linux.
+    /// juniper_junos, linux. Each is built once per process (compiling its patterns takes
+    /// about half a millisecond); later calls clone it, which shares the compiled patterns.
     pub fn named(name: &str) -> Result<Platform> {
+        // Taken only by opens that name a platform, never by an operation.
+        static BUILT: parking_lot::Mutex<Vec<Platform>> = parking_lot::Mutex::new(Vec::new());
+        let mut built = BUILT.lock();
+        if let Some(p) = built.iter().find(|p| p.name == name) {
+            return Ok(p.clone());
+        }
+        let p = Self::build(name)?;
+        built.push(p.clone());
+        Ok(p)
+    }
+
+    fn build(name: &str) -> Result<Platform> {
         let cisco = |name: &str, setup: &[&str]| Platform {
             name: name.into(),
             prompt: re(CISCO_PROMPT),
