@@ -32,6 +32,9 @@ pub type Progress<'a> = &'a mut dyn FnMut(u64, u64) -> bool;
 
 const CHUNK: usize = 256 * 1024;
 
+/// Where `put_file` sends each chunk; an empty chunk marks the end (close and check).
+type Sink<'a> = dyn FnMut(&mut Conn, &[u8]) -> Result<()> + 'a;
+
 impl Device {
     /// Runs `command` on its own channel without a PTY (for Linux targets) and returns stdout,
     /// stderr and the exit status separately.
@@ -123,7 +126,7 @@ impl Device {
         let mut src = File::open(local).map_err(|e| Error::Io(format!("{}: {what}: {e}", self.name)))?;
         let total = src.metadata().map_err(|e| Error::Io(format!("{}: {what}: {e}", self.name)))?.len();
         self.op(timeout, false, |conn, start, deadline| {
-            let mut sink: Box<dyn FnMut(&mut Conn, &[u8]) -> Result<()>> = match protocol {
+            let mut sink: Box<Sink<'_>> = match protocol {
                 Protocol::Sftp => {
                     let sftp = self.ssh(conn, deadline, &what, |s| s.sftp())?;
                     let mut file = self.ssh(conn, deadline, &what, |_| sftp.create(Path::new(remote)))?;
