@@ -31,13 +31,21 @@ pub(crate) fn connect(name: &str, opts: &DeviceOptions) -> Result<Conn> {
         .next()
         .ok_or_else(|| Error::Connect(format!("{name}: no address")))?;
     let start = Instant::now();
-    let tcp = TcpStream::connect_timeout(&addr, opts.connect_timeout)
-        .map_err(|e| Error::Connect(format!("{name}: TCP connect failed: {e}")))?;
+    let tcp = TcpStream::connect_timeout(&addr, opts.connect_timeout).map_err(|e| {
+        if e.kind() == std::io::ErrorKind::TimedOut {
+            Error::Timeout(format!(
+                "{name}: TCP connect did not complete within {} ms",
+                opts.connect_timeout.as_millis()
+            ))
+        } else {
+            Error::Connect(format!("{name}: TCP connect failed: {e}"))
+        }
+    })?;
     let _ = tcp.set_nodelay(true);
     let mut session = ssh2::Session::new().map_err(|e| Error::Connect(format!("{name}: {e}")))?;
     session.set_tcp_stream(tcp);
     let left = opts.connect_timeout.saturating_sub(start.elapsed()).max(Duration::from_millis(1));
-    session.set_timeout(left.as_millis() as u32);
+    session.set_timeout(super::ceil_ms(left));
     session.handshake().map_err(|e| match e.code() {
         ssh2::ErrorCode::Session(-9) => {
             Error::Timeout(format!("{name}: no SSH handshake within {} ms", opts.connect_timeout.as_millis()))
@@ -45,7 +53,7 @@ pub(crate) fn connect(name: &str, opts: &DeviceOptions) -> Result<Conn> {
         _ => Error::Connect(format!("{name}: SSH handshake failed: {e}")),
     })?;
     check_host_key(name, &session, opts)?;
-    session.set_timeout(opts.auth_timeout.as_millis().max(1) as u32);
+    session.set_timeout(super::ceil_ms(opts.auth_timeout));
     authenticate(name, &session, opts)?;
     if let Some(every) = opts.keepalive {
         session.set_keepalive(false, every.as_secs().max(1) as u32);

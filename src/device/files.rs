@@ -86,8 +86,7 @@ impl Device {
         loop {
             self.check(deadline, what, &out)?;
             conn.session.set_blocking(true);
-            conn.session
-                .set_timeout(deadline.saturating_duration_since(Instant::now()).min(SLICE).as_millis().max(1) as u32);
+            conn.session.set_timeout(super::ceil_ms(deadline.saturating_duration_since(Instant::now()).min(SLICE)));
             let eof = match ch.read(&mut chunk) {
                 Ok(0) => true,
                 Ok(n) => {
@@ -280,7 +279,7 @@ impl Device {
         if left.is_zero() {
             return Err(Error::Timeout(format!("{}: the deadline passed", self.name)));
         }
-        conn.session.set_timeout(left.as_millis().max(1) as u32);
+        conn.session.set_timeout(super::ceil_ms(left));
         Ok(())
     }
 

@@ -205,9 +205,14 @@ pub(crate) struct Conn {
     session: ssh2::Session,
     channel: ssh2::Channel,
     closed: bool,
-    /// An operation ended early (timeout, cancel): late output may still arrive and is drained
-    /// before the next operation.
+    /// An operation ended early (timeout, cancel): its late output may still arrive, so the
+    /// next line sent skips to its own echo.
     dirty: bool,
+    /// Bytes received but not yet part of an operation's result.
+    pending: Vec<u8>,
+    /// Prompts the device still owes for lines whose operation gave up waiting: they are read
+    /// (and dropped) before the next line is sent.
+    owed: u32,
     /// The last prompt line seen (ANSI-free): tells the mode the CLI is in.
     prompt: Vec<u8>,
     log: Option<log::SessionLog>,
@@ -262,13 +267,55 @@ fn asks_secret(buf: &[u8]) -> bool {
 
 /// Matches `re` against the bytes that arrived since the last call (plus an overlap), so that a
 /// long output is scanned once, not once per chunk.
-fn tail_matcher(re: &Regex) -> impl FnMut(&Platform, &[u8]) -> bool + '_ {
+fn tail_matcher(re: &Regex) -> impl FnMut(&Platform, &[u8]) -> Done + '_ {
     let mut from = 0usize;
     move |_, buf| {
         let start = from.saturating_sub(256).min(buf.len());
         from = buf.len();
-        re.is_match(&platform::strip_ansi(&buf[start..]))
+        if re.is_match(&platform::strip_ansi(&buf[start..])) {
+            Done::Yes
+        } else {
+            Done::No
+        }
     }
+}
+
+/// What a read is waiting for, as judged on the bytes so far.
+enum Done {
+    No,
+    Yes,
+    /// Done if nothing more arrives for this long.
+    IfQuiet(Duration),
+}
+
+/// How long a prompt-shaped line of an unfamiliar name must stand with nothing after it before
+/// it is taken as the prompt.
+const PROMPT_GRACE: Duration = Duration::from_millis(50);
+
+/// Milliseconds for libssh2, rounded up so that a wait never ends before the deadline.
+fn ceil_ms(d: Duration) -> u32 {
+    d.as_micros().div_ceil(1000).clamp(1, u32::MAX as u128) as u32
+}
+
+/// The host part of a prompt line ("R1" of "R1(config)#", "admin@mx1" of "admin@mx1> ",
+/// "admin@board1" of "admin@board1:~$ ").
+fn prompt_base(line: &[u8]) -> &[u8] {
+    let end = line.iter().position(|&b| !(b.is_ascii_alphanumeric() || b"._-@/".contains(&b))).unwrap_or(line.len());
+    &line[..end]
+}
+
+/// Where the line holding the echo `needle` ends (just past its newline), in raw bytes.
+fn find_echo_end(raw: &[u8], needle: &[u8]) -> usize {
+    // Search the raw bytes line by line: ANSI escapes inside a line do not move its newline.
+    let mut start = 0;
+    while start < raw.len() {
+        let end = memchr::memchr(b'\n', &raw[start..]).map_or(raw.len(), |i| start + i + 1);
+        if memchr::memmem::find(&platform::strip_ansi(&raw[start..end]), needle).is_some() {
+            return end;
+        }
+        start = end;
+    }
+    raw.len()
 }
 
 /// Questions a save asks, and the answer each gets.
@@ -323,17 +370,20 @@ impl Device {
         // Most devices print a prompt when the shell starts; some wait for RETURN first. Sending
         // RETURN unconditionally would leave a second prompt behind for the next command.
         let patience = deadline.min(Instant::now() + FIRST_PROMPT_PATIENCE);
-        match self.read_until(conn, patience, "the first prompt", None, |p, b| p.at_prompt(b)) {
+        match self.prompt_only(conn, patience, "the first prompt") {
             Ok(_) => {}
             Err(Error::Timeout(_)) => {
                 conn.write(&self.name, b"\n", false)?;
-                self.read_until(conn, deadline, "the first prompt", None, |p, b| p.at_prompt(b))?;
+                self.read_prompt(conn, deadline, "the first prompt")?;
+                // A slow device may answer both its own start and our RETURN with a prompt:
+                // the next line resynchronises on its echo.
+                conn.dirty = true;
             }
             Err(e) => return Err(e),
         }
         for cmd in &self.platform.setup {
-            conn.write(&self.name, format!("{cmd}\n").as_bytes(), false)?;
-            self.read_until(conn, deadline, cmd, None, |p, b| p.at_prompt(b))?;
+            self.send_line(conn, deadline, cmd)?;
+            self.read_prompt(conn, deadline, &format!("the prompt after '{cmd}'"))?;
         }
         if self.secret.is_some() && self.platform.enable.is_some() {
             self.enable_locked(conn, deadline)?;
@@ -363,9 +413,6 @@ impl Device {
         }
         // A cancel aimed at an earlier operation must not stop this one.
         self.cancel.store(false, Ordering::SeqCst);
-        if conn.dirty {
-            conn.drain();
-        }
         // A panic half-way through leaves the session in an unknown state: report it closed.
         let result = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| body(&mut conn, start, deadline))) {
             Ok(result) => result,
@@ -383,26 +430,41 @@ impl Device {
         result
     }
 
-    /// Reads until `done(platform, buffer)` holds (or, with `quiet`, until nothing has arrived
-    /// for that long), answering paging markers on the way. Each read blocks at most [`SLICE`];
-    /// between reads the deadline and the cancel flag are checked.
+    /// Reads until `done(platform, buffer)` says so, answering paging markers on the way. Each
+    /// read blocks at most [`SLICE`]; between reads the deadline and the cancel flag are
+    /// checked. Starts with the bytes left in `conn.pending`; when the operation gives up
+    /// (timeout, cancel), what was read goes back there, so nothing received is lost and the
+    /// next operation can resynchronise on it.
     fn read_until(
         &self,
         conn: &mut Conn,
         deadline: Instant,
         what: &str,
-        quiet: Option<Duration>,
-        mut done: impl FnMut(&Platform, &[u8]) -> bool,
+        mut done: impl FnMut(&Platform, &[u8]) -> Done,
     ) -> Result<Vec<u8>> {
-        let mut buf = Vec::new();
+        let mut buf = std::mem::take(&mut conn.pending);
         let mut chunk = vec![0u8; 64 * 1024];
-        let mut last_data = Instant::now();
+        let started = Instant::now();
+        let mut last_data = started;
         loop {
-            if !buf.is_empty() && done(&self.platform, &buf) {
-                if self.platform.at_prompt(&buf) {
-                    conn.prompt = Platform::last_line(&buf);
+            let mut quiet_until = None;
+            match done(&self.platform, &buf) {
+                Done::Yes => {
+                    if self.platform.at_prompt(&buf) {
+                        conn.prompt = Platform::last_line(&buf);
+                    }
+                    return Ok(buf);
                 }
-                return Ok(buf);
+                Done::IfQuiet(q) => {
+                    if Instant::now() >= last_data + q {
+                        if self.platform.at_prompt(&buf) {
+                            conn.prompt = Platform::last_line(&buf);
+                        }
+                        return Ok(buf);
+                    }
+                    quiet_until = Some(last_data + q);
+                }
+                Done::No => {}
             }
             if self.platform.at_more(&buf) {
                 let keep = buf.len() - buf.iter().rev().take_while(|&&b| b != b'\n').count();
@@ -411,31 +473,31 @@ impl Device {
                 continue;
             }
             if self.cancel.swap(false, Ordering::SeqCst) {
-                return Err(Error::Cancelled(format!("{}: {what} cancelled; last bytes: {}", self.name, tail(&buf))));
+                let message = format!("{}: cancelled while waiting for {what}; last bytes: {}", self.name, tail(&buf));
+                conn.pending = buf;
+                return Err(Error::Cancelled(message));
             }
             let now = Instant::now();
-            if let Some(q) = quiet {
-                if now >= last_data + q {
-                    return Ok(buf);
-                }
-            }
             if now >= deadline {
-                return Err(Error::Timeout(format!(
-                    "{}: no {what} within the deadline; last bytes: {}",
+                let message = format!(
+                    "{}: {what} not seen within {} ms; last bytes: {}",
                     self.name,
+                    (deadline - started).as_millis(),
                     tail(&buf)
-                )));
+                );
+                conn.pending = buf;
+                return Err(Error::Timeout(message));
             }
             let mut slice = (deadline - now).min(SLICE);
-            if let Some(q) = quiet {
-                slice = slice.min(last_data + q - now);
+            if let Some(q) = quiet_until {
+                slice = slice.min(q.saturating_duration_since(now));
             }
-            conn.session.set_timeout(slice.as_millis().max(1) as u32);
+            conn.session.set_timeout(ceil_ms(slice));
             match conn.channel.read(&mut chunk) {
                 Ok(0) if conn.channel.eof() => {
                     conn.closed = true;
                     return Err(Error::Closed(format!(
-                        "{}: connection closed during {what}; last bytes: {}",
+                        "{}: connection closed while waiting for {what}; last bytes: {}",
                         self.name,
                         tail(&buf)
                     )));
@@ -452,14 +514,75 @@ impl Device {
                 }
                 Err(e) => {
                     conn.closed = true;
-                    return Err(Error::Closed(format!("{}: {e} during {what}; last bytes: {}", self.name, tail(&buf))));
+                    return Err(Error::Closed(format!(
+                        "{}: {e} while waiting for {what}; last bytes: {}",
+                        self.name,
+                        tail(&buf)
+                    )));
                 }
             }
         }
     }
 
+    /// Reads until the prompt. A prompt line of the host seen before ends the read at once; a
+    /// prompt-shaped line of another name (a renamed device, or an output line that merely
+    /// looks like a prompt and happens to end a read) ends it only when nothing follows for
+    /// [`PROMPT_GRACE`].
     fn read_prompt(&self, conn: &mut Conn, deadline: Instant, what: &str) -> Result<Vec<u8>> {
-        self.read_until(conn, deadline, what, None, |p, b| p.at_prompt(b))
+        let result = self.prompt_only(conn, deadline, what);
+        if matches!(result, Err(Error::Timeout(_) | Error::Cancelled(_))) {
+            conn.owed += 1;
+        }
+        result
+    }
+
+    fn prompt_only(&self, conn: &mut Conn, deadline: Instant, what: &str) -> Result<Vec<u8>> {
+        let known = prompt_base(&conn.prompt).to_vec();
+        self.read_until(conn, deadline, what, move |p, b| {
+            if !p.at_prompt(b) {
+                Done::No
+            } else if known.is_empty() || prompt_base(&Platform::last_line(b)) == known.as_slice() {
+                Done::Yes
+            } else {
+                Done::IfQuiet(PROMPT_GRACE)
+            }
+        })
+    }
+
+    /// Sends one line to the CLI. After an operation gave up early, the device may still be
+    /// printing that operation's output and prompt. When it gave up waiting for a prompt, that
+    /// prompt is awaited first; otherwise (an expect pattern, a quiet period) the bytes up to
+    /// this line's echo are skipped. Either way late output is never taken for this line's.
+    fn send_line(&self, conn: &mut Conn, deadline: Instant, line: &str) -> Result<()> {
+        // First the prompts owed by operations that gave up: nothing is sent before they come,
+        // so late output never mixes with this line's.
+        while conn.owed > 0 {
+            let what = "the prompt of an earlier operation that gave up waiting for it";
+            self.prompt_only(conn, deadline, what)?;
+            conn.owed -= 1;
+            conn.dirty = false;
+        }
+        conn.write(&self.name, format!("{line}\n").as_bytes(), false)?;
+        let echo = line.trim();
+        if !conn.dirty || echo.is_empty() {
+            return Ok(());
+        }
+        // Long lines may be scrolled or wrapped by the device: look for their end.
+        let needle = echo.as_bytes()[echo.len().saturating_sub(40)..].to_vec();
+        self.read_until(conn, deadline, &format!("the echo of '{line}'"), |_, b| {
+            let clean = platform::strip_ansi(b);
+            match memchr::memmem::find(&clean, &needle) {
+                Some(at) if memchr::memchr(b'\n', &clean[at..]).is_some() => Done::Yes,
+                _ => Done::No,
+            }
+        })
+        .map(|buf| {
+            // Keep what follows the echo line for the reply; drop the stale output before it.
+            let at = find_echo_end(&buf, &needle);
+            conn.pending = buf[at..].to_vec();
+        })?;
+        conn.dirty = false;
+        Ok(())
     }
 
     /// Sends one command and returns its output, read until the prompt comes back. The echoed
@@ -489,16 +612,12 @@ impl Device {
         nowait: bool,
     ) -> Result<Output> {
         self.op(timeout, nowait, |conn, start, deadline| {
-            conn.write(&self.name, format!("{command}\n").as_bytes(), false)?;
+            self.send_line(conn, deadline, command)?;
             let raw = match expect {
-                None => self.read_prompt(conn, deadline, &format!("prompt after '{command}'"))?,
-                Some(re) => self.read_until(
-                    conn,
-                    deadline,
-                    &format!("'{}' after '{command}'", re.as_str()),
-                    None,
-                    tail_matcher(re),
-                )?,
+                None => self.read_prompt(conn, deadline, &format!("the prompt after '{command}'"))?,
+                Some(re) => {
+                    self.read_until(conn, deadline, &format!("'{}' after '{command}'", re.as_str()), tail_matcher(re))?
+                }
             };
             Ok(Output { text: clean(&self.platform, &raw, command), elapsed: start.elapsed() })
         })
@@ -508,9 +627,9 @@ impl Device {
     /// ends without a prompt). The deadline still bounds the whole operation.
     pub fn send_command_timing(&self, command: &str, quiet: Duration, timeout: Option<Duration>) -> Result<Output> {
         self.op(timeout, false, |conn, start, deadline| {
-            conn.write(&self.name, format!("{command}\n").as_bytes(), false)?;
-            let what = format!("quiet period after '{command}'");
-            let raw = self.read_until(conn, deadline, &what, Some(quiet), |_, _| false)?;
+            self.send_line(conn, deadline, command)?;
+            let what = format!("a quiet period of {} ms after '{command}'", quiet.as_millis());
+            let raw = self.read_until(conn, deadline, &what, |_, _| Done::IfQuiet(quiet))?;
             Ok(Output { text: clean(&self.platform, &raw, command), elapsed: start.elapsed() })
         })
     }
@@ -527,16 +646,16 @@ impl Device {
             let mut transcript = Vec::new();
             let mut previous = conn.prompt.clone();
             for ((send, _), expect) in steps.iter().zip(&patterns) {
-                conn.write(&self.name, format!("{send}\n").as_bytes(), asks_secret(&previous))?;
+                if asks_secret(&previous) {
+                    conn.write(&self.name, format!("{send}\n").as_bytes(), true)?;
+                } else {
+                    self.send_line(conn, deadline, send)?;
+                }
                 let raw = match expect {
-                    None => self.read_prompt(conn, deadline, &format!("prompt after '{send}'"))?,
-                    Some(re) => self.read_until(
-                        conn,
-                        deadline,
-                        &format!("'{}' after '{send}'", re.as_str()),
-                        None,
-                        tail_matcher(re),
-                    )?,
+                    None => self.read_prompt(conn, deadline, &format!("the prompt after '{send}'"))?,
+                    Some(re) => {
+                        self.read_until(conn, deadline, &format!("'{}' after '{send}'", re.as_str()), tail_matcher(re))?
+                    }
                 };
                 transcript.extend_from_slice(&raw);
                 previous = raw;
@@ -557,10 +676,14 @@ impl Device {
         let enable = self.platform.enable.as_ref().ok_or_else(|| {
             Error::InvalidArg(format!("{}: platform {} has no enable mode", self.name, self.platform.name))
         })?;
-        conn.write(&self.name, format!("{enable}\n").as_bytes(), false)?;
+        self.send_line(conn, deadline, enable)?;
         let secret_prompt = self.platform.secret_prompt.clone();
-        let asked = self.read_until(conn, deadline, "the enable secret prompt", None, |p, b| {
-            p.at_prompt(b) || secret_prompt.as_ref().is_some_and(|s| s.is_match(b))
+        let asked = self.read_until(conn, deadline, "the enable secret prompt", |p, b| {
+            if p.at_prompt(b) || secret_prompt.as_ref().is_some_and(|s| s.is_match(b)) {
+                Done::Yes
+            } else {
+                Done::No
+            }
         })?;
         if !self.platform.at_prompt(&asked) {
             let Some(secret) = &self.secret else {
@@ -591,7 +714,7 @@ impl Device {
             if self.platform.in_user_mode(&conn.prompt) {
                 return Ok(());
             }
-            conn.write(&self.name, format!("{disable}\n").as_bytes(), false)?;
+            self.send_line(conn, deadline, disable)?;
             self.read_prompt(conn, deadline, &format!("prompt after '{disable}'"))?;
             if !self.platform.in_user_mode(&conn.prompt) {
                 return Err(Error::Prompt(format!(
@@ -619,7 +742,7 @@ impl Device {
         if self.platform.enable.is_some() {
             self.enable_locked(conn, deadline)?;
         }
-        conn.write(&self.name, format!("{enter}\n").as_bytes(), false)?;
+        self.send_line(conn, deadline, enter)?;
         let raw = self.read_prompt(conn, deadline, &format!("prompt after '{enter}'"))?;
         if !self.platform.in_config(&conn.prompt) {
             return Err(Error::Prompt(format!(
@@ -641,10 +764,14 @@ impl Device {
             return Ok(());
         }
         let exit = self.platform.config_exit.as_deref().unwrap_or("end");
-        conn.write(&self.name, format!("{exit}\n").as_bytes(), false)?;
+        self.send_line(conn, deadline, exit)?;
         let uncommitted = pattern("", r"(?i)\[yes,no\].*$").expect("pattern compiles");
-        let raw = self.read_until(conn, deadline, &format!("prompt after '{exit}'"), None, |p, b| {
-            p.at_prompt(b) || uncommitted.is_match(&Platform::last_line(b))
+        let raw = self.read_until(conn, deadline, &format!("the prompt after '{exit}'"), |p, b| {
+            if p.at_prompt(b) || uncommitted.is_match(&Platform::last_line(b)) {
+                Done::Yes
+            } else {
+                Done::No
+            }
         })?;
         if !self.platform.at_prompt(&raw) {
             // Junos: "Exit with uncommitted changes? [yes,no] (yes)".
@@ -680,7 +807,7 @@ impl Device {
                 Commit::Commit => steps.push((lines.len(), "commit")),
             }
             for (i, line) in steps {
-                conn.write(&self.name, format!("{line}\n").as_bytes(), false)?;
+                self.send_line(conn, deadline, line)?;
                 let raw = self.read_prompt(conn, deadline, &format!("prompt after config line '{line}'"))?;
                 let out = clean(&self.platform, &raw, line);
                 transcript.push_str(line);
@@ -718,11 +845,15 @@ impl Device {
                     self.enable_locked(conn, deadline)?;
                 }
             }
-            conn.write(&self.name, format!("{save}\n").as_bytes(), false)?;
+            self.send_line(conn, deadline, &save)?;
             let mut transcript = Vec::new();
             for _ in 0..5 {
-                let raw = self.read_until(conn, deadline, &format!("prompt after '{save}'"), None, |p, b| {
-                    p.at_prompt(b) || save_answer(b).is_some()
+                let raw = self.read_until(conn, deadline, &format!("the prompt after '{save}'"), |p, b| {
+                    if p.at_prompt(b) || save_answer(b).is_some() {
+                        Done::Yes
+                    } else {
+                        Done::No
+                    }
                 })?;
                 transcript.extend_from_slice(&raw);
                 match save_answer(&raw) {
@@ -765,9 +896,11 @@ impl Device {
         self.cancel.store(true, Ordering::SeqCst);
     }
 
-    /// Closes the session (waiting for a running operation to end, up to the operation
-    /// timeout). Later operations get [`Error::Closed`].
+    /// Closes the session: cancels the running operation (if any), then takes the device's lock
+    /// (waiting up to the operation timeout for an operation that does not stop) and
+    /// disconnects. Later operations get [`Error::Closed`].
     pub fn close(&self) -> Result<()> {
+        self.cancel();
         let mut conn = self.conn.try_lock_for(self.timeout).ok_or_else(|| {
             Error::Timeout(format!("{}: close: another operation held the device until the deadline", self.name))
         })?;
@@ -798,7 +931,16 @@ impl Drop for Device {
 
 impl Conn {
     fn new(session: ssh2::Session, channel: ssh2::Channel) -> Conn {
-        Conn { session, channel, closed: false, dirty: false, prompt: Vec::new(), log: None }
+        Conn {
+            session,
+            channel,
+            closed: false,
+            dirty: false,
+            pending: Vec::new(),
+            owed: 0,
+            prompt: Vec::new(),
+            log: None,
+        }
     }
 
     /// Sends bytes to the shell; `secret` bytes are redacted in the session log.
@@ -812,19 +954,6 @@ impl Conn {
             self.closed = true;
             Error::Closed(format!("{name}: write failed: {e}"))
         })
-    }
-
-    /// Throws away output that arrived after an operation gave up on it (into the log only).
-    fn drain(&mut self) {
-        let mut chunk = [0u8; 16 * 1024];
-        self.session.set_blocking(false);
-        while let Ok(n @ 1..) = self.channel.read(&mut chunk) {
-            if let Some(log) = &mut self.log {
-                log.write(&chunk[..n], false);
-            }
-        }
-        self.session.set_blocking(true);
-        self.dirty = false;
     }
 }
 
