@@ -1,5 +1,7 @@
 # The two commands of the README:
-#   make demo   builds the library and runs the C store demo (8 threads on one store)
+#   make demo   builds the library and runs the C demos: the store demo (8 threads on one store)
+#               and the device demo (8 threads on one SSH session, against a fake device that
+#               examples-c/with_fleet.sh starts and stops around it)
 #   make test   runs every test: Rust (store-only and full builds), the demo, the C examples against the
 #               static and shared libraries and under valgrind, and the Python package's tests
 # Both install what they need on a fresh machine first (scripts/setup.sh).
@@ -12,6 +14,7 @@ export CARGO_TERM_COLOR ?= never
 demo: setup lib
 	$(MAKE) -C examples-c build
 	./examples-c/build/store_demo-shared
+	./examples-c/with_fleet.sh ./examples-c/build/device_demo-shared
 
 test: setup-test rust-test fakedev-test demo c-test py-test lint asan
 	@echo "make test: all passed"
@@ -22,8 +25,10 @@ setup:
 setup-test:
 	@./scripts/setup.sh --test
 
+# The library, and the fake device fleet that the C device demo runs against.
 lib:
 	$(CARGO) build --release
+	$(CARGO) build --release -p fakedev
 
 rust-test:
 	$(CARGO) test --no-default-features
