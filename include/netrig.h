@@ -11,7 +11,8 @@
  *          Threads never see each other's errors.
  *
  * HANDLES  Objects are opaque handles, structs of one uint64_t id, one type per kind
- *          (netrig_store, netrig_batch, netrig_snapshot, netrig_strlist). They are never
+ *          (netrig_store, netrig_batch, netrig_snapshot, netrig_strlist, netrig_device,
+ *          netrig_output). They are never
  *          pointers: a zero, freed, double-freed or wrong-kind handle is detected and returns
  *          NETRIG_E_INVALID_HANDLE, never undefined behaviour. Free each with its _free function.
  *
@@ -25,7 +26,8 @@
  *          into *out_len (without the NUL). If the buffer is too small the call returns
  *          NETRIG_E_BUFFER_TOO_SMALL and still sets *out_len, so the caller can retry with
  *          *out_len + 1 bytes for a string (*out_len for bytes). buf may be NULL when buf_len is 0.
- *          Outputs that can be large (snapshots, key lists) are library-owned result objects:
+ *          Outputs that can be large (snapshots, key lists, device output) are library-owned
+ *          result objects:
  *          read them through their accessors, whose pointers stay valid until the object's
  *          _free. Static strings (netrig_version, netrig_status_str) are never freed, and
  *          netrig_last_error's text lives until the next failing call on the same thread.
@@ -36,7 +38,13 @@
  *
  * PANICS   A bug inside netrig never unwinds into your code or aborts your process: the call
  *          returns NETRIG_E_PANIC with the panic message and its source location in
- *          netrig_last_error() (nothing is printed), and the object stays usable.
+ *          netrig_last_error() (nothing is printed), and the object stays usable (a device whose
+ *          operation panicked reports NETRIG_E_CLOSED afterwards: its session state is unknown).
+ *
+ * DEVICES  One operation runs at a time per device, holding the device for its whole length;
+ *          others wait up to their own deadline (timeout_ms, 0 = the device's default) or get
+ *          NETRIG_E_BUSY from a try_ form. netrig_device_cancel from any thread stops a running
+ *          operation within 100 ms. Different devices never wait on each other.
  *
  * TTL      ttl_ms arguments: NETRIG_TTL_DEFAULT (-1) uses the store's default TTL,
  *          NETRIG_TTL_NEVER (0) never expires, a positive number expires that many ms after the
@@ -627,8 +635,8 @@ enum netrig_status netrig_device_open(const struct netrig_device_options *option
 
 /**
  * Frees a device handle: cancels the operation running on it (which returns
- * NETRIG_E_CANCELLED within 100 ms in its own thread), and closes the session once that
- * operation has returned. Later calls with the handle get NETRIG_E_INVALID_HANDLE.
+ * NETRIG_E_CANCELLED within 100 ms in its own thread), makes operations queued behind it return
+ * NETRIG_E_CLOSED, and closes the session once the last of them has returned. Later calls with the handle get NETRIG_E_INVALID_HANDLE.
  *
  * Ownership: consumes the handle. Blocking: never waits for a running operation.
  * Thread-safety: any thread, including while another thread runs an operation on the device.

@@ -421,7 +421,7 @@ fn expect_timing_and_interactive() {
         expect(
             netrig_device_send_command_expect(dev, empty.as_ptr(), never.as_ptr(), 300, &mut out),
             NETRIG_E_TIMEOUT,
-            "within the deadline",
+            "not seen within",
         );
         assert!(t.elapsed() >= Duration::from_millis(300) && t.elapsed() < Duration::from_secs(2), "{:?}", t.elapsed());
 
@@ -876,7 +876,6 @@ fn a_closed_device_reports_closed_until_freed() {
 /// afterwards either (on a hung device it would then block up to its whole deadline, holding
 /// the freed session open).
 #[test]
-#[ignore = "src bug: an operation queued behind the one netrig_device_free cancels still runs on the freed device"]
 fn free_also_stops_operations_queued_on_the_device() {
     let f = fleet(&[("cisco_ios", hang_faults())]);
     let dev = open(&f.devices()[0], "cisco_ios");

@@ -226,6 +226,8 @@ pub struct Device {
     secret: Option<Zeroizing<String>>,
     conn: Mutex<Conn>,
     cancel: AtomicBool,
+    /// Set by [`Device::retire`]: operations still queued for the lock give up when they get it.
+    retired: AtomicBool,
 }
 
 impl std::fmt::Debug for Device {
@@ -352,6 +354,7 @@ impl Device {
             secret: opts.secret.as_ref().map(|s| Zeroizing::new(s.clone())),
             conn: Mutex::new(conn),
             cancel: AtomicBool::new(false),
+            retired: AtomicBool::new(false),
         };
         device.op(Some(opts.timeout), false, |conn, _, deadline| device.prepare(conn, deadline))?;
         Ok(device)
@@ -408,6 +411,9 @@ impl Device {
                 Error::Timeout(format!("{}: another operation held the device until the deadline", self.name))
             })?
         };
+        if self.retired.load(Ordering::SeqCst) {
+            return Err(Error::Closed(format!("{}: the device was freed while this operation waited", self.name)));
+        }
         if conn.closed {
             return Err(Error::Closed(format!("{}: the connection is closed", self.name)));
         }
@@ -561,6 +567,16 @@ impl Device {
             self.prompt_only(conn, deadline, what)?;
             conn.owed -= 1;
             conn.dirty = false;
+        }
+        if conn.dirty {
+            // What arrived since the operation gave up is stale. If it ends at a prompt, the
+            // device is idle again and nothing more is coming: no resynchronisation needed.
+            conn.drain();
+            if self.platform.at_prompt(&conn.pending) {
+                conn.prompt = Platform::last_line(&conn.pending);
+                conn.dirty = false;
+            }
+            conn.pending.clear();
         }
         conn.write(&self.name, format!("{line}\n").as_bytes(), false)?;
         let echo = line.trim();
@@ -896,6 +912,14 @@ impl Device {
         self.cancel.store(true, Ordering::SeqCst);
     }
 
+    /// Stops the device for good without waiting: the running operation is cancelled and
+    /// operations queued for the device return [`Error::Closed`] when they get it (the C
+    /// API's `netrig_device_free`; the session closes when the last reference drops).
+    pub fn retire(&self) {
+        self.retired.store(true, Ordering::SeqCst);
+        self.cancel();
+    }
+
     /// Closes the session: cancels the running operation (if any), then takes the device's lock
     /// (waiting up to the operation timeout for an operation that does not stop) and
     /// disconnects. Later operations get [`Error::Closed`].
@@ -930,6 +954,19 @@ impl Drop for Device {
 }
 
 impl Conn {
+    /// Moves what the channel already holds into `pending`, without waiting.
+    fn drain(&mut self) {
+        let mut chunk = [0u8; 16 * 1024];
+        self.session.set_blocking(false);
+        while let Ok(n @ 1..) = self.channel.read(&mut chunk) {
+            if let Some(log) = &mut self.log {
+                log.write(&chunk[..n], false);
+            }
+            self.pending.extend_from_slice(&chunk[..n]);
+        }
+        self.session.set_blocking(true);
+    }
+
     fn new(session: ssh2::Session, channel: ssh2::Channel) -> Conn {
         Conn {
             session,

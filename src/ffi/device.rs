@@ -342,15 +342,15 @@ pub unsafe extern "C" fn netrig_device_open(
 }
 
 /// Frees a device handle: cancels the operation running on it (which returns
-/// NETRIG_E_CANCELLED within 100 ms in its own thread), and closes the session once that
-/// operation has returned. Later calls with the handle get NETRIG_E_INVALID_HANDLE.
+/// NETRIG_E_CANCELLED within 100 ms in its own thread), makes operations queued behind it return
+/// NETRIG_E_CLOSED, and closes the session once the last of them has returned. Later calls with the handle get NETRIG_E_INVALID_HANDLE.
 ///
 /// Ownership: consumes the handle. Blocking: never waits for a running operation.
 /// Thread-safety: any thread, including while another thread runs an operation on the device.
 #[no_mangle]
 pub extern "C" fn netrig_device_free(dev: netrig_device) -> netrig_status {
     call("netrig_device_free", || {
-        DEVICES.with(dev.id, |d| d.cancel())?;
+        DEVICES.with(dev.id, |d| d.retire())?;
         DEVICES.remove(dev.id)
     })
 }
