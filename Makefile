@@ -46,6 +46,7 @@ c-test: lib
 	  echo "libnetrig.so exports $$(nm -D --defined-only target/release/libnetrig.so | grep -c ' netrig_') symbols, all netrig_"
 
 py-test: lib
+	$(CARGO) build --release -p fakedev
 	python3 -m pytest -q python/tests
 
 lint:

@@ -1,6 +1,7 @@
 """netrig for Python: ctypes bindings to libnetrig's C ABI.
 
-``netrig.Store`` is the thread-safe status store; ``netrig.ffi`` is the raw C layer (the
+``netrig.Store`` is the thread-safe status store, ``netrig.Device`` an SSH session to a device
+under test (see ``netrig.device``); ``netrig.ffi`` is the raw C layer (the
 loaded library, handle structs and status constants) for calls the high-level API does not
 make. Every failing call raises a ``netrig.NetrigError`` subclass named after its status.
 """
@@ -8,6 +9,7 @@ make. Every failing call raises a ``netrig.NetrigError`` subclass named after it
 from . import errors, ffi
 from .errors import *  # noqa: F401,F403  (one exception class per status; see errors.__all__)
 from .ffi import last_error, version
+from .device import Device, ExecResult, Output
 from .store import NEVER, Batch, Snapshot, SnapshotEntry, Store
 
 __version__ = version()
@@ -21,5 +23,8 @@ __all__ = [
     "Snapshot",
     "SnapshotEntry",
     "NEVER",
+    "Device",
+    "Output",
+    "ExecResult",
     *errors.__all__,
 ]

@@ -4,8 +4,9 @@ Every class carries ``.status`` (the number), ``.status_name`` ("NETRIG_E_TYPE")
 ``.message`` (the text of ``netrig_last_error()`` read right after the failing call, on the
 same thread). Where a built-in exception means the same thing the class also derives from it,
 so ordinary Python code works: ``NotFoundError`` is a ``KeyError``, ``TypeMismatchError`` a
-``TypeError``, ``NetrigTimeoutError`` a ``TimeoutError`` and ``NetrigOverflowError`` an
-``OverflowError``.
+``TypeError``, ``InvalidArgError`` a ``ValueError``, ``NetrigTimeoutError`` a ``TimeoutError``,
+``NetrigOverflowError`` an ``OverflowError`` and ``NetrigIOError`` an ``OSError``. (The
+``Netrig`` prefix marks the classes whose plain name would shadow a built-in.)
 """
 
 from __future__ import annotations
@@ -33,6 +34,8 @@ __all__ = [
     "PanicError",
     "ConflictError",
     "NetrigOverflowError",
+    "CommandError",
+    "NetrigIOError",
     "check",
     "error_for",
 ]
@@ -76,7 +79,7 @@ class Utf8Error(NetrigError):
     status = ffi.NETRIG_E_UTF8
 
 
-class InvalidArgError(NetrigError):
+class InvalidArgError(NetrigError, ValueError):
     status = ffi.NETRIG_E_INVALID_ARG
 
 
@@ -140,6 +143,21 @@ class NetrigOverflowError(NetrigError, OverflowError):
     status = ffi.NETRIG_E_OVERFLOW
 
 
+class CommandError(NetrigError):
+    """The device answered with error output ("% Invalid input", "syntax error", a failed
+    commit); the message names the command (for a config set: the line number and text) and
+    quotes the device."""
+
+    status = ffi.NETRIG_E_COMMAND
+
+
+class NetrigIOError(NetrigError, OSError):
+    """A local file or a file transfer failed: a missing or unwritable file, a remote path the
+    device refuses, or a size mismatch at the end of a transfer."""
+
+    status = ffi.NETRIG_E_IO
+
+
 _BY_STATUS: dict[int, type[NetrigError]] = {
     cls.status: cls
     for cls in (
@@ -162,6 +180,8 @@ _BY_STATUS: dict[int, type[NetrigError]] = {
         PanicError,
         ConflictError,
         NetrigOverflowError,
+        CommandError,
+        NetrigIOError,
     )
 }
 

@@ -22,15 +22,19 @@ import sys
 from ctypes import (
     POINTER,
     Structure,
+    CFUNCTYPE,
     c_bool,
     c_char_p,
     c_double,
     c_int,
     c_int64,
     c_size_t,
+    c_int32,
     c_uint8,
+    c_uint16,
     c_uint32,
     c_uint64,
+    c_void_p,
 )
 from pathlib import Path
 
@@ -44,6 +48,10 @@ __all__ = [
     "netrig_value",
     "netrig_entry",
     "netrig_store_options",
+    "netrig_device",
+    "netrig_output",
+    "netrig_device_options",
+    "netrig_progress_fn",
 ]
 
 if sys.platform == "darwin":
@@ -74,6 +82,8 @@ NETRIG_E_BUFFER_TOO_SMALL = 16
 NETRIG_E_PANIC = 17
 NETRIG_E_CONFLICT = 18
 NETRIG_E_OVERFLOW = 19
+NETRIG_E_COMMAND = 20
+NETRIG_E_IO = 21
 
 # netrig_type
 NETRIG_TYPE_BOOL = 1
@@ -84,6 +94,21 @@ NETRIG_TYPE_BYTES = 5
 
 NETRIG_TTL_DEFAULT = -1
 NETRIG_TTL_NEVER = 0
+
+# netrig_device_options.host_key_policy
+NETRIG_HOSTKEY_STRICT = 0
+NETRIG_HOSTKEY_PINNED = 1
+NETRIG_HOSTKEY_ACCEPT_NEW = 2
+NETRIG_HOSTKEY_INSECURE_ACCEPT_ANY = 3
+
+# netrig_device_put_file / get_file protocol
+NETRIG_PROTOCOL_SFTP = 0
+NETRIG_PROTOCOL_SCP = 1
+
+# netrig_device_send_config_set flags
+NETRIG_CONFIG_STAY = 1
+NETRIG_CONFIG_COMMIT = 2
+NETRIG_CONFIG_COMMIT_CHECK = 4
 
 
 def _candidates() -> list[Path]:
@@ -141,6 +166,14 @@ class netrig_strlist(_Handle):
     pass
 
 
+class netrig_device(_Handle):
+    pass
+
+
+class netrig_output(_Handle):
+    pass
+
+
 class netrig_value(Structure):
     # `str` is NUL-terminated so c_char_p reads it whole; `bytes` may hold NULs, so it is a
     # raw pointer read with ctypes.string_at(ptr, bytes_len).
@@ -171,6 +204,44 @@ class netrig_store_options(Structure):
         ("default_ttl_ms", c_int64),
         ("max_key_len", c_uint32),
     ]
+
+
+class netrig_device_options(Structure):
+    # Field order and types exactly as in the header; every char pointer is borrowed for the
+    # netrig_device_open call only (NULL = not given).
+    _fields_ = [
+        ("host", c_char_p),
+        ("port", c_uint16),
+        ("username", c_char_p),
+        ("password", c_char_p),
+        ("private_key_file", c_char_p),
+        ("private_key", c_char_p),
+        ("passphrase", c_char_p),
+        ("use_agent", c_uint8),
+        ("secret", c_char_p),
+        ("host_key_policy", c_uint32),
+        ("known_hosts", c_char_p),
+        ("host_key_fingerprint", c_char_p),
+        ("connect_timeout_ms", c_uint32),
+        ("auth_timeout_ms", c_uint32),
+        ("timeout_ms", c_uint32),
+        ("keepalive_ms", c_uint32),
+        ("platform", c_char_p),
+        ("prompt_pattern", c_char_p),
+        ("paging_off_command", c_char_p),
+        ("enable_command", c_char_p),
+        ("config_command", c_char_p),
+        ("config_exit_command", c_char_p),
+        ("config_prompt_pattern", c_char_p),
+        ("term_cols", c_uint32),
+        ("term_rows", c_uint32),
+        ("session_log", c_char_p),
+    ]
+
+
+# bool (*)(void *user_data, uint64_t done, uint64_t total). ctypes runs a Python callback with
+# the GIL held, on the thread that called put/get. A NULL pointer is netrig_progress_fn().
+netrig_progress_fn = CFUNCTYPE(c_bool, c_void_p, c_uint64, c_uint64)
 
 
 lib, library_path = _load()
@@ -240,6 +311,51 @@ _PROTOTYPES: dict[str, tuple[object, list[object]]] = {
     "netrig_store_len": (_S, [netrig_store, _P(c_size_t)]),
     "netrig_store_clear": (_S, [netrig_store, _P(c_size_t)]),
     "netrig_store_purge_expired": (_S, [netrig_store, _P(c_size_t)]),
+    # devices. Every blocking call goes through CDLL, which releases the GIL for its duration.
+    "netrig_device_options_default": (netrig_device_options, []),
+    "netrig_device_open": (_S, [_P(netrig_device_options), _P(netrig_device)]),
+    "netrig_device_free": (_S, [netrig_device]),
+    "netrig_device_close": (_S, [netrig_device]),
+    "netrig_device_cancel": (_S, [netrig_device]),
+    "netrig_device_send_command": (_S, [netrig_device, c_char_p, c_uint32, _P(netrig_output)]),
+    "netrig_device_try_send_command": (_S, [netrig_device, c_char_p, c_uint32, _P(netrig_output)]),
+    "netrig_device_send_command_expect": (
+        _S,
+        [netrig_device, c_char_p, c_char_p, c_uint32, _P(netrig_output)],
+    ),
+    "netrig_device_send_command_timing": (
+        _S,
+        [netrig_device, c_char_p, c_uint32, c_uint32, _P(netrig_output)],
+    ),
+    "netrig_device_send_interactive": (
+        _S,
+        [netrig_device, _P(c_char_p), _P(c_char_p), c_size_t, c_uint32, _P(netrig_output)],
+    ),
+    "netrig_device_send_config_set": (
+        _S,
+        [netrig_device, _P(c_char_p), c_size_t, c_uint32, c_uint32, _P(netrig_output)],
+    ),
+    "netrig_device_save_config": (_S, [netrig_device, c_uint32, _P(netrig_output)]),
+    "netrig_device_enable": (_S, [netrig_device, c_uint32]),
+    "netrig_device_exit_enable": (_S, [netrig_device, c_uint32]),
+    "netrig_device_config_mode": (_S, [netrig_device, c_uint32]),
+    "netrig_device_exit_config_mode": (_S, [netrig_device, c_uint32]),
+    "netrig_device_is_alive": (_S, [netrig_device, c_uint32, _P(c_bool)]),
+    "netrig_device_exec": (_S, [netrig_device, c_char_p, c_uint32, _P(netrig_output)]),
+    "netrig_device_put_file": (
+        _S,
+        [netrig_device, c_char_p, c_char_p, c_uint32, netrig_progress_fn, c_void_p, c_uint32, _P(c_uint64)],
+    ),
+    "netrig_device_get_file": (
+        _S,
+        [netrig_device, c_char_p, c_char_p, c_uint32, netrig_progress_fn, c_void_p, c_uint32, _P(c_uint64)],
+    ),
+    # results of device operations. text/stderr may hold NULs: read them with string_at(ptr, len).
+    "netrig_output_text": (_S, [netrig_output, _P(c_void_p), _P(c_size_t)]),
+    "netrig_output_stderr": (_S, [netrig_output, _P(c_void_p), _P(c_size_t)]),
+    "netrig_output_exit_status": (_S, [netrig_output, _P(c_int32)]),
+    "netrig_output_elapsed_us": (_S, [netrig_output, _P(c_uint64)]),
+    "netrig_output_free": (_S, [netrig_output]),
 }
 
 for _name, (_restype, _argtypes) in _PROTOTYPES.items():
