@@ -360,11 +360,6 @@ def test_transfer_errors(linux, tmp_path):
         linux.put_file(tmp_path / "nope", "/tmp/x", progress="not callable")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="src/device/files.rs bug: SCP to a device without an scp program reports success "
-    "(put: bytes 'sent', nothing stored; get: 0 bytes, an empty local file) instead of NETRIG_E_IO",
-)
 def test_scp_to_a_device_without_scp_fails(linux, tmp_path):
     """fakedev's linux board serves SFTP but has no `scp` program (exec "scp -t ..." exits 127),
     like many network devices and busybox boards. Both directions must fail, not report success."""
@@ -447,12 +442,6 @@ def test_busy_and_waiting_callers_get_their_own_output(fleet):
         assert "UTC" in box["result"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="src/device/mod.rs bug: send_command does not check that the echo it strips is its own "
-    "command, so output still arriving from an earlier timing (or expect) read is returned as its "
-    "output, and the session stays shifted by one command",
-)
 def test_a_timing_read_that_ends_early_does_not_shift_later_outputs(fleet):
     with open_device(fleet, "slow") as dev:  # every answer comes 300 ms late
         early = dev.send_command_timing("show clock", quiet=0.1)

@@ -148,12 +148,7 @@ impl Device {
                     let what = what.clone();
                     Box::new(move |conn: &mut Conn, bytes: &[u8]| {
                         if bytes.is_empty() {
-                            return ch
-                                .send_eof()
-                                .and_then(|_| ch.wait_eof())
-                                .and_then(|_| ch.close())
-                                .and_then(|_| ch.wait_close())
-                                .map_err(|e| self.ssh_error(conn, &what, e));
+                            return self.scp_finish(conn, &mut ch, &what);
                         }
                         ch.write_all(bytes).map_err(|e| self.io_error(conn, &what, e))
                     })
@@ -198,16 +193,16 @@ impl Device {
         let mut dst =
             File::create(&part).map_err(|e| Error::Io(format!("{}: {what}: {}: {e}", self.name, part.display())))?;
         let result = self.op(timeout, false, |conn, start, deadline| {
-            let (mut source, total): (Box<dyn Read>, u64) = match protocol {
+            let (mut source, total, mut scp): (Box<dyn Read>, u64, Option<ssh2::Channel>) = match protocol {
                 Protocol::Sftp => {
                     let sftp = self.ssh(conn, deadline, &what, |s| s.sftp())?;
                     let stat = self.ssh(conn, deadline, &what, |_| sftp.stat(Path::new(remote)))?;
                     let file = self.ssh(conn, deadline, &what, |_| sftp.open(Path::new(remote)))?;
-                    (Box::new(file), stat.size.unwrap_or(0))
+                    (Box::new(file), stat.size.unwrap_or(0), None)
                 }
                 Protocol::Scp => {
                     let (ch, stat) = self.ssh(conn, deadline, &what, |s| s.scp_recv(Path::new(remote)))?;
-                    (Box::new(ch), stat.size())
+                    (Box::new(ch.stream(0)), stat.size(), Some(ch))
                 }
             };
             let mut buf = vec![0u8; CHUNK];
@@ -225,6 +220,10 @@ impl Device {
                 self.report(&mut progress, done, total, &what)?;
             }
             drop(source);
+            if let Some(ch) = &mut scp {
+                self.bound(conn, deadline)?;
+                self.scp_finish(conn, ch, &what)?;
+            }
             check_size(&self.name, &what, done, total)?;
             dst.sync_all().map_err(|e| Error::Io(format!("{}: {what}: {e}", self.name)))?;
             Ok(Transfer { bytes: done, elapsed: start.elapsed() })
@@ -237,6 +236,30 @@ impl Device {
             Err(e) => {
                 let _ = std::fs::remove_file(&part);
                 Err(e)
+            }
+        }
+    }
+
+    /// Ends an SCP channel and checks the remote scp's exit status: a device without an scp
+    /// program (many switches, busybox boards) answers with "not found" and status 127, which
+    /// libssh2 alone does not report.
+    fn scp_finish(&self, conn: &mut Conn, ch: &mut ssh2::Channel, what: &str) -> Result<()> {
+        ch.send_eof()
+            .and_then(|_| ch.wait_eof())
+            .and_then(|_| ch.close())
+            .and_then(|_| ch.wait_close())
+            .map_err(|e| self.ssh_error(conn, what, e))?;
+        match ch.exit_status() {
+            Ok(0) => Ok(()),
+            status => {
+                let mut stderr = String::new();
+                let _ = ch.stderr().read_to_string(&mut stderr);
+                Err(Error::Io(format!(
+                    "{}: {what}: the device's scp failed (exit status {}): {}",
+                    self.name,
+                    status.map_or_else(|_| "unknown".into(), |s| s.to_string()),
+                    stderr.trim()
+                )))
             }
         }
     }

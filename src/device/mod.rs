@@ -635,8 +635,17 @@ impl Device {
                     self.read_until(conn, deadline, &format!("'{}' after '{command}'", re.as_str()), tail_matcher(re))?
                 }
             };
+            self.note_early_end(conn, &raw);
             Ok(Output { text: clean(&self.platform, &raw, command), elapsed: start.elapsed() })
         })
+    }
+
+    /// A read that ended before a prompt (an expect pattern, a quiet period) may leave the device
+    /// still printing: the next line then resynchronises instead of taking that output as its own.
+    fn note_early_end(&self, conn: &mut Conn, raw: &[u8]) {
+        if !self.platform.at_prompt(raw) {
+            conn.dirty = true;
+        }
     }
 
     /// Sends one command and reads until the device has been quiet for `quiet` (for output that
@@ -646,6 +655,7 @@ impl Device {
             self.send_line(conn, deadline, command)?;
             let what = format!("a quiet period of {} ms after '{command}'", quiet.as_millis());
             let raw = self.read_until(conn, deadline, &what, |_, _| Done::IfQuiet(quiet))?;
+            self.note_early_end(conn, &raw);
             Ok(Output { text: clean(&self.platform, &raw, command), elapsed: start.elapsed() })
         })
     }
@@ -673,6 +683,7 @@ impl Device {
                         self.read_until(conn, deadline, &format!("'{}' after '{send}'", re.as_str()), tail_matcher(re))?
                     }
                 };
+                self.note_early_end(conn, &raw);
                 transcript.extend_from_slice(&raw);
                 previous = raw;
             }
