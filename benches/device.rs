@@ -18,6 +18,7 @@
 //! timings; it panics when a contender's output differs from the others' (same lines, in order).
 //! The fake device runs in this process, so its threads share the CPUs with the client.
 
+use std::ffi::CString;
 use std::fmt::Write as _;
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -25,6 +26,7 @@ use std::time::{Duration, Instant};
 
 use fakedev::{DeviceInfo, Fleet, Group, Inventory};
 use netrig::device::{Auth, Device, DeviceOptions, HostKeyPolicy, Platform};
+use netrig::ffi;
 
 /// The prompt of the fake cisco_ios device in enable mode, and in user mode.
 const ENABLE_PROMPT: &[u8] = b"R1#";
@@ -307,13 +309,16 @@ fn bench_command(
     let dev = Device::open(&options(d)).expect("netrig: open");
     let mut raw = Raw::connect(d);
     raw.setup(d);
+    let c_dev = CDevice::open(d);
     let line = format!("{command}\n");
+    let c_command = CString::new(command).expect("no NUL");
     let stats = {
         let mut contenders = vec![
             contender("netrig Device::send_command", || {
                 Reply::Clean(dev.send_command(command, None).expect("netrig: send_command").text)
             }),
             contender("raw ssh2 read loop", || Reply::Raw(raw.exchange(line.as_bytes(), ENABLE_PROMPT))),
+            contender("C ABI netrig_device_send_command", || Reply::Clean(c_dev.send(&c_command))),
         ];
         let mut same = SameLines { command, reference: None, sane, replies: 0 };
         let stats = compare(&mut contenders, warmup, rounds, per_round, |name, reply| same.check(name, reply));
@@ -322,7 +327,57 @@ fn bench_command(
     };
     dev.close().expect("netrig: close");
     raw.close();
+    drop(c_dev);
     stats
+}
+
+/// The same device through the C ABI, as a C or Python caller uses it: a handle, a result
+/// object per command, the text copied out, the result freed.
+struct CDevice(ffi::netrig_device);
+
+impl CDevice {
+    fn open(d: &DeviceInfo) -> CDevice {
+        let c = |s: &str| CString::new(s).expect("no NUL");
+        let (host, user, password) = (c(&d.host), c(&d.username), c(&d.password));
+        let secret = c(d.secret.as_deref().expect("cisco_ios has a secret"));
+        let (platform, fingerprint) = (c("cisco_ios"), c(&d.host_key_fingerprint));
+        let mut o = ffi::netrig_device_options_default();
+        o.host = host.as_ptr();
+        o.port = d.port;
+        o.username = user.as_ptr();
+        o.password = password.as_ptr();
+        o.secret = secret.as_ptr();
+        o.platform = platform.as_ptr();
+        o.host_key_policy = ffi::NETRIG_HOSTKEY_PINNED;
+        o.host_key_fingerprint = fingerprint.as_ptr();
+        let mut dev = ffi::netrig_device { id: 0 };
+        // SAFETY: the options' strings live until the call returns; `dev` is a valid out pointer.
+        let st = unsafe { ffi::netrig_device_open(&o, &mut dev) };
+        assert_eq!(st, netrig::netrig_status::NETRIG_OK, "C ABI open");
+        CDevice(dev)
+    }
+
+    fn send(&self, command: &CString) -> String {
+        let mut out = ffi::netrig_output { id: 0 };
+        // SAFETY: a live NUL-terminated command and a valid out pointer.
+        let st = unsafe { ffi::netrig_device_send_command(self.0, command.as_ptr(), 0, &mut out) };
+        assert_eq!(st, netrig::netrig_status::NETRIG_OK, "C ABI send_command");
+        let (mut text, mut len) = (std::ptr::null(), 0usize);
+        // SAFETY: valid out pointers; the text stays valid until netrig_output_free below.
+        let st = unsafe { ffi::netrig_output_text(out, &mut text, &mut len) };
+        assert_eq!(st, netrig::netrig_status::NETRIG_OK);
+        // SAFETY: `len` bytes at `text` belong to the live result.
+        let bytes = unsafe { std::slice::from_raw_parts(text.cast::<u8>(), len) };
+        let s = String::from_utf8(bytes.to_vec()).expect("UTF-8 text");
+        assert_eq!(ffi::netrig_output_free(out), netrig::netrig_status::NETRIG_OK);
+        s
+    }
+}
+
+impl Drop for CDevice {
+    fn drop(&mut self) {
+        ffi::netrig_device_free(self.0);
+    }
 }
 
 /// What an open contender returns: the session, closed untimed.
@@ -401,6 +456,8 @@ fn main() {
     println!();
     println!("{}", ratio_line("send_command 'show clock'", &short[0], &short[1], Some(1.5)));
     println!("{}", ratio_line("send_command 'show tech-support'", &big[0], &big[1], Some(1.3)));
+    println!("{}", ratio_line("C ABI send_command 'show clock'", &short[2], &short[1], Some(1.5)));
+    println!("{}", ratio_line("C ABI send_command 'show tech-support'", &big[2], &big[1], Some(1.3)));
     println!("{}", ratio_line("Device::open (same setup)", &open[0], &open[2], None));
     println!("{}", ratio_line("Device::open (to first prompt)", &open[0], &open[1], None));
     let mb_per_s = |s: &Stats| 2.0 * 1e6 / s.median_us();
