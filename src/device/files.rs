@@ -244,6 +244,11 @@ impl Device {
     /// program (many switches, busybox boards) answers with "not found" and status 127, which
     /// libssh2 alone does not report.
     fn scp_finish(&self, conn: &mut Conn, ch: &mut ssh2::Channel, what: &str) -> Result<()> {
+        // The scp protocol ends a file with a zero byte (sending) or acknowledges it with one
+        // (receiving); without it OpenSSH's scp reads EOF where it expects that byte and exits 1.
+        // A remote scp that already exited (a device without scp) makes this write fail; the
+        // exit status below reports that.
+        let _ = ch.write_all(&[0]);
         ch.send_eof()
             .and_then(|_| ch.wait_eof())
             .and_then(|_| ch.close())
