@@ -226,3 +226,18 @@ fn the_session_log_has_the_session_but_no_secret() {
     assert!(!text.contains(&format!("echo {password}")), "the password is in the log");
     assert!(text.contains("********"));
 }
+
+#[test]
+fn a_password_reaches_a_keyboard_interactive_only_device() {
+    let only_kbd = Faults { keyboard_interactive_only: true, ..Faults::default() };
+    let fleet =
+        Fleet::start_inventory(&Inventory::default().group(Group::new("cisco_ios", 1).faults(only_kbd))).unwrap();
+    let d = &fleet.devices()[0];
+    // The password method is refused by the device; the same password answers its
+    // keyboard-interactive prompt instead.
+    let dev = Device::open(&options(d, "cisco_ios")).unwrap();
+    assert!(dev.send_command("show version", None).unwrap().text.starts_with("Cisco IOS Software"));
+    let mut wrong = options(d, "cisco_ios");
+    wrong.auth = Auth::Password("wrong".into());
+    assert!(matches!(Device::open(&wrong), Err(Error::Auth(_))));
+}

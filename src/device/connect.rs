@@ -155,15 +155,26 @@ impl ssh2::KeyboardInteractivePrompt for Answer<'_> {
 }
 
 fn authenticate(name: &str, session: &ssh2::Session, opts: &DeviceOptions) -> Result<()> {
+    let started = Instant::now();
     let user = opts.username.as_str();
     let result = match &opts.auth {
         // Many devices offer only keyboard-interactive for passwords; answer it with the password.
-        Auth::Password(p) => match session.auth_methods(user) {
-            Ok(methods) if !methods.contains("password") && methods.contains("keyboard-interactive") => {
-                session.userauth_keyboard_interactive(user, &mut Answer(p))
+        // Password first: asking for the method list costs a round trip (and some servers
+        // delay their answer to it) on every open, while keyboard-only devices are rare.
+        Auth::Password(p) => session.userauth_password(user, p).or_else(|e| {
+            // Only a refusal leads to the fallback; a timeout stays a timeout, and the fallback
+            // gets only what is left of the auth timeout.
+            if e.code() != ssh2::ErrorCode::Session(-18) {
+                return Err(e);
             }
-            _ => session.userauth_password(user, p),
-        },
+            session.set_timeout(super::ceil_ms(opts.auth_timeout.saturating_sub(started.elapsed())));
+            match session.auth_methods(user) {
+                Ok(methods) if !methods.contains("password") && methods.contains("keyboard-interactive") => {
+                    session.userauth_keyboard_interactive(user, &mut Answer(p))
+                }
+                _ => Err(e),
+            }
+        }),
         Auth::Agent => session.userauth_agent(user),
         Auth::KeyboardInteractive(p) => session.userauth_keyboard_interactive(user, &mut Answer(p)),
         Auth::KeyFile { path, passphrase } => session.userauth_pubkey_file(user, None, path, passphrase.as_deref()),

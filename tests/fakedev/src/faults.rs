@@ -33,6 +33,9 @@ pub struct Faults {
     pub max_sessions: Option<u64>,
     /// Present a new host key on every connection after the first.
     pub new_host_key_each_connection: bool,
+    /// Offer keyboard-interactive (and public key) but not password authentication, like
+    /// devices whose PAM setup takes passwords only through keyboard-interactive.
+    pub keyboard_interactive_only: bool,
 }
 
 impl Faults {

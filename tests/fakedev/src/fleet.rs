@@ -112,6 +112,7 @@ impl Serialize for Faults {
             (self.split_utf8, "split_utf8"),
             (self.max_sessions.is_some(), "max_sessions"),
             (self.new_host_key_each_connection, "new_host_key"),
+            (self.keyboard_interactive_only, "keyboard_interactive_only"),
         ]
         .into_iter()
         .filter_map(|(set, name)| set.then_some(name))

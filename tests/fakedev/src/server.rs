@@ -97,6 +97,10 @@ impl Device {
         let config = if self.faults.new_host_key_each_connection && seen > 0 {
             let key = PrivateKey::random(&mut rand::rng(), Algorithm::Ed25519).expect("ed25519 key");
             Arc::new(russh::server::Config { keys: vec![key], ..clone_config(&self.config) })
+        } else if self.faults.keyboard_interactive_only {
+            let mut config = clone_config(&self.config);
+            config.methods.remove(russh::MethodKind::Password);
+            Arc::new(config)
         } else {
             self.config.clone()
         };
@@ -281,6 +285,10 @@ impl russh::server::Handler for Connection {
     }
 
     async fn auth_password(&mut self, user: &str, password: &str) -> Result<Auth, Self::Error> {
+        if self.device.faults.keyboard_interactive_only {
+            let others = [russh::MethodKind::KeyboardInteractive, russh::MethodKind::PublicKey];
+            return Ok(Auth::Reject { proceed_with_methods: Some((&others[..]).into()), partial_success: false });
+        }
         self.auth_pause().await;
         Ok(self.verdict(user, password == self.device.profile.password))
     }
