@@ -4,23 +4,12 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use fakedev::{DeviceInfo, Faults, Fleet, Group, Inventory, Profile};
-use netrig::device::{Auth, Device, DeviceOptions, HostKeyPolicy, Platform};
+use fakedev::{Faults, Fleet, Group, Inventory, Profile};
+use netrig::device::{Auth, Device, HostKeyPolicy};
 use netrig::Error;
 
-fn options(d: &DeviceInfo, platform: &str) -> DeviceOptions {
-    let mut o = DeviceOptions::new(
-        &d.host,
-        d.port,
-        &d.username,
-        Auth::Password(d.password.clone()),
-        Platform::named(platform).unwrap(),
-    );
-    o.host_key = HostKeyPolicy::Pinned(d.host_key_fingerprint.clone());
-    o.secret = d.secret.clone();
-    o.timeout = Duration::from_secs(5);
-    o
-}
+mod support;
+use support::options;
 
 fn fleet(profile: &str, faults: Faults) -> Fleet {
     Fleet::start_inventory(&Inventory::default().group(Group::new(profile, 1).faults(faults))).unwrap()

@@ -6,23 +6,12 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use fakedev::{DeviceInfo, Faults, Fleet, Group, Inventory};
-use netrig::device::{Auth, Commit, ConfigOptions, Device, DeviceOptions, HostKeyPolicy, Platform, Protocol};
+use fakedev::{Faults, Fleet, Group, Inventory};
+use netrig::device::{Auth, Commit, ConfigOptions, Device, Protocol};
 use netrig::Error;
 
-fn options(d: &DeviceInfo, platform: &str) -> DeviceOptions {
-    let mut o = DeviceOptions::new(
-        &d.host,
-        d.port,
-        &d.username,
-        Auth::Password(d.password.clone()),
-        Platform::named(platform).unwrap(),
-    );
-    o.host_key = HostKeyPolicy::Pinned(d.host_key_fingerprint.clone());
-    o.secret = d.secret.clone();
-    o.timeout = Duration::from_secs(5);
-    o
-}
+mod support;
+use support::options;
 
 fn open(profile: &str, platform: &str) -> (Fleet, Device) {
     let fleet = Fleet::start_inventory(&Inventory::default().group(Group::new(profile, 1))).unwrap();

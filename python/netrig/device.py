@@ -48,6 +48,7 @@ from dataclasses import dataclass
 from typing import Callable, Iterable, Optional, Sequence, Tuple, Union
 
 from . import ffi
+from ._owned import OwnedHandle
 from .errors import ClosedError, check, error_for
 from .ffi import lib
 
@@ -146,7 +147,7 @@ def _str_array(items: Sequence[bytes]) -> ctypes.Array:
     return (c_char_p * max(1, len(items)))(*items)
 
 
-class Device:
+class Device(OwnedHandle):
     """An open SSH session to a device under test (see the module docs).
 
     ``Device(host, port=22, *, username, password=None, private_key_file=None,
@@ -181,6 +182,8 @@ class Device:
     ``close()`` (also at the end of a ``with`` block) cancels an operation running in another
     thread, disconnects and frees the session; later calls raise ``ClosedError``.
     """
+
+    _free = staticmethod(lib.netrig_device_free)
 
     def __init__(
         self,
@@ -289,17 +292,10 @@ class Device:
             raise ClosedError(f"{self._name()}: this netrig Device is closed")
         return handle
 
-    @property
-    def closed(self) -> bool:
-        return self._handle is None
-
     def close(self) -> None:
         """Disconnects and frees the session. An operation running in another thread is
         cancelled (it raises ``CancelledError``); this call never waits for it. Idempotent."""
-        with self._close_lock:
-            handle, self._handle = self._handle, None
-        if handle is not None:
-            check(lib.netrig_device_free(handle))
+        super().close()
 
     def cancel(self) -> None:
         """Cancels the operation running on the device, from any thread: it raises
@@ -308,21 +304,6 @@ class Device:
         handle = self._handle
         if handle is not None:
             lib.netrig_device_cancel(handle)
-
-    def __enter__(self) -> "Device":
-        return self
-
-    def __exit__(self, exc_type, exc, tb) -> None:
-        self.close()
-
-    def __del__(self) -> None:
-        try:
-            handle = self.__dict__.get("_handle")
-            if handle is not None:
-                self._handle = None
-                lib.netrig_device_free(handle)
-        except Exception:
-            pass
 
     def _name(self) -> str:
         return f"device {self.__dict__.get('host')}:{self.__dict__.get('port')}"

@@ -28,6 +28,7 @@ from ctypes import POINTER, byref, c_bool, c_char_p, c_double, c_int64, c_size_t
 from typing import Any, Iterator, Union
 
 from . import ffi
+from ._owned import OwnedHandle
 from .errors import ClosedError, NotFoundError, check
 from .ffi import lib
 
@@ -267,7 +268,7 @@ class Batch:
             pass
 
 
-class Store:
+class Store(OwnedHandle):
     """A thread-safe status store (see the module docs for types and TTLs).
 
     ``Store(max_entries=None, max_bytes=None, default_ttl=None, max_key_len=None)``: each
@@ -319,32 +320,9 @@ class Store:
             raise ClosedError("this netrig Store is closed")
         return handle
 
-    @property
-    def closed(self) -> bool:
-        return self._handle is None
-
     def close(self) -> None:
         """Frees the store. Waits for calls running in other threads; idempotent."""
-        with self._close_lock:
-            handle, self._handle = self._handle, None
-        if handle is not None:
-            check(self._free(handle))
-
-    def __enter__(self) -> "Store":
-        return self
-
-    def __exit__(self, exc_type, exc, tb) -> None:
-        self.close()
-
-    def __del__(self) -> None:
-        # Interpreter shutdown or a failed __init__ may leave nothing to free; never raise here.
-        try:
-            handle = self.__dict__.get("_handle")
-            if handle is not None:
-                self._handle = None
-                self._free(handle)
-        except Exception:
-            pass
+        super().close()
 
     def __repr__(self) -> str:
         if self._handle is None:

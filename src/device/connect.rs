@@ -70,6 +70,8 @@ pub(crate) fn connect(name: &str, opts: &DeviceOptions) -> Result<Conn> {
 fn check_host_key(name: &str, session: &ssh2::Session, opts: &DeviceOptions) -> Result<()> {
     let (key, _) = session.host_key().ok_or_else(|| Error::HostKey(format!("{name}: no host key")))?;
     let seen = fingerprint(key);
+    // How known_hosts names this host: "host" on port 22, "[host]:port" elsewhere.
+    let entry = if opts.port == 22 { opts.host.clone() } else { format!("[{}]:{}", opts.host, opts.port) };
     let known_hosts = |path: &PathBuf, add: bool| -> Result<()> {
         let mut kh = session.known_hosts().map_err(|e| Error::HostKey(format!("{name}: {e}")))?;
         if path.exists() {
@@ -83,14 +85,7 @@ fn check_host_key(name: &str, session: &ssh2::Session, opts: &DeviceOptions) -> 
                     .iter()
                     .ok()
                     .and_then(|hosts| {
-                        hosts.into_iter().find_map(|h| {
-                            let host = if opts.port == 22 {
-                                opts.host.clone()
-                            } else {
-                                format!("[{}]:{}", opts.host, opts.port)
-                            };
-                            (h.name() == Some(host.as_str())).then(|| h.key().to_owned())
-                        })
+                        hosts.into_iter().find_map(|h| (h.name() == Some(entry.as_str())).then(|| h.key().to_owned()))
                     })
                     .and_then(|b64| decode_base64(&b64))
                     .map(|k| fingerprint(&k))
@@ -101,9 +96,8 @@ fn check_host_key(name: &str, session: &ssh2::Session, opts: &DeviceOptions) -> 
                 )))
             }
             ssh2::CheckResult::NotFound | ssh2::CheckResult::Failure if add => {
-                let host = if opts.port == 22 { opts.host.clone() } else { format!("[{}]:{}", opts.host, opts.port) };
                 let (_, kind) = session.host_key().expect("checked above");
-                kh.add(&host, key, "added by netrig (accept-new)", kind.into())
+                kh.add(&entry, key, "added by netrig (accept-new)", kind.into())
                     .and_then(|_| kh.write_file(path, ssh2::KnownHostFileKind::OpenSSH))
                     .map_err(|e| Error::HostKey(format!("{name}: recording the key in {}: {e}", path.display())))
             }

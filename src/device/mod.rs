@@ -454,23 +454,19 @@ impl Device {
         let mut last_data = started;
         loop {
             let mut quiet_until = None;
-            match done(&self.platform, &buf) {
-                Done::Yes => {
-                    if self.platform.at_prompt(&buf) {
-                        conn.prompt = Platform::last_line(&buf);
-                    }
-                    return Ok(buf);
-                }
+            let finished = match done(&self.platform, &buf) {
+                Done::Yes => true,
                 Done::IfQuiet(q) => {
-                    if Instant::now() >= last_data + q {
-                        if self.platform.at_prompt(&buf) {
-                            conn.prompt = Platform::last_line(&buf);
-                        }
-                        return Ok(buf);
-                    }
                     quiet_until = Some(last_data + q);
+                    Instant::now() >= last_data + q
                 }
-                Done::No => {}
+                Done::No => false,
+            };
+            if finished {
+                if self.platform.at_prompt(&buf) {
+                    conn.prompt = Platform::last_line(&buf);
+                }
+                return Ok(buf);
             }
             if self.platform.at_more(&buf) {
                 let keep = buf.len() - buf.iter().rev().take_while(|&&b| b != b'\n').count();
@@ -583,20 +579,15 @@ impl Device {
         if !conn.dirty || echo.is_empty() {
             return Ok(());
         }
-        // Long lines may be scrolled or wrapped by the device: look for their end.
-        let needle = echo.as_bytes()[echo.len().saturating_sub(40)..].to_vec();
-        self.read_until(conn, deadline, &format!("the echo of '{line}'"), |_, b| {
-            let clean = platform::strip_ansi(b);
-            match memchr::memmem::find(&clean, &needle) {
-                Some(at) if memchr::memchr(b'\n', &clean[at..]).is_some() => Done::Yes,
-                _ => Done::No,
-            }
-        })
-        .map(|buf| {
-            // Keep what follows the echo line for the reply; drop the stale output before it.
-            let at = find_echo_end(&buf, &needle);
-            conn.pending = buf[at..].to_vec();
-        })?;
+        // Long lines may be scrolled or wrapped by the device: look for their end, then the end
+        // of that line. Matched on the newest bytes only, like an expect pattern.
+        let needle = &echo.as_bytes()[echo.len().saturating_sub(40)..];
+        let literal: String = needle.iter().map(|b| format!(r"\x{b:02x}")).collect();
+        let echoed = Regex::new(&format!(r"(?-u){literal}[^\n]*\n")).expect("an escaped literal compiles");
+        let buf = self.read_until(conn, deadline, &format!("the echo of '{line}'"), tail_matcher(&echoed))?;
+        // Keep what follows the echo line for the reply; drop the stale output before it.
+        let at = find_echo_end(&buf, needle);
+        conn.pending = buf[at..].to_vec();
         conn.dirty = false;
         Ok(())
     }
@@ -792,7 +783,8 @@ impl Device {
         }
         let exit = self.platform.config_exit.as_deref().unwrap_or("end");
         self.send_line(conn, deadline, exit)?;
-        let uncommitted = pattern("", r"(?i)\[yes,no\].*$").expect("pattern compiles");
+        static UNCOMMITTED: std::sync::OnceLock<Regex> = std::sync::OnceLock::new();
+        let uncommitted = UNCOMMITTED.get_or_init(|| Regex::new(r"(?i)\[yes,no\].*$").expect("pattern compiles"));
         let raw = self.read_until(conn, deadline, &format!("the prompt after '{exit}'"), |p, b| {
             if p.at_prompt(b) || uncommitted.is_match(&Platform::last_line(b)) {
                 Done::Yes

@@ -735,6 +735,23 @@ pub unsafe extern "C" fn netrig_device_get_file(
     })
 }
 
+/// Hands out a pointer to one of a result's NUL-terminated buffers and its length without the NUL.
+fn output_bytes(
+    out: netrig_output,
+    text: *mut *const c_char,
+    len: *mut usize,
+    which: impl FnOnce(&COutput) -> &Vec<u8>,
+) -> Result<()> {
+    let text = Out::new(text, "text")?;
+    let (ptr, n) = OUTPUTS.with(out.id, |o| {
+        let bytes = which(o);
+        (bytes.as_ptr() as *const c_char, bytes.len() - 1)
+    })?;
+    text.set(ptr);
+    Out::optional(len).set(n);
+    Ok(())
+}
+
 /// The output text (exec: stdout). `*text` points to NUL-terminated bytes inside the result and
 /// `*len` (may be NULL) receives their length without the NUL (exec output may hold NULs).
 ///
@@ -746,13 +763,7 @@ pub unsafe extern "C" fn netrig_output_text(
     text: *mut *const c_char,
     len: *mut usize,
 ) -> netrig_status {
-    call("netrig_output_text", || {
-        let text = Out::new(text, "text")?;
-        let (ptr, n) = OUTPUTS.with(out.id, |o| (o.text.as_ptr() as *const c_char, o.text.len() - 1))?;
-        text.set(ptr);
-        Out::optional(len).set(n);
-        Ok(())
-    })
+    call("netrig_output_text", || output_bytes(out, text, len, |o| &o.text))
 }
 
 /// Exec's stderr (empty for CLI operations), as `netrig_output_text`.
@@ -765,13 +776,7 @@ pub unsafe extern "C" fn netrig_output_stderr(
     text: *mut *const c_char,
     len: *mut usize,
 ) -> netrig_status {
-    call("netrig_output_stderr", || {
-        let text = Out::new(text, "text")?;
-        let (ptr, n) = OUTPUTS.with(out.id, |o| (o.stderr.as_ptr() as *const c_char, o.stderr.len() - 1))?;
-        text.set(ptr);
-        Out::optional(len).set(n);
-        Ok(())
-    })
+    call("netrig_output_stderr", || output_bytes(out, text, len, |o| &o.stderr))
 }
 
 /// Exec's exit status (-1 if the server sent none; 0 for CLI operations).
