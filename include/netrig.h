@@ -126,6 +126,12 @@
 #define NETRIG_TTL_NEVER 0
 
 /**
+ * 32 workers: enough to hide device latency on a small controller; the benchmark
+ * (`cargo bench --bench run`) shows where more stop helping.
+ */
+#define DEFAULT_MAX_WORKERS 32
+
+/**
  * Status returned by every netrig function that can fail.
  *
  * The numbers are stable: a code is never renumbered or reused. `NETRIG_OK` is 0; every other

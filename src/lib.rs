@@ -9,6 +9,10 @@
 pub mod device;
 pub mod error;
 pub mod ffi;
+#[cfg(feature = "ssh")]
+pub mod pool;
+#[cfg(feature = "ssh")]
+pub mod run;
 pub mod store;
 
 pub use error::{netrig_status, Error, Result};

@@ -6,7 +6,6 @@
 use std::fs::File;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use super::{Conn, Device, ExecOutput, SLICE};
@@ -282,7 +281,7 @@ impl Device {
 
     /// The checks made between blocking calls: cancel, then deadline.
     fn check(&self, deadline: Instant, what: &str, last: &[u8]) -> Result<()> {
-        if self.cancel.swap(false, Ordering::SeqCst) {
+        if self.cancel_requested() {
             return Err(Error::Cancelled(format!(
                 "{}: {what} cancelled; last bytes: {}",
                 self.name,

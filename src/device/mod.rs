@@ -17,7 +17,9 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use parking_lot::Mutex;
+use std::sync::Arc;
+
+use parking_lot::{Mutex, RwLock};
 use regex::bytes::Regex;
 use zeroize::{Zeroize, Zeroizing};
 
@@ -228,6 +230,13 @@ pub struct Device {
     cancel: AtomicBool,
     /// Set by [`Device::retire`]: operations still queued for the lock give up when they get it.
     retired: AtomicBool,
+    /// An operation ended in a timeout, a cancel, a lost connection or a transfer I/O error: the
+    /// session's state is uncertain, so a pool discards it instead of handing it on.
+    broken: AtomicBool,
+    /// A cancel flag shared with others (a parallel run): while it is set, every operation on
+    /// this device stops as if cancelled. Unlike [`Device::cancel`] it is never cleared by the
+    /// device, so a flag raised just before an operation starts still stops it.
+    linked: RwLock<Option<Arc<AtomicBool>>>,
 }
 
 impl std::fmt::Debug for Device {
@@ -355,6 +364,8 @@ impl Device {
             conn: Mutex::new(conn),
             cancel: AtomicBool::new(false),
             retired: AtomicBool::new(false),
+            broken: AtomicBool::new(false),
+            linked: RwLock::new(None),
         };
         device.op(Some(opts.timeout), false, |conn, _, deadline| device.prepare(conn, deadline))?;
         Ok(device)
@@ -430,6 +441,9 @@ impl Device {
         if matches!(result, Err(Error::Timeout(_) | Error::Cancelled(_))) {
             conn.dirty = true;
         }
+        if conn.closed || matches!(result, Err(Error::Timeout(_) | Error::Cancelled(_) | Error::Closed(_) | Error::Io(_))) {
+            self.broken.store(true, Ordering::SeqCst);
+        }
         if let Some(log) = &mut conn.log {
             log.flush();
         }
@@ -474,7 +488,7 @@ impl Device {
                 conn.write(&self.name, b" ", false)?;
                 continue;
             }
-            if self.cancel.swap(false, Ordering::SeqCst) {
+            if self.cancel_requested() {
                 let message = format!("{}: cancelled while waiting for {what}; last bytes: {}", self.name, tail(&buf));
                 conn.pending = buf;
                 return Err(Error::Cancelled(message));
@@ -915,6 +929,28 @@ impl Device {
         self.cancel.store(true, Ordering::SeqCst);
     }
 
+    /// Whether an operation asked this device to stop: its own cancel flag (consumed) or a
+    /// linked one (left set).
+    fn cancel_requested(&self) -> bool {
+        self.cancel.swap(false, Ordering::SeqCst)
+            || self.linked.read().as_ref().is_some_and(|flag| flag.load(Ordering::SeqCst))
+    }
+
+    /// Links a shared cancel flag to the device (or unlinks it with `None`): while the flag is
+    /// set, operations stop with [`Error::Cancelled`] within [`SLICE`]. The parallel runner
+    /// links its run's flag to every device it uses, so cancelling the run cannot miss an
+    /// operation that is just starting.
+    pub fn link_cancel(&self, flag: Option<Arc<AtomicBool>>) {
+        *self.linked.write() = flag;
+    }
+
+    /// True once an operation ended in a timeout, a cancel, a lost connection or a transfer I/O
+    /// error, or the device was closed: its session may hold stale output or be dead, so a pool
+    /// closes it instead of handing it to the next caller.
+    pub fn is_broken(&self) -> bool {
+        self.broken.load(Ordering::SeqCst)
+    }
+
     /// Stops the device for good without waiting: the running operation is cancelled and
     /// operations queued for the device return [`Error::Closed`] when they get it (the C
     /// API's `netrig_device_free`; the session closes when the last reference drops).
@@ -931,6 +967,7 @@ impl Device {
         let mut conn = self.conn.try_lock_for(self.timeout).ok_or_else(|| {
             Error::Timeout(format!("{}: close: another operation held the device until the deadline", self.name))
         })?;
+        self.broken.store(true, Ordering::SeqCst);
         if !conn.closed {
             conn.closed = true;
             conn.session.set_timeout(1000);

@@ -1,6 +1,5 @@
 //! The panic guard every entry point runs in, and the thread-local last error.
 
-use std::any::Any;
 use std::cell::{Cell, RefCell};
 use std::ffi::{c_char, CString};
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -76,15 +75,7 @@ pub(crate) fn last_error_ptr() -> *const c_char {
     LAST_ERROR.try_with(|slot| slot.borrow().as_ptr()).unwrap_or(c"".as_ptr())
 }
 
-fn panic_text(payload: &(dyn Any + Send)) -> String {
-    if let Some(s) = payload.downcast_ref::<&str>() {
-        (*s).to_owned()
-    } else if let Some(s) = payload.downcast_ref::<String>() {
-        s.clone()
-    } else {
-        "panic with a non-string payload".to_owned()
-    }
-}
+use crate::error::panic_text;
 
 /// Runs the body of the entry point `name`. Errors become their status plus a last-error text
 /// prefixed with `name`; a panic becomes `NETRIG_E_PANIC` and never unwinds into C.
