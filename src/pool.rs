@@ -411,7 +411,15 @@ impl Inner {
                     if lease.is_alive(Some(limit)).unwrap_or(false) {
                         return Ok(lease);
                     }
-                    // Dead: the lease's check-in closes it and counts it; look again.
+                    // Dead: the lease's check-in closes it and counts it; look again. The dead
+                    // session served nobody: take back its hit (`c.first` is still set when
+                    // `plan` counted one) and its reuse, so that each checkout counts once.
+                    let mut st = self.state.lock();
+                    st.stats.reused -= 1;
+                    if c.first {
+                        st.stats.hits -= 1;
+                    }
+                    drop(st);
                     let mut lease = lease;
                     lease.discard = true;
                 }
@@ -444,6 +452,9 @@ impl Inner {
                 Self::lent(st);
                 Self::end_wait(st, c);
                 let check = now.duration_since(idle.since) > self.opts.health_check_after;
+                if check {
+                    st.stats.health_checks += 1;
+                }
                 let lease = self.lease(idle.device, c.key.clone(), idle.created, idle.epoch, idle.used);
                 return Ok(Plan::Idle { lease, check, expired });
             }
