@@ -183,7 +183,8 @@ fn a_stampede_on_a_failing_connect_shares_its_error() {
     const THREADS: usize = 32;
     for max in [1, 3] {
         // The refusal comes after 100 ms, so every caller arrives while the connect is in flight.
-        let f = fleet(vec![faulty("auth", 1, Faults { auth_always_fails: true, auth_delay_ms: 100, ..Faults::default() })]);
+        let f =
+            fleet(vec![faulty("auth", 1, Faults { auth_always_fails: true, auth_delay_ms: 100, ..Faults::default() })]);
         let d = &f.devices()[0];
         let o = opts(d);
         let pool = pool(limits(max, 64));
@@ -201,7 +202,11 @@ fn a_stampede_on_a_failing_connect_shares_its_error() {
             handles.into_iter().map(|h| h.join().unwrap()).collect::<Vec<_>>()
         });
         let s = pool.stats();
-        eprintln!("timing: 32 callers on a refusing device, max_per_host {max}: {} ms; {s:?}; {:?}", took.as_millis(), d.stats());
+        eprintln!(
+            "timing: 32 callers on a refusing device, max_per_host {max}: {} ms; {s:?}; {:?}",
+            took.as_millis(),
+            d.stats()
+        );
         for (r, _) in &results {
             assert!(matches!(r, Err(Error::Auth(m)) if m.contains(&d.port.to_string())), "{r:?}");
         }
@@ -210,7 +215,10 @@ fn a_stampede_on_a_failing_connect_shares_its_error() {
         assert_within(slowest, Duration::from_secs(3), "the slowest caller sharing a failed connect");
         // A few attempts (the ones in flight together), never one per caller.
         let attempts = connections(d);
-        assert!(attempts >= 1 && attempts <= max as u64, "max_per_host {max}: {attempts} connection attempts for 32 callers");
+        assert!(
+            attempts >= 1 && attempts <= max as u64,
+            "max_per_host {max}: {attempts} connection attempts for 32 callers"
+        );
         assert_eq!(s.connect_failures, attempts);
         assert_eq!(s.created, 0);
         assert_eq!(s.timed_out_waits, 0);
@@ -621,7 +629,8 @@ fn the_counters_follow_a_known_sequence_of_checkouts() {
     assert_eq!((s.misses, s.created, s.in_use, s.peak_in_use), (2, 2, 2, 2), "{s:?}");
     let waiter = {
         let (pool, o) = (pool.clone(), o.clone());
-        thread::spawn(move || pool.checkout(&o, Some(Duration::from_secs(10))).unwrap().reused()) // miss, waits
+        thread::spawn(move || pool.checkout(&o, Some(Duration::from_secs(10))).unwrap().reused())
+        // miss, waits
     };
     assert!(wait_for(Duration::from_secs(5), || pool.stats().waits == 1).is_some());
     thread::sleep(Duration::from_millis(50));
