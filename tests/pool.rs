@@ -297,6 +297,43 @@ fn a_waiter_gets_the_session_as_soon_as_it_is_checked_in() {
     assert_eq!(connections(d), 1);
 }
 
+/// A waiter shares the failure of a connect that fails while it waits, not one that failed
+/// before: here B's connect (a 50 ms connect timeout against a 300 ms banner delay) fails before
+/// D starts waiting on A's and C's; when A's session is discarded, D must connect, not answer
+/// with B's old error.
+#[test]
+fn a_waiter_does_not_get_the_error_of_a_connect_that_failed_before_it_waited() {
+    let _serial = serial();
+    let f = fleet(vec![faulty("late", 1, Faults { banner_delay_ms: 300, ..Faults::default() })]);
+    let d = &f.devices()[0];
+    let o = opts(d);
+    let pool = pool(limits(2, 8));
+    let checkout = |o: &DeviceOptions| {
+        let (pool, o) = (pool.clone(), o.clone());
+        thread::spawn(move || pool.checkout(&o, Some(Duration::from_secs(10))))
+    };
+    let a = checkout(&o);
+    assert!(wait_for(Duration::from_secs(5), || pool.stats().connecting == 1).is_some());
+    let mut hasty = o.clone();
+    hasty.connect_timeout = Duration::from_millis(50);
+    let r = pool.checkout(&hasty, None);
+    assert!(matches!(&r, Err(Error::Timeout(m)) if m.contains("50 ms")), "B: {r:?}");
+    let c = checkout(&o);
+    assert!(wait_for(Duration::from_secs(5), || pool.stats().connecting == 2).is_some());
+    let d_waiter = checkout(&o);
+    assert!(wait_for(Duration::from_secs(5), || pool.stats().waits == 1).is_some());
+    assert!(!d_waiter.is_finished());
+
+    a.join().unwrap().expect("A's slow connect succeeds").discard();
+    let r = d_waiter.join().unwrap();
+    assert!(r.is_ok(), "D got {r:?} after A's session was discarded");
+    let lease = r.unwrap();
+    assert_clock(&lease);
+    assert!(c.join().unwrap().is_ok());
+    let s = pool.stats();
+    assert_eq!((s.connect_failures, s.discarded_broken, s.timed_out_waits), (1, 1, 0), "{s:?}");
+}
+
 #[test]
 fn a_waiter_for_room_in_a_full_pool_gets_it_when_another_host_checks_in() {
     let _serial = serial();
