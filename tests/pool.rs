@@ -651,6 +651,18 @@ fn prewarm_opens_sessions_in_parallel_and_reports_the_hosts_that_failed() {
     let unknown = PoolKey { username: "nobody".into(), ..PoolKey::of(&opts(auth)) };
     let r = pool.checkout_key(&unknown, None);
     assert!(matches!(&r, Err(Error::NotFound(m)) if m.contains("nobody@")), "{r:?}");
+
+    // At most `parallel` connects at a time: 8 devices that greet after 200 ms, 4 at a time, take
+    // two rounds (one at a time would take eight, all at once one).
+    let late = fleet(vec![faulty("late", 8, Faults { banner_delay_ms: 200, ..Faults::default() })]);
+    let targets: Vec<DeviceOptions> = late.devices().iter().map(opts).collect();
+    let pool = self::pool(PoolOptions::default());
+    let (results, took) = timed(|| pool.prewarm(&targets, 4));
+    assert!(results.iter().all(Result::is_ok), "{results:?}");
+    eprintln!("timing: prewarm of 8 devices with a 200 ms banner delay, 4 at a time: {} ms", took.as_millis());
+    assert!(took >= Duration::from_millis(400), "more than 4 connects at a time: {took:?}");
+    assert_within(took, Duration::from_millis(1000), "prewarm in two rounds");
+    assert_eq!(pool.stats().idle, 8);
 }
 
 #[test]

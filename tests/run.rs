@@ -103,10 +103,10 @@ fn expected(command: &str) -> String {
     p.commands[command].replace("{host}", &p.hostname).replace("\r\n", "\n")
 }
 
-/// Records every progress callback: the event and the name of the thread it ran on.
+/// Records every progress callback: the event, the name of the thread it ran on, and when.
 #[derive(Clone, Default)]
 struct Recorder {
-    events: Arc<Mutex<Vec<(Event, String)>>>,
+    events: Arc<Mutex<Vec<(Event, String, Instant)>>>,
 }
 
 impl Recorder {
@@ -114,12 +114,12 @@ impl Recorder {
         let events = self.events.clone();
         Arc::new(move |e: &Event| {
             let name = thread::current().name().unwrap_or("?").to_owned();
-            events.lock().unwrap().push((e.clone(), name));
+            events.lock().unwrap().push((e.clone(), name, Instant::now()));
         })
     }
 
     fn events(&self) -> Vec<Event> {
-        self.events.lock().unwrap().iter().map(|(e, _)| e.clone()).collect()
+        self.events.lock().unwrap().iter().map(|(e, _, _)| e.clone()).collect()
     }
 }
 
@@ -346,8 +346,15 @@ fn cancel_while_hosts_hang_ends_the_run_promptly_and_skips_the_rest() {
     wait_until(Duration::from_secs(5), "the hung commands received", || {
         f.devices()[..WORKERS].iter().all(|d| d.stats().commands >= 4)
     });
-    thread::sleep(Duration::from_millis(100));
-    assert!(!run.is_finished());
+    let (none, waited) = {
+        let t = Instant::now();
+        (run.wait(Some(Duration::from_millis(100))), t.elapsed())
+    };
+    assert!(none.is_none() && !run.is_finished(), "the hosts hang for 20 s");
+    assert!(
+        waited >= Duration::from_millis(100) && waited < Duration::from_millis(400),
+        "wait(100 ms) took {waited:?}"
+    );
     let cancelled_at = Instant::now();
     run.cancel();
     let report = run.wait(Some(Duration::from_secs(10))).expect("the run ends after a cancel");
@@ -453,55 +460,57 @@ fn abort_stops_the_whole_run_at_the_first_failure() {
         faulty("drop", 1, Faults { latency_ms: 150, ..drop_on("show clock") }),
         good("ok", 4),
     ]);
-    let steps = vec![Step::command("show clock").timeout(Duration::from_secs(20)), Step::command("show version")];
-    let recorder = Recorder::default();
-    let report = Run::run(
-        targets(f.devices()),
-        steps,
-        run_opts(4, Strategy::Free, OnFailure::Abort),
-        None,
-        Some(recorder.progress()),
-    )
-    .unwrap();
-    eprintln!("timing: aborted run: {} ms", report.wall.as_millis());
     let dropped = &f.devices()[3];
-    let aborted = report.aborted.as_deref().expect("the run says why it stopped");
-    assert!(aborted.contains(&dropped.addr()) && aborted.contains("show clock"), "{aborted}");
-    assert!(!report.cancelled);
-    // Long before the hung steps' 20 s: the abort cancelled them.
-    let failed_at = recorder
-        .events()
-        .iter()
-        .find(|e| e.kind == EventKind::StepFinished && e.host == Some(3))
-        .map(|e| e.elapsed)
+    let steps = vec![Step::command("show clock").timeout(Duration::from_secs(20)), Step::command("show version")];
+    for strategy in [Strategy::Free, Strategy::Linear] {
+        let recorder = Recorder::default();
+        let report = Run::run(
+            targets(f.devices()),
+            steps.clone(),
+            run_opts(4, strategy, OnFailure::Abort),
+            None,
+            Some(recorder.progress()),
+        )
         .unwrap();
-    assert!(report.wall < Duration::from_secs(5), "{:?} (the failing step took {failed_at:?})", report.wall);
-    for (i, (d, h)) in f.devices().iter().zip(&report.hosts).enumerate() {
-        let what = &d.name;
-        match group(d) {
-            "hang" => {
-                assert_eq!(h.state, State::Cancelled, "{what}: {h:?}");
-                assert_step(&h.steps[0], State::Cancelled, NETRIG_E_CANCELLED, what);
-                assert_eq!(h.steps[1].error, "not run: the run was aborted", "{what}");
-            }
-            "drop" => {
-                assert_eq!(h.state, State::Failed, "{what}: {h:?}");
-                assert_step(&h.steps[0], State::Failed, NETRIG_E_CLOSED, what);
-                assert_eq!(h.steps[1].state, State::Skipped);
-            }
-            _ => {
-                assert!(i >= 4);
-                assert_eq!(h.state, State::Skipped, "{what}: never started: {h:?}");
-                assert_eq!(h.connect.error, "not started: the run was aborted", "{what}");
+        // From the failure to the end of the run: long before the hung steps' 20 s.
+        let recorded = recorder.events.lock().unwrap().clone();
+        let at = |f: &dyn Fn(&Event) -> bool| recorded.iter().find(|(e, _, _)| f(e)).map(|(_, _, t)| *t).unwrap();
+        let failed_at = at(&|e| e.kind == EventKind::StepFinished && e.host == Some(3));
+        let ended_at = at(&|e| e.kind == EventKind::RunFinished);
+        let took = ended_at - failed_at;
+        eprintln!("timing: {strategy:?}: from the failure to the end of the aborted run: {} ms", took.as_millis());
+        assert!(took <= PROMPT_END, "{strategy:?}: the run took {took:?} to end after the failure");
+
+        let aborted = report.aborted.as_deref().expect("the run says why it stopped");
+        assert!(aborted.contains(&dropped.addr()) && aborted.contains("show clock"), "{aborted}");
+        assert!(!report.cancelled);
+        for (i, (d, h)) in f.devices().iter().zip(&report.hosts).enumerate() {
+            let what = format!("{strategy:?} {}", d.name);
+            match group(d) {
+                "hang" => {
+                    assert_eq!(h.state, State::Cancelled, "{what}: {h:?}");
+                    assert_step(&h.steps[0], State::Cancelled, NETRIG_E_CANCELLED, &what);
+                    assert_eq!(h.steps[1].error, "not run: the run was aborted", "{what}");
+                }
+                "drop" => {
+                    assert_eq!(h.state, State::Failed, "{what}: {h:?}");
+                    assert_step(&h.steps[0], State::Failed, NETRIG_E_CLOSED, &what);
+                    assert_eq!(h.steps[1].state, State::Skipped);
+                }
+                _ => {
+                    assert!(i >= 4);
+                    assert_eq!(h.state, State::Skipped, "{what}: never started: {h:?}");
+                    assert_eq!(h.connect.error, "not started: the run was aborted", "{what}");
+                }
             }
         }
+        assert_eq!(report.failed_hosts(), vec![dropped.addr().as_str()]);
+        let json: serde_json::Value = serde_json::from_str(&report.to_json()).unwrap();
+        assert_eq!(json["aborted"], aborted);
+        assert_eq!(json["cancelled"], false);
+        assert_eq!(json["totals"]["skipped"], 4);
+        assert_eq!(json["totals"]["cancelled"], 3);
     }
-    assert_eq!(report.failed_hosts(), vec![dropped.addr().as_str()]);
-    let json: serde_json::Value = serde_json::from_str(&report.to_json()).unwrap();
-    assert_eq!(json["aborted"], aborted);
-    assert_eq!(json["cancelled"], false);
-    assert_eq!(json["totals"]["skipped"], 4);
-    assert_eq!(json["totals"]["cancelled"], 3);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -678,7 +687,7 @@ fn max_workers_bounds_the_threads_and_callbacks_run_on_worker_threads() {
         let threads = max_workers.min(hosts);
         let recorded = recorder.events.lock().unwrap().clone();
         let mut workers = BTreeSet::new();
-        for (e, name) in &recorded {
+        for (e, name, _) in &recorded {
             assert_eq!(name, &format!("netrig-run-{}", e.worker), "{e:?} ran on thread {name}");
             workers.insert(e.worker);
         }
