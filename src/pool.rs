@@ -141,10 +141,10 @@ struct Host {
     connecting: usize,
     waiters: usize,
     cond: Arc<Condvar>,
-    /// Connects started to this host so far; numbers each one.
-    flights: u64,
-    /// The newest failed connect: its number and error, shared with the checkouts that waited
-    /// on it.
+    /// Connects to this host that failed so far; numbers each failure.
+    failures: u64,
+    /// The newest failed connect: its number among the failures and its error, shared with the
+    /// checkouts that were waiting on a connect when it failed.
     failure: Option<(u64, Error)>,
 }
 
@@ -370,8 +370,8 @@ enum Plan {
     /// Hand out this idle session; `check` asks for a health check first. `expired` are
     /// sessions found past their time on the way, to close.
     Idle { lease: Lease, check: bool, expired: Vec<Arc<Device>> },
-    /// Open a new session (connect number `flight` of the host), after closing `evicted`.
-    Connect { opts: Box<DeviceOptions>, flight: u64, evicted: Vec<Arc<Device>> },
+    /// Open a new session, after closing `evicted`.
+    Connect { opts: Box<DeviceOptions>, evicted: Vec<Arc<Device>> },
 }
 
 /// A checkout's progress through waits.
@@ -382,8 +382,10 @@ struct Checkout {
     first: bool,
     /// When this checkout began waiting.
     waited: Option<Instant>,
-    /// The first connect this checkout waited on: a failure of it, or of a later one, is its
-    /// answer.
+    /// Set when this checkout began waiting on a connect in flight: the number the host's next
+    /// failure would get. That failure, or a later one, is its answer; a connect that failed
+    /// before it waited is not (failures are numbered as they end, not as connects start,
+    /// because a connect started later may fail first).
     waited_on: Option<u64>,
 }
 
@@ -411,14 +413,22 @@ impl Inner {
                     if lease.is_alive(Some(limit)).unwrap_or(false) {
                         return Ok(lease);
                     }
-                    // Dead: the lease's check-in closes it and counts it; look again.
+                    // Dead: the lease's check-in closes it and counts it; look again. The dead
+                    // session served nobody: take back its hit (`c.first` is still set when
+                    // `plan` counted one) and its reuse, so that each checkout counts once.
+                    let mut st = self.state.lock();
+                    st.stats.reused -= 1;
+                    if c.first {
+                        st.stats.hits -= 1;
+                    }
+                    drop(st);
                     let mut lease = lease;
                     lease.discard = true;
                 }
-                Plan::Connect { opts: connect_opts, flight, evicted } => {
+                Plan::Connect { opts: connect_opts, evicted } => {
                     drop(evicted);
                     let result = Device::open(&connect_opts);
-                    return self.connected(&c.key, flight, result);
+                    return self.connected(&c.key, result);
                 }
             }
         }
@@ -444,6 +454,9 @@ impl Inner {
                 Self::lent(st);
                 Self::end_wait(st, c);
                 let check = now.duration_since(idle.since) > self.opts.health_check_after;
+                if check {
+                    st.stats.health_checks += 1;
+                }
                 let lease = self.lease(idle.device, c.key.clone(), idle.created, idle.epoch, idle.used);
                 return Ok(Plan::Idle { lease, check, expired });
             }
@@ -452,8 +465,8 @@ impl Inner {
                 c.first = false;
             }
             let host = st.hosts.entry(c.key.clone()).or_default();
-            if let (Some(mine), Some((flight, e))) = (c.waited_on, &host.failure) {
-                if *flight >= mine {
+            if let (Some(mine), Some((failed, e))) = (c.waited_on, &host.failure) {
+                if *failed >= mine {
                     let e = e.clone();
                     Self::end_wait(st, c);
                     return Err(e);
@@ -482,11 +495,9 @@ impl Inner {
                     }
                 };
                 host.connecting += 1;
-                host.flights += 1;
-                let flight = host.flights;
                 st.total += 1;
                 Self::end_wait(st, c);
-                return Ok(Plan::Connect { opts: connect_opts, flight, evicted });
+                return Ok(Plan::Connect { opts: connect_opts, evicted });
             }
             if !evicted.is_empty() {
                 MutexGuard::unlocked(&mut guard, || drop(evicted));
@@ -513,8 +524,7 @@ impl Inner {
             }
             let host = st.hosts.get_mut(&c.key).expect("entered above");
             if host.connecting > 0 && c.waited_on.is_none() {
-                // The oldest connect still in flight.
-                c.waited_on = Some(host.flights + 1 - host.connecting as u64);
+                c.waited_on = Some(host.failures + 1);
             }
             if below_host {
                 // The host has room but the pool has none, and no session is idle to evict.
@@ -532,7 +542,7 @@ impl Inner {
 
     /// Books the end of a connect: a lease on success; on failure the error, which the
     /// checkouts waiting on this connect share.
-    fn connected(self: &Arc<Self>, key: &PoolKey, flight: u64, result: Result<Device>) -> Result<Lease> {
+    fn connected(self: &Arc<Self>, key: &PoolKey, result: Result<Device>) -> Result<Lease> {
         let mut st = self.state.lock();
         let st = &mut *st;
         let host = st.hosts.get_mut(key).expect("hosts are never removed");
@@ -546,7 +556,8 @@ impl Inner {
                 Ok(self.lease(Arc::new(device), key.clone(), Instant::now(), epoch, false))
             }
             Err(e) => {
-                host.failure = Some((flight, e.clone()));
+                host.failures += 1;
+                host.failure = Some((host.failures, e.clone()));
                 st.total -= 1;
                 st.stats.connect_failures += 1;
                 self.wake(st, key);

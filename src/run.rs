@@ -398,7 +398,8 @@ pub struct Event {
 }
 
 /// Called on the worker thread that produced the event, never under a netrig lock. It must
-/// not block for long: the worker waits for it.
+/// not block for long: the worker waits for it. Every call has returned by the time
+/// [`Run::wait`] returns the report (RunFinished is the last).
 pub type Progress = Arc<dyn Fn(&Event) + Send + Sync>;
 
 /// Events not yet taken, and whether RunFinished is among those sent.
@@ -602,10 +603,18 @@ impl Drop for Run {
 
 impl Shared {
     fn emit(&self, e: Event) {
+        self.call_back(&e);
+        self.enqueue(e);
+    }
+
+    fn call_back(&self, e: &Event) {
         if let Some(progress) = &self.progress {
             // A panicking callback must not take the worker (and the run's end) with it.
-            let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| progress(&e)));
+            let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| progress(e)));
         }
+    }
+
+    fn enqueue(&self, e: Event) {
         if let Some((queue, cond)) = &self.queue {
             let mut q = queue.lock();
             q.ended |= e.kind == EventKind::RunFinished;
@@ -896,9 +905,7 @@ impl Shared {
             cancelled: self.cancelled.load(Ordering::SeqCst),
             aborted: self.aborted.lock().clone(),
         });
-        *self.report.lock() = Some(report);
-        self.done.notify_all();
-        self.emit(Event {
+        let event = Event {
             kind: EventKind::RunFinished,
             host: None,
             step: None,
@@ -906,6 +913,15 @@ impl Shared {
             status: netrig_status::NETRIG_OK,
             elapsed: wall,
             worker: w,
-        });
+        };
+        // The last callback returns before `wait` does: a C caller frees its user_data then.
+        self.call_back(&event);
+        // RunFinished joins the stream while the report is being published, so that a reader
+        // who took it sees `is_finished`, and one who sees `is_finished` finds it queued.
+        let mut slot = self.report.lock();
+        *slot = Some(report);
+        self.enqueue(event);
+        drop(slot);
+        self.done.notify_all();
     }
 }
