@@ -11,14 +11,14 @@
 //! share the error of the connect they waited on.
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use parking_lot::{Condvar, Mutex, MutexGuard};
 
-use crate::device::{Device, DeviceOptions};
+use crate::device::{Device, DeviceOptions, SLICE};
 use crate::error::{Error, Result};
 
 /// Which sessions are interchangeable.
@@ -134,7 +134,7 @@ struct Idle {
 #[derive(Default)]
 struct Host {
     /// The options of the last checkout by options: `checkout_key` and reconnects use them.
-    opts: Option<Box<DeviceOptions>>,
+    opts: Option<Arc<DeviceOptions>>,
     /// Idle sessions, most recently checked in last.
     idle: Vec<Idle>,
     in_use: usize,
@@ -202,6 +202,8 @@ pub struct Lease {
     epoch: u64,
     reused: bool,
     discard: bool,
+    /// Check the session in as never used (a prewarm's lease).
+    unused: bool,
     pool: Arc<Inner>,
 }
 
@@ -248,7 +250,7 @@ impl Lease {
 impl Drop for Lease {
     fn drop(&mut self) {
         if let Some(device) = self.device.take() {
-            self.pool.check_in(device, &self.key, self.created, self.epoch, self.discard);
+            self.pool.check_in(device, &self.key, self.created, self.epoch, self.discard, !self.unused);
         }
     }
 }
@@ -295,13 +297,26 @@ impl Pool {
     /// checked in. Waits up to `timeout` (default `checkout_timeout`), then
     /// [`Error::Timeout`]. When the connect this checkout waited on fails, it gets that error.
     pub fn checkout(&self, opts: &DeviceOptions, timeout: Option<Duration>) -> Result<Lease> {
-        self.inner.checkout(PoolKey::of(opts), Some(opts), timeout)
+        self.inner.checkout(PoolKey::of(opts), Some(opts), timeout, None)
     }
 
     /// Like [`Pool::checkout`], with the options of the last checkout or prewarm of `key`
     /// ([`Error::NotFound`] when the pool has never seen it).
     pub fn checkout_key(&self, key: &PoolKey, timeout: Option<Duration>) -> Result<Lease> {
-        self.inner.checkout(key.clone(), None, timeout)
+        self.inner.checkout(key.clone(), None, timeout, None)
+    }
+
+    /// A checkout (by options, or by key when `opts` is None) that also gives up with
+    /// [`Error::Cancelled`] within [`crate::device::SLICE`] once `stop` is raised: the parallel
+    /// runner's workers wait in the pool this way, so cancelling a run does not wait for them.
+    pub(crate) fn checkout_or_stop(
+        &self,
+        key: &PoolKey,
+        opts: Option<&DeviceOptions>,
+        timeout: Option<Duration>,
+        stop: &AtomicBool,
+    ) -> Result<Lease> {
+        self.inner.checkout(key.clone(), opts, timeout, Some(stop))
     }
 
     /// Opens a session to each target in parallel (at most `parallel` connects at a time, each
@@ -316,7 +331,10 @@ impl Pool {
                 s.spawn(|| loop {
                     let i = next.fetch_add(1, Ordering::Relaxed);
                     let Some(opts) = targets.get(i) else { break };
-                    let result = self.checkout(opts, None).map(drop);
+                    let result = self.checkout(opts, None).map(|mut lease| {
+                        // A session opened here has served nobody yet.
+                        lease.unused = !lease.reused;
+                    });
                     *results[i].lock() = Some(result);
                 });
             }
@@ -371,7 +389,7 @@ enum Plan {
     /// sessions found past their time on the way, to close.
     Idle { lease: Lease, check: bool, expired: Vec<Arc<Device>> },
     /// Open a new session, after closing `evicted`.
-    Connect { opts: Box<DeviceOptions>, evicted: Vec<Arc<Device>> },
+    Connect { opts: Arc<DeviceOptions>, evicted: Vec<Arc<Device>> },
 }
 
 /// A checkout's progress through waits.
@@ -390,7 +408,13 @@ struct Checkout {
 }
 
 impl Inner {
-    fn checkout(self: &Arc<Self>, key: PoolKey, opts: Option<&DeviceOptions>, timeout: Option<Duration>) -> Result<Lease> {
+    fn checkout(
+        self: &Arc<Self>,
+        key: PoolKey,
+        opts: Option<&DeviceOptions>,
+        timeout: Option<Duration>,
+        stop: Option<&AtomicBool>,
+    ) -> Result<Lease> {
         let start = Instant::now();
         let mut c = Checkout {
             key,
@@ -401,7 +425,7 @@ impl Inner {
             waited_on: None,
         };
         loop {
-            match self.plan(&mut c, opts)? {
+            match self.plan(&mut c, opts, stop)? {
                 Plan::Idle { lease, check: false, expired } => {
                     drop(expired);
                     return Ok(lease);
@@ -417,7 +441,9 @@ impl Inner {
                     // session served nobody: take back its hit (`c.first` is still set when
                     // `plan` counted one) and its reuse, so that each checkout counts once.
                     let mut st = self.state.lock();
-                    st.stats.reused -= 1;
+                    if lease.reused {
+                        st.stats.reused -= 1;
+                    }
                     if c.first {
                         st.stats.hits -= 1;
                     }
@@ -436,12 +462,16 @@ impl Inner {
 
     /// Decides under the lock what the checkout does, waiting (up to its deadline) while the
     /// host or the pool is at its limit.
-    fn plan(self: &Arc<Self>, c: &mut Checkout, opts: Option<&DeviceOptions>) -> Result<Plan> {
+    fn plan(self: &Arc<Self>, c: &mut Checkout, opts: Option<&DeviceOptions>, stop: Option<&AtomicBool>) -> Result<Plan> {
         let mut guard = self.state.lock();
         loop {
             let st = &mut *guard;
             if st.closed {
                 return Err(Error::Closed(format!("pool: closed; cannot check out {}", c.key)));
+            }
+            if stop.is_some_and(|s| s.load(Ordering::SeqCst)) {
+                Self::end_wait(st, c);
+                return Err(Error::Cancelled(format!("pool: checkout of {} cancelled", c.key)));
             }
             let now = Instant::now();
             let (found, expired) = self.take_fresh(st, &c.key, now);
@@ -450,7 +480,9 @@ impl Inner {
                 if c.first {
                     st.stats.hits += 1;
                 }
-                st.stats.reused += 1;
+                if idle.used {
+                    st.stats.reused += 1;
+                }
                 Self::lent(st);
                 Self::end_wait(st, c);
                 let check = now.duration_since(idle.since) > self.opts.health_check_after;
@@ -482,11 +514,11 @@ impl Inner {
                 let connect_opts = match (opts, &host.opts) {
                     (Some(o), _) => {
                         // Remembered for checkout_key: the options of the newest connect.
-                        let o = Box::new(o.clone());
-                        host.opts = Some(o.clone());
+                        let o = Arc::new(o.clone());
+                        host.opts = Some(Arc::clone(&o));
                         o
                     }
-                    (None, Some(o)) => o.clone(),
+                    (None, Some(o)) => Arc::clone(o),
                     (None, None) => {
                         return Err(Error::NotFound(format!(
                             "pool: {} was never checked out with options; nothing to connect with",
@@ -526,15 +558,17 @@ impl Inner {
             if host.connecting > 0 && c.waited_on.is_none() {
                 c.waited_on = Some(host.failures + 1);
             }
+            // With a stop flag, wake every slice to look at it.
+            let until = if stop.is_some() { c.deadline.min(now + SLICE) } else { c.deadline };
             if below_host {
                 // The host has room but the pool has none, and no session is idle to evict.
                 st.total_waiters += 1;
-                let _ = self.room.wait_until(&mut guard, c.deadline);
+                let _ = self.room.wait_until(&mut guard, until);
                 guard.total_waiters -= 1;
             } else {
                 host.waiters += 1;
                 let cond = Arc::clone(&host.cond);
-                let _ = cond.wait_until(&mut guard, c.deadline);
+                let _ = cond.wait_until(&mut guard, until);
                 guard.hosts.get_mut(&c.key).expect("hosts are never removed").waiters -= 1;
             }
         }
@@ -567,7 +601,7 @@ impl Inner {
     }
 
     fn lease(self: &Arc<Self>, device: Arc<Device>, key: PoolKey, created: Instant, epoch: u64, reused: bool) -> Lease {
-        Lease { device: Some(device), key, created, epoch, reused, discard: false, pool: Arc::clone(self) }
+        Lease { device: Some(device), key, created, epoch, reused, discard: false, unused: false, pool: Arc::clone(self) }
     }
 
     fn lent(st: &mut State) {
@@ -662,7 +696,7 @@ impl Inner {
         self.room.notify_all();
     }
 
-    fn check_in(&self, device: Arc<Device>, key: &PoolKey, created: Instant, epoch: u64, discard: bool) {
+    fn check_in(&self, device: Arc<Device>, key: &PoolKey, created: Instant, epoch: u64, discard: bool, used: bool) {
         // A C caller may free a leased handle while one of its own calls still runs on the
         // device: that call holds another reference. Stop it; the session is not reusable.
         let shared = Arc::strong_count(&device) > 1;
@@ -697,7 +731,7 @@ impl Inner {
         }
         st.seq += 1;
         let seq = st.seq;
-        host.idle.push(Idle { device, created, since: now, seq, epoch, used: true });
+        host.idle.push(Idle { device, created, since: now, seq, epoch, used });
         st.lru.insert(seq, key.clone());
         let expiry = (now + self.opts.idle_timeout).min(created + self.opts.max_lifetime);
         if st.reaper_at.is_none_or(|at| expiry < at) {

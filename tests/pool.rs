@@ -635,15 +635,21 @@ fn prewarm_opens_sessions_in_parallel_and_reports_the_hosts_that_failed() {
     let s = pool.stats();
     assert_eq!((s.created, s.connect_failures, s.idle, s.in_use), (6, 2, 6, 0), "{s:?}");
 
-    // Checkouts by key get the prewarmed sessions: no new connection.
+    // Checkouts by key get the prewarmed sessions: no new connection. They served nobody
+    // before, so they are hits but not reuses.
     for d in &f.devices()[..6] {
         let lease = pool.checkout_key(&PoolKey::of(&opts(d)), None).unwrap();
-        assert!(lease.reused());
+        assert!(!lease.reused());
         assert_clock(&lease);
         assert_eq!(connections(d), 1);
     }
     let s = pool.stats();
-    assert_eq!((s.hits, s.reused, s.created), (6, 6, 6), "{s:?}");
+    assert_eq!((s.hits, s.reused, s.created), (6, 0, 6), "{s:?}");
+    // Once used and returned, they are.
+    let lease = pool.checkout_key(&PoolKey::of(&opts(&f.devices()[0])), None).unwrap();
+    assert!(lease.reused());
+    drop(lease);
+    assert_eq!(pool.stats().reused, 1);
     // The failed hosts' options are known: a checkout by key tries again.
     let auth = &f.devices()[6];
     assert!(matches!(pool.checkout_key(&PoolKey::of(&opts(auth)), None), Err(Error::Auth(_))));

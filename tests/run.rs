@@ -204,6 +204,7 @@ fn check_mixed_host(d: &DeviceInfo, h: &netrig::run::HostResult) {
             );
             for s in &h.steps {
                 assert_eq!(s.state, State::Skipped, "{what}");
+                assert_eq!(s.error, "not run: the connect failed", "{what}");
             }
         }
         other => unreachable!("group {other}"),
@@ -389,6 +390,43 @@ fn cancel_while_hosts_hang_ends_the_run_promptly_and_skips_the_rest() {
         wait_until(Duration::from_secs(5), "sessions closed", || d.stats().active_connections == 0);
         assert!(d.stats().connections <= 1);
     }
+}
+
+/// A worker waiting in the pool for a session (the host at its limit) is stopped by the cancel
+/// too, instead of waiting out the pool's 30 s checkout timeout.
+#[test]
+fn cancel_stops_workers_waiting_in_the_pool() {
+    let _serial = serial();
+    let f = fleet(vec![good("ok", 1)]);
+    let d = &f.devices()[0];
+    let pool = Arc::new(Pool::new(PoolOptions { max_per_host: 1, ..PoolOptions::default() }).unwrap());
+    let held = pool.checkout(&opts(d), None).unwrap();
+    let recorder = Recorder::default();
+    let run = Run::start(
+        targets([d, d, d]),
+        vec![Step::command("show clock")],
+        run_opts(3, Strategy::Free, OnFailure::SkipHost),
+        Some(pool.clone()),
+        Some(recorder.progress()),
+    )
+    .unwrap();
+    wait_until(Duration::from_secs(5), "three checkouts waiting", || pool.stats().waits == 3);
+    assert!(run.wait(Some(Duration::from_millis(100))).is_none(), "the only session is held");
+    let cancelled_at = Instant::now();
+    run.cancel();
+    let report = run.wait(Some(Duration::from_secs(10))).expect("the run ends after a cancel");
+    let took = cancelled_at.elapsed();
+    eprintln!("timing: from cancel to the report, 3 workers waiting in the pool: {} ms", took.as_millis());
+    assert!(took <= PROMPT_END, "the run took {took:?} to end after the cancel");
+    for h in &report.hosts {
+        assert_eq!(h.state, State::Cancelled, "{h:?}");
+        assert_step(&h.connect, State::Cancelled, NETRIG_E_CANCELLED, &h.name);
+        assert!(h.connect.error.contains("pool: checkout of") && h.connect.error.contains("cancelled"), "{h:?}");
+        assert_eq!(h.steps[0].error, "not run: the run was cancelled");
+    }
+    // The held session was never disturbed, and nothing new was opened.
+    assert_eq!(held.send_command("show clock", None).unwrap().text, expected("show clock"));
+    assert_eq!((pool.stats().created, d.stats().connections), (1, 1));
 }
 
 /// Linear with a pool: hosts whose step ended wait at the barrier holding their sessions; a
@@ -884,5 +922,6 @@ fn pool_keys_run_on_prewarmed_sessions_without_new_connections() {
     assert_step(&h.connect, State::Failed, NETRIG_E_NOT_FOUND, "a key the pool never saw");
     assert_eq!(unknown[0].stats().connections, 0);
     let p = pool.stats();
-    assert_eq!((p.created, p.hits, p.reused, p.idle, p.in_use), (10, 10, 10, 10, 0), "{p:?}");
+    // Hits on sessions that served nobody before (prewarmed): no reuse yet.
+    assert_eq!((p.created, p.hits, p.reused, p.idle, p.in_use), (10, 10, 0, 10, 0), "{p:?}");
 }
