@@ -1603,18 +1603,22 @@ enum netrig_status netrig_run_options_default(struct netrig_run_options *out);
  * (connect or step) never stops the others, except under NETRIG_ON_FAILURE_ABORT.
  *
  * `callback` (may be NULL) is called with each event and `user_data`:
- * - on the run's worker threads, from several at once: make it thread-safe and quick (the
- *   worker waits for it). No netrig lock is held while it runs, so it may call any netrig
- *   function, except waiting for its own run (`netrig_run_wait` would wait for the worker
- *   that is calling it, up to its timeout); NETRIG_EVENT_RUN_FINISHED comes after the results
- *   are ready. A job with no targets delivers its RUN_FINISHED on the thread calling
- *   `netrig_run_start`, before it returns.
+ * - Thread: the run's worker threads ("netrig-run-<event->worker>"), from several at once, so
+ *   it must be thread-safe, and quick (the worker waits for it). A job with no targets
+ *   delivers its only event, RUN_FINISHED, on the thread calling `netrig_run_start`, before
+ *   that returns.
+ * - No netrig lock is held while it runs: it may call any netrig function (cancel or free
+ *   this run, read `netrig_run_host_name`), except `netrig_run_wait` on its own run, which
+ *   would wait for the callback itself and returns NETRIG_E_INVALID_ARG instead. At
+ *   NETRIG_EVENT_RUN_FINISHED, the last call, the results can already be read.
  * - `user_data` must stay valid, and the callback callable, until `netrig_run_wait` on this
- *   run has returned NETRIG_OK, even if the run handle was freed before (a freed run is
- *   cancelled, but its workers still end the steps in flight and send their events; the run
- *   handle is gone then, so free it only after `netrig_run_wait` returned NETRIG_OK when you
- *   need to know that the callback is done). When `netrig_run_start` fails, the callback is
- *   not called after it returned.
+ *   run has returned NETRIG_OK: from then on the callback is never called again (it has
+ *   returned from RUN_FINISHED). A run freed while running is cancelled but its workers still
+ *   finish the steps in flight and call the callback until they end; as the handle is gone,
+ *   nothing tells when. So free a run with a callback only after `netrig_run_wait` returned
+ *   NETRIG_OK (after `netrig_run_cancel` if you want it to stop), or keep `user_data` valid
+ *   for the rest of the process. When `netrig_run_start` fails, the callback is not called
+ *   after it returned.
  * - It may run before `netrig_run_start` has written `*out`. It must not unwind (no C++
  *   exception, no longjmp) through netrig.
  *
@@ -1638,8 +1642,10 @@ enum netrig_status netrig_run_start(struct netrig_job job,
 
 /**
  * Waits up to `timeout_ms` for the run to end: NETRIG_OK once it has ended (its results are
- * ready and its callback will not be called again), NETRIG_E_TIMEOUT if it is still running.
- * `timeout_ms` 0 only checks; NETRIG_WAIT_FOREVER waits without limit.
+ * ready and its callback has returned from its last call, NETRIG_EVENT_RUN_FINISHED, and will
+ * not be called again), NETRIG_E_TIMEOUT if it is still running. `timeout_ms` 0 only checks;
+ * NETRIG_WAIT_FOREVER waits without limit. NETRIG_E_INVALID_ARG when called from the run's
+ * own callback (it would wait for itself).
  *
  * Ownership: borrows the handle. Blocking: up to `timeout_ms`. Thread-safety: any thread,
  * several at once; `netrig_run_free` or `netrig_run_cancel` from another thread make it

@@ -7,13 +7,14 @@
 //! `netrig_run_wait` or `netrig_run_next_event` that blocks never holds up `netrig_run_free` or
 //! `netrig_run_cancel` on another thread.
 
+use std::cell::Cell;
 use std::ffi::{c_char, c_void};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use parking_lot::Mutex;
+use parking_lot::{Condvar, Mutex};
 
 use super::args::{str_arg, write_buf, Out};
 use super::device::{config_options, netrig_device_options, netrig_output, protocol, str_array, COutput, OUTPUTS};
@@ -222,6 +223,45 @@ struct CRun {
     /// Set once `netrig_run_next_event` handed out NETRIG_EVENT_RUN_FINISHED: from then on an
     /// empty queue means NETRIG_E_CLOSED.
     finish_taken: AtomicBool,
+    /// Runs with a C callback: set when the callback has returned from RUN_FINISHED, its last
+    /// call. The core's run counts as ended (report ready) just before that call, but C may
+    /// free `user_data` only once the callback is done, so `netrig_run_wait` waits for this too.
+    callback_done: Option<Arc<CallbackDone>>,
+}
+
+#[derive(Default)]
+struct CallbackDone {
+    done: Mutex<bool>,
+    cond: Condvar,
+}
+
+impl CallbackDone {
+    fn set(&self) {
+        *self.done.lock() = true;
+        self.cond.notify_all();
+    }
+
+    /// Waits until set, up to `deadline` (`None`: no limit); false when the deadline passed.
+    fn wait(&self, deadline: Option<Instant>) -> bool {
+        let mut done = self.done.lock();
+        while !*done {
+            match deadline {
+                Some(d) => {
+                    if self.cond.wait_until(&mut done, d).timed_out() {
+                        return *done;
+                    }
+                }
+                None => self.cond.wait(&mut done),
+            }
+        }
+        true
+    }
+}
+
+thread_local! {
+    /// The `CallbackDone` of the run whose callback this thread is running (0: none), so that
+    /// `netrig_run_wait` from inside that callback fails instead of waiting for itself.
+    static IN_CALLBACK: Cell<usize> = const { Cell::new(0) };
 }
 
 static JOBS: HandleTable<Mutex<JobSpec>> = HandleTable::new(Kind::Job);
@@ -294,6 +334,7 @@ impl netrig_run_options {
 struct EventCallback {
     f: unsafe extern "C" fn(event: *const netrig_event, user_data: *mut c_void),
     user_data: *mut c_void,
+    done: Arc<CallbackDone>,
 }
 
 // SAFETY: `EventCallback` is a C function pointer plus the caller's opaque `user_data`, which
@@ -308,10 +349,17 @@ unsafe impl Sync for EventCallback {}
 impl EventCallback {
     fn call(&self, e: &Event) {
         let event = netrig_event::from(e);
+        let me = Arc::as_ptr(&self.done) as usize;
+        let outer = IN_CALLBACK.try_with(|c| c.replace(me)).unwrap_or(0);
         // SAFETY: `f` is a function of this signature (the caller passed it as one), `event` is
-        // a live local for the call, and the caller vouches for `user_data` on this thread until
-        // the run ends (netrig_run_start's contract).
-        unsafe { (self.f)(&event, self.user_data) }
+        // a live local for the call, and the caller vouches for `user_data` on any thread until
+        // netrig_run_wait returned NETRIG_OK, which it does only after `done` is set below, after
+        // this call returned (netrig_run_start's contract).
+        unsafe { (self.f)(&event, self.user_data) };
+        let _ = IN_CALLBACK.try_with(|c| c.set(outer));
+        if e.kind == EventKind::RunFinished {
+            self.done.set();
+        }
     }
 }
 
@@ -531,18 +579,22 @@ pub unsafe extern "C" fn netrig_run_options_default(out: *mut netrig_run_options
 /// (connect or step) never stops the others, except under NETRIG_ON_FAILURE_ABORT.
 ///
 /// `callback` (may be NULL) is called with each event and `user_data`:
-/// - on the run's worker threads, from several at once: make it thread-safe and quick (the
-///   worker waits for it). No netrig lock is held while it runs, so it may call any netrig
-///   function, except waiting for its own run (`netrig_run_wait` would wait for the worker
-///   that is calling it, up to its timeout); NETRIG_EVENT_RUN_FINISHED comes after the results
-///   are ready. A job with no targets delivers its RUN_FINISHED on the thread calling
-///   `netrig_run_start`, before it returns.
+/// - Thread: the run's worker threads ("netrig-run-<event->worker>"), from several at once, so
+///   it must be thread-safe, and quick (the worker waits for it). A job with no targets
+///   delivers its only event, RUN_FINISHED, on the thread calling `netrig_run_start`, before
+///   that returns.
+/// - No netrig lock is held while it runs: it may call any netrig function (cancel or free
+///   this run, read `netrig_run_host_name`), except `netrig_run_wait` on its own run, which
+///   would wait for the callback itself and returns NETRIG_E_INVALID_ARG instead. At
+///   NETRIG_EVENT_RUN_FINISHED, the last call, the results can already be read.
 /// - `user_data` must stay valid, and the callback callable, until `netrig_run_wait` on this
-///   run has returned NETRIG_OK, even if the run handle was freed before (a freed run is
-///   cancelled, but its workers still end the steps in flight and send their events; the run
-///   handle is gone then, so free it only after `netrig_run_wait` returned NETRIG_OK when you
-///   need to know that the callback is done). When `netrig_run_start` fails, the callback is
-///   not called after it returned.
+///   run has returned NETRIG_OK: from then on the callback is never called again (it has
+///   returned from RUN_FINISHED). A run freed while running is cancelled but its workers still
+///   finish the steps in flight and call the callback until they end; as the handle is gone,
+///   nothing tells when. So free a run with a callback only after `netrig_run_wait` returned
+///   NETRIG_OK (after `netrig_run_cancel` if you want it to stop), or keep `user_data` valid
+///   for the rest of the process. When `netrig_run_start` fails, the callback is not called
+///   after it returned.
 /// - It may run before `netrig_run_start` has written `*out`. It must not unwind (no C++
 ///   exception, no longjmp) through netrig.
 ///
@@ -578,15 +630,16 @@ pub unsafe extern "C" fn netrig_run_start(
             // SAFETY: non-NULL and, per the contract, a readable netrig_run_options for the call.
             unsafe { *opts }.to_options()?
         };
-        let progress = callback.map(|f| {
-            let cb = EventCallback { f, user_data };
+        let callback_done = callback.map(|_| Arc::new(CallbackDone::default()));
+        let progress = callback.zip(callback_done.clone()).map(|(f, done)| {
+            let cb = EventCallback { f, user_data, done };
             Arc::new(move |e: &Event| cb.call(e)) as Progress
         });
         let names = targets.iter().map(Target::name).collect();
         let exec_steps = steps.iter().map(|s| matches!(s.action, Action::Exec(_))).collect();
         let events = opts.events;
         let run = Run::start(targets, steps, opts, pool, progress)?;
-        let c = Arc::new(CRun { run, names, exec_steps, events, finish_taken: AtomicBool::new(false) });
+        let c = Arc::new(CRun { run, names, exec_steps, events, finish_taken: AtomicBool::new(false), callback_done });
         match RUNS.insert(Arc::clone(&c)) {
             Ok(id) => {
                 out.set(netrig_run { id });
@@ -597,6 +650,9 @@ pub unsafe extern "C" fn netrig_run_start(
                 // not called after a failed start returns.
                 c.run.cancel();
                 c.run.wait(None);
+                if let Some(done) = &c.callback_done {
+                    done.wait(None);
+                }
                 Err(e)
             }
         }
@@ -604,8 +660,10 @@ pub unsafe extern "C" fn netrig_run_start(
 }
 
 /// Waits up to `timeout_ms` for the run to end: NETRIG_OK once it has ended (its results are
-/// ready and its callback will not be called again), NETRIG_E_TIMEOUT if it is still running.
-/// `timeout_ms` 0 only checks; NETRIG_WAIT_FOREVER waits without limit.
+/// ready and its callback has returned from its last call, NETRIG_EVENT_RUN_FINISHED, and will
+/// not be called again), NETRIG_E_TIMEOUT if it is still running. `timeout_ms` 0 only checks;
+/// NETRIG_WAIT_FOREVER waits without limit. NETRIG_E_INVALID_ARG when called from the run's
+/// own callback (it would wait for itself).
 ///
 /// Ownership: borrows the handle. Blocking: up to `timeout_ms`. Thread-safety: any thread,
 /// several at once; `netrig_run_free` or `netrig_run_cancel` from another thread make it
@@ -614,10 +672,22 @@ pub unsafe extern "C" fn netrig_run_start(
 pub extern "C" fn netrig_run_wait(run: netrig_run, timeout_ms: u32) -> netrig_status {
     call("netrig_run_wait", || {
         let c = crun(run)?;
+        if let Some(done) = &c.callback_done {
+            if IN_CALLBACK.try_with(Cell::get).unwrap_or(0) == Arc::as_ptr(done) as usize {
+                return Err(Error::InvalidArg(
+                    "called from the run's own event callback, it would wait for that callback to return".into(),
+                ));
+            }
+        }
         let timeout = (timeout_ms != NETRIG_WAIT_FOREVER).then(|| Duration::from_millis(timeout_ms as u64));
-        match c.run.wait(timeout) {
-            Some(_) => Ok(()),
-            None => Err(Error::Timeout(format!("the run is still running after {timeout_ms} ms"))),
+        let deadline = timeout.map(|t| Instant::now() + t);
+        let still = || Error::Timeout(format!("the run is still running after {timeout_ms} ms"));
+        c.run.wait(timeout).ok_or_else(still)?;
+        match &c.callback_done {
+            Some(done) if !done.wait(deadline) => Err(Error::Timeout(format!(
+                "the run has ended, but its callback has not returned from NETRIG_EVENT_RUN_FINISHED within {timeout_ms} ms"
+            ))),
+            _ => Ok(()),
         }
     })
 }
