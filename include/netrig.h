@@ -1461,7 +1461,7 @@ enum netrig_status netrig_pool_prewarm(struct netrig_pool pool_,
  * Ownership: `*out` is the caller's, written on success. Blocking: takes the pool's
  * bookkeeping lock for microseconds; never waits for a connect. Thread-safety: any thread.
  */
-enum netrig_status netrig_pool_stats(struct netrig_pool pool_, struct netrig_pool_stats *out);
+enum netrig_status netrig_pool_get_stats(struct netrig_pool pool_, struct netrig_pool_stats *out);
 
 /**
  * Closes every idle session now; sessions checked out are closed when they are returned. The
@@ -1696,7 +1696,7 @@ enum netrig_status netrig_run_free(struct netrig_run run);
  * Ownership: `*out` is the caller's, written on success. Blocking: never.
  * Thread-safety: any thread.
  */
-enum netrig_status netrig_run_totals(struct netrig_run run, struct netrig_run_totals *out);
+enum netrig_status netrig_run_get_totals(struct netrig_run run, struct netrig_run_totals *out);
 
 /**
  * How host `host` (its index in the job's targets) of a finished run went. NETRIG_E_BUSY while

@@ -104,7 +104,7 @@ fn new_pool(opts: Option<netrig_pool_options>) -> netrig_pool {
 fn stats(pool: netrig_pool) -> netrig_pool_stats {
     let mut s = netrig_pool_stats::default();
     // SAFETY: live out pointer.
-    ok(unsafe { netrig_pool_stats(pool, &mut s) });
+    ok(unsafe { netrig_pool_get_stats(pool, &mut s) });
     s
 }
 
@@ -197,7 +197,7 @@ fn wait(run: netrig_run) {
 fn totals(run: netrig_run) -> netrig_run_totals {
     let mut t = netrig_run_totals::default();
     // SAFETY: live out pointer.
-    ok(unsafe { netrig_run_totals(run, &mut t) });
+    ok(unsafe { netrig_run_get_totals(run, &mut t) });
     t
 }
 
@@ -376,7 +376,7 @@ fn pool_functions_check_handles_and_arguments() {
                 needle,
             );
             expect(netrig_pool_prewarm(bad, &o.o, 1, 1, null_mut(), &mut failed), NETRIG_E_INVALID_HANDLE, needle);
-            expect(netrig_pool_stats(bad, &mut s), NETRIG_E_INVALID_HANDLE, needle);
+            expect(netrig_pool_get_stats(bad, &mut s), NETRIG_E_INVALID_HANDLE, needle);
             expect(netrig_pool_close_all(bad), NETRIG_E_INVALID_HANDLE, needle);
         }
         assert_eq!((dev.id, failed), (9, 5), "no failed call wrote an out-parameter");
@@ -433,7 +433,7 @@ fn pool_functions_check_handles_and_arguments() {
         assert_eq!((statuses, failed), ([NETRIG_E_PANIC; 2], 5), "an argument error writes nothing");
         ok(netrig_pool_prewarm(pool, null(), 0, 1, null_mut(), &mut failed));
         assert_eq!(failed, 0, "nothing to warm is a success");
-        expect(netrig_pool_stats(pool, null_mut()), NETRIG_E_NULL_ARG, "'out'");
+        expect(netrig_pool_get_stats(pool, null_mut()), NETRIG_E_NULL_ARG, "'out'");
         assert_eq!(dev.id, 9);
         assert_eq!(stats(pool), netrig_pool_stats::default(), "nothing connected");
         assert_eq!(f.devices()[0].stats().connections, 0, "no argument error reached the device");
@@ -575,7 +575,7 @@ fn job_and_run_functions_check_handles_and_arguments() {
             expect(netrig_run_cancel(bad), NETRIG_E_INVALID_HANDLE, needle);
             expect(netrig_run_next_event(bad, 0, &mut ev), NETRIG_E_INVALID_HANDLE, needle);
             expect(netrig_run_free(bad), NETRIG_E_INVALID_HANDLE, needle);
-            expect(netrig_run_totals(bad, &mut t), NETRIG_E_INVALID_HANDLE, needle);
+            expect(netrig_run_get_totals(bad, &mut t), NETRIG_E_INVALID_HANDLE, needle);
             expect(netrig_run_host(bad, 0, &mut h), NETRIG_E_INVALID_HANDLE, needle);
             expect(netrig_run_host_name(bad, 0, bp, 64, &mut len), NETRIG_E_INVALID_HANDLE, needle);
             expect(netrig_run_step(bad, 0, 0, &mut s), NETRIG_E_INVALID_HANDLE, needle);
@@ -593,7 +593,7 @@ fn job_and_run_functions_check_handles_and_arguments() {
         wait(run);
         expect(netrig_run_next_event(run, 0, &mut ev), NETRIG_E_INVALID_ARG, "started without events");
         expect(netrig_run_next_event(run, 0, null_mut()), NETRIG_E_NULL_ARG, "'out'");
-        expect(netrig_run_totals(run, null_mut()), NETRIG_E_NULL_ARG, "'out'");
+        expect(netrig_run_get_totals(run, null_mut()), NETRIG_E_NULL_ARG, "'out'");
         expect(netrig_run_host(run, 0, null_mut()), NETRIG_E_NULL_ARG, "'out'");
         expect(netrig_run_host(run, 1, &mut h), NETRIG_E_NOT_FOUND, "host list has 1 entries; index 1");
         expect(netrig_run_host_name(run, 0, bp, 64, null_mut()), NETRIG_E_NULL_ARG, "'out_len'");
@@ -890,7 +890,7 @@ unsafe extern "C" fn on_event(event: *const netrig_event, user_data: *mut c_void
         let text = last_error();
         let mut t = netrig_run_totals::default();
         // SAFETY: live out pointer.
-        let st = unsafe { netrig_run_totals(run, &mut t) };
+        let st = unsafe { netrig_run_get_totals(run, &mut t) };
         *counts.at_finish.lock().unwrap() = Some((wait, text, st, t.succeeded));
     }
 }
@@ -1042,7 +1042,7 @@ fn wait_times_out_while_running_and_cancel_stops_the_run() {
     let mut len = 0;
     // SAFETY (block): live out pointers.
     unsafe {
-        expect(netrig_run_totals(run, &mut tot), NETRIG_E_BUSY, "still running");
+        expect(netrig_run_get_totals(run, &mut tot), NETRIG_E_BUSY, "still running");
         let mut h = std::mem::zeroed::<netrig_host_result>();
         expect(netrig_run_host(run, 0, &mut h), NETRIG_E_BUSY, "netrig_run_wait");
         let mut s = std::mem::zeroed::<netrig_step_result>();

@@ -468,8 +468,8 @@ pub unsafe extern "C" fn netrig_pool_prewarm(
 /// Ownership: `*out` is the caller's, written on success. Blocking: takes the pool's
 /// bookkeeping lock for microseconds; never waits for a connect. Thread-safety: any thread.
 #[no_mangle]
-pub unsafe extern "C" fn netrig_pool_stats(pool_: netrig_pool, out: *mut netrig_pool_stats) -> netrig_status {
-    call("netrig_pool_stats", || {
+pub unsafe extern "C" fn netrig_pool_get_stats(pool_: netrig_pool, out: *mut netrig_pool_stats) -> netrig_status {
+    call("netrig_pool_get_stats", || {
         let out = Out::new(out, "out")?;
         out.set(pool(pool_)?.stats().into());
         Ok(())

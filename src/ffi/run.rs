@@ -793,8 +793,8 @@ fn step_of(h: &HostResult, step: usize) -> Result<&StepResult> {
 /// Ownership: `*out` is the caller's, written on success. Blocking: never.
 /// Thread-safety: any thread.
 #[no_mangle]
-pub unsafe extern "C" fn netrig_run_totals(run: netrig_run, out: *mut netrig_run_totals) -> netrig_status {
-    call("netrig_run_totals", || {
+pub unsafe extern "C" fn netrig_run_get_totals(run: netrig_run, out: *mut netrig_run_totals) -> netrig_status {
+    call("netrig_run_get_totals", || {
         let out = Out::new(out, "out")?;
         let (_, r) = report(run)?;
         let (t, s): (&Totals, &Totals) = (&r.totals, &r.step_totals);
