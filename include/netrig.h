@@ -739,8 +739,11 @@ typedef struct netrig_event {
 } netrig_event;
 
 /**
- * Called for each event of a run (see `netrig_run_start` for its thread and what it may do).
- * `event` points to a struct valid only during the call; copy what you keep.
+ * Called for each event of a run (see `netrig_run_start` for what it may do).
+ *
+ * Ownership: `event` is borrowed for the call only (copy what you keep); `user_data` is the
+ * pointer given to `netrig_run_start`, untouched. Blocking: the worker that calls it waits for
+ * it, so keep it quick. Thread-safety: called on the run's worker threads, several at once.
  */
 typedef void (*netrig_event_fn)(const struct netrig_event *event, void *user_data);
 

@@ -132,8 +132,11 @@ pub struct netrig_event {
     pub worker: u32,
 }
 
-/// Called for each event of a run (see `netrig_run_start` for its thread and what it may do).
-/// `event` points to a struct valid only during the call; copy what you keep.
+/// Called for each event of a run (see `netrig_run_start` for what it may do).
+///
+/// Ownership: `event` is borrowed for the call only (copy what you keep); `user_data` is the
+/// pointer given to `netrig_run_start`, untouched. Blocking: the worker that calls it waits for
+/// it, so keep it quick. Thread-safety: called on the run's worker threads, several at once.
 #[allow(non_camel_case_types)]
 pub type netrig_event_fn = Option<unsafe extern "C" fn(event: *const netrig_event, user_data: *mut c_void)>;
 
