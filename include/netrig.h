@@ -1399,7 +1399,7 @@ enum netrig_status netrig_pool_free(struct netrig_pool pool);
  * `opts`, or, for an idle session, up to health_check_timeout_ms.
  * Thread-safety: any thread; checkouts of other hosts never wait for this one's connect.
  */
-enum netrig_status netrig_pool_checkout(struct netrig_pool pool_,
+enum netrig_status netrig_pool_checkout(struct netrig_pool pool,
                                         const struct netrig_device_options *opts,
                                         uint32_t timeout_ms,
                                         struct netrig_device *out);
@@ -1413,7 +1413,7 @@ enum netrig_status netrig_pool_checkout(struct netrig_pool pool_,
  * Ownership: the strings are borrowed for the call; `*out` as for `netrig_pool_checkout`.
  * Blocking: as `netrig_pool_checkout`. Thread-safety: any thread.
  */
-enum netrig_status netrig_pool_checkout_key(struct netrig_pool pool_,
+enum netrig_status netrig_pool_checkout_key(struct netrig_pool pool,
                                             const char *host,
                                             uint16_t port,
                                             const char *username,
@@ -1451,7 +1451,7 @@ enum netrig_status netrig_pool_discard(struct netrig_device dev);
  * to the pool's checkout_timeout_ms). It uses `parallel` threads of its own, ended on return.
  * Thread-safety: any thread.
  */
-enum netrig_status netrig_pool_prewarm(struct netrig_pool pool_,
+enum netrig_status netrig_pool_prewarm(struct netrig_pool pool,
                                        const struct netrig_device_options *targets,
                                        size_t count,
                                        uint32_t parallel,
@@ -1464,7 +1464,7 @@ enum netrig_status netrig_pool_prewarm(struct netrig_pool pool_,
  * Ownership: `*out` is the caller's, written on success. Blocking: takes the pool's
  * bookkeeping lock for microseconds; never waits for a connect. Thread-safety: any thread.
  */
-enum netrig_status netrig_pool_get_stats(struct netrig_pool pool_, struct netrig_pool_stats *out);
+enum netrig_status netrig_pool_get_stats(struct netrig_pool pool, struct netrig_pool_stats *out);
 
 /**
  * Closes every idle session now; sessions checked out are closed when they are returned. The
@@ -1474,7 +1474,7 @@ enum netrig_status netrig_pool_get_stats(struct netrig_pool pool_, struct netrig
  * Ownership: borrows the handle. Blocking: sends each idle session's disconnect without
  * waiting for an answer; never waits for checked-out sessions. Thread-safety: any thread.
  */
-enum netrig_status netrig_pool_close_all(struct netrig_pool pool_);
+enum netrig_status netrig_pool_close_all(struct netrig_pool pool);
 
 /**
  * Creates an empty job: add targets (`netrig_job_add_target*`) and steps

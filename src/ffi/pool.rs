@@ -103,7 +103,7 @@ pub struct netrig_pool_stats {
 
 pub(super) static POOLS: HandleTable<Arc<Pool>> = HandleTable::new(Kind::Pool);
 
-pub(super) fn pool(p: netrig_pool) -> Result<Arc<Pool>> {
+pub(super) fn lookup_pool(p: netrig_pool) -> Result<Arc<Pool>> {
     POOLS.with(p.id, Arc::clone)
 }
 
@@ -314,14 +314,14 @@ pub extern "C" fn netrig_pool_free(pool: netrig_pool) -> netrig_status {
 /// Thread-safety: any thread; checkouts of other hosts never wait for this one's connect.
 #[no_mangle]
 pub unsafe extern "C" fn netrig_pool_checkout(
-    pool_: netrig_pool,
+    pool: netrig_pool,
     opts: *const netrig_device_options,
     timeout_ms: u32,
     out: *mut netrig_device,
 ) -> netrig_status {
     call("netrig_pool_checkout", || {
         let out = Out::new(out, "out")?;
-        let p = pool(pool_)?;
+        let p = lookup_pool(pool)?;
         let opts = read_device_options(opts, "opts")?;
         lend(p.checkout(&opts, checkout_timeout(timeout_ms))?, &out)
     })
@@ -336,7 +336,7 @@ pub unsafe extern "C" fn netrig_pool_checkout(
 /// Blocking: as `netrig_pool_checkout`. Thread-safety: any thread.
 #[no_mangle]
 pub unsafe extern "C" fn netrig_pool_checkout_key(
-    pool_: netrig_pool,
+    pool: netrig_pool,
     host: *const c_char,
     port: u16,
     username: *const c_char,
@@ -346,7 +346,7 @@ pub unsafe extern "C" fn netrig_pool_checkout_key(
 ) -> netrig_status {
     call("netrig_pool_checkout_key", || {
         let out = Out::new(out, "out")?;
-        let p = pool(pool_)?;
+        let p = lookup_pool(pool)?;
         let key = read_key(host, port, username, platform)?;
         lend(p.checkout_key(&key, checkout_timeout(timeout_ms))?, &out)
     })
@@ -398,7 +398,7 @@ pub extern "C" fn netrig_pool_discard(dev: netrig_device) -> netrig_status {
 /// Thread-safety: any thread.
 #[no_mangle]
 pub unsafe extern "C" fn netrig_pool_prewarm(
-    pool_: netrig_pool,
+    pool: netrig_pool,
     targets: *const netrig_device_options,
     count: usize,
     parallel: u32,
@@ -406,7 +406,7 @@ pub unsafe extern "C" fn netrig_pool_prewarm(
     failed: *mut usize,
 ) -> netrig_status {
     call("netrig_pool_prewarm", || {
-        let p = pool(pool_)?;
+        let p = lookup_pool(pool)?;
         if parallel == 0 {
             return Err(Error::InvalidArg("parallel is 0; at least one connect must run at a time".into()));
         }
@@ -468,10 +468,10 @@ pub unsafe extern "C" fn netrig_pool_prewarm(
 /// Ownership: `*out` is the caller's, written on success. Blocking: takes the pool's
 /// bookkeeping lock for microseconds; never waits for a connect. Thread-safety: any thread.
 #[no_mangle]
-pub unsafe extern "C" fn netrig_pool_get_stats(pool_: netrig_pool, out: *mut netrig_pool_stats) -> netrig_status {
+pub unsafe extern "C" fn netrig_pool_get_stats(pool: netrig_pool, out: *mut netrig_pool_stats) -> netrig_status {
     call("netrig_pool_get_stats", || {
         let out = Out::new(out, "out")?;
-        out.set(pool(pool_)?.stats().into());
+        out.set(lookup_pool(pool)?.stats().into());
         Ok(())
     })
 }
@@ -483,9 +483,9 @@ pub unsafe extern "C" fn netrig_pool_get_stats(pool_: netrig_pool, out: *mut net
 /// Ownership: borrows the handle. Blocking: sends each idle session's disconnect without
 /// waiting for an answer; never waits for checked-out sessions. Thread-safety: any thread.
 #[no_mangle]
-pub extern "C" fn netrig_pool_close_all(pool_: netrig_pool) -> netrig_status {
+pub extern "C" fn netrig_pool_close_all(pool: netrig_pool) -> netrig_status {
     call("netrig_pool_close_all", || {
-        pool(pool_)?.close_all();
+        lookup_pool(pool)?.close_all();
         Ok(())
     })
 }

@@ -626,7 +626,7 @@ pub unsafe extern "C" fn netrig_run_start(
             let j = j.lock();
             (j.targets.clone(), j.steps.clone())
         })?;
-        let pool = if pool.id == 0 { None } else { Some(super::pool::pool(pool)?) };
+        let pool = if pool.id == 0 { None } else { Some(super::pool::lookup_pool(pool)?) };
         let opts = if opts.is_null() {
             RunOptions::default()
         } else {
