@@ -1,12 +1,16 @@
 # The two commands of the README:
-#   make demo   builds the library and runs the C demos: the store demo (8 threads on one store)
-#               and the device demo (8 threads on one SSH session, against a fake device that
-#               examples-c/with_fleet.sh starts and stops around it)
+#   make demo   builds the library and runs the C demos: the store demo (8 threads on one store),
+#               the device demo (8 threads on one SSH session, against a fake device that
+#               examples-c/with_fleet.sh starts and stops around it) and the parallel demo (a pool
+#               and a parallel run over a fake fleet of 50 devices, 5 of them faulty)
 #   make test   runs every test: Rust (store-only and full builds), the demo, the C examples against the
 #               static and shared libraries and under valgrind, and the Python package's tests
 # Both install what they need on a fresh machine first (scripts/setup.sh).
 
 CARGO ?= cargo
+# The fake fleet of the parallel demo: 50 devices, of which 2 refuse the login, 2 hang on "show
+# version" and 1 drops the connection during it (examples-c/with_fleet.sh options).
+DEMO_FLEET ?= --devices 50 --auth-failures 2 --hangs 2 --drops 1
 export CARGO_TERM_COLOR ?= never
 
 .PHONY: demo test setup setup-test lib rust-test fakedev-test c-test py-test lint asan bench header clean
@@ -15,6 +19,7 @@ demo: setup lib
 	$(MAKE) -C examples-c build
 	./examples-c/build/store_demo-shared
 	./examples-c/with_fleet.sh ./examples-c/build/device_demo-shared
+	./examples-c/with_fleet.sh $(DEMO_FLEET) ./examples-c/build/parallel_demo-shared
 
 test: setup-test rust-test fakedev-test demo c-test py-test lint asan
 	@echo "make test: all passed"

@@ -12,7 +12,7 @@
  *
  * HANDLES  Objects are opaque handles, structs of one uint64_t id, one type per kind
  *          (netrig_store, netrig_batch, netrig_snapshot, netrig_strlist, netrig_device,
- *          netrig_output). They are never
+ *          netrig_output, netrig_pool, netrig_job, netrig_run). They are never
  *          pointers: a zero, freed, double-freed or wrong-kind handle is detected and returns
  *          NETRIG_E_INVALID_HANDLE, never undefined behaviour. Free each with its _free function.
  *
@@ -26,10 +26,11 @@
  *          into *out_len (without the NUL). If the buffer is too small the call returns
  *          NETRIG_E_BUFFER_TOO_SMALL and still sets *out_len, so the caller can retry with
  *          *out_len + 1 bytes for a string (*out_len for bytes). buf may be NULL when buf_len is 0.
- *          Outputs that can be large (snapshots, key lists, device output) are library-owned
- *          result objects:
- *          read them through their accessors, whose pointers stay valid until the object's
- *          _free. Static strings (netrig_version, netrig_status_str) are never freed, and
+ *          Outputs that can be large (snapshots, key lists, device output, run reports) are
+ *          library-owned result objects: read them through their accessors, whose pointers
+ *          stay valid until the object's _free. (One documented exception to "written only
+ *          on success": netrig_pool_prewarm fills its per-target statuses also when some
+ *          targets failed.) Static strings (netrig_version, netrig_status_str) are never freed, and
  *          netrig_last_error's text lives until the next failing call on the same thread.
  *
  * THREADS  Every function may be called from any thread at any time, on any handle. Each
@@ -45,6 +46,21 @@
  *          others wait up to their own deadline (timeout_ms, 0 = the device's default) or get
  *          NETRIG_E_BUSY from a try_ form. netrig_device_cancel from any thread stops a running
  *          operation within 100 ms. Different devices never wait on each other.
+ *
+ * POOL     netrig_pool_checkout returns an ordinary netrig_device handle holding a session lent
+ *          by the pool; netrig_device_free gives it back (or closes it when it is broken or
+ *          another thread still uses it), netrig_pool_discard closes it on purpose. Sessions
+ *          are keyed by (host, port, username, platform); connects, health checks and closes
+ *          never happen under the pool's lock, so one slow device never delays another's
+ *          checkout.
+ *
+ * RUNNER   A netrig_job lists targets and steps; netrig_run_start copies it and runs it on a
+ *          bounded number of worker threads ("netrig-run-<n>"). Progress comes as events:
+ *          a callback on the worker threads (never under a netrig lock; see netrig_run_start
+ *          for what it may do and how long user_data must live), or a queue polled with
+ *          netrig_run_next_event. Results by host and step are read once netrig_run_wait
+ *          returned NETRIG_OK (NETRIG_E_BUSY before). Hosts and steps are indexed from 0 in
+ *          the order they were added to the job.
  *
  * TTL      ttl_ms arguments: NETRIG_TTL_DEFAULT (-1) uses the store's default TTL,
  *          NETRIG_TTL_NEVER (0) never expires, a positive number expires that many ms after the
@@ -116,6 +132,99 @@
 #define NETRIG_CONFIG_COMMIT_CHECK 4
 
 /**
+ * `netrig_run_options.strategy`: each host runs all its steps as fast as it can.
+ */
+#define NETRIG_STRATEGY_FREE 0
+
+/**
+ * `netrig_run_options.strategy`: step k runs on every host before step k+1 starts on any.
+ */
+#define NETRIG_STRATEGY_LINEAR 1
+
+/**
+ * `netrig_run_options.on_failure`: a failed step does not stop the host's next steps.
+ */
+#define NETRIG_ON_FAILURE_CONTINUE 0
+
+/**
+ * `netrig_run_options.on_failure` (the default): a failed step skips the rest of that host's
+ * steps; other hosts go on.
+ */
+#define NETRIG_ON_FAILURE_SKIP_HOST 1
+
+/**
+ * `netrig_run_options.on_failure`: a failed step stops the whole run: steps in flight are
+ * cancelled, unstarted ones skipped.
+ */
+#define NETRIG_ON_FAILURE_ABORT 2
+
+/**
+ * `netrig_event.kind`: a worker took the host.
+ */
+#define NETRIG_EVENT_HOST_STARTED 1
+
+/**
+ * `netrig_event.kind`: the host's session is open (or checked out); `state` and `status` say
+ * whether that worked.
+ */
+#define NETRIG_EVENT_CONNECTED 2
+
+/**
+ * `netrig_event.kind`: step `step` starts on the host.
+ */
+#define NETRIG_EVENT_STEP_STARTED 3
+
+/**
+ * `netrig_event.kind`: step `step` ended on the host, with `state` and `status`.
+ */
+#define NETRIG_EVENT_STEP_FINISHED 4
+
+/**
+ * `netrig_event.kind`: the host is done, with its overall `state` and `status`.
+ */
+#define NETRIG_EVENT_HOST_FINISHED 5
+
+/**
+ * `netrig_event.kind`: the last event of a run; the results are ready (`host` and `step` -1).
+ */
+#define NETRIG_EVENT_RUN_FINISHED 6
+
+/**
+ * A state that does not apply (events that end nothing).
+ */
+#define NETRIG_STATE_NONE 0
+
+/**
+ * Succeeded.
+ */
+#define NETRIG_STATE_OK 1
+
+/**
+ * Failed (the status says why).
+ */
+#define NETRIG_STATE_FAILED 2
+
+/**
+ * Its deadline passed.
+ */
+#define NETRIG_STATE_TIMED_OUT 3
+
+/**
+ * Stopped in flight by `netrig_run_cancel`, `netrig_run_free` or an abort.
+ */
+#define NETRIG_STATE_CANCELLED 4
+
+/**
+ * Never started (an earlier step failed, or the run was cancelled or aborted first).
+ */
+#define NETRIG_STATE_SKIPPED 5
+
+/**
+ * `timeout_ms` of `netrig_run_wait` and `netrig_run_next_event`: no limit.
+ */
+#define NETRIG_WAIT_FOREVER 4294967295
+
+/**
  * `ttl_ms` value: use the store's default TTL.
  */
 #define NETRIG_TTL_DEFAULT -1
@@ -124,12 +233,6 @@
  * `ttl_ms` value: never expire, whatever the store's default.
  */
 #define NETRIG_TTL_NEVER 0
-
-/**
- * 32 workers: enough to hide device latency on a small controller; the benchmark
- * (`cargo bench --bench run`) shows where more stop helping.
- */
-#define DEFAULT_MAX_WORKERS 32
 
 /**
  * Status returned by every netrig function that can fail.
@@ -436,6 +539,327 @@ typedef struct netrig_output {
 typedef bool (*netrig_progress_fn)(void *user_data, uint64_t done, uint64_t total);
 
 /**
+ * Limits of a pool. Start from `netrig_pool_options_default` and change what you need, so
+ * fields added later keep their defaults. Every field must be at least 1.
+ */
+typedef struct netrig_pool_options {
+  /**
+   * Sessions open to one (host, port, username, platform) at most, counting idle, in use and
+   * being opened (default 4). Checkouts beyond it wait for a check-in.
+   */
+  uint32_t max_per_host;
+  /**
+   * Sessions open in the whole pool at most (default 512); at the limit the least recently
+   * used idle session of any host is closed to make room.
+   */
+  uint32_t max_total;
+  /**
+   * An idle session is closed after this many ms unused (default 300000).
+   */
+  uint32_t idle_timeout_ms;
+  /**
+   * A session is closed at its first check-in (or while idle) after this many ms open
+   * (default 3600000).
+   */
+  uint32_t max_lifetime_ms;
+  /**
+   * How long a checkout waits for a session when the limits are reached, in ms (default
+   * 30000); the `timeout_ms` 0 of `netrig_pool_checkout` means this.
+   */
+  uint32_t checkout_timeout_ms;
+  /**
+   * A session idle for longer than this (ms, default 10000) gets a round trip (RETURN, then
+   * the prompt) before it is handed out; one that fails it is closed and the checkout goes on.
+   */
+  uint32_t health_check_after_ms;
+  /**
+   * Deadline of that round trip, in ms (default 5000).
+   */
+  uint32_t health_check_timeout_ms;
+} netrig_pool_options;
+
+/**
+ * A pool of device sessions. Create with `netrig_pool_new`, free with `netrig_pool_free`.
+ * The zero value `{0}` is never a valid handle (and means "no pool" to `netrig_run_start`).
+ */
+typedef struct netrig_pool {
+  uint64_t id;
+} netrig_pool;
+
+/**
+ * Counters of a pool since it was made; the last four are gauges (now, and the peak of in_use).
+ */
+typedef struct netrig_pool_stats {
+  /**
+   * Checkouts that found an idle session at once.
+   */
+  uint64_t hits;
+  /**
+   * Checkouts that found none and had to connect or wait.
+   */
+  uint64_t misses;
+  /**
+   * Sessions opened.
+   */
+  uint64_t created;
+  /**
+   * Checkouts served with a session that had been used before.
+   */
+  uint64_t reused;
+  /**
+   * Connects that failed.
+   */
+  uint64_t connect_failures;
+  /**
+   * Checkouts that had to wait for a session or a connect in flight.
+   */
+  uint64_t waits;
+  /**
+   * Time spent waiting, over all checkouts, in microseconds.
+   */
+  uint64_t wait_time_us;
+  /**
+   * Checkouts that waited until their deadline and gave up (NETRIG_E_TIMEOUT).
+   */
+  uint64_t timed_out_waits;
+  /**
+   * Idle sessions closed to make room under max_total.
+   */
+  uint64_t evicted_lru;
+  /**
+   * Idle sessions closed after idle_timeout_ms.
+   */
+  uint64_t evicted_idle;
+  /**
+   * Sessions closed after max_lifetime_ms.
+   */
+  uint64_t evicted_lifetime;
+  /**
+   * Sessions closed by `netrig_pool_close_all` or `netrig_pool_free` (idle then, or returned
+   * afterwards).
+   */
+  uint64_t closed_by_close_all;
+  /**
+   * Health checks made on checkout.
+   */
+  uint64_t health_checks;
+  /**
+   * Sessions closed instead of reused: a failed health check, `netrig_pool_discard`, or
+   * returned after a timeout, cancel, lost connection, I/O error, or while another thread's
+   * operation still ran on the handle.
+   */
+  uint64_t discarded_broken;
+  /**
+   * Sessions checked out now.
+   */
+  uint64_t in_use;
+  /**
+   * Sessions idle in the pool now.
+   */
+  uint64_t idle;
+  /**
+   * Connects in flight now.
+   */
+  uint64_t connecting;
+  /**
+   * The most sessions checked out at once so far.
+   */
+  uint64_t peak_in_use;
+} netrig_pool_stats;
+
+/**
+ * A list of targets and steps to run. Create with `netrig_job_new`, free with
+ * `netrig_job_free`. The zero value `{0}` is never a valid handle.
+ */
+typedef struct netrig_job {
+  uint64_t id;
+} netrig_job;
+
+/**
+ * How a run goes. Start from `netrig_run_options_default` and change what you need.
+ */
+typedef struct netrig_run_options {
+  /**
+   * Worker threads at most, and so devices worked on at once (default 32; at least 1). A run
+   * never starts more threads than it has targets.
+   */
+  uint32_t max_workers;
+  /**
+   * NETRIG_STRATEGY_FREE (default) or NETRIG_STRATEGY_LINEAR.
+   */
+  uint32_t strategy;
+  /**
+   * NETRIG_ON_FAILURE_CONTINUE, NETRIG_ON_FAILURE_SKIP_HOST (default) or
+   * NETRIG_ON_FAILURE_ABORT.
+   */
+  uint32_t on_failure;
+  /**
+   * Non-zero: keep every event in a queue for `netrig_run_next_event` (for callers that
+   * cannot take callbacks on foreign threads). Default 0.
+   */
+  uint8_t events;
+} netrig_run_options;
+
+/**
+ * One thing that happened in a run, given to the `netrig_event_fn` callback or by
+ * `netrig_run_next_event`.
+ */
+typedef struct netrig_event {
+  /**
+   * A NETRIG_EVENT_* value.
+   */
+  uint32_t kind;
+  /**
+   * Index of the host in the job's targets (in the order they were added), -1 for
+   * NETRIG_EVENT_RUN_FINISHED.
+   */
+  int64_t host;
+  /**
+   * Index of the step in the job's steps for STEP_STARTED and STEP_FINISHED, else -1.
+   */
+  int64_t step;
+  /**
+   * How the connect, step or host ended (CONNECTED, STEP_FINISHED, HOST_FINISHED): a
+   * NETRIG_STATE_* value; NETRIG_STATE_NONE for the other kinds.
+   */
+  uint32_t state;
+  /**
+   * NETRIG_OK, or the status of the failure.
+   */
+  enum netrig_status status;
+  /**
+   * How long what ended took (connect, step, host, run), in microseconds; 0 for the
+   * *_STARTED kinds.
+   */
+  uint64_t elapsed_us;
+  /**
+   * The worker that sent the event: its thread is named "netrig-run-<worker>".
+   */
+  uint32_t worker;
+} netrig_event;
+
+/**
+ * Called for each event of a run (see `netrig_run_start` for what it may do).
+ *
+ * Ownership: `event` is borrowed for the call only (copy what you keep); `user_data` is the
+ * pointer given to `netrig_run_start`, untouched. Blocking: the worker that calls it waits for
+ * it, so keep it quick. Thread-safety: called on the run's worker threads, several at once.
+ */
+typedef void (*netrig_event_fn)(const struct netrig_event *event, void *user_data);
+
+/**
+ * A running or finished run of a job. Create with `netrig_run_start`, free with
+ * `netrig_run_free`. The zero value `{0}` is never a valid handle.
+ */
+typedef struct netrig_run {
+  uint64_t id;
+} netrig_run;
+
+/**
+ * The outcome of a finished run, counted by host and by step.
+ */
+typedef struct netrig_run_totals {
+  /**
+   * Targets in the run.
+   */
+  size_t hosts;
+  /**
+   * Hosts whose connect and every step succeeded.
+   */
+  size_t succeeded;
+  /**
+   * Hosts whose first failure was a failure (not a timeout).
+   */
+  size_t failed;
+  /**
+   * Hosts whose first failure was a timeout.
+   */
+  size_t timed_out;
+  /**
+   * Hosts cut short by a cancel or an abort.
+   */
+  size_t cancelled;
+  /**
+   * Hosts never started.
+   */
+  size_t skipped;
+  /**
+   * Steps over all hosts, by how they ended.
+   */
+  size_t steps_succeeded;
+  size_t steps_failed;
+  size_t steps_timed_out;
+  size_t steps_cancelled;
+  size_t steps_skipped;
+  /**
+   * Wall time of the run, in microseconds.
+   */
+  uint64_t wall_us;
+  /**
+   * 1 when the run was cancelled (`netrig_run_cancel` or `netrig_run_free`). (Not
+   * `cancelled`, which counts hosts.)
+   */
+  uint8_t run_cancelled;
+  /**
+   * 1 when a failure stopped the run under NETRIG_ON_FAILURE_ABORT; `netrig_run_json` has the
+   * reason.
+   */
+  uint8_t run_aborted;
+} netrig_run_totals;
+
+/**
+ * How one host of a finished run went.
+ */
+typedef struct netrig_host_result {
+  /**
+   * NETRIG_STATE_OK when the connect and every step succeeded; else the state of the first
+   * failure (NETRIG_STATE_SKIPPED when the host never started, NETRIG_STATE_CANCELLED when a
+   * cancel or abort cut it short).
+   */
+  uint32_t state;
+  /**
+   * The status of that first failure (NETRIG_E_CANCELLED for a host cut short), or NETRIG_OK.
+   */
+  enum netrig_status status;
+  /**
+   * Time spent on the host, in microseconds.
+   */
+  uint64_t duration_us;
+  /**
+   * How opening (or checking out) the session ended: a NETRIG_STATE_* value.
+   */
+  uint32_t connect_state;
+  enum netrig_status connect_status;
+  /**
+   * Steps of the job (each has a result, also when skipped).
+   */
+  size_t steps;
+} netrig_host_result;
+
+/**
+ * How one step of one host went.
+ */
+typedef struct netrig_step_result {
+  /**
+   * A NETRIG_STATE_* value.
+   */
+  uint32_t state;
+  /**
+   * NETRIG_OK, or the failure's status (an exec step that exits non-zero is
+   * NETRIG_E_COMMAND).
+   */
+  enum netrig_status status;
+  /**
+   * Exec steps: the command's exit status; -1 for other steps or when there was none.
+   */
+  int32_t exit_status;
+  /**
+   * In microseconds.
+   */
+  uint64_t duration_us;
+} netrig_step_result;
+
+/**
  * A consistent copy of a store's keys, values and versions. Free with `netrig_snapshot_free`.
  * The zero value `{0}` is never a valid handle.
  */
@@ -642,9 +1066,18 @@ enum netrig_status netrig_device_open(const struct netrig_device_options *option
 /**
  * Frees a device handle: cancels the operation running on it (which returns
  * NETRIG_E_CANCELLED within 100 ms in its own thread), makes operations queued behind it return
- * NETRIG_E_CLOSED, and closes the session once the last of them has returned. Later calls with the handle get NETRIG_E_INVALID_HANDLE.
+ * NETRIG_E_CLOSED, and closes the session once the last of them has returned. Later calls with
+ * the handle get NETRIG_E_INVALID_HANDLE.
  *
- * Ownership: consumes the handle. Blocking: never waits for a running operation.
+ * A handle from `netrig_pool_checkout` is returned to its pool instead: the session goes back
+ * idle for the next checkout, unless it is broken (an operation on it timed out, was
+ * cancelled or lost the connection), it is past the pool's max_lifetime, the pool was freed or
+ * closed (`netrig_pool_close_all`) meanwhile, or another thread's operation is still running on
+ * it; then that operation is cancelled as above and the session is closed, not reused.
+ * `netrig_pool_discard` closes a leased session on purpose.
+ *
+ * Ownership: consumes the handle. Blocking: never waits for a running operation (returning a
+ * session to a pool takes the pool's bookkeeping lock for microseconds).
  * Thread-safety: any thread, including while another thread runs an operation on the device.
  */
 enum netrig_status netrig_device_free(struct netrig_device dev);
@@ -909,6 +1342,451 @@ enum netrig_status netrig_output_elapsed_us(struct netrig_output out, uint64_t *
  * Thread-safety: any thread.
  */
 enum netrig_status netrig_output_free(struct netrig_output out);
+
+/**
+ * The pool defaults: max_per_host 4, max_total 512, idle_timeout_ms 300000 (5 min),
+ * max_lifetime_ms 3600000 (1 h), checkout_timeout_ms 30000, health_check_after_ms 10000,
+ * health_check_timeout_ms 5000.
+ *
+ * Ownership: `*out` is the caller's, written on success. Blocking: never.
+ * Thread-safety: any thread.
+ */
+enum netrig_status netrig_pool_options_default(struct netrig_pool_options *out);
+
+/**
+ * Creates a pool of device sessions, with a background thread ("netrig-pool-reaper") that
+ * closes sessions past idle_timeout_ms or max_lifetime_ms. NETRIG_E_INVALID_ARG when a field
+ * of `opts` is 0.
+ *
+ * Ownership: `opts` is borrowed for the call (NULL = the defaults). On success `*out` receives
+ * a handle the caller frees with `netrig_pool_free`.
+ * Blocking: never (no connection is opened). Thread-safety: any thread.
+ */
+enum netrig_status netrig_pool_new(const struct netrig_pool_options *opts, struct netrig_pool *out);
+
+/**
+ * Frees a pool handle. Idle sessions are closed; sessions checked out stay usable and are
+ * closed when their handles are freed (`netrig_device_free`) instead of going back. A run
+ * started with the pool keeps using it until the run ends, and the pool closes then.
+ *
+ * Ownership: consumes the handle. Blocking: never waits for checked-out sessions, runs or
+ * checkouts in progress on other threads; closing an idle session sends its disconnect
+ * without waiting for an answer. Thread-safety: any thread, also while other threads check
+ * out from the pool (their checkouts complete, or fail with NETRIG_E_CLOSED).
+ */
+enum netrig_status netrig_pool_free(struct netrig_pool pool);
+
+/**
+ * Lends a session to the device `opts` describes: an idle one of the same (host, port,
+ * username, platform) if there is one (health-checked first when it sat idle longer than
+ * health_check_after_ms), else a new one when the host is below max_per_host (and the pool
+ * below max_total, after closing the least recently used idle session if needed), else the
+ * next one checked in. The credentials and other options of a new session are those of `opts`;
+ * an idle session is handed out whatever credentials it was opened with.
+ *
+ * Failures: NETRIG_E_TIMEOUT when no session came free within the timeout (the last error
+ * gives the host's counts and the limits); the connect's own status (NETRIG_E_CONNECT,
+ * NETRIG_E_AUTH, ...) when the connect this checkout made, or waited on, failed;
+ * NETRIG_E_CLOSED after `netrig_pool_free`; argument errors as for `netrig_device_open`.
+ *
+ * Ownership: `opts` and its strings are borrowed for the call; the pool keeps copies (for
+ * `netrig_pool_checkout_key` and reconnects). On success `*out` receives an ordinary device
+ * handle: every `netrig_device_*` function works on it, and `netrig_device_free` returns the
+ * session to the pool (`netrig_pool_discard` closes it instead). The handle stays valid after
+ * `netrig_pool_free`.
+ * Blocking: up to `timeout_ms` (0 = the pool's checkout_timeout_ms) waiting for a session,
+ * plus, when it opens one, up to the connect_timeout_ms + auth_timeout_ms + timeout_ms of
+ * `opts`, or, for an idle session, up to health_check_timeout_ms.
+ * Thread-safety: any thread; checkouts of other hosts never wait for this one's connect.
+ */
+enum netrig_status netrig_pool_checkout(struct netrig_pool pool,
+                                        const struct netrig_device_options *opts,
+                                        uint32_t timeout_ms,
+                                        struct netrig_device *out);
+
+/**
+ * Like `netrig_pool_checkout`, by key: (host, port, username, platform) must be a device the
+ * pool has seen in a `netrig_pool_checkout` or `netrig_pool_prewarm` (its options from then
+ * are used to open new sessions); NETRIG_E_NOT_FOUND otherwise. `platform` NULL means
+ * "generic", as in `netrig_device_options`.
+ *
+ * Ownership: the strings are borrowed for the call; `*out` as for `netrig_pool_checkout`.
+ * Blocking: as `netrig_pool_checkout`. Thread-safety: any thread.
+ */
+enum netrig_status netrig_pool_checkout_key(struct netrig_pool pool,
+                                            const char *host,
+                                            uint16_t port,
+                                            const char *username,
+                                            const char *platform,
+                                            uint32_t timeout_ms,
+                                            struct netrig_device *out);
+
+/**
+ * Frees a handle from `netrig_pool_checkout` and closes its session instead of returning it
+ * (a session the caller knows is in a bad state). An operation still running on it in another
+ * thread is cancelled. On a handle from `netrig_device_open`: NETRIG_E_INVALID_ARG, and the
+ * handle is untouched (free it with `netrig_device_free`).
+ *
+ * Ownership: consumes the handle (on success). Blocking: never waits for a running operation.
+ * Thread-safety: any thread.
+ */
+enum netrig_status netrig_pool_discard(struct netrig_device dev);
+
+/**
+ * Opens a session to each of the `count` targets, at most `parallel` at a time, and leaves
+ * them idle in the pool, so that a run or checkouts that follow find them ready. Returns
+ * NETRIG_OK when every target opened; otherwise the status of the first target (in array
+ * order) that failed, with a last error that lists every failed host and why
+ * ("netrig_pool_prewarm: 2 of 50 targets failed: 127.0.0.1:2201: ...; 127.0.0.1:2207: ...").
+ *
+ * Out-parameters, an exception to the library's rule: once the arguments are valid (and the
+ * connects were tried), `statuses` (may be NULL; else `count` entries: NETRIG_OK or the
+ * target's failure) and `*failed` (may be NULL: how many failed) are written whether the call
+ * returns NETRIG_OK or a failure. On an argument error (NULL, bad options, `parallel` 0,
+ * invalid pool) nothing is connected and neither is written.
+ *
+ * Ownership: `targets` and their strings are borrowed for the call; the pool keeps copies.
+ * Blocking: at most about ceil(count / parallel) times the longest connect_timeout_ms +
+ * auth_timeout_ms + timeout_ms of the targets (a host already at max_per_host is waited for up
+ * to the pool's checkout_timeout_ms). It uses `parallel` threads of its own, ended on return.
+ * Thread-safety: any thread.
+ */
+enum netrig_status netrig_pool_prewarm(struct netrig_pool pool,
+                                       const struct netrig_device_options *targets,
+                                       size_t count,
+                                       uint32_t parallel,
+                                       enum netrig_status *statuses,
+                                       size_t *failed);
+
+/**
+ * The pool's counters and gauges.
+ *
+ * Ownership: `*out` is the caller's, written on success. Blocking: takes the pool's
+ * bookkeeping lock for microseconds; never waits for a connect. Thread-safety: any thread.
+ */
+enum netrig_status netrig_pool_get_stats(struct netrig_pool pool, struct netrig_pool_stats *out);
+
+/**
+ * Closes every idle session now; sessions checked out are closed when they are returned. The
+ * pool stays usable: later checkouts open new sessions. For a test step that changed device
+ * credentials or rebooted devices.
+ *
+ * Ownership: borrows the handle. Blocking: sends each idle session's disconnect without
+ * waiting for an answer; never waits for checked-out sessions. Thread-safety: any thread.
+ */
+enum netrig_status netrig_pool_close_all(struct netrig_pool pool);
+
+/**
+ * Creates an empty job: add targets (`netrig_job_add_target*`) and steps
+ * (`netrig_job_add_command`, ...), then start it with `netrig_run_start`, as often as you like.
+ *
+ * Ownership: on success `*out` receives a handle the caller frees with `netrig_job_free`.
+ * Blocking: never. Thread-safety: any thread.
+ */
+enum netrig_status netrig_job_new(struct netrig_job *out);
+
+/**
+ * Frees a job. Runs started from it are unaffected (each has its own copy).
+ *
+ * Ownership: consumes the handle. Blocking: until calls on the job in other threads return
+ * (microseconds). Thread-safety: any thread.
+ */
+enum netrig_status netrig_job_free(struct netrig_job job);
+
+/**
+ * Adds a device to run on; a run opens its session with these options (or checks one out of
+ * the run's pool). Hosts are numbered from 0 in the order they are added. The options are
+ * checked now (NETRIG_E_INVALID_ARG, NETRIG_E_NULL_ARG, NETRIG_E_UTF8 as for
+ * `netrig_device_open`); nothing is connected.
+ *
+ * Ownership: `opts` and its strings are borrowed for the call; the job keeps copies
+ * (passwords and secrets are wiped when the job and its runs are freed).
+ * Blocking: never. Thread-safety: any thread; a job may be built from several threads.
+ */
+enum netrig_status netrig_job_add_target(struct netrig_job job,
+                                         const struct netrig_device_options *opts);
+
+/**
+ * Adds a device by pool key: the run checks a session out of its pool with the options the
+ * pool has for (host, port, username, platform) from an earlier `netrig_pool_checkout` or
+ * `netrig_pool_prewarm`. `platform` NULL means "generic". A run of such a job needs a pool
+ * (`netrig_run_start` returns NETRIG_E_INVALID_ARG without one); a key the pool never saw
+ * fails that host with NETRIG_E_NOT_FOUND.
+ *
+ * Ownership: the strings are borrowed for the call and copied. Blocking: never.
+ * Thread-safety: any thread.
+ */
+enum netrig_status netrig_job_add_target_key(struct netrig_job job,
+                                             const char *host,
+                                             uint16_t port,
+                                             const char *username,
+                                             const char *platform);
+
+/**
+ * Adds a step that sends `command` and reads until the prompt (as
+ * `netrig_device_send_command`; its output is the step's output).
+ * `timeout_ms`: the step's deadline (0 = the device's timeout_ms).
+ *
+ * Ownership: `command` is borrowed and copied. Blocking: never. Thread-safety: any thread.
+ */
+enum netrig_status netrig_job_add_command(struct netrig_job job,
+                                          const char *command,
+                                          uint32_t timeout_ms);
+
+/**
+ * Adds a configuration set of `count` lines (as `netrig_device_send_config_set`; `flags` are
+ * its NETRIG_CONFIG_* flags). A rejected line fails the step with NETRIG_E_COMMAND and the
+ * step's error names it. `timeout_ms`: the step's deadline (0 = the device's timeout_ms).
+ *
+ * Ownership: the array and strings are borrowed and copied. Blocking: never.
+ * Thread-safety: any thread.
+ */
+enum netrig_status netrig_job_add_config(struct netrig_job job,
+                                         const char *const *lines,
+                                         size_t count,
+                                         uint32_t flags,
+                                         uint32_t timeout_ms);
+
+/**
+ * Adds a step that runs `command` on its own channel (as `netrig_device_exec`; Linux targets).
+ * The step succeeds only with exit status 0; another exit status fails it with
+ * NETRIG_E_COMMAND. Its output is stdout; `netrig_run_step_output` also gives stderr and the
+ * exit status. `timeout_ms`: the step's deadline (0 = the device's timeout_ms).
+ *
+ * Ownership: `command` is borrowed and copied. Blocking: never. Thread-safety: any thread.
+ */
+enum netrig_status netrig_job_add_exec(struct netrig_job job,
+                                       const char *command,
+                                       uint32_t timeout_ms);
+
+/**
+ * Adds a step that copies the local file `local` to `remote` on each device (as
+ * `netrig_device_put_file`, without progress), over `protocol` (NETRIG_PROTOCOL_*). The
+ * step's output is "<bytes> bytes". `timeout_ms`: the step's deadline (0 = the device's
+ * timeout_ms).
+ *
+ * Ownership: the paths are borrowed and copied; the file is read when the step runs.
+ * Blocking: never. Thread-safety: any thread.
+ */
+enum netrig_status netrig_job_add_put(struct netrig_job job,
+                                      const char *local,
+                                      const char *remote,
+                                      uint32_t protocol_,
+                                      uint32_t timeout_ms);
+
+/**
+ * Adds a step that copies `remote` from each device to the local path `local` (as
+ * `netrig_device_get_file`), over `protocol` (NETRIG_PROTOCOL_*). `{host}` and `{port}` in
+ * `local` are replaced by each target's, so hosts do not overwrite each other's files
+ * ("/tmp/cfg-{host}-{port}.txt"). The step's output is "<bytes> bytes". `timeout_ms`: the
+ * step's deadline (0 = the device's timeout_ms).
+ *
+ * Ownership: the paths are borrowed and copied. Blocking: never. Thread-safety: any thread.
+ */
+enum netrig_status netrig_job_add_get(struct netrig_job job,
+                                      const char *remote,
+                                      const char *local,
+                                      uint32_t protocol_,
+                                      uint32_t timeout_ms);
+
+/**
+ * The run defaults: max_workers 32, NETRIG_STRATEGY_FREE, NETRIG_ON_FAILURE_SKIP_HOST,
+ * events 0.
+ *
+ * Ownership: `*out` is the caller's, written on success. Blocking: never.
+ * Thread-safety: any thread.
+ */
+enum netrig_status netrig_run_options_default(struct netrig_run_options *out);
+
+/**
+ * Starts the job's steps on every target of the job and returns at once. The run uses
+ * min(max_workers, targets) threads of its own, named "netrig-run-<n>", which take hosts in
+ * order; each host gets a session (a checkout of `pool`, or its own, closed at the host's end),
+ * runs the steps with their deadlines, and gives the session back. A failure of one host
+ * (connect or step) never stops the others, except under NETRIG_ON_FAILURE_ABORT.
+ *
+ * `callback` (may be NULL) is called with each event and `user_data`:
+ * - Thread: the run's worker threads ("netrig-run-<event->worker>"), from several at once, so
+ *   it must be thread-safe, and quick (the worker waits for it). A job with no targets
+ *   delivers its only event, RUN_FINISHED, on the thread calling `netrig_run_start`, before
+ *   that returns.
+ * - No netrig lock is held while it runs: it may call any netrig function (cancel or free
+ *   this run, read `netrig_run_host_name`), except `netrig_run_wait` on its own run, which
+ *   would wait for the callback itself and returns NETRIG_E_INVALID_ARG instead. At
+ *   NETRIG_EVENT_RUN_FINISHED, the last call, the results can already be read.
+ * - `user_data` must stay valid, and the callback callable, until `netrig_run_wait` on this
+ *   run has returned NETRIG_OK: from then on the callback is never called again (it has
+ *   returned from RUN_FINISHED). A run freed while running is cancelled but its workers still
+ *   finish the steps in flight and call the callback until they end; as the handle is gone,
+ *   nothing tells when. So free a run with a callback only after `netrig_run_wait` returned
+ *   NETRIG_OK (after `netrig_run_cancel` if you want it to stop), or keep `user_data` valid
+ *   for the rest of the process. When `netrig_run_start` fails, the callback is not called
+ *   after it returned.
+ * - It may run before `netrig_run_start` has written `*out`. It must not unwind (no C++
+ *   exception, no longjmp) through netrig.
+ *
+ * Failures: NETRIG_E_INVALID_ARG for options out of range, or a job with pool-key targets
+ * and no pool. An empty job is fine (a run that finishes at once); targets without steps
+ * only connect.
+ *
+ * Ownership: `job` is borrowed: its targets and steps are copied, so it may be changed or
+ * freed at once. `pool` is borrowed (`{0}` = no pool): the run keeps the pool alive until it
+ * ends, also after `netrig_pool_free`. `opts` is borrowed (NULL = the defaults). On success
+ * `*out` receives a handle the caller frees with `netrig_run_free`.
+ * Blocking: never waits for devices; it starts the worker threads.
+ * Thread-safety: any thread; a job and a pool may be used by several runs at once.
+ */
+enum netrig_status netrig_run_start(struct netrig_job job,
+                                    struct netrig_pool pool,
+                                    const struct netrig_run_options *opts,
+                                    netrig_event_fn callback,
+                                    void *user_data,
+                                    struct netrig_run *out);
+
+/**
+ * Waits up to `timeout_ms` for the run to end: NETRIG_OK once it has ended (its results are
+ * ready and its callback has returned from its last call, NETRIG_EVENT_RUN_FINISHED, and will
+ * not be called again), NETRIG_E_TIMEOUT if it is still running. `timeout_ms` 0 only checks;
+ * NETRIG_WAIT_FOREVER waits without limit. NETRIG_E_INVALID_ARG when called from the run's
+ * own callback (it would wait for itself).
+ *
+ * Ownership: borrows the handle. Blocking: up to `timeout_ms`. Thread-safety: any thread,
+ * several at once; `netrig_run_free` or `netrig_run_cancel` from another thread make it
+ * return soon (NETRIG_OK once the cancelled run has ended).
+ */
+enum netrig_status netrig_run_wait(struct netrig_run run, uint32_t timeout_ms);
+
+/**
+ * Cancels the run: steps in flight return NETRIG_E_CANCELLED within about 100 ms (connects in
+ * flight finish or time out first), unstarted hosts and steps are skipped. No effect on a
+ * finished run. `netrig_run_wait` tells when it has ended.
+ *
+ * Ownership: borrows the handle. Blocking: never. Thread-safety: any thread, including the
+ * run's own callback.
+ */
+enum netrig_status netrig_run_cancel(struct netrig_run run);
+
+/**
+ * Takes the next event of a run started with `events` set in its options, waiting up to
+ * `timeout_ms` for one (0 = only check, NETRIG_WAIT_FOREVER = no limit). NETRIG_OK with the
+ * event in `*out`; NETRIG_E_TIMEOUT when none came in time; NETRIG_E_CLOSED once the run has
+ * ended and every event, NETRIG_EVENT_RUN_FINISHED last, was taken; NETRIG_E_INVALID_ARG when
+ * the run was started without `events`. Events are kept until taken (the callback, if any,
+ * gets them too). With several threads taking events, each event goes to one of them.
+ *
+ * Ownership: `*out` is the caller's, written on success. Blocking: up to `timeout_ms`.
+ * Thread-safety: any thread; `netrig_run_free` from another thread does not wait for it.
+ */
+enum netrig_status netrig_run_next_event(struct netrig_run run,
+                                         uint32_t timeout_ms,
+                                         struct netrig_event *out);
+
+/**
+ * Frees a run handle. A run still running is cancelled first (as `netrig_run_cancel`); its
+ * workers end in the background, returning their sessions, and may still call the callback
+ * until they do (see `netrig_run_start`).
+ *
+ * Ownership: consumes the handle; results read from it (netrig_output objects) stay valid
+ * until their own `netrig_output_free`. Blocking: never waits for the run. Thread-safety: any
+ * thread, including the run's own callback, and while other threads wait on the run (their
+ * `netrig_run_wait` returns NETRIG_OK when the cancelled run has ended).
+ */
+enum netrig_status netrig_run_free(struct netrig_run run);
+
+/**
+ * The counts of a finished run by host and by step. NETRIG_E_BUSY while it is running.
+ *
+ * Ownership: `*out` is the caller's, written on success. Blocking: never.
+ * Thread-safety: any thread.
+ */
+enum netrig_status netrig_run_get_totals(struct netrig_run run, struct netrig_run_totals *out);
+
+/**
+ * How host `host` (its index in the job's targets) of a finished run went. NETRIG_E_BUSY while
+ * the run is running; NETRIG_E_NOT_FOUND when `host` is past the last target.
+ *
+ * Ownership: `*out` is the caller's, written on success. Blocking: never.
+ * Thread-safety: any thread.
+ */
+enum netrig_status netrig_run_host(struct netrig_run run,
+                                   size_t host,
+                                   struct netrig_host_result *out);
+
+/**
+ * The name of host `host` ("host:port", as the job's target gave them), copied with a NUL into
+ * `buf` (capacity `buf_len`); `*out_len` receives its length without the NUL, also on
+ * NETRIG_E_BUFFER_TOO_SMALL, so the caller can retry with `*out_len + 1` bytes (`buf` may be
+ * NULL when `buf_len` is 0). Available at any time, also while the run is running (for event
+ * callbacks). NETRIG_E_NOT_FOUND when `host` is past the last target.
+ *
+ * Ownership: `buf` is the caller's. Blocking: never. Thread-safety: any thread.
+ */
+enum netrig_status netrig_run_host_name(struct netrig_run run,
+                                        size_t host,
+                                        char *buf,
+                                        size_t buf_len,
+                                        size_t *out_len);
+
+/**
+ * How step `step` of host `host` of a finished run went (every step has a result; one that
+ * never ran is NETRIG_STATE_SKIPPED). NETRIG_E_BUSY while the run is running;
+ * NETRIG_E_NOT_FOUND when `host` or `step` is out of range.
+ *
+ * Ownership: `*out` is the caller's, written on success. Blocking: never.
+ * Thread-safety: any thread.
+ */
+enum netrig_status netrig_run_step(struct netrig_run run,
+                                   size_t host,
+                                   size_t step,
+                                   struct netrig_step_result *out);
+
+/**
+ * The output of step `step` of host `host` as a result object: its text is the command's
+ * output (exec: stdout; transfers: "<bytes> bytes"; empty for a step that failed or never
+ * ran), `netrig_output_stderr` exec's stderr, `netrig_output_exit_status` exec's exit status
+ * (-1 when it got none; 0 for other steps), `netrig_output_elapsed_us` the step's duration.
+ * NETRIG_E_BUSY while the run is running; NETRIG_E_NOT_FOUND when `host` or `step` is out of
+ * range.
+ *
+ * Ownership: on success `*out` receives a result the caller frees with `netrig_output_free`;
+ * it is independent of the run handle. Blocking: never (copies the output).
+ * Thread-safety: any thread.
+ */
+enum netrig_status netrig_run_step_output(struct netrig_run run,
+                                          size_t host,
+                                          size_t step,
+                                          struct netrig_output *out);
+
+/**
+ * The error text of host `host`'s connect (`step` -1) or of step `step`: "" when it
+ * succeeded, else what failed with context ("127.0.0.1:2201 step 2 (command 'show clock'):
+ * ..."; for a step that never ran, why: "not run: an earlier step of this host failed").
+ * Copied with a NUL into `buf` (capacity `buf_len`); `*out_len` receives its length without
+ * the NUL, also on NETRIG_E_BUFFER_TOO_SMALL, so the caller can retry with `*out_len + 1` bytes
+ * (`buf` may be NULL when `buf_len` is 0). NETRIG_E_BUSY while the run is running;
+ * NETRIG_E_NOT_FOUND when `host` or `step` is out of range; NETRIG_E_INVALID_ARG for a `step`
+ * below -1.
+ *
+ * Ownership: `buf` is the caller's. Blocking: never. Thread-safety: any thread.
+ */
+enum netrig_status netrig_run_error(struct netrig_run run,
+                                    size_t host,
+                                    int64_t step,
+                                    char *buf,
+                                    size_t buf_len,
+                                    size_t *out_len);
+
+/**
+ * The whole report of a finished run as JSON, in the text of a result object: wall_ms,
+ * cancelled, aborted (the reason or null), totals and step_totals (succeeded, failed,
+ * timed_out, cancelled, skipped), failed_hosts (names), and hosts: name, state, duration_ms,
+ * connect and steps (state, status, error, output, stderr, exit_status, duration_ms).
+ * NETRIG_E_BUSY while the run is running.
+ *
+ * Ownership: on success `*out` receives a result the caller frees with `netrig_output_free`.
+ * Blocking: never (builds the JSON). Thread-safety: any thread.
+ */
+enum netrig_status netrig_run_json(struct netrig_run run, struct netrig_output *out);
 
 /**
  * Takes a consistent snapshot of the live keys starting with `prefix` ("" for all), sorted by

@@ -3,6 +3,7 @@
 
 use std::net::{TcpStream, ToSocketAddrs};
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
@@ -42,8 +43,9 @@ pub(crate) fn connect(name: &str, opts: &DeviceOptions) -> Result<Conn> {
         }
     })?;
     let _ = tcp.set_nodelay(true);
+    let tcp = Arc::new(tcp);
     let mut session = ssh2::Session::new().map_err(|e| Error::Connect(format!("{name}: {e}")))?;
-    session.set_tcp_stream(tcp);
+    session.set_tcp_stream(SharedTcp(Arc::clone(&tcp)));
     let left = opts.connect_timeout.saturating_sub(start.elapsed()).max(Duration::from_millis(1));
     session.set_timeout(super::ceil_ms(left));
     session.handshake().map_err(|e| match e.code() {
@@ -64,7 +66,17 @@ pub(crate) fn connect(name: &str, opts: &DeviceOptions) -> Result<Conn> {
         .request_pty("vt100", None, Some((cols, rows, 0, 0)))
         .and_then(|_| channel.shell())
         .map_err(|e| Error::Connect(format!("{name}: shell: {e}")))?;
-    Ok(Conn::new(session, channel))
+    Ok(Conn::new(session, channel, tcp))
+}
+
+/// The socket as libssh2 gets it, shared with the device (which shuts it down when dropped)
+/// without a second file descriptor.
+struct SharedTcp(Arc<TcpStream>);
+
+impl std::os::fd::AsRawFd for SharedTcp {
+    fn as_raw_fd(&self) -> std::os::fd::RawFd {
+        self.0.as_raw_fd()
+    }
 }
 
 fn check_host_key(name: &str, session: &ssh2::Session, opts: &DeviceOptions) -> Result<()> {

@@ -206,6 +206,9 @@ impl Default for ConfigOptions {
 pub(crate) struct Conn {
     session: ssh2::Session,
     channel: ssh2::Channel,
+    /// The session's socket (libssh2 holds the other reference), shut down when the device is
+    /// dropped so that libssh2 can free the session without waiting for the device.
+    tcp: Arc<std::net::TcpStream>,
     closed: bool,
     /// An operation ended early (timeout, cancel): its late output may still arrive, so the
     /// next line sent skips to its own echo.
@@ -992,6 +995,12 @@ impl Drop for Device {
             conn.session.set_blocking(false);
             let _ = conn.session.disconnect(None, "netrig closing", None);
         }
+        // Freeing the channel and session closes the channel first, which waits for the
+        // device's answer; non-blocking, libssh2 then gives up with EAGAIN and never frees the
+        // session (83 KB each). With the socket shut down the wait ends at once and both are
+        // freed.
+        conn.session.set_blocking(false);
+        let _ = conn.tcp.shutdown(std::net::Shutdown::Both);
     }
 }
 
@@ -1009,10 +1018,11 @@ impl Conn {
         self.session.set_blocking(true);
     }
 
-    fn new(session: ssh2::Session, channel: ssh2::Channel) -> Conn {
+    fn new(session: ssh2::Session, channel: ssh2::Channel, tcp: Arc<std::net::TcpStream>) -> Conn {
         Conn {
             session,
             channel,
+            tcp,
             closed: false,
             dirty: false,
             pending: Vec::new(),

@@ -19,6 +19,7 @@ use crate::device::{
     Auth, Commit, ConfigOptions, Device, DeviceOptions, ExecOutput, HostKeyPolicy, Output, Platform, Protocol,
 };
 use crate::error::{netrig_status, Error, Result};
+use crate::pool::Lease;
 
 /// An open SSH session to a device. Free with `netrig_device_free`.
 /// The zero value `{0}` is never a valid handle.
@@ -132,7 +133,7 @@ pub struct netrig_device_options {
 }
 
 /// The C form of an operation's result, made once so accessors only hand out pointers.
-struct COutput {
+pub(super) struct COutput {
     /// Output text (or exec's stdout), NUL-terminated (the NUL is not counted).
     text: Vec<u8>,
     /// Exec's stderr, NUL-terminated.
@@ -142,7 +143,7 @@ struct COutput {
 }
 
 impl COutput {
-    fn new(mut text: Vec<u8>, mut stderr: Vec<u8>, exit_status: i32, elapsed: Duration) -> COutput {
+    pub(super) fn new(mut text: Vec<u8>, mut stderr: Vec<u8>, exit_status: i32, elapsed: Duration) -> COutput {
         text.push(0);
         stderr.push(0);
         COutput { text, stderr, exit_status, elapsed_us: elapsed.as_micros() as u64 }
@@ -161,16 +162,33 @@ impl From<ExecOutput> for COutput {
     }
 }
 
-// Devices are shared by reference count so that an operation holds its own reference and the
-// table's hazard slot is released at once (free and cancel never wait for a long operation).
-static DEVICES: HandleTable<Arc<Device>> = HandleTable::new(Kind::Device);
-static OUTPUTS: HandleTable<COutput> = HandleTable::new(Kind::Output);
-
-fn device(dev: netrig_device) -> Result<Arc<Device>> {
-    DEVICES.with(dev.id, Arc::clone)
+/// What a device handle holds: a session of its own (`netrig_device_open`), or a session lent by
+/// a pool (`netrig_pool_checkout`), which `netrig_device_free` gives back instead of closing.
+pub(super) enum DeviceSlot {
+    Owned(Arc<Device>),
+    Leased(Lease),
 }
 
-fn opt_str<'a>(p: *const c_char, what: &'static str) -> Result<Option<&'a str>> {
+impl DeviceSlot {
+    fn device(&self) -> &Arc<Device> {
+        match self {
+            DeviceSlot::Owned(d) => d,
+            DeviceSlot::Leased(l) => l.device_arc(),
+        }
+    }
+}
+
+// Devices are shared by reference count so that an operation holds its own reference and the
+// table's hazard slot is released at once (free and cancel never wait for a long operation).
+// A lease's check-in counts those references: a session still in use by a call is discarded.
+pub(super) static DEVICES: HandleTable<DeviceSlot> = HandleTable::new(Kind::Device);
+pub(super) static OUTPUTS: HandleTable<COutput> = HandleTable::new(Kind::Output);
+
+fn device(dev: netrig_device) -> Result<Arc<Device>> {
+    DEVICES.with(dev.id, |slot| Arc::clone(slot.device()))
+}
+
+pub(super) fn opt_str<'a>(p: *const c_char, what: &'static str) -> Result<Option<&'a str>> {
     if p.is_null() {
         Ok(None)
     } else {
@@ -178,7 +196,7 @@ fn opt_str<'a>(p: *const c_char, what: &'static str) -> Result<Option<&'a str>> 
     }
 }
 
-fn timeout(ms: u32) -> Option<Duration> {
+pub(super) fn timeout(ms: u32) -> Option<Duration> {
     (ms > 0).then(|| Duration::from_millis(ms as u64))
 }
 
@@ -209,7 +227,7 @@ fn platform(o: &netrig_device_options) -> Result<Platform> {
 }
 
 impl netrig_device_options {
-    fn to_options(self) -> Result<DeviceOptions> {
+    pub(super) fn to_options(self) -> Result<DeviceOptions> {
         let host = str_arg(self.host, "options.host")?;
         let username = str_arg(self.username, "options.username")?;
         let passphrase = opt_str(self.passphrase, "options.passphrase")?.map(str::to_owned);
@@ -335,7 +353,7 @@ pub unsafe extern "C" fn netrig_device_open(
         // SAFETY: non-NULL and, per the contract, a readable netrig_device_options for the call.
         let opts = unsafe { *options }.to_options()?;
         let device = Device::open(&opts)?;
-        let id = DEVICES.insert(Arc::new(device))?;
+        let id = DEVICES.insert(DeviceSlot::Owned(Arc::new(device)))?;
         out.set(netrig_device { id });
         Ok(())
     })
@@ -343,14 +361,29 @@ pub unsafe extern "C" fn netrig_device_open(
 
 /// Frees a device handle: cancels the operation running on it (which returns
 /// NETRIG_E_CANCELLED within 100 ms in its own thread), makes operations queued behind it return
-/// NETRIG_E_CLOSED, and closes the session once the last of them has returned. Later calls with the handle get NETRIG_E_INVALID_HANDLE.
+/// NETRIG_E_CLOSED, and closes the session once the last of them has returned. Later calls with
+/// the handle get NETRIG_E_INVALID_HANDLE.
 ///
-/// Ownership: consumes the handle. Blocking: never waits for a running operation.
+/// A handle from `netrig_pool_checkout` is returned to its pool instead: the session goes back
+/// idle for the next checkout, unless it is broken (an operation on it timed out, was
+/// cancelled or lost the connection), it is past the pool's max_lifetime, the pool was freed or
+/// closed (`netrig_pool_close_all`) meanwhile, or another thread's operation is still running on
+/// it; then that operation is cancelled as above and the session is closed, not reused.
+/// `netrig_pool_discard` closes a leased session on purpose.
+///
+/// Ownership: consumes the handle. Blocking: never waits for a running operation (returning a
+/// session to a pool takes the pool's bookkeeping lock for microseconds).
 /// Thread-safety: any thread, including while another thread runs an operation on the device.
 #[no_mangle]
 pub extern "C" fn netrig_device_free(dev: netrig_device) -> netrig_status {
     call("netrig_device_free", || {
-        DEVICES.with(dev.id, |d| d.retire())?;
+        // A leased session is not retired: the lease's check-in decides (back to the pool, or
+        // discarded when a call of another thread still uses it or it is broken).
+        DEVICES.with(dev.id, |slot| {
+            if let DeviceSlot::Owned(d) = slot {
+                d.retire()
+            }
+        })?;
         DEVICES.remove(dev.id)
     })
 }
@@ -475,7 +508,7 @@ pub unsafe extern "C" fn netrig_device_send_command_timing(
     })
 }
 
-fn str_array<'a>(p: *const *const c_char, n: usize, what: &'static str) -> Result<Vec<&'a str>> {
+pub(super) fn str_array<'a>(p: *const *const c_char, n: usize, what: &'static str) -> Result<Vec<&'a str>> {
     if n == 0 {
         return Ok(Vec::new());
     }
@@ -539,23 +572,28 @@ pub unsafe extern "C" fn netrig_device_send_config_set(
     call("netrig_device_send_config_set", || {
         run_op(out, || {
             let lines = str_array(lines, n, "lines")?;
-            let known = NETRIG_CONFIG_STAY | NETRIG_CONFIG_COMMIT | NETRIG_CONFIG_COMMIT_CHECK;
-            if flags & !known != 0 || flags & NETRIG_CONFIG_COMMIT != 0 && flags & NETRIG_CONFIG_COMMIT_CHECK != 0 {
-                return Err(Error::InvalidArg(format!(
-                    "flags {flags:#x}: use NETRIG_CONFIG_STAY and one of NETRIG_CONFIG_COMMIT, NETRIG_CONFIG_COMMIT_CHECK"
-                )));
-            }
-            let commit = if flags & NETRIG_CONFIG_COMMIT != 0 {
-                Commit::Commit
-            } else if flags & NETRIG_CONFIG_COMMIT_CHECK != 0 {
-                Commit::Check
-            } else {
-                Commit::No
-            };
-            let opts = ConfigOptions { exit: flags & NETRIG_CONFIG_STAY == 0, commit };
+            let opts = config_options(flags)?;
             Ok(device(dev)?.send_config_set(&lines, opts, timeout(timeout_ms))?.into())
         })
     })
+}
+
+/// The `NETRIG_CONFIG_*` flags of a configuration set.
+pub(super) fn config_options(flags: u32) -> Result<ConfigOptions> {
+    let known = NETRIG_CONFIG_STAY | NETRIG_CONFIG_COMMIT | NETRIG_CONFIG_COMMIT_CHECK;
+    if flags & !known != 0 || flags & NETRIG_CONFIG_COMMIT != 0 && flags & NETRIG_CONFIG_COMMIT_CHECK != 0 {
+        return Err(Error::InvalidArg(format!(
+            "flags {flags:#x}: use NETRIG_CONFIG_STAY and one of NETRIG_CONFIG_COMMIT, NETRIG_CONFIG_COMMIT_CHECK"
+        )));
+    }
+    let commit = if flags & NETRIG_CONFIG_COMMIT != 0 {
+        Commit::Commit
+    } else if flags & NETRIG_CONFIG_COMMIT_CHECK != 0 {
+        Commit::Check
+    } else {
+        Commit::No
+    };
+    Ok(ConfigOptions { exit: flags & NETRIG_CONFIG_STAY == 0, commit })
 }
 
 /// Saves the running configuration (`write memory`, `copy running-config startup-config` or a
@@ -651,7 +689,7 @@ pub unsafe extern "C" fn netrig_device_exec(
     })
 }
 
-fn protocol(p: u32) -> Result<Protocol> {
+pub(super) fn protocol(p: u32) -> Result<Protocol> {
     match p {
         NETRIG_PROTOCOL_SFTP => Ok(Protocol::Sftp),
         NETRIG_PROTOCOL_SCP => Ok(Protocol::Scp),

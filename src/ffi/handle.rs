@@ -36,6 +36,9 @@ pub enum Kind {
     StrList = 4,
     Device = 5,
     Output = 6,
+    Pool = 7,
+    Job = 8,
+    Run = 9,
 }
 
 impl Kind {
@@ -47,12 +50,25 @@ impl Kind {
             Kind::StrList => "netrig_strlist",
             Kind::Device => "netrig_device",
             Kind::Output => "netrig_output",
+            Kind::Pool => "netrig_pool",
+            Kind::Job => "netrig_job",
+            Kind::Run => "netrig_run",
         }
     }
 
     fn from_tag(tag: u8) -> Option<Kind> {
-        [Kind::Store, Kind::Batch, Kind::Snapshot, Kind::StrList, Kind::Device, Kind::Output]
-            .into_iter()
+        [
+            Kind::Store,
+            Kind::Batch,
+            Kind::Snapshot,
+            Kind::StrList,
+            Kind::Device,
+            Kind::Output,
+            Kind::Pool,
+            Kind::Job,
+            Kind::Run,
+        ]
+        .into_iter()
             .find(|k| *k as u8 == tag)
     }
 }
@@ -197,6 +213,13 @@ impl<T: Send + Sync> HandleTable<T> {
     /// Unregisters `id` and drops its object, after every call already inside it on other
     /// threads has returned. A second free of the same id is `InvalidHandle`.
     pub fn remove(&self, id: u64) -> Result<()> {
+        self.take(id).map(drop)
+    }
+
+    /// Unregisters `id` and hands its object back instead of dropping it (for frees that do
+    /// more than drop, like returning a leased session), after every call already inside it on
+    /// other threads has returned.
+    pub fn take(&self, id: u64) -> Result<T> {
         let slot = self.live_slot(id)?;
         if Hazard::held_by_this_thread(id) {
             return Err(Error::InvalidArg(format!(
@@ -210,12 +233,12 @@ impl<T: Send + Sync> HandleTable<T> {
         // SAFETY: we won the compare-exchange that retired `id`, so no other remove can reach
         // this pointer, and no thread holds a hazard on `id` any more, so nothing borrows it.
         // It came from `Box::into_raw` in `insert`.
-        drop(unsafe { Box::from_raw(object) });
+        let object = unsafe { Box::from_raw(object) };
         let generation = id as u32;
         if generation < u32::MAX {
             self.alloc.lock().free.push((((id >> 32) as u32) & MAX_INDEX, generation + 1));
         }
-        Ok(())
+        Ok(*object)
     }
 }
 

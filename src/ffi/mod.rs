@@ -13,6 +13,10 @@ mod batch;
 mod device;
 mod guard;
 pub mod handle;
+#[cfg(feature = "ssh")]
+mod pool;
+#[cfg(feature = "ssh")]
+mod run;
 mod snapshot;
 mod store;
 
@@ -21,6 +25,10 @@ use std::ffi::{c_char, c_int};
 pub use batch::*;
 #[cfg(feature = "ssh")]
 pub use device::*;
+#[cfg(feature = "ssh")]
+pub use pool::*;
+#[cfg(feature = "ssh")]
+pub use run::*;
 pub use snapshot::*;
 pub use store::*;
 
