@@ -711,7 +711,15 @@ impl Shared {
                 s.link_cancel(Some(Arc::clone(&self.stop)));
                 (StepResult::ok(String::new(), elapsed), Some(s))
             }
-            Err(e) => (StepResult::failed(&e, &format!("{}: connect", target.name()), elapsed), None),
+            Err(e) => {
+                let failed = StepResult::failed(&e, &format!("{}: connect", target.name()), elapsed);
+                // A host that cannot be reached is a failure like a failed step; under the
+                // other policies it simply has nothing left to run.
+                if self.opts.on_failure == OnFailure::Abort && failed.state != State::Cancelled {
+                    self.abort(failed.error.clone());
+                }
+                (failed, None)
+            }
         };
         let ev = (connect.state, connect.status);
         self.hosts[i].lock().connect = connect;
@@ -800,15 +808,20 @@ impl Shared {
             OnFailure::Continue => true,
             OnFailure::SkipHost => false,
             OnFailure::Abort => {
-                let mut aborted = self.aborted.lock();
-                if aborted.is_none() && !self.cancelled.load(Ordering::SeqCst) {
-                    *aborted = Some(if error.is_empty() { prefix } else { error });
-                }
-                drop(aborted);
-                self.stop.store(true, Ordering::SeqCst);
+                self.abort(if error.is_empty() { prefix } else { error });
                 false
             }
         }
+    }
+
+    /// Stops the run because of `why` (the first failure under [`OnFailure::Abort`]).
+    fn abort(&self, why: String) {
+        let mut aborted = self.aborted.lock();
+        if aborted.is_none() && !self.cancelled.load(Ordering::SeqCst) {
+            *aborted = Some(why);
+        }
+        drop(aborted);
+        self.stop.store(true, Ordering::SeqCst);
     }
 
     fn perform(&self, dev: &Device, step: &Step, target: &Target) -> Result<StepResult> {

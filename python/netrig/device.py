@@ -40,6 +40,7 @@ Failures raise the ``netrig.NetrigError`` subclass of their status, with the lib
 from __future__ import annotations
 
 import ctypes
+import inspect
 import math
 import os
 import threading
@@ -147,6 +148,100 @@ def _str_array(items: Sequence[bytes]) -> ctypes.Array:
     return (c_char_p * max(1, len(items)))(*items)
 
 
+def device_options(
+    host: str,
+    port: int = 22,
+    *,
+    username: str,
+    password: Optional[str] = None,
+    private_key_file: Optional[PathLike] = None,
+    private_key: Optional[Union[str, bytes]] = None,
+    passphrase: Optional[str] = None,
+    use_agent: bool = False,
+    secret: Optional[str] = None,
+    platform: str = "cisco_ios",
+    host_key: Optional[str] = None,
+    known_hosts: Optional[PathLike] = None,
+    fingerprint: Optional[str] = None,
+    connect_timeout: float = 10.0,
+    auth_timeout: float = 10.0,
+    timeout: float = 30.0,
+    keepalive: Optional[float] = 30.0,
+    prompt_pattern: Optional[str] = None,
+    paging_off_command: Optional[str] = None,
+    enable_command: Optional[str] = None,
+    config_command: Optional[str] = None,
+    config_exit_command: Optional[str] = None,
+    config_prompt_pattern: Optional[str] = None,
+    terminal: Tuple[int, int] = (511, 24),
+    session_log: Optional[PathLike] = None,
+) -> Tuple[ffi.netrig_device_options, list]:
+    """Checks ``Device``'s keyword options and builds the C ``netrig_device_options`` for them.
+    Returns the struct and the encoded strings it points to: keep the list alive until the C
+    call that reads the struct has returned."""
+    if isinstance(port, bool) or not isinstance(port, int):
+        raise TypeError(f"port is an int, not {type(port).__name__}")
+    if not 0 <= port <= 0xFFFF:
+        raise ValueError(f"port {port} is not a TCP port")
+    if host_key is None:
+        host_key = "pinned" if fingerprint is not None else "strict"
+    policy = _HOST_KEY.get(host_key) if isinstance(host_key, str) else None
+    if policy is None:
+        raise ValueError(f"host_key {host_key!r} is not one of {', '.join(map(repr, _HOST_KEY))}")
+    if fingerprint is not None and host_key != "pinned":
+        raise ValueError(f"fingerprint is given but host_key is {host_key!r}; use host_key='pinned'")
+    if isinstance(private_key, (bytes, bytearray)):
+        private_key = bytes(private_key).decode("utf-8")
+    try:
+        cols, rows = terminal
+    except (TypeError, ValueError):
+        raise TypeError(f"terminal is (columns, rows), not {terminal!r}") from None
+    for n, what in ((cols, "terminal columns"), (rows, "terminal rows")):
+        if isinstance(n, bool) or not isinstance(n, int):
+            raise TypeError(f"{what} is an int, not {type(n).__name__}")
+        if not 0 <= n <= _UINT32_MAX:
+            raise ValueError(f"{what} {n} does not fit in uint32")
+
+    o = lib.netrig_device_options_default()
+    # The encoded strings must outlive the open call: `keep` holds them until it returns.
+    keep = []
+
+    def s(value: object, what: str) -> Optional[bytes]:
+        b = _opt_text(value, what)
+        keep.append(b)
+        return b
+
+    o.host = s(host, "host")
+    o.port = port
+    o.username = s(username, "username")
+    o.password = s(password, "password")
+    o.private_key_file = s(private_key_file, "private_key_file")
+    o.private_key = s(private_key, "private_key")
+    o.passphrase = s(passphrase, "passphrase")
+    o.use_agent = 1 if use_agent else 0
+    o.secret = s(secret, "secret")
+    o.host_key_policy = policy
+    o.known_hosts = s(known_hosts, "known_hosts")
+    o.host_key_fingerprint = s(fingerprint, "fingerprint")
+    o.connect_timeout_ms = _ms(connect_timeout, "connect_timeout")
+    o.auth_timeout_ms = _ms(auth_timeout, "auth_timeout")
+    o.timeout_ms = _ms(timeout, "timeout")
+    o.keepalive_ms = 0 if keepalive is None else _ms(keepalive, "keepalive", allow_zero=True)
+    o.platform = s(platform, "platform")
+    o.prompt_pattern = s(prompt_pattern, "prompt_pattern")
+    o.paging_off_command = s(paging_off_command, "paging_off_command")
+    o.enable_command = s(enable_command, "enable_command")
+    o.config_command = s(config_command, "config_command")
+    o.config_exit_command = s(config_exit_command, "config_exit_command")
+    o.config_prompt_pattern = s(config_prompt_pattern, "config_prompt_pattern")
+    o.term_cols, o.term_rows = cols, rows
+    o.session_log = s(session_log, "session_log")
+    return o, keep
+
+
+_OPTION_NAMES = frozenset(inspect.signature(device_options).parameters)
+
+
 class Device(OwnedHandle):
     """An open SSH session to a device under test (see the module docs).
 
@@ -217,70 +312,22 @@ class Device(OwnedHandle):
         self._handle: Optional[ffi.netrig_device] = None
         self._close_lock = threading.Lock()
         self.host, self.port = host, port
-
-        if isinstance(port, bool) or not isinstance(port, int):
-            raise TypeError(f"port is an int, not {type(port).__name__}")
-        if not 0 <= port <= 0xFFFF:
-            raise ValueError(f"port {port} is not a TCP port")
-        if host_key is None:
-            host_key = "pinned" if fingerprint is not None else "strict"
-        policy = _HOST_KEY.get(host_key) if isinstance(host_key, str) else None
-        if policy is None:
-            raise ValueError(f"host_key {host_key!r} is not one of {', '.join(map(repr, _HOST_KEY))}")
-        if fingerprint is not None and host_key != "pinned":
-            raise ValueError(f"fingerprint is given but host_key is {host_key!r}; use host_key='pinned'")
-        if isinstance(private_key, (bytes, bytearray)):
-            private_key = bytes(private_key).decode("utf-8")
-        try:
-            cols, rows = terminal
-        except (TypeError, ValueError):
-            raise TypeError(f"terminal is (columns, rows), not {terminal!r}") from None
-        for n, what in ((cols, "terminal columns"), (rows, "terminal rows")):
-            if isinstance(n, bool) or not isinstance(n, int):
-                raise TypeError(f"{what} is an int, not {type(n).__name__}")
-            if not 0 <= n <= _UINT32_MAX:
-                raise ValueError(f"{what} {n} does not fit in uint32")
-
-        o = lib.netrig_device_options_default()
-        # The encoded strings must outlive the open call: `keep` holds them until it returns.
-        keep = []
-
-        def s(value: object, what: str) -> Optional[bytes]:
-            b = _opt_text(value, what)
-            keep.append(b)
-            return b
-
-        o.host = s(host, "host")
-        o.port = port
-        o.username = s(username, "username")
-        o.password = s(password, "password")
-        o.private_key_file = s(private_key_file, "private_key_file")
-        o.private_key = s(private_key, "private_key")
-        o.passphrase = s(passphrase, "passphrase")
-        o.use_agent = 1 if use_agent else 0
-        o.secret = s(secret, "secret")
-        o.host_key_policy = policy
-        o.known_hosts = s(known_hosts, "known_hosts")
-        o.host_key_fingerprint = s(fingerprint, "fingerprint")
-        o.connect_timeout_ms = _ms(connect_timeout, "connect_timeout")
-        o.auth_timeout_ms = _ms(auth_timeout, "auth_timeout")
-        o.timeout_ms = _ms(timeout, "timeout")
-        o.keepalive_ms = 0 if keepalive is None else _ms(keepalive, "keepalive", allow_zero=True)
-        o.platform = s(platform, "platform")
-        o.prompt_pattern = s(prompt_pattern, "prompt_pattern")
-        o.paging_off_command = s(paging_off_command, "paging_off_command")
-        o.enable_command = s(enable_command, "enable_command")
-        o.config_command = s(config_command, "config_command")
-        o.config_exit_command = s(config_exit_command, "config_exit_command")
-        o.config_prompt_pattern = s(config_prompt_pattern, "config_prompt_pattern")
-        o.term_cols, o.term_rows = cols, rows
-        o.session_log = s(session_log, "session_log")
-
+        kw = {name: value for name, value in locals().items() if name in _OPTION_NAMES}
+        o, keep = device_options(**kw)
         handle = ffi.netrig_device()
         status = lib.netrig_device_open(byref(o), byref(handle))
         del keep  # the library copied what it keeps (and wipes its copies of secrets)
         check(status)
         self._handle = handle
+
+    @classmethod
+    def _adopt(cls, handle: ffi.netrig_device, host: str, port: int) -> "Device":
+        """Wraps a handle the library returned (a pool lease) without opening anything."""
+        self = cls.__new__(cls)
+        self._close_lock = threading.Lock()
+        self.host, self.port = host, port
+        self._handle = handle
+        return self
 
     # -- lifetime -----------------------------------------------------------------------------
 

@@ -52,6 +52,17 @@ __all__ = [
     "netrig_output",
     "netrig_device_options",
     "netrig_progress_fn",
+    "netrig_pool",
+    "netrig_pool_options",
+    "netrig_pool_stats",
+    "netrig_job",
+    "netrig_run",
+    "netrig_run_options",
+    "netrig_event",
+    "netrig_event_fn",
+    "netrig_run_totals",
+    "netrig_host_result",
+    "netrig_step_result",
 ]
 
 if sys.platform == "darwin":
@@ -109,6 +120,32 @@ NETRIG_PROTOCOL_SCP = 1
 NETRIG_CONFIG_STAY = 1
 NETRIG_CONFIG_COMMIT = 2
 NETRIG_CONFIG_COMMIT_CHECK = 4
+
+# netrig_run_options.strategy / .on_failure
+NETRIG_STRATEGY_FREE = 0
+NETRIG_STRATEGY_LINEAR = 1
+NETRIG_ON_FAILURE_CONTINUE = 0
+NETRIG_ON_FAILURE_SKIP_HOST = 1
+NETRIG_ON_FAILURE_ABORT = 2
+
+# netrig_event.kind
+NETRIG_EVENT_HOST_STARTED = 1
+NETRIG_EVENT_CONNECTED = 2
+NETRIG_EVENT_STEP_STARTED = 3
+NETRIG_EVENT_STEP_FINISHED = 4
+NETRIG_EVENT_HOST_FINISHED = 5
+NETRIG_EVENT_RUN_FINISHED = 6
+
+# netrig_event.state, netrig_host_result.state, netrig_step_result.state
+NETRIG_STATE_NONE = 0
+NETRIG_STATE_OK = 1
+NETRIG_STATE_FAILED = 2
+NETRIG_STATE_TIMED_OUT = 3
+NETRIG_STATE_CANCELLED = 4
+NETRIG_STATE_SKIPPED = 5
+
+# timeout_ms of netrig_run_wait / netrig_run_next_event
+NETRIG_WAIT_FOREVER = 0xFFFFFFFF
 
 
 def _candidates() -> list[Path]:
@@ -171,6 +208,18 @@ class netrig_device(_Handle):
 
 
 class netrig_output(_Handle):
+    pass
+
+
+class netrig_pool(_Handle):
+    pass
+
+
+class netrig_job(_Handle):
+    pass
+
+
+class netrig_run(_Handle):
     pass
 
 
@@ -242,6 +291,85 @@ class netrig_device_options(Structure):
 # bool (*)(void *user_data, uint64_t done, uint64_t total). ctypes runs a Python callback with
 # the GIL held, on the thread that called put/get. A NULL pointer is netrig_progress_fn().
 netrig_progress_fn = CFUNCTYPE(c_bool, c_void_p, c_uint64, c_uint64)
+
+
+class netrig_pool_options(Structure):
+    _fields_ = [
+        ("max_per_host", c_uint32),
+        ("max_total", c_uint32),
+        ("idle_timeout_ms", c_uint32),
+        ("max_lifetime_ms", c_uint32),
+        ("checkout_timeout_ms", c_uint32),
+        ("health_check_after_ms", c_uint32),
+        ("health_check_timeout_ms", c_uint32),
+    ]
+
+
+class netrig_pool_stats(Structure):
+    _fields_ = [
+        (name, c_uint64)
+        for name in (
+            "hits misses created reused connect_failures waits wait_time_us timed_out_waits evicted_lru "
+            "evicted_idle evicted_lifetime closed_by_close_all health_checks discarded_broken in_use idle "
+            "connecting peak_in_use"
+        ).split()
+    ]
+
+
+class netrig_run_options(Structure):
+    _fields_ = [
+        ("max_workers", c_uint32),
+        ("strategy", c_uint32),
+        ("on_failure", c_uint32),
+        ("events", c_uint8),
+    ]
+
+
+class netrig_event(Structure):
+    _fields_ = [
+        ("kind", c_uint32),
+        ("host", c_int64),
+        ("step", c_int64),
+        ("state", c_uint32),
+        ("status", c_int),
+        ("elapsed_us", c_uint64),
+        ("worker", c_uint32),
+    ]
+
+
+class netrig_run_totals(Structure):
+    _fields_ = [
+        (name, c_size_t)
+        for name in (
+            "hosts succeeded failed timed_out cancelled skipped steps_succeeded steps_failed "
+            "steps_timed_out steps_cancelled steps_skipped"
+        ).split()
+    ] + [("wall_us", c_uint64), ("run_cancelled", c_uint8), ("run_aborted", c_uint8)]
+
+
+class netrig_host_result(Structure):
+    _fields_ = [
+        ("state", c_uint32),
+        ("status", c_int),
+        ("duration_us", c_uint64),
+        ("connect_state", c_uint32),
+        ("connect_status", c_int),
+        ("steps", c_size_t),
+    ]
+
+
+class netrig_step_result(Structure):
+    _fields_ = [
+        ("state", c_uint32),
+        ("status", c_int),
+        ("exit_status", c_int32),
+        ("duration_us", c_uint64),
+    ]
+
+
+# void (*)(const netrig_event *event, void *user_data). Runs on the library's worker threads
+# (netrig-run-N); ctypes takes the GIL for the Python function. A NULL pointer is netrig_event_fn().
+netrig_event_fn = CFUNCTYPE(None, POINTER(netrig_event), c_void_p)
 
 
 lib, library_path = _load()
@@ -356,6 +484,48 @@ _PROTOTYPES: dict[str, tuple[object, list[object]]] = {
     "netrig_output_exit_status": (_S, [netrig_output, _P(c_int32)]),
     "netrig_output_elapsed_us": (_S, [netrig_output, _P(c_uint64)]),
     "netrig_output_free": (_S, [netrig_output]),
+    # pools. A checkout returns an ordinary netrig_device; netrig_device_free gives it back.
+    "netrig_pool_options_default": (_S, [_P(netrig_pool_options)]),
+    "netrig_pool_new": (_S, [_P(netrig_pool_options), _P(netrig_pool)]),
+    "netrig_pool_free": (_S, [netrig_pool]),
+    "netrig_pool_checkout": (_S, [netrig_pool, _P(netrig_device_options), c_uint32, _P(netrig_device)]),
+    "netrig_pool_checkout_key": (
+        _S,
+        [netrig_pool, c_char_p, c_uint16, c_char_p, c_char_p, c_uint32, _P(netrig_device)],
+    ),
+    "netrig_pool_discard": (_S, [netrig_device]),
+    "netrig_pool_prewarm": (
+        _S,
+        [netrig_pool, _P(netrig_device_options), c_size_t, c_uint32, _P(c_int), _P(c_size_t)],
+    ),
+    "netrig_pool_get_stats": (_S, [netrig_pool, _P(netrig_pool_stats)]),
+    "netrig_pool_close_all": (_S, [netrig_pool]),
+    # jobs and runs
+    "netrig_job_new": (_S, [_P(netrig_job)]),
+    "netrig_job_free": (_S, [netrig_job]),
+    "netrig_job_add_target": (_S, [netrig_job, _P(netrig_device_options)]),
+    "netrig_job_add_target_key": (_S, [netrig_job, c_char_p, c_uint16, c_char_p, c_char_p]),
+    "netrig_job_add_command": (_S, [netrig_job, c_char_p, c_uint32]),
+    "netrig_job_add_config": (_S, [netrig_job, _P(c_char_p), c_size_t, c_uint32, c_uint32]),
+    "netrig_job_add_exec": (_S, [netrig_job, c_char_p, c_uint32]),
+    "netrig_job_add_put": (_S, [netrig_job, c_char_p, c_char_p, c_uint32, c_uint32]),
+    "netrig_job_add_get": (_S, [netrig_job, c_char_p, c_char_p, c_uint32, c_uint32]),
+    "netrig_run_options_default": (_S, [_P(netrig_run_options)]),
+    "netrig_run_start": (
+        _S,
+        [netrig_job, netrig_pool, _P(netrig_run_options), netrig_event_fn, c_void_p, _P(netrig_run)],
+    ),
+    "netrig_run_wait": (_S, [netrig_run, c_uint32]),
+    "netrig_run_cancel": (_S, [netrig_run]),
+    "netrig_run_next_event": (_S, [netrig_run, c_uint32, _P(netrig_event)]),
+    "netrig_run_free": (_S, [netrig_run]),
+    "netrig_run_get_totals": (_S, [netrig_run, _P(netrig_run_totals)]),
+    "netrig_run_host": (_S, [netrig_run, c_size_t, _P(netrig_host_result)]),
+    "netrig_run_host_name": (_S, [netrig_run, c_size_t, c_char_p, c_size_t, _P(c_size_t)]),
+    "netrig_run_step": (_S, [netrig_run, c_size_t, c_size_t, _P(netrig_step_result)]),
+    "netrig_run_step_output": (_S, [netrig_run, c_size_t, c_size_t, _P(netrig_output)]),
+    "netrig_run_error": (_S, [netrig_run, c_size_t, c_int64, c_char_p, c_size_t, _P(c_size_t)]),
+    "netrig_run_json": (_S, [netrig_run, _P(netrig_output)]),
 }
 
 for _name, (_restype, _argtypes) in _PROTOTYPES.items():

@@ -94,7 +94,7 @@ pub const NETRIG_WAIT_FOREVER: u32 = 0xFFFF_FFFF;
 #[repr(C)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct netrig_run_options {
-    /// Worker threads at most, and so devices worked on at once (default 32; at least 1). A run
+    /// Worker threads at most, and so devices worked on at once (default 128; at least 1). A run
     /// never starts more threads than it has targets.
     pub max_workers: u32,
     /// NETRIG_STRATEGY_FREE (default) or NETRIG_STRATEGY_LINEAR.
@@ -548,7 +548,7 @@ pub unsafe extern "C" fn netrig_job_add_get(
     })
 }
 
-/// The run defaults: max_workers 32, NETRIG_STRATEGY_FREE, NETRIG_ON_FAILURE_SKIP_HOST,
+/// The run defaults: max_workers 128, NETRIG_STRATEGY_FREE, NETRIG_ON_FAILURE_SKIP_HOST,
 /// events 0.
 ///
 /// Ownership: `*out` is the caller's, written on success. Blocking: never.

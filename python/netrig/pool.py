@@ -1,0 +1,211 @@
+"""A pool of device sessions: ``Pool``.
+
+::
+
+    pool = netrig.Pool(max_per_host=2, idle_timeout=120)
+    with pool.checkout("10.0.0.5", username="admin", password="admin",
+                       fingerprint="SHA256:...") as dev:     # a netrig.Device
+        dev.send_command("show clock")
+    # leaving the block returns the session to the pool; the next checkout reuses it
+
+Sessions are keyed by (host, port, username, platform). ``checkout`` takes the same keyword
+options as ``netrig.Device`` plus ``timeout`` (seconds to wait when the host or the pool is at
+its limit). The ``Device`` it returns is an exclusive lease: ``close()`` (or the end of the
+``with`` block, or garbage collection) gives it back. A session whose last operation timed
+out, was cancelled, lost its connection or failed a transfer is closed instead of being handed
+on, and one idle longer than ``health_check_after`` is checked with a real round trip first.
+
+Concurrent checkouts of one host never open more than ``max_per_host`` sessions: the others
+wait for a check-in (up to their ``timeout``, then ``NetrigTimeoutError``), and when the
+connect they waited on fails, they raise its error too. A ``Pool`` is safe to share between
+threads; every blocking call releases the GIL.
+"""
+
+from __future__ import annotations
+
+import threading
+from ctypes import byref, c_int, c_size_t
+from dataclasses import dataclass, fields
+from typing import Any, Dict, Iterable, Mapping, Optional
+
+from . import ffi
+from ._owned import OwnedHandle
+from .device import Device, _ms, _op_ms, _text, device_options
+from .errors import ClosedError, check, error_for, NetrigError
+from .ffi import lib
+
+__all__ = ["Pool", "PoolStats"]
+
+
+@dataclass(frozen=True)
+class PoolStats:
+    """Counters since the pool was made; ``in_use``, ``idle`` and ``connecting`` are gauges,
+    ``peak_in_use`` the most sessions lent at once. Times are seconds."""
+
+    hits: int
+    misses: int
+    created: int
+    reused: int
+    connect_failures: int
+    waits: int
+    wait_time: float
+    timed_out_waits: int
+    evicted_lru: int
+    evicted_idle: int
+    evicted_lifetime: int
+    closed_by_close_all: int
+    health_checks: int
+    discarded_broken: int
+    in_use: int
+    idle: int
+    connecting: int
+    peak_in_use: int
+
+
+def _target_kwargs(target: Any) -> Dict[str, Any]:
+    """A target given as a dict of ``Device`` options (with "host"), or as a ``(host, port)``
+    pair, as keyword arguments for ``device_options``."""
+    if isinstance(target, Mapping):
+        kw = dict(target)
+        if "host" not in kw:
+            raise ValueError(f"target {target!r} has no 'host'")
+        return kw
+    raise TypeError(f"a target is a dict of Device options, not {type(target).__name__}")
+
+
+class Pool(OwnedHandle):
+    """A pool of SSH sessions (see the module docs).
+
+    ``Pool(*, max_per_host=4, max_total=512, idle_timeout=300.0, max_lifetime=3600.0,
+    checkout_timeout=30.0, health_check_after=10.0, health_check_timeout=5.0)``; times are
+    seconds. At ``max_total`` the least recently used idle session of any host is closed to
+    make room. ``close()`` closes the idle sessions; sessions still lent out close when they
+    are returned.
+    """
+
+    _free = staticmethod(lib.netrig_pool_free)
+
+    def __init__(
+        self,
+        *,
+        max_per_host: int = 4,
+        max_total: int = 512,
+        idle_timeout: float = 300.0,
+        max_lifetime: float = 3600.0,
+        checkout_timeout: float = 30.0,
+        health_check_after: float = 10.0,
+        health_check_timeout: float = 5.0,
+    ):
+        self._handle: Optional[ffi.netrig_pool] = None
+        self._close_lock = threading.Lock()
+        o = ffi.netrig_pool_options()
+        check(lib.netrig_pool_options_default(byref(o)))
+        for name, value in (("max_per_host", max_per_host), ("max_total", max_total)):
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise TypeError(f"{name} is an int, not {type(value).__name__}")
+            if not 1 <= value <= 0xFFFFFFFF:
+                raise ValueError(f"{name} must be at least 1, got {value}")
+            setattr(o, name, value)
+        o.idle_timeout_ms = _ms(idle_timeout, "idle_timeout")
+        o.max_lifetime_ms = _ms(max_lifetime, "max_lifetime")
+        o.checkout_timeout_ms = _ms(checkout_timeout, "checkout_timeout")
+        o.health_check_after_ms = _ms(health_check_after, "health_check_after", allow_zero=True)
+        o.health_check_timeout_ms = _ms(health_check_timeout, "health_check_timeout")
+        handle = ffi.netrig_pool()
+        check(lib.netrig_pool_new(byref(o), byref(handle)))
+        self._handle = handle
+
+    @property
+    def handle(self) -> ffi.netrig_pool:
+        """The raw ``netrig_pool`` handle, for ``netrig.ffi.lib`` calls and ``Runner``."""
+        handle = self._handle
+        if handle is None:
+            raise ClosedError("this netrig Pool is closed")
+        return handle
+
+    def checkout(self, host: str, port: int = 22, *, timeout: Optional[float] = None, **options: Any) -> Device:
+        """Lends a session to `host` (keyword `options` as for ``netrig.Device``): an idle one,
+        a new one while the host is below ``max_per_host``, or the next one returned, waiting
+        up to `timeout` seconds (default: the pool's ``checkout_timeout``). ``close()`` on the
+        returned ``Device`` gives it back."""
+        o, keep = device_options(host, port, **options)
+        handle = ffi.netrig_device()
+        status = lib.netrig_pool_checkout(self.handle, byref(o), _op_ms(timeout), byref(handle))
+        del keep
+        check(status)
+        return Device._adopt(handle, host, port)
+
+    def checkout_key(
+        self, host: str, port: int = 22, *, username: str, platform: str = "cisco_ios", timeout: Optional[float] = None
+    ) -> Device:
+        """Like ``checkout`` for a host this pool has connected to before (by ``checkout`` or
+        ``prewarm``), reusing those options: ``NotFoundError`` otherwise."""
+        handle = ffi.netrig_device()
+        check(
+            lib.netrig_pool_checkout_key(
+                self.handle,
+                _text(host, "host"),
+                port,
+                _text(username, "username"),
+                _text(platform, "platform"),
+                _op_ms(timeout),
+                byref(handle),
+            )
+        )
+        return Device._adopt(handle, host, port)
+
+    @staticmethod
+    def discard(device: Device) -> None:
+        """Closes a lent session instead of returning it (e.g. after leaving it in an unknown
+        mode). The ``Device`` is closed afterwards."""
+        with device._close_lock:
+            handle, device._handle = device._handle, None
+        if handle is None:
+            raise ClosedError(f"{device._name()}: this netrig Device is closed")
+        check(lib.netrig_pool_discard(handle))
+
+    def prewarm(self, targets: Iterable[Mapping[str, Any]], parallel: int = 16) -> Dict[str, NetrigError]:
+        """Opens a session to each target (a dict of ``Device`` options with "host"), at most
+        `parallel` at a time, and leaves them idle in the pool. Returns the hosts that failed,
+        ``{"host:port": error}`` (empty when all opened)."""
+        targets = [_target_kwargs(t) for t in targets]
+        if not targets:
+            return {}
+        built = [device_options(**t) for t in targets]
+        array = (ffi.netrig_device_options * len(built))(*(o for o, _ in built))
+        statuses = (c_int * len(built))()
+        failed = c_size_t()
+        check_parallel = max(1, min(int(parallel), 0xFFFFFFFF))
+        status = lib.netrig_pool_prewarm(self.handle, array, len(built), check_parallel, statuses, byref(failed))
+        text = ffi.last_error()
+        del built
+        if status not in (ffi.NETRIG_OK,) and failed.value == 0:
+            check(status)  # the call itself was refused
+        out = {}
+        for t, st in zip(targets, statuses):
+            if st != ffi.NETRIG_OK:
+                name = f"{t['host']}:{t.get('port', 22)}"
+                out[name] = error_for(st, _line_for(text, name))
+        return out
+
+    def stats(self) -> PoolStats:
+        s = ffi.netrig_pool_stats()
+        check(lib.netrig_pool_get_stats(self.handle, byref(s)))
+        values = {f.name: getattr(s, f.name, None) for f in fields(PoolStats)}
+        values["wait_time"] = s.wait_time_us / 1e6
+        return PoolStats(**values)
+
+    def close_all(self) -> None:
+        """Closes every idle session now; lent ones close when returned. The pool stays usable."""
+        check(lib.netrig_pool_close_all(self.handle))
+
+    def __repr__(self) -> str:
+        return f"<netrig.Pool {'closed' if self._handle is None else 'open'}>"
+
+
+def _line_for(text: str, name: str) -> str:
+    """The line of a prewarm error text that names `name` (the whole text if none does)."""
+    for line in text.splitlines():
+        if name in line:
+            return line.strip()
+    return text
