@@ -680,7 +680,7 @@ typedef struct netrig_job {
  */
 typedef struct netrig_run_options {
   /**
-   * Worker threads at most, and so devices worked on at once (default 32; at least 1). A run
+   * Worker threads at most, and so devices worked on at once (default 128; at least 1). A run
    * never starts more threads than it has targets.
    */
   uint32_t max_workers;
@@ -1590,7 +1590,7 @@ enum netrig_status netrig_job_add_get(struct netrig_job job,
                                       uint32_t timeout_ms);
 
 /**
- * The run defaults: max_workers 32, NETRIG_STRATEGY_FREE, NETRIG_ON_FAILURE_SKIP_HOST,
+ * The run defaults: max_workers 128, NETRIG_STRATEGY_FREE, NETRIG_ON_FAILURE_SKIP_HOST,
  * events 0.
  *
  * Ownership: `*out` is the caller's, written on success. Blocking: never.
