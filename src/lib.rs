@@ -9,6 +9,7 @@
 pub mod device;
 pub mod error;
 pub mod ffi;
+mod json;
 #[cfg(feature = "ssh")]
 pub mod pool;
 #[cfg(feature = "ssh")]

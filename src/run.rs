@@ -18,6 +18,7 @@ use parking_lot::{Condvar, Mutex};
 
 use crate::device::{ConfigOptions, Device, DeviceOptions, Protocol};
 use crate::error::{netrig_status, Error, Result};
+use crate::json::string as json_str;
 use crate::pool::{Lease, Pool, PoolKey};
 
 /// A device to run on: options to open it with, or the key of a pool that has seen it.
@@ -349,26 +350,6 @@ fn step_json(s: &StepResult) -> String {
     )
 }
 
-/// A JSON string literal.
-pub(crate) fn json_str(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if (c as u32) < 0x20 => {
-                let _ = write!(out, "\\u{:04x}", c as u32);
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
-}
 
 /// What happened, as the run goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -403,6 +384,12 @@ pub struct Event {
 /// not block for long: the worker waits for it. Every call has returned by the time
 /// [`Run::wait`] returns the report (RunFinished is the last).
 pub type Progress = Arc<dyn Fn(&Event) + Send + Sync>;
+
+#[derive(Default)]
+struct Finish {
+    report: Option<Arc<Report>>,
+    ended: bool,
+}
 
 /// Events not yet taken, and whether RunFinished is among those sent.
 #[derive(Default)]
@@ -447,7 +434,8 @@ struct Shared {
     progress: Option<Progress>,
     queue: Option<(Mutex<Queue>, Condvar)>,
     workers_left: AtomicUsize,
-    report: Mutex<Option<Arc<Report>>>,
+    /// The report once built, and whether the run has ended (the RunFinished callback returned).
+    report: Mutex<Finish>,
     done: Condvar,
     started: Instant,
 }
@@ -514,7 +502,7 @@ impl Run {
             progress,
             queue: opts.events.then(|| (Mutex::new(Queue::default()), Condvar::new())),
             workers_left: AtomicUsize::new(workers),
-            report: Mutex::new(None),
+            report: Mutex::new(Finish::default()),
             done: Condvar::new(),
             started: Instant::now(),
         });
@@ -556,25 +544,32 @@ impl Run {
         self.shared.stop.store(true, Ordering::SeqCst);
     }
 
-    /// Waits up to `timeout` (forever with `None`) for the run to end.
+    /// Waits up to `timeout` (forever with `None`) for the run to end: every worker done and
+    /// the last progress callback returned.
     pub fn wait(&self, timeout: Option<Duration>) -> Option<Arc<Report>> {
         let deadline = timeout.map(|t| Instant::now() + t);
-        let mut report = self.shared.report.lock();
-        while report.is_none() {
+        let mut finish = self.shared.report.lock();
+        while !finish.ended {
             match deadline {
                 Some(d) => {
-                    if self.shared.done.wait_until(&mut report, d).timed_out() {
-                        break;
+                    if self.shared.done.wait_until(&mut finish, d).timed_out() {
+                        return None;
                     }
                 }
-                None => self.shared.done.wait(&mut report),
+                None => self.shared.done.wait(&mut finish),
             }
         }
-        report.clone()
+        finish.report.clone()
     }
 
     pub fn is_finished(&self) -> bool {
-        self.shared.report.lock().is_some()
+        self.shared.report.lock().ended
+    }
+
+    /// The report as soon as the last worker has built it: also inside the RunFinished
+    /// callback, where [`Run::wait`] would wait for the callback itself.
+    pub fn report(&self) -> Option<Arc<Report>> {
+        self.shared.report.lock().report.clone()
     }
 
     /// The next event of a run started with `events: true`, waiting up to `timeout` for one.
@@ -934,14 +929,17 @@ impl Shared {
             elapsed: wall,
             worker: w,
         };
-        // The last callback returns before `wait` does: a C caller frees its user_data then.
+        // The report is readable from the RunFinished callback (`Run::report`) ...
+        self.report.lock().report = Some(report);
+        // ... and that last callback returns before `wait` does: a C caller frees its user_data
+        // then.
         self.call_back(&event);
-        // RunFinished joins the stream while the report is being published, so that a reader
-        // who took it sees `is_finished`, and one who sees `is_finished` finds it queued.
-        let mut slot = self.report.lock();
-        *slot = Some(report);
+        // RunFinished joins the stream as the run ends, so that a reader who took it sees
+        // `is_finished`, and one who sees `is_finished` finds it queued.
+        let mut finish = self.report.lock();
+        finish.ended = true;
         self.enqueue(event);
-        drop(slot);
+        drop(finish);
         self.done.notify_all();
     }
 }

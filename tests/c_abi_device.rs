@@ -12,6 +12,9 @@ use std::time::{Duration, Instant};
 use fakedev::{DeviceInfo, Faults, Fleet, Group, Inventory};
 use netrig::ffi::*;
 use netrig::netrig_status::{self, *};
+use support::c_abi::{c, Opts, BAD_UTF8};
+
+mod support;
 
 /// The promise of netrig_device_cancel's and netrig_device_free's docs.
 const CANCEL_LIMIT: Duration = Duration::from_millis(100);
@@ -30,71 +33,13 @@ fn expect(status: netrig_status, want: netrig_status, needle: &str) {
     assert!(err.contains(needle), "error text {err:?} lacks {needle:?}");
 }
 
-fn c(s: &str) -> CString {
-    CString::new(s).unwrap()
-}
 
-/// A string that is not UTF-8, NUL-terminated.
-const BAD_UTF8: &[u8] = b"show \xff\xfe\0";
 
 fn fleet(groups: &[(&str, Faults)]) -> Fleet {
     let inv = groups
         .iter()
         .fold(Inventory::default(), |inv, (profile, faults)| inv.group(Group::new(profile, 1).faults(faults.clone())));
     Fleet::start_inventory(&inv).unwrap()
-}
-
-/// `netrig_device_options` plus the C strings its pointers point into.
-struct Opts {
-    o: netrig_device_options,
-    _strings: Vec<CString>,
-}
-
-impl Opts {
-    /// Password login, pinned host key, the device's enable secret, a 5 s operation timeout.
-    fn new(d: &DeviceInfo, platform: &str) -> Opts {
-        let strings: Vec<CString> = [
-            d.host.as_str(),
-            d.username.as_str(),
-            d.password.as_str(),
-            d.host_key_fingerprint.as_str(),
-            platform,
-            d.secret.as_deref().unwrap_or(""),
-        ]
-        .iter()
-        .map(|s| c(s))
-        .collect();
-        let mut o = netrig_device_options_default();
-        o.host = strings[0].as_ptr();
-        o.port = d.port;
-        o.username = strings[1].as_ptr();
-        o.password = strings[2].as_ptr();
-        o.host_key_policy = NETRIG_HOSTKEY_PINNED;
-        o.host_key_fingerprint = strings[3].as_ptr();
-        o.platform = strings[4].as_ptr();
-        o.secret = if d.secret.is_some() { strings[5].as_ptr() } else { null() };
-        o.timeout_ms = 5000;
-        Opts { o, _strings: strings }
-    }
-
-    /// Points a string field at a new C string kept alive by `self`.
-    fn set(&mut self, field: impl FnOnce(&mut netrig_device_options) -> &mut *const c_char, value: &str) {
-        let s = c(value);
-        *field(&mut self.o) = s.as_ptr();
-        self._strings.push(s);
-    }
-
-    fn open(&self) -> Result<netrig_device, netrig_status> {
-        let mut dev = netrig_device { id: 0 };
-        // SAFETY: the options' strings live in `self`; `dev` is a live local.
-        match unsafe { netrig_device_open(&self.o, &mut dev) } {
-            NETRIG_OK => Ok(dev),
-            st => {
-                assert_eq!(dev.id, 0, "open wrote its out-parameter although it failed");
-                Err(st)
-            }
-        }
-    }
 }
 
 #[track_caller]

@@ -12,9 +12,12 @@ use std::sync::Mutex;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use fakedev::{DeviceInfo, Faults, Fleet, Group, Inventory};
+use fakedev::{Faults, Fleet, Group, Inventory};
 use netrig::ffi::*;
 use netrig::netrig_status::{self, *};
+use support::c_abi::{c, Opts, BAD_UTF8};
+
+mod support;
 
 /// The promise of netrig_device_cancel's and netrig_run_cancel's docs, with room for a loaded
 /// machine where only the ordering matters.
@@ -41,12 +44,7 @@ fn ok(status: netrig_status) {
     assert_eq!(status, NETRIG_OK, "{}", last_error());
 }
 
-fn c(s: &str) -> CString {
-    CString::new(s).unwrap()
-}
 
-/// A string that is not UTF-8, NUL-terminated.
-const BAD_UTF8: &[u8] = b"show \xff\xfe\0";
 
 fn fleet(groups: &[(&str, usize, Faults)]) -> Fleet {
     let inv = groups.iter().fold(Inventory::default(), |inv, (profile, n, faults)| {
@@ -57,40 +55,6 @@ fn fleet(groups: &[(&str, usize, Faults)]) -> Fleet {
 
 fn hang_faults() -> Faults {
     Faults { hang_on: vec!["show hang".into()], ..Faults::default() }
-}
-
-/// `netrig_device_options` plus the C strings its pointers point into.
-struct Opts {
-    o: netrig_device_options,
-    _strings: Vec<CString>,
-}
-
-impl Opts {
-    /// Password login, pinned host key, the device's enable secret, a 5 s operation timeout.
-    fn new(d: &DeviceInfo, platform: &str) -> Opts {
-        let strings: Vec<CString> = [
-            d.host.as_str(),
-            d.username.as_str(),
-            d.password.as_str(),
-            d.host_key_fingerprint.as_str(),
-            platform,
-            d.secret.as_deref().unwrap_or(""),
-        ]
-        .iter()
-        .map(|s| c(s))
-        .collect();
-        let mut o = netrig_device_options_default();
-        o.host = strings[0].as_ptr();
-        o.port = d.port;
-        o.username = strings[1].as_ptr();
-        o.password = strings[2].as_ptr();
-        o.host_key_policy = NETRIG_HOSTKEY_PINNED;
-        o.host_key_fingerprint = strings[3].as_ptr();
-        o.platform = strings[4].as_ptr();
-        o.secret = if d.secret.is_some() { strings[5].as_ptr() } else { null() };
-        o.timeout_ms = 5000;
-        Opts { o, _strings: strings }
-    }
 }
 
 fn new_pool(opts: Option<netrig_pool_options>) -> netrig_pool {
@@ -301,7 +265,7 @@ fn pool_and_run_options_defaults() {
         assert_eq!((o.checkout_timeout_ms, o.health_check_after_ms, o.health_check_timeout_ms), (30_000, 10_000, 5000));
         assert_eq!(
             (r.max_workers, r.strategy, r.on_failure, r.events),
-            (32, NETRIG_STRATEGY_FREE, NETRIG_ON_FAILURE_SKIP_HOST, 0)
+            (netrig::run::DEFAULT_MAX_WORKERS as u32, NETRIG_STRATEGY_FREE, NETRIG_ON_FAILURE_SKIP_HOST, 0)
         );
         // Every default is accepted as is.
         let mut p = netrig_pool { id: 0 };

@@ -40,13 +40,12 @@ Failures raise the ``netrig.NetrigError`` subclass of their status, with the lib
 from __future__ import annotations
 
 import ctypes
-import inspect
 import math
 import os
 import threading
 from ctypes import byref, c_bool, c_char_p, c_int32, c_size_t, c_uint64, c_void_p
 from dataclasses import dataclass
-from typing import Callable, Iterable, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Iterable, Optional, Sequence, Tuple, Union
 
 from . import ffi
 from ._owned import OwnedHandle
@@ -239,8 +238,6 @@ def device_options(
     return o, keep
 
 
-_OPTION_NAMES = frozenset(inspect.signature(device_options).parameters)
-
 
 class Device(OwnedHandle):
     """An open SSH session to a device under test (see the module docs).
@@ -280,40 +277,11 @@ class Device(OwnedHandle):
 
     _free = staticmethod(lib.netrig_device_free)
 
-    def __init__(
-        self,
-        host: str,
-        port: int = 22,
-        *,
-        username: str,
-        password: Optional[str] = None,
-        private_key_file: Optional[PathLike] = None,
-        private_key: Optional[Union[str, bytes]] = None,
-        passphrase: Optional[str] = None,
-        use_agent: bool = False,
-        secret: Optional[str] = None,
-        platform: str = "cisco_ios",
-        host_key: Optional[str] = None,
-        known_hosts: Optional[PathLike] = None,
-        fingerprint: Optional[str] = None,
-        connect_timeout: float = 10.0,
-        auth_timeout: float = 10.0,
-        timeout: float = 30.0,
-        keepalive: Optional[float] = 30.0,
-        prompt_pattern: Optional[str] = None,
-        paging_off_command: Optional[str] = None,
-        enable_command: Optional[str] = None,
-        config_command: Optional[str] = None,
-        config_exit_command: Optional[str] = None,
-        config_prompt_pattern: Optional[str] = None,
-        terminal: Tuple[int, int] = (511, 24),
-        session_log: Optional[PathLike] = None,
-    ):
+    def __init__(self, host: str, port: int = 22, **options: Any):
         self._handle: Optional[ffi.netrig_device] = None
         self._close_lock = threading.Lock()
         self.host, self.port = host, port
-        kw = {name: value for name, value in locals().items() if name in _OPTION_NAMES}
-        o, keep = device_options(**kw)
+        o, keep = device_options(host, port, **options)
         handle = ffi.netrig_device()
         status = lib.netrig_device_open(byref(o), byref(handle))
         del keep  # the library copied what it keeps (and wipes its copies of secrets)

@@ -777,7 +777,7 @@ pub extern "C" fn netrig_run_free(run: netrig_run) -> netrig_status {
 /// The report of a finished run, or NETRIG_E_BUSY.
 fn report(run: netrig_run) -> Result<(Arc<CRun>, Arc<Report>)> {
     let c = crun(run)?;
-    let report = c.run.wait(Some(Duration::ZERO)).ok_or_else(|| {
+    let report = c.run.report().ok_or_else(|| {
         Error::Busy("the run is still running; its results are ready once netrig_run_wait returns NETRIG_OK".into())
     })?;
     Ok((c, report))

@@ -54,7 +54,7 @@ impl Snapshot {
             if i > 0 {
                 out.push(',');
             }
-            json_str(&mut out, &e.key);
+            crate::json::push_str(&mut out, &e.key);
             out.push_str(":{\"type\":\"");
             out.push_str(e.value.value_type().name());
             out.push_str("\",\"value\":");
@@ -64,7 +64,7 @@ impl Snapshot {
                 Value::Double(d) if d.is_nan() => out.push_str("\"NaN\""),
                 Value::Double(d) if d.is_infinite() => out.push_str(if *d > 0.0 { "\"inf\"" } else { "\"-inf\"" }),
                 Value::Double(d) => write!(out, "{d:?}").unwrap(),
-                Value::Str(s) => json_str(&mut out, s),
+                Value::Str(s) => crate::json::push_str(&mut out, s),
                 Value::Bytes(b) => {
                     out.push('"');
                     for byte in b.iter() {
@@ -83,22 +83,6 @@ impl Snapshot {
         out.push('}');
         out
     }
-}
-
-fn json_str(out: &mut String, s: &str) {
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if (c as u32) < 0x20 => write!(out, "\\u{:04x}", c as u32).unwrap(),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
 }
 
 impl Store {

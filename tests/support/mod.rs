@@ -1,5 +1,7 @@
 //! Helpers shared by the device test binaries.
 
+pub mod c_abi;
+
 use std::time::Duration;
 
 use fakedev::DeviceInfo;
@@ -7,6 +9,7 @@ use netrig::device::{Auth, DeviceOptions, HostKeyPolicy, Platform};
 
 /// Options that open a fake device as `platform`: its password, pinned host key and enable
 /// secret, and a 5 s operation timeout.
+#[allow(dead_code)] // the C ABI binaries build their options in C form (c_abi::Opts)
 pub fn options(d: &DeviceInfo, platform: &str) -> DeviceOptions {
     let mut o = DeviceOptions::new(
         &d.host,

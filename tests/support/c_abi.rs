@@ -1,0 +1,69 @@
+//! Helpers of the C ABI test binaries: C strings and `netrig_device_options` for a fake device.
+#![allow(dead_code)] // each binary uses its own subset
+
+use std::ffi::{c_char, CString};
+use std::ptr::null;
+
+use fakedev::DeviceInfo;
+use netrig::ffi::*;
+use netrig::netrig_status::{self, *};
+
+pub fn c(s: &str) -> CString {
+    CString::new(s).unwrap()
+}
+
+/// A string that is not UTF-8, NUL-terminated.
+pub const BAD_UTF8: &[u8] = b"show \xff\xfe\0";
+
+/// `netrig_device_options` plus the C strings its pointers point into.
+pub struct Opts {
+    pub o: netrig_device_options,
+    _strings: Vec<CString>,
+}
+
+impl Opts {
+    /// Password login, pinned host key, the device's enable secret, a 5 s operation timeout.
+    pub fn new(d: &DeviceInfo, platform: &str) -> Opts {
+        let strings: Vec<CString> = [
+            d.host.as_str(),
+            d.username.as_str(),
+            d.password.as_str(),
+            d.host_key_fingerprint.as_str(),
+            platform,
+            d.secret.as_deref().unwrap_or(""),
+        ]
+        .iter()
+        .map(|s| c(s))
+        .collect();
+        let mut o = netrig_device_options_default();
+        o.host = strings[0].as_ptr();
+        o.port = d.port;
+        o.username = strings[1].as_ptr();
+        o.password = strings[2].as_ptr();
+        o.host_key_policy = NETRIG_HOSTKEY_PINNED;
+        o.host_key_fingerprint = strings[3].as_ptr();
+        o.platform = strings[4].as_ptr();
+        o.secret = if d.secret.is_some() { strings[5].as_ptr() } else { null() };
+        o.timeout_ms = 5000;
+        Opts { o, _strings: strings }
+    }
+
+    /// Points a string field at a new C string kept alive by `self`.
+    pub fn set(&mut self, field: impl FnOnce(&mut netrig_device_options) -> &mut *const c_char, value: &str) {
+        let s = c(value);
+        *field(&mut self.o) = s.as_ptr();
+        self._strings.push(s);
+    }
+
+    pub fn open(&self) -> Result<netrig_device, netrig_status> {
+        let mut dev = netrig_device { id: 0 };
+        // SAFETY: the options' strings live in `self`; `dev` is a live local.
+        match unsafe { netrig_device_open(&self.o, &mut dev) } {
+            NETRIG_OK => Ok(dev),
+            st => {
+                assert_eq!(dev.id, 0, "open wrote its out-parameter although it failed");
+                Err(st)
+            }
+        }
+    }
+}
