@@ -221,8 +221,8 @@ pub(crate) struct Conn {
     /// The last prompt line seen (ANSI-free): tells the mode the CLI is in.
     prompt: Vec<u8>,
     log: Option<log::SessionLog>,
-    /// The read buffer, kept between operations: allocating and zeroing 64 KiB per command
-    /// cost about a tenth of a short command's round trip.
+    /// The read buffer, kept between operations instead of allocating and zeroing 64 KiB for
+    /// every command.
     chunk: Box<[u8]>,
 }
 
