@@ -12,17 +12,13 @@ use std::time::{Duration, Instant};
 use fakedev::{DeviceInfo, Faults, Fleet, Group, Inventory};
 use netrig::ffi::*;
 use netrig::netrig_status::{self, *};
-use support::c_abi::{c, Opts, BAD_UTF8};
+use support::c_abi::{c, last_error, start_blocked, Opts, BAD_UTF8};
 
 mod support;
 
 /// The promise of netrig_device_cancel's and netrig_device_free's docs.
 const CANCEL_LIMIT: Duration = Duration::from_millis(100);
 
-fn last_error() -> String {
-    // SAFETY: netrig_last_error returns a NUL-terminated string valid until the next failing call.
-    unsafe { CStr::from_ptr(netrig_last_error()) }.to_string_lossy().into_owned()
-}
 
 /// Asserts a status and that the last error names the function and contains `needle`.
 #[track_caller]
@@ -658,34 +654,6 @@ fn exec_and_file_transfer_on_a_linux_board() {
 
 fn hang_faults() -> Faults {
     Faults { hang_on: vec!["show hang".into()], ..Faults::default() }
-}
-
-/// Runs `op` on a new thread and returns once it holds the device (try_ then answers BUSY).
-fn start_blocked<T: Send + 'static>(
-    dev: netrig_device,
-    op: impl FnOnce() -> T + Send + 'static,
-) -> thread::JoinHandle<(T, Instant)> {
-    let handle = thread::spawn(move || {
-        let r = op();
-        (r, Instant::now())
-    });
-    let cmd = c("show clock");
-    let start = Instant::now();
-    loop {
-        let mut out = netrig_output { id: 0 };
-        // SAFETY: live C string and out pointer.
-        match unsafe { netrig_device_try_send_command(dev, cmd.as_ptr(), 0, &mut out) } {
-            NETRIG_E_BUSY => {
-                assert!(last_error().contains("another operation is running"), "{}", last_error());
-                break;
-            }
-            NETRIG_OK => assert_eq!(netrig_output_free(out), NETRIG_OK),
-            st => panic!("try_send_command: {st:?}: {}", last_error()),
-        }
-        assert!(start.elapsed() < Duration::from_secs(5), "the other thread's operation never started");
-        thread::sleep(Duration::from_millis(1));
-    }
-    handle
 }
 
 #[test]

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use fakedev::{Faults, Fleet, Group, Inventory};
 use netrig::ffi::*;
 use netrig::netrig_status::{self, *};
-use support::c_abi::{c, Opts, BAD_UTF8};
+use support::c_abi::{c, last_error, start_blocked, Opts, BAD_UTF8};
 
 mod support;
 
@@ -25,10 +25,6 @@ const CANCEL_LIMIT: Duration = Duration::from_millis(500);
 
 const CLOCK: &str = "*10:42:13.123 UTC Sat Nov 21 2026\n";
 
-fn last_error() -> String {
-    // SAFETY: netrig_last_error returns a NUL-terminated string valid until the next failing call.
-    unsafe { CStr::from_ptr(netrig_last_error()) }.to_string_lossy().into_owned()
-}
 
 /// Asserts a status and that the last error names the function and contains `needle`.
 #[track_caller]
@@ -708,31 +704,6 @@ fn discard_closes_a_leased_session_instead_of_returning_it() {
     ok(netrig_device_free(checkout(pool, &o)));
     assert_eq!(stats(pool).created, 2, "the next checkout had to connect");
     ok(netrig_pool_free(pool));
-}
-
-/// Runs `op` on a new thread and returns once it holds the device (try_ then answers BUSY).
-fn start_blocked<T: Send + 'static>(
-    dev: netrig_device,
-    op: impl FnOnce() -> T + Send + 'static,
-) -> thread::JoinHandle<(T, Instant)> {
-    let handle = thread::spawn(move || {
-        let r = op();
-        (r, Instant::now())
-    });
-    let cmd = c("show clock");
-    let start = Instant::now();
-    loop {
-        let mut out = netrig_output { id: 0 };
-        // SAFETY: live C string and out pointer.
-        match unsafe { netrig_device_try_send_command(dev, cmd.as_ptr(), 0, &mut out) } {
-            NETRIG_E_BUSY => break,
-            NETRIG_OK => ok(netrig_output_free(out)),
-            st => panic!("try_send_command: {st:?}: {}", last_error()),
-        }
-        assert!(start.elapsed() < Duration::from_secs(5), "the other thread's operation never started");
-        thread::sleep(Duration::from_millis(1));
-    }
-    handle
 }
 
 #[test]

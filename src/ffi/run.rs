@@ -10,11 +10,10 @@
 use std::cell::Cell;
 use std::ffi::{c_char, c_void};
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use parking_lot::{Condvar, Mutex};
+use parking_lot::Mutex;
 
 use super::args::{str_arg, write_buf, Out};
 use super::device::{config_options, netrig_device_options, netrig_output, protocol, str_array, COutput, OUTPUTS};
@@ -223,46 +222,12 @@ struct CRun {
     /// Which steps are exec steps (their output's exit status is -1 when they got none).
     exec_steps: Vec<bool>,
     events: bool,
-    /// Set once `netrig_run_next_event` handed out NETRIG_EVENT_RUN_FINISHED: from then on an
-    /// empty queue means NETRIG_E_CLOSED.
-    finish_taken: AtomicBool,
-    /// Runs with a C callback: set when the callback has returned from RUN_FINISHED, its last
-    /// call. The core's run counts as ended (report ready) just before that call, but C may
-    /// free `user_data` only once the callback is done, so `netrig_run_wait` waits for this too.
-    callback_done: Option<Arc<CallbackDone>>,
-}
-
-#[derive(Default)]
-struct CallbackDone {
-    done: Mutex<bool>,
-    cond: Condvar,
-}
-
-impl CallbackDone {
-    fn set(&self) {
-        *self.done.lock() = true;
-        self.cond.notify_all();
-    }
-
-    /// Waits until set, up to `deadline` (`None`: no limit); false when the deadline passed.
-    fn wait(&self, deadline: Option<Instant>) -> bool {
-        let mut done = self.done.lock();
-        while !*done {
-            match deadline {
-                Some(d) => {
-                    if self.cond.wait_until(&mut done, d).timed_out() {
-                        return *done;
-                    }
-                }
-                None => self.cond.wait(&mut done),
-            }
-        }
-        true
-    }
+    /// Runs with a C callback: the identity `IN_CALLBACK` holds while that callback runs.
+    callback: Option<Arc<()>>,
 }
 
 thread_local! {
-    /// The `CallbackDone` of the run whose callback this thread is running (0: none), so that
+    /// The identity of the run whose callback this thread is running (0: none), so that
     /// `netrig_run_wait` from inside that callback fails instead of waiting for itself.
     static IN_CALLBACK: Cell<usize> = const { Cell::new(0) };
 }
@@ -337,7 +302,8 @@ impl netrig_run_options {
 struct EventCallback {
     f: unsafe extern "C" fn(event: *const netrig_event, user_data: *mut c_void),
     user_data: *mut c_void,
-    done: Arc<CallbackDone>,
+    /// The run's identity for `IN_CALLBACK`.
+    id: Arc<()>,
 }
 
 // SAFETY: `EventCallback` is a C function pointer plus the caller's opaque `user_data`, which
@@ -352,17 +318,15 @@ unsafe impl Sync for EventCallback {}
 impl EventCallback {
     fn call(&self, e: &Event) {
         let event = netrig_event::from(e);
-        let me = Arc::as_ptr(&self.done) as usize;
+        let me = Arc::as_ptr(&self.id) as usize;
         let outer = IN_CALLBACK.try_with(|c| c.replace(me)).unwrap_or(0);
         // SAFETY: `f` is a function of this signature (the caller passed it as one), `event` is
         // a live local for the call, and the caller vouches for `user_data` on any thread until
-        // netrig_run_wait returned NETRIG_OK, which it does only after `done` is set below, after
-        // this call returned (netrig_run_start's contract).
+        // netrig_run_wait returned NETRIG_OK, which it does only after the core's `Run::wait`
+        // returned, and that waits for the RUN_FINISHED call to return (netrig_run_start's
+        // contract).
         unsafe { (self.f)(&event, self.user_data) };
         let _ = IN_CALLBACK.try_with(|c| c.set(outer));
-        if e.kind == EventKind::RunFinished {
-            self.done.set();
-        }
     }
 }
 
@@ -633,16 +597,16 @@ pub unsafe extern "C" fn netrig_run_start(
             // SAFETY: non-NULL and, per the contract, a readable netrig_run_options for the call.
             unsafe { *opts }.to_options()?
         };
-        let callback_done = callback.map(|_| Arc::new(CallbackDone::default()));
-        let progress = callback.zip(callback_done.clone()).map(|(f, done)| {
-            let cb = EventCallback { f, user_data, done };
+        let callback_id = callback.map(|_| Arc::new(()));
+        let progress = callback.zip(callback_id.clone()).map(|(f, id)| {
+            let cb = EventCallback { f, user_data, id };
             Arc::new(move |e: &Event| cb.call(e)) as Progress
         });
         let names = targets.iter().map(Target::name).collect();
         let exec_steps = steps.iter().map(|s| matches!(s.action, Action::Exec(_))).collect();
         let events = opts.events;
         let run = Run::start(targets, steps, opts, pool, progress)?;
-        let c = Arc::new(CRun { run, names, exec_steps, events, finish_taken: AtomicBool::new(false), callback_done });
+        let c = Arc::new(CRun { run, names, exec_steps, events, callback: callback_id });
         match RUNS.insert(Arc::clone(&c)) {
             Ok(id) => {
                 out.set(netrig_run { id });
@@ -653,9 +617,6 @@ pub unsafe extern "C" fn netrig_run_start(
                 // not called after a failed start returns.
                 c.run.cancel();
                 c.run.wait(None);
-                if let Some(done) = &c.callback_done {
-                    done.wait(None);
-                }
                 Err(e)
             }
         }
@@ -675,23 +636,17 @@ pub unsafe extern "C" fn netrig_run_start(
 pub extern "C" fn netrig_run_wait(run: netrig_run, timeout_ms: u32) -> netrig_status {
     call("netrig_run_wait", || {
         let c = crun(run)?;
-        if let Some(done) = &c.callback_done {
-            if IN_CALLBACK.try_with(Cell::get).unwrap_or(0) == Arc::as_ptr(done) as usize {
+        if let Some(id) = &c.callback {
+            if IN_CALLBACK.try_with(Cell::get).unwrap_or(0) == Arc::as_ptr(id) as usize {
                 return Err(Error::InvalidArg(
                     "called from the run's own event callback, it would wait for that callback to return".into(),
                 ));
             }
         }
         let timeout = (timeout_ms != NETRIG_WAIT_FOREVER).then(|| Duration::from_millis(timeout_ms as u64));
-        let deadline = timeout.map(|t| Instant::now() + t);
+        // The core's wait also waits for the callback to return from RUN_FINISHED.
         let still = || Error::Timeout(format!("the run is still running after {timeout_ms} ms"));
-        c.run.wait(timeout).ok_or_else(still)?;
-        match &c.callback_done {
-            Some(done) if !done.wait(deadline) => Err(Error::Timeout(format!(
-                "the run has ended, but its callback has not returned from NETRIG_EVENT_RUN_FINISHED within {timeout_ms} ms"
-            ))),
-            _ => Ok(()),
-        }
+        c.run.wait(timeout).map(drop).ok_or_else(still)
     })
 }
 
@@ -728,23 +683,15 @@ pub unsafe extern "C" fn netrig_run_next_event(run: netrig_run, timeout_ms: u32,
                 "the run was started without events; set netrig_run_options.events to queue them".into(),
             ));
         }
-        if c.finish_taken.load(Ordering::SeqCst) {
-            // The queue may still hold events another thread has not taken yet.
-            if let Some(e) = c.run.next_event(Duration::ZERO) {
-                out.set(netrig_event::from(&e));
-                return Ok(());
-            }
-            return Err(Error::Closed("the run has ended and all its events were taken".into()));
-        }
+        // RUN_FINISHED is queued as the run ends: when the run had ended before this call, all
+        // its events were queued, so finding none means they were all taken.
+        let ended = c.run.is_finished();
         match c.run.next_event(Duration::from_millis(timeout_ms as u64)) {
             Some(e) => {
-                if e.kind == EventKind::RunFinished {
-                    c.finish_taken.store(true, Ordering::SeqCst);
-                }
                 out.set(netrig_event::from(&e));
                 Ok(())
             }
-            None if c.finish_taken.load(Ordering::SeqCst) => {
+            None if ended => {
                 Err(Error::Closed("the run has ended and all its events were taken".into()))
             }
             None => Err(Error::Timeout(format!("no event within {timeout_ms} ms"))),

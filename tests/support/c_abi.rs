@@ -1,12 +1,19 @@
 //! Helpers of the C ABI test binaries: C strings and `netrig_device_options` for a fake device.
 #![allow(dead_code)] // each binary uses its own subset
 
-use std::ffi::{c_char, CString};
+use std::ffi::{c_char, CStr, CString};
 use std::ptr::null;
+use std::thread;
+use std::time::{Duration, Instant};
 
 use fakedev::DeviceInfo;
 use netrig::ffi::*;
 use netrig::netrig_status::{self, *};
+
+pub fn last_error() -> String {
+    // SAFETY: netrig_last_error returns a NUL-terminated string valid until the next failing call.
+    unsafe { CStr::from_ptr(netrig_last_error()) }.to_string_lossy().into_owned()
+}
 
 pub fn c(s: &str) -> CString {
     CString::new(s).unwrap()
@@ -66,4 +73,32 @@ impl Opts {
             }
         }
     }
+}
+
+/// Runs `op` on a new thread and returns once it holds the device (try_ then answers BUSY).
+pub fn start_blocked<T: Send + 'static>(
+    dev: netrig_device,
+    op: impl FnOnce() -> T + Send + 'static,
+) -> thread::JoinHandle<(T, Instant)> {
+    let handle = thread::spawn(move || {
+        let r = op();
+        (r, Instant::now())
+    });
+    let cmd = c("show clock");
+    let start = Instant::now();
+    loop {
+        let mut out = netrig_output { id: 0 };
+        // SAFETY: live C string and out pointer.
+        match unsafe { netrig_device_try_send_command(dev, cmd.as_ptr(), 0, &mut out) } {
+            NETRIG_E_BUSY => {
+                assert!(last_error().contains("another operation is running"), "{}", last_error());
+                break;
+            }
+            NETRIG_OK => assert_eq!(netrig_output_free(out), NETRIG_OK),
+            st => panic!("try_send_command: {st:?}: {}", last_error()),
+        }
+        assert!(start.elapsed() < Duration::from_secs(5), "the other thread's operation never started");
+        thread::sleep(Duration::from_millis(1));
+    }
+    handle
 }
