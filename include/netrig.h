@@ -333,6 +333,17 @@ typedef enum netrig_status {
    * not match at the end of a transfer.
    */
   NETRIG_E_IO = 21,
+  /**
+   * A subscriber's event queue overflowed: events were dropped at this point of its stream.
+   * The message gives how many; take a snapshot to resynchronise. Later events follow.
+   */
+  NETRIG_E_LAGGED = 22,
+  /**
+   * A queue item's lease is no longer held by this claim: it expired (the item went back to
+   * pending and may be claimed again) or the item was already completed or failed.
+   * Nothing was changed.
+   */
+  NETRIG_E_LEASE = 23,
 } netrig_status;
 
 /**

@@ -60,10 +60,17 @@ pub enum netrig_status {
     /// A local file or a file transfer failed: a missing or unwritable file, or a size that does
     /// not match at the end of a transfer.
     NETRIG_E_IO = 21,
+    /// A subscriber's event queue overflowed: events were dropped at this point of its stream.
+    /// The message gives how many; take a snapshot to resynchronise. Later events follow.
+    NETRIG_E_LAGGED = 22,
+    /// A queue item's lease is no longer held by this claim: it expired (the item went back to
+    /// pending and may be claimed again) or the item was already completed or failed.
+    /// Nothing was changed.
+    NETRIG_E_LEASE = 23,
 }
 
 /// Every status, in numeric order.
-const ALL_STATUSES: [netrig_status; 22] = [
+const ALL_STATUSES: [netrig_status; 24] = [
     netrig_status::NETRIG_OK,
     netrig_status::NETRIG_E_NULL_ARG,
     netrig_status::NETRIG_E_INVALID_HANDLE,
@@ -86,6 +93,8 @@ const ALL_STATUSES: [netrig_status; 22] = [
     netrig_status::NETRIG_E_OVERFLOW,
     netrig_status::NETRIG_E_COMMAND,
     netrig_status::NETRIG_E_IO,
+    netrig_status::NETRIG_E_LAGGED,
+    netrig_status::NETRIG_E_LEASE,
 ];
 
 impl netrig_status {
@@ -120,6 +129,8 @@ impl netrig_status {
             NETRIG_E_OVERFLOW => c"NETRIG_E_OVERFLOW",
             NETRIG_E_COMMAND => c"NETRIG_E_COMMAND",
             NETRIG_E_IO => c"NETRIG_E_IO",
+            NETRIG_E_LAGGED => c"NETRIG_E_LAGGED",
+            NETRIG_E_LEASE => c"NETRIG_E_LEASE",
         }
     }
 }
@@ -171,6 +182,11 @@ pub enum Error {
     Command(String),
     #[error("{0}")]
     Io(String),
+    /// A subscriber missed this many events because its queue was full.
+    #[error("subscription '{prefix}' lagged: {missed} events dropped because its queue (capacity {capacity}) was full; take a snapshot to resynchronise")]
+    Lagged { prefix: String, missed: u64, capacity: usize },
+    #[error("{0}")]
+    Lease(String),
 }
 
 impl Error {
@@ -199,6 +215,8 @@ impl Error {
             Error::Prompt(_) => NETRIG_E_PROMPT,
             Error::Command(_) => NETRIG_E_COMMAND,
             Error::Io(_) => NETRIG_E_IO,
+            Error::Lagged { .. } => NETRIG_E_LAGGED,
+            Error::Lease(_) => NETRIG_E_LEASE,
         }
     }
 }

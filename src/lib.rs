@@ -10,6 +10,8 @@ pub mod device;
 pub mod error;
 pub mod ffi;
 mod json;
+#[cfg(feature = "durable")]
+pub mod journal;
 #[cfg(feature = "ssh")]
 pub mod pool;
 #[cfg(feature = "ssh")]

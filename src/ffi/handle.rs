@@ -39,6 +39,10 @@ pub enum Kind {
     Pool = 7,
     Job = 8,
     Run = 9,
+    Subscription = 10,
+    Event = 11,
+    Queue = 12,
+    Item = 13,
 }
 
 impl Kind {
@@ -53,6 +57,10 @@ impl Kind {
             Kind::Pool => "netrig_pool",
             Kind::Job => "netrig_job",
             Kind::Run => "netrig_run",
+            Kind::Subscription => "netrig_subscription",
+            Kind::Event => "netrig_event",
+            Kind::Queue => "netrig_queue",
+            Kind::Item => "netrig_item",
         }
     }
 
@@ -67,6 +75,10 @@ impl Kind {
             Kind::Pool,
             Kind::Job,
             Kind::Run,
+            Kind::Subscription,
+            Kind::Event,
+            Kind::Queue,
+            Kind::Item,
         ]
         .into_iter()
             .find(|k| *k as u8 == tag)
