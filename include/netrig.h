@@ -235,6 +235,11 @@
 #define NETRIG_TTL_NEVER 0
 
 /**
+ * Queue capacity used when a subscriber asks for 0.
+ */
+#define DEFAULT_EVENT_CAPACITY 1024
+
+/**
  * Status returned by every netrig function that can fail.
  *
  * The numbers are stable: a code is never renumbered or reused. `NETRIG_OK` is 0; every other

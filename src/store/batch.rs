@@ -1,6 +1,6 @@
 //! Atomic batches: many sets and deletes, plus version preconditions, applied all-or-nothing.
 
-use super::{Delta, Store, Ttl, Value};
+use super::{Change, Delta, Store, Ttl, Value};
 use crate::error::{Error, Result};
 use std::collections::HashMap;
 
@@ -161,14 +161,30 @@ impl Store {
                 return Err(e);
             }
 
+            let mut now = None;
             for ((t, _), expires) in targets.iter().zip(&written).zip(&expiries).filter(|((_, w), _)| **w) {
-                let shard = &mut guards[pos(t.shard)];
+                let shard = &mut *guards[pos(t.shard)];
+                let listened = !shard.subs.is_empty();
+                if listened {
+                    // A removed live key is a delete; any replaced expired key is an expiry.
+                    if let Some(old) = shard.find(t.hash, t.key) {
+                        let live = old.live(&mut now);
+                        if t.result.is_none() || !live {
+                            self.note_removal(&shard.subs, old, live);
+                        }
+                    }
+                }
                 match t.result {
                     None => {
                         shard.remove(t.hash, t.key);
                     }
                     Some((value, _)) => {
-                        shard.put(t.hash, t.key, value.clone(), *expires, &self.hasher);
+                        let version = shard.put(t.hash, t.key, value.clone(), *expires, &self.hasher);
+                        if listened {
+                            let e = shard.find(t.hash, t.key).expect("written above");
+                            let change = Change::Put { key: &e.key, value: &e.value, version, expires: *expires };
+                            self.note(&shard.subs, change);
+                        }
                     }
                 }
             }

@@ -13,6 +13,7 @@
 //! path) writes no shared cache line besides its own shard's lock.
 
 mod batch;
+mod events;
 mod snapshot;
 mod value;
 
@@ -25,6 +26,7 @@ use hashbrown::{hash_table, DefaultHashBuilder, HashTable};
 use parking_lot::RwLock;
 
 pub use batch::{Batch, BatchOp};
+pub use events::{Event, EventKind, Subscription, SubscriptionStats, DEFAULT_EVENT_CAPACITY};
 pub use snapshot::{Snapshot, SnapshotEntry};
 pub use value::{Ttl, Value, ValueType};
 
@@ -91,6 +93,8 @@ impl Entry {
 struct Shard {
     table: HashTable<Entry>,
     versions: Versions,
+    /// Who hears of changes to this shard's keys (the same list in every shard).
+    subs: events::Subscribers,
 }
 
 /// The last version handed out in a shard. A key always lives in the same shard, so its
@@ -163,6 +167,19 @@ pub struct Store {
     usage: Padded<Usage>,
     hasher: DefaultHashBuilder,
     opts: StoreOptions,
+    hub: Arc<events::Hub>,
+}
+
+impl Drop for Store {
+    fn drop(&mut self) {
+        self.close_subscribers();
+    }
+}
+
+/// A change to one key, told to subscribers with its shard lock held.
+enum Change<'a> {
+    Put { key: &'a Arc<str>, value: &'a Value, version: u64, expires: Option<Instant> },
+    Remove { key: &'a Arc<str>, value: &'a Value, version: u64, why: EventKind },
 }
 
 impl std::fmt::Debug for Store {
@@ -216,7 +233,36 @@ impl Store {
             usage: Padded::default(),
             hasher: DefaultHashBuilder::default(),
             opts,
+            hub: Arc::default(),
         })
+    }
+
+    /// Tells the subscribers of a shard about a change. Called with that shard's write lock
+    /// held, which orders the events of a key as its versions.
+    fn note(&self, subs: &events::Subscribers, change: Change<'_>) {
+        if subs.is_empty() {
+            return;
+        }
+        let event = match change {
+            Change::Put { key, value, version, expires } => {
+                if let Some(at) = expires {
+                    self.hub.note_expiry(at);
+                }
+                Event { kind: EventKind::Set, key: key.clone(), value: value.clone(), version }
+            }
+            Change::Remove { key, value, version, why } => {
+                Event { kind: why, key: key.clone(), value: value.clone(), version }
+            }
+        };
+        for sub in subs.iter().filter(|s| s.matches(&event.key)) {
+            sub.push(event.clone());
+        }
+    }
+
+    /// The removal of an entry: a delete when it was live, an expiry when it was not.
+    fn note_removal(&self, subs: &events::Subscribers, e: &Entry, live: bool) {
+        let why = if live { EventKind::Delete } else { EventKind::Expire };
+        self.note(subs, Change::Remove { key: &e.key, value: &e.value, version: e.version, why });
     }
 
     pub fn options(&self) -> &StoreOptions {
@@ -377,7 +423,7 @@ impl Store {
     where
         F: FnMut(Option<&Entry>) -> Result<Option<(Value, Expiry)>>,
     {
-        let Shard { table, versions } = shard;
+        let Shard { table, versions, subs } = shard;
         let hasher = &self.hasher;
         let what = || format!("key '{key}'");
         match table.entry(hash, |e| &*e.key == key, |e| hasher.hash_one(&*e.key)) {
@@ -385,6 +431,7 @@ impl Store {
                 let live = found.get().live(&mut None);
                 let Some((value, expiry)) = decide(live.then_some(found.get()))? else {
                     let delta = Delta::of(Some(found.get()), None);
+                    self.note_removal(subs, found.get(), live);
                     found.remove();
                     self.release(delta);
                     return Ok(0);
@@ -397,8 +444,13 @@ impl Store {
                     Expiry::Set(ttl) => self.expiry(ttl),
                 };
                 self.reserve(&what, Delta::of(Some(found.get()), Some((weight, expires.is_some()))), weight)?;
+                if !live {
+                    self.note_removal(subs, found.get(), false);
+                }
                 let version = versions.next();
                 found.get_mut().overwrite(value, version, expires);
+                let e = found.get();
+                self.note(subs, Change::Put { key: &e.key, value: &e.value, version, expires });
                 Ok(version)
             }
             hash_table::Entry::Vacant(vacancy) => {
@@ -411,7 +463,9 @@ impl Store {
                 };
                 self.reserve(&what, Delta::of(None, Some((weight, expires.is_some()))), weight)?;
                 let version = versions.next();
-                vacancy.insert(Entry { key: Arc::from(key), value, version, expires });
+                let entry = vacancy.insert(Entry { key: Arc::from(key), value, version, expires });
+                let e = entry.get();
+                self.note(subs, Change::Put { key: &e.key, value: &e.value, version, expires });
                 Ok(version)
             }
         }
@@ -506,9 +560,12 @@ impl Store {
     pub fn clear(&self) -> usize {
         let mut guards: Vec<_> = self.shards.iter().map(|s| s.0.write()).collect();
         let mut delta = Delta::default();
+        let mut now = None;
         for g in guards.iter_mut() {
+            let subs = g.subs.clone();
             for e in g.table.drain() {
                 delta = delta.add(Delta::of(Some(&e), None));
+                self.note_removal(&subs, &e, e.live(&mut now));
             }
         }
         self.release(delta);
@@ -522,23 +579,41 @@ impl Store {
         let mut removed = 0;
         for shard in self.shards.iter() {
             let mut now = None;
-            if shard.0.read().table.iter().all(|e| e.live(&mut now)) {
-                continue;
+            {
+                let g = shard.0.read();
+                if g.table.iter().all(|e| e.live(&mut now)) {
+                    if !g.subs.is_empty() {
+                        self.note_earliest(&g);
+                    }
+                    continue;
+                }
             }
             let mut g = shard.0.write();
+            let Shard { table, subs, .. } = &mut *g;
             let mut now = None;
             let mut delta = Delta::default();
-            g.table.retain(|e| {
+            table.retain(|e| {
                 let keep = e.live(&mut now);
                 if !keep {
                     delta = delta.add(Delta::of(Some(e), None));
+                    self.note_removal(subs, e, false);
                 }
                 keep
             });
+            if !g.subs.is_empty() {
+                self.note_earliest(&g);
+            }
             self.release(delta);
             removed += delta.entries.unsigned_abs();
         }
         removed
+    }
+
+    /// Keeps the expiry timer set for the earliest expiry left in a shard that has listeners.
+    fn note_earliest(&self, shard: &Shard) {
+        if let Some(at) = shard.table.iter().filter_map(|e| e.expires).min() {
+            self.hub.note_expiry(at);
+        }
     }
 
     /// Live keys that start with `prefix`, sorted, taken at one instant.

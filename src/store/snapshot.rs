@@ -4,7 +4,7 @@ use std::fmt::Write as _;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use super::{Store, Value};
+use super::{Shard, Store, Value};
 
 /// One key of a [`Snapshot`].
 #[derive(Debug, Clone, PartialEq)]
@@ -89,10 +89,19 @@ impl Store {
     /// A consistent copy of the live keys starting with `prefix` ("" for all), sorted by key.
     pub fn snapshot(&self, prefix: &str) -> Snapshot {
         let guards: Vec<_> = self.shards.iter().map(|s| s.0.read()).collect();
+        Snapshot::of(guards.iter().map(|g| &**g), prefix)
+    }
+}
+
+impl Snapshot {
+    /// Copies the live keys under `prefix` from shards the caller holds locked (all of them,
+    /// taken in order, so the copy is one instant of the store). Each shard's lock may be
+    /// released as soon as the iterator has passed it.
+    pub(super) fn of<'a>(shards: impl Iterator<Item = &'a Shard>, prefix: &str) -> Snapshot {
         let now = Instant::now();
         let mut entries = Vec::new();
-        for guard in guards {
-            for e in guard.table.iter() {
+        for shard in shards {
+            for e in shard.table.iter() {
                 let ttl_remaining = match e.expires {
                     Some(at) if at <= now => continue,
                     Some(at) => Some(at - now),
