@@ -187,6 +187,10 @@ pub enum Error {
     Lagged { prefix: String, missed: u64, capacity: usize },
     #[error("{0}")]
     Lease(String),
+    /// Something other than a key is missing (no test running, no such service or queue item);
+    /// the text says what.
+    #[error("{0}")]
+    Absent(String),
 }
 
 impl Error {
@@ -217,6 +221,7 @@ impl Error {
             Error::Io(_) => NETRIG_E_IO,
             Error::Lagged { .. } => NETRIG_E_LAGGED,
             Error::Lease(_) => NETRIG_E_LEASE,
+            Error::Absent(_) => NETRIG_E_NOT_FOUND,
         }
     }
 }

@@ -15,6 +15,7 @@
 mod batch;
 mod events;
 mod snapshot;
+mod state;
 mod value;
 
 use std::hash::BuildHasher;
@@ -28,6 +29,7 @@ use parking_lot::RwLock;
 pub use batch::{Batch, BatchOp};
 pub use events::{Event, EventKind, Subscription, SubscriptionStats, DEFAULT_EVENT_CAPACITY};
 pub use snapshot::{Snapshot, SnapshotEntry};
+pub use state::{services_json, ServiceState, TestStart, TestState, TestUpdate, SERVICE_PREFIX, TEST_PREFIX};
 pub use value::{Ttl, Value, ValueType};
 
 use crate::error::{Error, Result};
