@@ -1,5 +1,6 @@
 //! Atomic batches: many sets and deletes, plus version preconditions, applied all-or-nothing.
 
+use super::durable::KvRecord;
 use super::{Change, Delta, Store, Ttl, Value};
 use crate::error::{Error, Result};
 use std::collections::HashMap;
@@ -130,6 +131,7 @@ impl Store {
         shard_ids.sort_unstable();
         shard_ids.dedup();
 
+        self.writable()?;
         let mut retried = false;
         loop {
             let mut guards: Vec<_> = shard_ids.iter().map(|&i| self.shards[i].0.write()).collect();
@@ -162,6 +164,7 @@ impl Store {
             }
 
             let mut now = None;
+            let mut records = Vec::new();
             for ((t, _), expires) in targets.iter().zip(&written).zip(&expiries).filter(|((_, w), _)| **w) {
                 let shard = &mut *guards[pos(t.shard)];
                 let listened = !shard.subs.is_empty();
@@ -177,18 +180,28 @@ impl Store {
                 match t.result {
                     None => {
                         shard.remove(t.hash, t.key);
+                        if self.disk.is_some() {
+                            records.push(KvRecord::Del { key: t.key.into() });
+                        }
                     }
                     Some((value, _)) => {
                         let version = shard.put(t.hash, t.key, value.clone(), *expires, &self.hasher);
-                        if listened {
+                        if listened || self.disk.is_some() {
                             let e = shard.find(t.hash, t.key).expect("written above");
                             let change = Change::Put { key: &e.key, value: &e.value, version, expires: *expires };
                             self.note(&shard.subs, change);
+                            if self.disk.is_some() {
+                                records.push(KvRecord::put(e));
+                            }
                         }
                     }
                 }
             }
-            return Ok(());
+            // One group: the batch commits to the file whole or not at all.
+            let mut ticket = 0;
+            self.log(&mut ticket, || records);
+            drop(guards);
+            return self.settle(ticket);
         }
     }
 }

@@ -13,6 +13,11 @@
 //! path) writes no shared cache line besides its own shard's lock.
 
 mod batch;
+#[cfg(feature = "durable")]
+mod durable;
+#[cfg(not(feature = "durable"))]
+#[path = "no_disk.rs"]
+mod durable;
 mod events;
 mod snapshot;
 mod state;
@@ -170,11 +175,17 @@ pub struct Store {
     hasher: DefaultHashBuilder,
     opts: StoreOptions,
     hub: Arc<events::Hub>,
+    /// The file of a durable store ([`Store::open`]); None in memory.
+    disk: Option<Box<durable::Disk>>,
 }
 
 impl Drop for Store {
     fn drop(&mut self) {
         self.close_subscribers();
+        if let Some(disk) = &self.disk {
+            // Purges nobody waited for; an acknowledged write is already in the file.
+            let _ = disk.flush();
+        }
     }
 }
 
@@ -236,7 +247,60 @@ impl Store {
             hasher: DefaultHashBuilder::default(),
             opts,
             hub: Arc::default(),
+            disk: None,
         })
+    }
+
+    /// The file of a durable store; None for an in-memory one.
+    pub fn path(&self) -> Option<&std::path::Path> {
+        self.disk.as_ref().map(|d| d.path())
+    }
+
+    /// Appends a durable store's records (one group: they commit together) and raises the
+    /// caller's ticket to wait for. Called with the changed keys' shard locks held.
+    fn log(&self, ticket: &mut u64, records: impl FnOnce() -> Vec<durable::KvRecord>) {
+        if let Some(disk) = &self.disk {
+            *ticket = disk.append(records());
+        }
+    }
+
+    /// Waits, with no lock held, until the records of a write are in the file.
+    fn settle(&self, ticket: u64) -> Result<()> {
+        match &self.disk {
+            Some(disk) if ticket > 0 => disk.wait(ticket),
+            _ => Ok(()),
+        }
+    }
+
+    /// Refuses writes to a durable store whose file stopped taking them.
+    fn writable(&self) -> Result<()> {
+        match &self.disk {
+            Some(disk) => disk.check(),
+            None => Ok(()),
+        }
+    }
+
+    /// Puts a key read from the file into a store being opened.
+    #[cfg_attr(not(feature = "durable"), allow(dead_code))]
+    fn load(&mut self, key: &str, value: Value, version: u64, expires: Option<Instant>) -> Result<()> {
+        self.check_key(key)?;
+        let (hash, shard) = self.locate(key);
+        let weight = key.len() + value.weight();
+        let what = || format!("key '{key}' from the file");
+        self.reserve(&what, Delta::of(None, Some((weight, expires.is_some()))), weight)?;
+        let shard = self.shards[shard].0.get_mut();
+        shard.table.insert_unique(hash, Entry { key: Arc::from(key), value, version, expires }, |e| {
+            self.hasher.hash_one(&*e.key)
+        });
+        Ok(())
+    }
+
+    /// Makes every shard hand out versions above `max` (the highest in the file).
+    #[cfg_attr(not(feature = "durable"), allow(dead_code))]
+    fn resume_versions(&mut self, max: u64) {
+        for s in self.shards.iter_mut() {
+            s.0.get_mut().versions.0 = max;
+        }
     }
 
     /// Tells the subscribers of a shard about a change. Called with that shard's write lock
@@ -407,21 +471,27 @@ impl Store {
         F: FnMut(Option<&Entry>) -> Result<Option<(Value, Expiry)>>,
     {
         self.check_key(key)?;
+        self.writable()?;
         let (hash, shard) = self.locate(key);
         let mut retried = false;
+        let mut ticket = 0;
         loop {
-            let result = self.write_locked(&mut self.shards[shard].0.write(), hash, key, &mut decide);
-            // The shard lock is released here: purging takes every shard's lock in turn.
+            let result = self.write_locked(&mut self.shards[shard].0.write(), hash, key, &mut decide, &mut ticket);
+            // The shard lock is released here: purging takes every shard's lock in turn, and
+            // a durable write waits for its commit with no lock held.
             match result {
                 Err(Error::Full(_)) if !retried => self.make_room(&mut retried),
-                other => return other,
+                other => {
+                    self.settle(ticket)?;
+                    return other;
+                }
             }
         }
     }
 
     /// One hash-table probe per write: the entry found (or the vacancy) is decided on, checked
     /// against the bounds and written in place.
-    fn write_locked<F>(&self, shard: &mut Shard, hash: u64, key: &str, decide: &mut F) -> Result<u64>
+    fn write_locked<F>(&self, shard: &mut Shard, hash: u64, key: &str, decide: &mut F, ticket: &mut u64) -> Result<u64>
     where
         F: FnMut(Option<&Entry>) -> Result<Option<(Value, Expiry)>>,
     {
@@ -434,6 +504,7 @@ impl Store {
                 let Some((value, expiry)) = decide(live.then_some(found.get()))? else {
                     let delta = Delta::of(Some(found.get()), None);
                     self.note_removal(subs, found.get(), live);
+                    self.log(ticket, || vec![durable::KvRecord::Del { key: found.get().key.clone() }]);
                     found.remove();
                     self.release(delta);
                     return Ok(0);
@@ -453,6 +524,7 @@ impl Store {
                 found.get_mut().overwrite(value, version, expires);
                 let e = found.get();
                 self.note(subs, Change::Put { key: &e.key, value: &e.value, version, expires });
+                self.log(ticket, || vec![durable::KvRecord::put(e)]);
                 Ok(version)
             }
             hash_table::Entry::Vacant(vacancy) => {
@@ -468,6 +540,7 @@ impl Store {
                 let entry = vacancy.insert(Entry { key: Arc::from(key), value, version, expires });
                 let e = entry.get();
                 self.note(subs, Change::Put { key: &e.key, value: &e.value, version, expires });
+                self.log(ticket, || vec![durable::KvRecord::put(e)]);
                 Ok(version)
             }
         }
@@ -570,6 +643,11 @@ impl Store {
                 self.note_removal(&subs, &e, e.live(&mut now));
             }
         }
+        let mut ticket = 0;
+        self.log(&mut ticket, || vec![durable::KvRecord::Clear]);
+        drop(guards);
+        // An error here leaves the store refusing writes; clear itself already happened.
+        let _ = self.settle(ticket);
         self.release(delta);
         delta.entries.unsigned_abs()
     }
@@ -599,6 +677,8 @@ impl Store {
                 if !keep {
                     delta = delta.add(Delta::of(Some(e), None));
                     self.note_removal(subs, e, false);
+                    // Not waited for: an expired key is not loaded back anyway.
+                    self.log(&mut 0, || vec![durable::KvRecord::Del { key: e.key.clone() }]);
                 }
                 keep
             });

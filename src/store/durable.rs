@@ -1,0 +1,160 @@
+//! The store on a file: every acknowledged write is in SQLite before the call returns.
+//!
+//! Memory stays the truth for readers and the hot path is the same as in memory; a write also
+//! appends one record per key it changed (under the shard locks it holds, so a key's records
+//! are in version order and a batch's records form one group), and after releasing its locks it
+//! waits for the group commit of [`crate::journal`]. Expired keys are not loaded back; versions
+//! continue above the highest one in the file, so a compare-and-set from before a restart can
+//! never succeed against a newer write.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use rusqlite::{params, Transaction};
+
+use super::{Entry, Store, StoreOptions, Value};
+use crate::error::{Error, Result};
+use crate::journal::{self, Durability, Journal, Record};
+
+pub(super) struct Disk {
+    journal: Journal<KvRecord>,
+}
+
+pub(super) enum KvRecord {
+    Put { key: Arc<str>, value: Value, version: u64, expires_ms: Option<i64> },
+    Del { key: Arc<str> },
+    Clear,
+}
+
+const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS netrig_store (
+    key TEXT PRIMARY KEY NOT NULL,
+    type INTEGER NOT NULL,
+    ival INTEGER,
+    dval REAL,
+    blob BLOB,
+    version INTEGER NOT NULL,
+    expires_ms INTEGER
+) WITHOUT ROWID";
+
+fn wall_ms(at: SystemTime) -> i64 {
+    at.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
+}
+
+impl Record for KvRecord {
+    fn write(&self, tx: &Transaction<'_>) -> rusqlite::Result<()> {
+        match self {
+            KvRecord::Put { key, value, version, expires_ms } => {
+                let (ty, ival, dval, blob): (i64, Option<i64>, Option<f64>, Option<&[u8]>) = match value {
+                    Value::Bool(b) => (1, Some(*b as i64), None, None),
+                    Value::Int(i) => (2, Some(*i), None, None),
+                    Value::Double(d) => (3, None, Some(*d), None),
+                    Value::Str(s) => (4, None, None, Some(s.as_bytes())),
+                    Value::Bytes(b) => (5, None, None, Some(b)),
+                };
+                tx.prepare_cached(
+                    "INSERT INTO netrig_store (key, type, ival, dval, blob, version, expires_ms)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+                     ON CONFLICT(key) DO UPDATE SET type = ?2, ival = ?3, dval = ?4, blob = ?5,
+                         version = ?6, expires_ms = ?7",
+                )?
+                .execute(params![&**key, ty, ival, dval, blob, *version as i64, expires_ms])?;
+            }
+            KvRecord::Del { key } => {
+                tx.prepare_cached("DELETE FROM netrig_store WHERE key = ?1")?.execute([&**key])?;
+            }
+            KvRecord::Clear => {
+                tx.execute("DELETE FROM netrig_store", [])?;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl KvRecord {
+    pub(super) fn put(e: &Entry) -> KvRecord {
+        let expires_ms = e.expires.map(|at| {
+            let left = at.saturating_duration_since(Instant::now());
+            wall_ms(SystemTime::now() + left)
+        });
+        KvRecord::Put { key: e.key.clone(), value: e.value.clone(), version: e.version, expires_ms }
+    }
+}
+
+fn decode(path: &Path, key: &str, ty: i64, ival: Option<i64>, dval: Option<f64>, blob: Option<Vec<u8>>) -> Result<Value> {
+    let bad = || Error::Io(format!("durable file {}: key '{key}' has a malformed value (type {ty})", path.display()));
+    Ok(match ty {
+        1 => Value::Bool(ival.ok_or_else(bad)? != 0),
+        2 => Value::Int(ival.ok_or_else(bad)?),
+        3 => Value::Double(dval.ok_or_else(bad)?),
+        4 => Value::str(std::str::from_utf8(&blob.ok_or_else(bad)?).map_err(|_| bad())?).map_err(|_| bad())?,
+        5 => Value::bytes(&blob.ok_or_else(bad)?),
+        _ => return Err(bad()),
+    })
+}
+
+impl Disk {
+    pub(super) fn append(&self, records: impl IntoIterator<Item = KvRecord>) -> u64 {
+        self.journal.append(records)
+    }
+
+    pub(super) fn wait(&self, ticket: u64) -> Result<()> {
+        self.journal.wait(ticket)
+    }
+
+    /// Refuses writes once a commit failed: memory and file would drift apart.
+    pub(super) fn check(&self) -> Result<()> {
+        match self.journal.failed() {
+            Some(msg) => Err(Error::Io(msg)),
+            None => Ok(()),
+        }
+    }
+
+    pub(super) fn path(&self) -> &Path {
+        self.journal.path()
+    }
+
+    pub(super) fn flush(&self) -> Result<()> {
+        self.journal.flush()
+    }
+}
+
+impl Store {
+    /// Opens (or creates) a store kept in the SQLite file at `path`. Every write that returns
+    /// Ok is in the file and survives a crash as `durability` says; reads are served from
+    /// memory as fast as an in-memory store's. Keys whose TTL ran out while the store was
+    /// closed are not loaded. Two open stores on one file are not supported (the second one's
+    /// writes would not be seen by the first).
+    pub fn open(path: impl AsRef<Path>, opts: StoreOptions, durability: Durability) -> Result<Store> {
+        let path = path.as_ref();
+        let mut store = Store::new(opts)?;
+        let conn = journal::open(path, durability)?;
+        conn.execute_batch(SCHEMA).map_err(|e| journal::io(path, "create table netrig_store", e))?;
+        let now_wall = wall_ms(SystemTime::now());
+        let now = Instant::now();
+        conn.execute("DELETE FROM netrig_store WHERE expires_ms IS NOT NULL AND expires_ms <= ?1", [now_wall])
+            .map_err(|e| journal::io(path, "drop expired keys", e))?;
+        let mut max_version = 0u64;
+        {
+            let mut stmt = conn
+                .prepare("SELECT key, type, ival, dval, blob, version, expires_ms FROM netrig_store")
+                .map_err(|e| journal::io(path, "read", e))?;
+            let mut rows = stmt.query([]).map_err(|e| journal::io(path, "read", e))?;
+            while let Some(row) = rows.next().map_err(|e| journal::io(path, "read", e))? {
+                let get = |e: rusqlite::Error| journal::io(path, "read a row", e);
+                let key: String = row.get(0).map_err(get)?;
+                let value = decode(path, &key, row.get(1).map_err(get)?, row.get(2).map_err(get)?, row.get(3).map_err(get)?, row.get(4).map_err(get)?)?;
+                let version = row.get::<_, i64>(5).map_err(get)? as u64;
+                let expires = row
+                    .get::<_, Option<i64>>(6)
+                    .map_err(get)?
+                    .map(|ms| now + Duration::from_millis((ms - now_wall).max(0) as u64));
+                max_version = max_version.max(version);
+                store.load(&key, value, version, expires)?;
+            }
+        }
+        store.resume_versions(max_version);
+        store.disk = Some(Box::new(Disk { journal: Journal::new(path, conn) }));
+        Ok(store)
+    }
+}

@@ -1,0 +1,155 @@
+//! The store on a file: what a reopened store holds, and that memory and file agree.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::thread;
+use std::time::Duration;
+
+use netrig::journal::Durability;
+use netrig::store::{Batch, Store, StoreOptions, TestStart, Ttl, Value};
+use netrig::Error;
+
+fn temp(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("netrig-test-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir.join("state.db")
+}
+
+fn open(path: &PathBuf) -> Store {
+    Store::open(path, StoreOptions::default(), Durability::ProcessCrash).unwrap()
+}
+
+#[test]
+fn a_reopened_store_holds_every_write_with_its_version() {
+    let path = temp("reopen");
+    let (snap, max_version) = {
+        let s = open(&path);
+        assert_eq!(s.path(), Some(path.as_path()));
+        s.set("b", Value::Bool(true), Ttl::Never).unwrap();
+        s.set("i", Value::Int(-7), Ttl::Never).unwrap();
+        s.set("d", Value::Double(0.25), Ttl::Never).unwrap();
+        s.set("s", Value::str("héllo \"x\"").unwrap(), Ttl::Never).unwrap();
+        s.set("x", Value::bytes(&[0, 255, 10]), Ttl::Never).unwrap();
+        s.set("ttl", Value::Int(1), Ttl::After(Duration::from_secs(3600))).unwrap();
+        s.set("gone", Value::Int(1), Ttl::Never).unwrap();
+        s.delete("gone").unwrap();
+        s.add_int("i", 2).unwrap();
+        let mut b = Batch::new();
+        b.set("batch/a", Value::Int(1), Ttl::Never).set("batch/b", Value::Int(2), Ttl::Never).delete("b");
+        s.apply(&b).unwrap();
+        let snap = s.snapshot("");
+        let max = snap.entries().iter().map(|e| e.version).max().unwrap();
+        (snap, max)
+    };
+    let s = open(&path);
+    let again = s.snapshot("");
+    assert_eq!(again.len(), snap.len());
+    for (a, b) in again.entries().iter().zip(snap.entries()) {
+        assert_eq!((&a.key, &a.value, a.version), (&b.key, &b.value, b.version));
+        assert_eq!(a.ttl_remaining.is_some(), b.ttl_remaining.is_some());
+    }
+    let ttl = again.get("ttl").unwrap().ttl_remaining.unwrap();
+    assert!(ttl > Duration::from_secs(3590) && ttl <= Duration::from_secs(3600), "{ttl:?}");
+    assert_eq!(s.get_int("i").unwrap().value, -5);
+    assert!(s.get("gone").is_err() && s.get("b").is_err());
+    // A compare-and-set against the version from before the restart still works once...
+    let v = s.get("s").unwrap().version;
+    let v2 = s.compare_and_set("s", v, Value::str("new").unwrap(), Ttl::Never).unwrap();
+    assert!(v2 > max_version, "versions continue above the file's highest ({v2} <= {max_version})");
+    // ...and a stale one never does.
+    assert!(matches!(s.compare_and_set("s", v, Value::Int(0), Ttl::Never), Err(Error::Conflict { .. })));
+}
+
+#[test]
+fn expired_keys_are_not_loaded_and_clear_is_durable() {
+    let path = temp("expiry");
+    {
+        let s = open(&path);
+        s.set("short", Value::Int(1), Ttl::After(Duration::from_millis(30))).unwrap();
+        s.set("long", Value::Int(2), Ttl::Never).unwrap();
+    }
+    thread::sleep(Duration::from_millis(60));
+    {
+        let s = open(&path);
+        assert_eq!(s.keys(""), ["long"]);
+        assert_eq!(s.clear(), 1);
+        s.set("after", Value::Int(3), Ttl::Never).unwrap();
+    }
+    assert_eq!(open(&path).keys(""), ["after"]);
+}
+
+#[test]
+fn concurrent_writers_all_reach_the_file() {
+    let path = temp("concurrent");
+    {
+        let s = Arc::new(open(&path));
+        let threads: Vec<_> = (0..4)
+            .map(|t| {
+                let s = s.clone();
+                thread::spawn(move || {
+                    for i in 0..500i64 {
+                        s.set(&format!("t{t}/k{}", i % 50), Value::Int(i), Ttl::Never).unwrap();
+                        if i % 10 == 0 {
+                            let mut b = Batch::new();
+                            b.set(format!("t{t}/batch"), Value::Int(i), Ttl::Never)
+                                .set(format!("t{t}/batch_copy"), Value::Int(i), Ttl::Never);
+                            s.apply(&b).unwrap();
+                        }
+                    }
+                })
+            })
+            .collect();
+        for t in threads {
+            t.join().unwrap();
+        }
+    }
+    let s = open(&path);
+    for t in 0..4 {
+        for k in 0..50 {
+            assert_eq!(s.get_int(&format!("t{t}/k{k}")).unwrap().value, 450 + k);
+        }
+        assert_eq!(s.get_int(&format!("t{t}/batch")).unwrap().value, 490);
+        assert_eq!(s.get_int(&format!("t{t}/batch_copy")).unwrap().value, 490);
+    }
+}
+
+#[test]
+fn test_and_service_state_survive_a_restart() {
+    let path = temp("state");
+    {
+        let s = open(&path);
+        s.test_start(&TestStart { script: "a.sh".into(), pid: 9, ..TestStart::default() }).unwrap();
+        s.service_set("qsfp_service", true, "pid 9").unwrap();
+    }
+    let s = Arc::new(open(&path));
+    let st = s.test_state();
+    assert!(st.running && st.script.as_deref() == Some("a.sh") && st.pid == Some(9));
+    assert!(s.test_start(&TestStart::default()).is_err(), "the running test is still running after a restart");
+    assert!(s.service_get("qsfp_service").unwrap().running);
+    // Events work on a durable store too.
+    let (_, sub) = s.subscribe("", 0).unwrap();
+    s.test_stop().unwrap();
+    assert!(sub.poll(Some(Duration::from_secs(5))).is_ok());
+}
+
+#[test]
+fn unusable_paths_name_the_file() {
+    let e = Store::open("/nonexistent-dir/x/state.db", StoreOptions::default(), Durability::ProcessCrash).unwrap_err();
+    assert_eq!(e.status(), netrig::netrig_status::NETRIG_E_IO);
+    assert!(e.to_string().contains("/nonexistent-dir/x/state.db"), "{e}");
+    let dir = temp("notafile");
+    let dir = dir.parent().unwrap();
+    let e = Store::open(dir, StoreOptions::default(), Durability::PowerLoss).unwrap_err();
+    assert!(e.to_string().contains(&dir.display().to_string()), "{e}");
+}
+
+#[test]
+fn power_loss_durability_also_reopens() {
+    let path = temp("fsync");
+    {
+        let s = Store::open(&path, StoreOptions::default(), Durability::PowerLoss).unwrap();
+        s.set("k", Value::Int(1), Ttl::Never).unwrap();
+    }
+    assert_eq!(open(&path).get_int("k").unwrap().value, 1);
+}
