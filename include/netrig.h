@@ -62,6 +62,22 @@
  *          returned NETRIG_OK (NETRIG_E_BUSY before). Hosts and steps are indexed from 0 in
  *          the order they were added to the job.
  *
+ * EVENTS   netrig_store_subscribe gives a subscription to the changes (set, delete, expire)
+ *          of keys under a prefix, with its own bounded queue: poll it from any thread with
+ *          netrig_subscription_poll (no foreign-thread callbacks, the ctypes-friendly way), or
+ *          use netrig_store_subscribe_callback to have a "netrig-events" thread call you. A full
+ *          queue never slows writers: changes are dropped and the subscriber sees
+ *          NETRIG_E_LAGGED (or a NETRIG_CHANGE_LAGGED call) where they were.
+ *
+ * STATE    Test-execution state (netrig_test_*) and service state (netrig_service_*) are store
+ *          keys under "netrig/test/" and "netrig/service/<name>/", changed atomically with
+ *          batches and version checks: subscribe to those prefixes to watch them.
+ *
+ * DURABLE  netrig_store_open and netrig_queue_open keep a store or queue in a SQLite file: a
+ *          call that returned NETRIG_OK is in the file and survives kill -9
+ *          (NETRIG_DURABLE_PROCESS_CRASH) or power loss too (NETRIG_DURABLE_POWER_LOSS).
+ *          In-memory stores and queues (netrig_store_new, netrig_queue_new) are the default.
+ *
  * TTL      ttl_ms arguments: NETRIG_TTL_DEFAULT (-1) uses the store's default TTL,
  *          NETRIG_TTL_NEVER (0) never expires, a positive number expires that many ms after the
  *          write, on a monotonic clock.
@@ -85,6 +101,12 @@
 #define NETRIG_VERSION_MINOR 1
 
 #define NETRIG_VERSION_PATCH 0
+
+/**
+ * `timeout_ms` of the functions that wait (`netrig_run_wait`, `netrig_run_next_event`,
+ * `netrig_subscription_poll`, `netrig_queue_claim`): no limit.
+ */
+#define NETRIG_WAIT_FOREVER 4294967295
 
 /**
  * Host key policy: the key must be in the known_hosts file (the default).
@@ -130,6 +152,27 @@
  * `netrig_device_send_config_set` flag: `commit check` after the lines (Junos-style platforms).
  */
 #define NETRIG_CONFIG_COMMIT_CHECK 4
+
+/**
+ * `netrig_change_view.kind`: the key was written (value and version are the new ones).
+ */
+#define NETRIG_CHANGE_SET 1
+
+/**
+ * `netrig_change_view.kind`: the key was deleted (value and version are the removed ones).
+ */
+#define NETRIG_CHANGE_DELETE 2
+
+/**
+ * `netrig_change_view.kind`: the key's TTL ran out (value and version are the expired ones).
+ */
+#define NETRIG_CHANGE_EXPIRE 3
+
+/**
+ * `netrig_change_view.kind`, callbacks only: `missed` events were dropped here because the
+ * queue was full (key is "" and value is unset). Pollers get NETRIG_E_LAGGED instead.
+ */
+#define NETRIG_CHANGE_LAGGED 4
 
 /**
  * `netrig_run_options.strategy`: each host runs all its steps as fast as it can.
@@ -220,11 +263,6 @@
 #define NETRIG_STATE_SKIPPED 5
 
 /**
- * `timeout_ms` of `netrig_run_wait` and `netrig_run_next_event`: no limit.
- */
-#define NETRIG_WAIT_FOREVER 4294967295
-
-/**
  * `ttl_ms` value: use the store's default TTL.
  */
 #define NETRIG_TTL_DEFAULT -1
@@ -235,9 +273,15 @@
 #define NETRIG_TTL_NEVER 0
 
 /**
- * Queue capacity used when a subscriber asks for 0.
+ * `durability` of `netrig_store_open` and `netrig_queue_open`: an acknowledged write survives
+ * a crash or `kill -9` of the process (SQLite WAL, no fsync per write).
  */
-#define DEFAULT_EVENT_CAPACITY 1024
+#define NETRIG_DURABLE_PROCESS_CRASH 0
+
+/**
+ * `durability`: also survives an operating-system crash or power loss (an fsync per commit).
+ */
+#define NETRIG_DURABLE_POWER_LOSS 1
 
 /**
  * Status returned by every netrig function that can fail.
@@ -553,6 +597,79 @@ typedef struct netrig_output {
  * (no C++ exception, no longjmp) through netrig.
  */
 typedef bool (*netrig_progress_fn)(void *user_data, uint64_t done, uint64_t total);
+
+/**
+ * A subscription to a store's changes. Free with `netrig_subscription_free`.
+ */
+typedef struct netrig_subscription {
+  uint64_t id;
+} netrig_subscription;
+
+/**
+ * A consistent copy of a store's keys, values and versions. Free with `netrig_snapshot_free`.
+ * The zero value `{0}` is never a valid handle.
+ */
+typedef struct netrig_snapshot {
+  uint64_t id;
+} netrig_snapshot;
+
+/**
+ * A change, as netrig shows it to C. `key` and `value`'s string or bytes point into memory that
+ * stays valid until `netrig_change_free` (polled changes) or until the callback returns.
+ */
+typedef struct netrig_change_view {
+  /**
+   * NETRIG_CHANGE_SET, _DELETE, _EXPIRE or _LAGGED.
+   */
+  uint32_t kind;
+  /**
+   * The key, NUL-terminated.
+   */
+  const char *key;
+  struct netrig_value value;
+  uint64_t version;
+  /**
+   * For NETRIG_CHANGE_LAGGED: how many events were dropped. 0 otherwise.
+   */
+  uint64_t missed;
+} netrig_change_view;
+
+/**
+ * Called on the subscription's dispatcher thread for each change (see
+ * `netrig_store_subscribe_callback`).
+ *
+ * Ownership: `change` and what it points to are valid only during the call; `user_data` is
+ * the caller's. Blocking: the callback may block, but the subscription's changes queue up
+ * (and then drop) while it does; writers never wait for it. Thread-safety: always called on
+ * the one "netrig-events" thread of its subscription, one call at a time.
+ */
+typedef void (*netrig_change_fn)(const struct netrig_change_view *change, void *user_data);
+
+/**
+ * One change taken from a subscription by `netrig_subscription_poll`. Read it with
+ * `netrig_change_get`; free it with `netrig_change_free`.
+ */
+typedef struct netrig_change {
+  uint64_t id;
+} netrig_change;
+
+/**
+ * Counters of a subscription.
+ */
+typedef struct netrig_subscription_stats {
+  /**
+   * Events handed out so far.
+   */
+  uint64_t delivered;
+  /**
+   * Events dropped because the queue was full.
+   */
+  uint64_t dropped;
+  /**
+   * Events waiting now.
+   */
+  uint64_t queued;
+} netrig_subscription_stats;
 
 /**
  * Limits of a pool. Start from `netrig_pool_options_default` and change what you need, so
@@ -876,14 +993,6 @@ typedef struct netrig_step_result {
 } netrig_step_result;
 
 /**
- * A consistent copy of a store's keys, values and versions. Free with `netrig_snapshot_free`.
- * The zero value `{0}` is never a valid handle.
- */
-typedef struct netrig_snapshot {
-  uint64_t id;
-} netrig_snapshot;
-
-/**
  * A list of strings (keys). Free with `netrig_strlist_free`.
  * The zero value `{0}` is never a valid handle.
  */
@@ -906,6 +1015,63 @@ typedef struct netrig_entry {
    */
   int64_t ttl_remaining_ms;
 } netrig_entry;
+
+/**
+ * The scalar part of the test-execution state; strings come from `netrig_test_json`.
+ */
+typedef struct netrig_test_info {
+  /**
+   * 1 while a test runs.
+   */
+  uint8_t running;
+  /**
+   * The test's pid, or -1 when none was recorded.
+   */
+  int64_t pid;
+  /**
+   * How many tests were started in this store.
+   */
+  int64_t run;
+  /**
+   * Unix ms of the last start, or -1.
+   */
+  int64_t started_ms;
+  /**
+   * Unix ms of the last stop, or -1 (also while running).
+   */
+  int64_t stopped_ms;
+  /**
+   * Changes with every start, stop and update.
+   */
+  uint64_t version;
+} netrig_test_info;
+
+/**
+ * Fields to change with `netrig_test_update`. NULL strings (and `set_pid` = 0) leave a field
+ * as it is. `field_names[i]` gets `field_values[i]`; a NULL value removes that extra field.
+ */
+typedef struct netrig_test_fields {
+  const char *script;
+  const char *bin;
+  const char *topology;
+  uint8_t set_pid;
+  int64_t pid;
+  const char *const *field_names;
+  const char *const *field_values;
+  size_t field_count;
+} netrig_test_fields;
+
+/**
+ * A service's state, without its detail text.
+ */
+typedef struct netrig_service_info {
+  uint8_t running;
+  /**
+   * Unix ms when `running` last changed.
+   */
+  int64_t since_ms;
+  uint64_t version;
+} netrig_service_info;
 
 /**
  * Limits and defaults of a new store. Start from `netrig_store_options_default()` and change
@@ -1358,6 +1524,99 @@ enum netrig_status netrig_output_elapsed_us(struct netrig_output out, uint64_t *
  * Thread-safety: any thread.
  */
 enum netrig_status netrig_output_free(struct netrig_output out);
+
+/**
+ * Subscribes to changes of keys starting with `prefix` ("" for all). Poll the changes with
+ * `netrig_subscription_poll`. Each subscription has its own queue of `capacity` changes (0 for
+ * 1024); when it is full, writers never wait: changes are dropped and the next poll at that
+ * point returns NETRIG_E_LAGGED with the count in the last error.
+ *
+ * `*out_snapshot` (pass NULL to skip) receives a snapshot of the prefix taken at the same
+ * instant: every change after it is delivered and none before it, so a UI can draw the
+ * snapshot and then apply changes with nothing missed.
+ *
+ * Ownership: `prefix` is borrowed. The caller frees `*out` with `netrig_subscription_free` and
+ * `*out_snapshot` with `netrig_snapshot_free`. The subscription does not keep the store alive:
+ * after `netrig_store_free`, polls return what is queued, then NETRIG_E_CLOSED.
+ * Blocking: waits for every shard of the store once (microseconds). Thread-safety: any thread.
+ */
+enum netrig_status netrig_store_subscribe(struct netrig_store store,
+                                          const char *prefix,
+                                          uint32_t capacity,
+                                          struct netrig_subscription *out,
+                                          struct netrig_snapshot *out_snapshot);
+
+/**
+ * Like `netrig_store_subscribe`, but netrig calls `callback(change, user_data)` for each change
+ * on a dispatcher thread it starts for this subscription (named "netrig-events"): one thread,
+ * one call at a time, in the order of the changes, never while netrig holds a store lock (the
+ * callback may call any netrig function, including writes to this store and
+ * `netrig_subscription_free` of this subscription). Where changes were dropped, it gets one
+ * call with kind NETRIG_CHANGE_LAGGED and the count in `missed`.
+ *
+ * Ownership: `prefix` is borrowed. `user_data` is passed through untouched; the caller keeps it
+ * valid, and usable from the dispatcher thread, until `netrig_subscription_free` returns (which
+ * waits for a callback in progress, unless called from inside it). The view passed to the
+ * callback is valid only during the call.
+ * Blocking: as `netrig_store_subscribe`. Thread-safety: any thread.
+ */
+enum netrig_status netrig_store_subscribe_callback(struct netrig_store store,
+                                                   const char *prefix,
+                                                   uint32_t capacity,
+                                                   netrig_change_fn callback,
+                                                   void *user_data,
+                                                   struct netrig_subscription *out,
+                                                   struct netrig_snapshot *out_snapshot);
+
+/**
+ * Takes the next change, waiting up to `timeout_ms` (0 = only check, NETRIG_WAIT_FOREVER = no
+ * limit). NETRIG_OK with `*out` set; NETRIG_E_TIMEOUT when none came; NETRIG_E_LAGGED where
+ * changes were dropped (the last error says how many; the changes after follow on the next
+ * poll); NETRIG_E_CLOSED once the subscription or its store is gone and the queue is empty.
+ * Subscriptions with a callback are polled by their dispatcher thread; polling them here too
+ * takes changes from the callback.
+ *
+ * Ownership: the caller frees `*out` with `netrig_change_free`.
+ * Blocking: up to `timeout_ms`; `netrig_subscription_free` from another thread ends the wait.
+ * Thread-safety: any thread; several pollers share the queue (each change goes to one).
+ */
+enum netrig_status netrig_subscription_poll(struct netrig_subscription sub,
+                                            uint32_t timeout_ms,
+                                            struct netrig_change *out);
+
+/**
+ * The subscription's counters.
+ *
+ * Ownership: `*out` is written by value. Blocking: never. Thread-safety: any thread.
+ */
+enum netrig_status netrig_subscription_get_stats(struct netrig_subscription sub,
+                                                 struct netrig_subscription_stats *out);
+
+/**
+ * Unsubscribes and frees the subscription. Queued changes are dropped; polls waiting in other
+ * threads return NETRIG_E_CLOSED. For a callback subscription it waits for the callback in
+ * progress to return and the dispatcher thread to stop, so `user_data` may be freed right
+ * after; called from inside the callback, it does not wait (the thread stops after the
+ * callback returns).
+ *
+ * Ownership: consumes the handle. Blocking: for a callback in progress (see above).
+ * Thread-safety: any thread.
+ */
+enum netrig_status netrig_subscription_free(struct netrig_subscription sub);
+
+/**
+ * Fills `*out` with the change. Pointers in it stay valid until `netrig_change_free`.
+ *
+ * Ownership: `*out` is written by value. Blocking: never. Thread-safety: any thread.
+ */
+enum netrig_status netrig_change_get(struct netrig_change change, struct netrig_change_view *out);
+
+/**
+ * Frees a change taken by `netrig_subscription_poll`.
+ *
+ * Ownership: consumes the handle. Blocking: never. Thread-safety: any thread.
+ */
+enum netrig_status netrig_change_free(struct netrig_change change);
 
 /**
  * The pool defaults: max_per_host 4, max_total 512, idle_timeout_ms 300000 (5 min),
@@ -1905,6 +2164,114 @@ enum netrig_status netrig_strlist_get(struct netrig_strlist list, size_t index, 
 enum netrig_status netrig_strlist_free(struct netrig_strlist list);
 
 /**
+ * Records that a test started: script, pid, binary, topology, and `field_count` extra fields
+ * (`field_names[i]` = `field_values[i]`; names hold no '/'). Atomic: when a test is already
+ * running, nothing changes and the result is NETRIG_E_BUSY with the running script and pid in
+ * the last error, so two threads or processes sharing the store never both start one.
+ * `*out` (may be NULL) receives the new state.
+ *
+ * Ownership: every pointer is borrowed for the call. Blocking: see the top (no I/O in memory; a durable store waits for its commit). Thread-safety: any thread.
+ */
+enum netrig_status netrig_test_start(struct netrig_store store,
+                                     const char *script,
+                                     int64_t pid,
+                                     const char *bin,
+                                     const char *topology,
+                                     const char *const *field_names,
+                                     const char *const *field_values,
+                                     size_t field_count,
+                                     struct netrig_test_info *out);
+
+/**
+ * Records that the running test stopped. Script, pid and fields stay readable until the next
+ * start. NETRIG_E_NOT_FOUND when no test is running. `*out` (may be NULL) receives the state.
+ *
+ * Ownership: `out` is written by value. Blocking: see the top (no I/O in memory; a durable store waits for its commit). Thread-safety: any thread.
+ */
+enum netrig_status netrig_test_stop(struct netrig_store store,
+                                    struct netrig_test_info *out);
+
+/**
+ * Changes several fields of the test state at once (running or not); readers see all of the
+ * change or none of it. `*out` (may be NULL) receives the new state.
+ *
+ * Ownership: `update` and everything it points to are borrowed for the call.
+ * Blocking: see the top (no I/O in memory; a durable store waits for its commit). Thread-safety: any thread.
+ */
+enum netrig_status netrig_test_update(struct netrig_store store,
+                                      const struct netrig_test_fields *update,
+                                      struct netrig_test_info *out);
+
+/**
+ * The scalar test state, read at one instant.
+ *
+ * Ownership: `*out` is written by value. Blocking: see the top (no I/O in memory; a durable store waits for its commit). Thread-safety: any thread.
+ */
+enum netrig_status netrig_test_get_info(struct netrig_store store,
+                                        struct netrig_test_info *out);
+
+/**
+ * The whole test state as JSON, read at one instant:
+ * `{"running":true,"script":"a.sh","pid":12,"bin":"b","topology":"t","run":3,
+ * "started_ms":1700000000000,"stopped_ms":null,"fields":{"k":"v"},"version":9}`.
+ * Written NUL-terminated into `buf` (`cap` bytes); `*len` (may be NULL) gets its length. When
+ * `cap` is too small: NETRIG_E_BUFFER_TOO_SMALL, `*len` = the length (allocate `*len + 1`).
+ *
+ * Ownership: `buf` is the caller's. Blocking: see the top (no I/O in memory; a durable store waits for its commit). Thread-safety: any thread.
+ */
+enum netrig_status netrig_test_json(struct netrig_store store,
+                                    char *buf,
+                                    size_t cap,
+                                    size_t *len);
+
+/**
+ * Sets a service's running flag (0 or 1) and detail text together. `since_ms` moves only when
+ * the flag changes. Names are non-empty and hold no '/'.
+ *
+ * Ownership: strings are borrowed. Blocking: see the top (no I/O in memory; a durable store waits for its commit). Thread-safety: any thread.
+ */
+enum netrig_status netrig_service_set(struct netrig_store store,
+                                      const char *name,
+                                      uint8_t running,
+                                      const char *detail);
+
+/**
+ * One service's state, read at one instant: `*out` gets the flags and the detail text goes
+ * NUL-terminated into `detail` (`cap` bytes, may be NULL with `cap` 0), its length into
+ * `*detail_len` (may be NULL). NETRIG_E_NOT_FOUND for a service never set;
+ * NETRIG_E_BUFFER_TOO_SMALL with `*detail_len` set when `cap` is too small (`*out` untouched).
+ *
+ * Ownership: `name` is borrowed; the buffers are the caller's. Blocking: see the top (no I/O).
+ * Thread-safety: any thread.
+ */
+enum netrig_status netrig_service_get(struct netrig_store store,
+                                      const char *name,
+                                      struct netrig_service_info *out,
+                                      char *detail,
+                                      size_t cap,
+                                      size_t *detail_len);
+
+/**
+ * Forgets a service. NETRIG_E_NOT_FOUND for a service never set.
+ *
+ * Ownership: `name` is borrowed. Blocking: see the top (no I/O in memory; a durable store waits for its commit). Thread-safety: any thread.
+ */
+enum netrig_status netrig_service_remove(struct netrig_store store,
+                                         const char *name);
+
+/**
+ * Every service as one JSON object read at one instant:
+ * `{"qsfp_service":{"running":true,"detail":"pid 7","since_ms":1700000000000,"version":4}}`.
+ * Buffer rules as for `netrig_test_json`.
+ *
+ * Ownership: `buf` is the caller's. Blocking: see the top (no I/O in memory; a durable store waits for its commit). Thread-safety: any thread.
+ */
+enum netrig_status netrig_services_json(struct netrig_store store,
+                                        char *buf,
+                                        size_t cap,
+                                        size_t *len);
+
+/**
  * The default store options.
  *
  * Ownership: returned by value. Blocking: never. Thread-safety: any thread.
@@ -1921,6 +2288,25 @@ struct netrig_store_options netrig_store_options_default(void);
  */
 enum netrig_status netrig_store_new(const struct netrig_store_options *options,
                                     struct netrig_store *out);
+
+/**
+ * Opens (or creates) a store kept in the SQLite file at `path`. Every write that returns
+ * NETRIG_OK is in the file before it returns and survives what `durability` says
+ * (NETRIG_DURABLE_PROCESS_CRASH or NETRIG_DURABLE_POWER_LOSS); reads are served from memory.
+ * Keys whose TTL ran out while the store was closed are not loaded; versions continue above
+ * the highest in the file. NETRIG_E_IO (naming the file) when it cannot be opened or read.
+ * Open one store per file at a time.
+ *
+ * Ownership: `path` and `options` (NULL for the defaults) are borrowed. The caller frees `*out`
+ * with `netrig_store_free`, which commits anything pending and closes the file.
+ * Blocking: reads the whole file (once). Writes on a durable store block until their commit:
+ * tens of microseconds, an fsync with NETRIG_DURABLE_POWER_LOSS.
+ * Thread-safety: any thread.
+ */
+enum netrig_status netrig_store_open(const char *path,
+                                     const struct netrig_store_options *options,
+                                     uint32_t durability,
+                                     struct netrig_store *out);
 
 /**
  * Frees a store and everything in it. Calls already running on the store in other threads

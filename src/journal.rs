@@ -70,10 +70,8 @@ pub(crate) fn open(path: &Path, durability: Durability) -> Result<Connection> {
         Durability::ProcessCrash => "NORMAL",
         Durability::PowerLoss => "FULL",
     };
-    conn.execute_batch(&format!(
-        "PRAGMA journal_mode=WAL; PRAGMA synchronous={sync}; PRAGMA busy_timeout=10000;"
-    ))
-    .map_err(|e| io(path, "set up", e))?;
+    conn.execute_batch(&format!("PRAGMA journal_mode=WAL; PRAGMA synchronous={sync}; PRAGMA busy_timeout=10000;"))
+        .map_err(|e| io(path, "set up", e))?;
     Ok(conn)
 }
 

@@ -9,9 +9,9 @@
 pub mod device;
 pub mod error;
 pub mod ffi;
-mod json;
 #[cfg(feature = "durable")]
 pub mod journal;
+mod json;
 #[cfg(feature = "ssh")]
 pub mod pool;
 #[cfg(feature = "ssh")]

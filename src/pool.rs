@@ -462,7 +462,12 @@ impl Inner {
 
     /// Decides under the lock what the checkout does, waiting (up to its deadline) while the
     /// host or the pool is at its limit.
-    fn plan(self: &Arc<Self>, c: &mut Checkout, opts: Option<&DeviceOptions>, stop: Option<&AtomicBool>) -> Result<Plan> {
+    fn plan(
+        self: &Arc<Self>,
+        c: &mut Checkout,
+        opts: Option<&DeviceOptions>,
+        stop: Option<&AtomicBool>,
+    ) -> Result<Plan> {
         let mut guard = self.state.lock();
         loop {
             let st = &mut *guard;
@@ -601,7 +606,16 @@ impl Inner {
     }
 
     fn lease(self: &Arc<Self>, device: Arc<Device>, key: PoolKey, created: Instant, epoch: u64, reused: bool) -> Lease {
-        Lease { device: Some(device), key, created, epoch, reused, discard: false, unused: false, pool: Arc::clone(self) }
+        Lease {
+            device: Some(device),
+            key,
+            created,
+            epoch,
+            reused,
+            discard: false,
+            unused: false,
+            pool: Arc::clone(self),
+        }
     }
 
     fn lent(st: &mut State) {

@@ -56,13 +56,24 @@ impl From<DeviceOptions> for Target {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Action {
     Command(String),
-    Config { lines: Vec<String>, opts: ConfigOptions },
+    Config {
+        lines: Vec<String>,
+        opts: ConfigOptions,
+    },
     /// Succeeds only with exit status 0.
     Exec(String),
-    Put { local: PathBuf, remote: String, protocol: Protocol },
+    Put {
+        local: PathBuf,
+        remote: String,
+        protocol: Protocol,
+    },
     /// `local` may hold `{host}` and `{port}`, replaced per target, so hosts do not overwrite
     /// each other's files.
-    Get { remote: String, local: String, protocol: Protocol },
+    Get {
+        remote: String,
+        local: String,
+        protocol: Protocol,
+    },
 }
 
 /// One step of a job: an action with its own deadline (`None`: the device's default).
@@ -151,7 +162,12 @@ pub const DEFAULT_MAX_WORKERS: usize = 128;
 
 impl Default for RunOptions {
     fn default() -> Self {
-        RunOptions { max_workers: DEFAULT_MAX_WORKERS, strategy: Strategy::Free, on_failure: OnFailure::SkipHost, events: false }
+        RunOptions {
+            max_workers: DEFAULT_MAX_WORKERS,
+            strategy: Strategy::Free,
+            on_failure: OnFailure::SkipHost,
+            events: false,
+        }
     }
 }
 
@@ -350,7 +366,6 @@ fn step_json(s: &StepResult) -> String {
     )
 }
 
-
 /// What happened, as the run goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum EventKind {
@@ -447,7 +462,10 @@ pub struct Run {
 
 impl std::fmt::Debug for Run {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Run").field("targets", &self.shared.targets.len()).field("steps", &self.shared.steps.len()).finish()
+        f.debug_struct("Run")
+            .field("targets", &self.shared.targets.len())
+            .field("steps", &self.shared.steps.len())
+            .finish()
     }
 }
 
@@ -621,7 +639,15 @@ impl Shared {
         }
     }
 
-    fn event(&self, kind: EventKind, host: usize, step: Option<usize>, state: Option<(State, netrig_status)>, elapsed: Duration, worker: usize) {
+    fn event(
+        &self,
+        kind: EventKind,
+        host: usize,
+        step: Option<usize>,
+        state: Option<(State, netrig_status)>,
+        elapsed: Duration,
+        worker: usize,
+    ) {
         let (state, status) = match state {
             Some((s, st)) => (Some(s), st),
             None => (None, netrig_status::NETRIG_OK),

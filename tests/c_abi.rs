@@ -559,3 +559,344 @@ fn free_while_other_threads_use_the_store() {
         }
     }
 }
+
+// ---- change events, test and service state, durable stores ----
+
+fn subscribe(s: netrig_store, prefix: &str, capacity: u32) -> netrig_subscription {
+    let mut sub = netrig_subscription { id: 0 };
+    // SAFETY: live strings and out pointer; NULL skips the snapshot.
+    let st = unsafe { netrig_store_subscribe(s, c(prefix).as_ptr(), capacity, &mut sub, null_mut()) };
+    assert_eq!(st, NETRIG_OK, "{}", last_error());
+    sub
+}
+
+fn set_int(s: netrig_store, key: &str, v: i64) {
+    // SAFETY: live key, NULL version out.
+    assert_eq!(unsafe { netrig_store_set_int(s, c(key).as_ptr(), v, NETRIG_TTL_NEVER) }, NETRIG_OK);
+}
+
+/// Polls one change and returns (kind, key, int value or -1, version).
+fn poll(sub: netrig_subscription, timeout_ms: u32) -> Result<(u32, String, i64, u64), netrig_status> {
+    let mut ch = netrig_change { id: 0 };
+    // SAFETY: live out pointer.
+    let st = unsafe { netrig_subscription_poll(sub, timeout_ms, &mut ch) };
+    if st != NETRIG_OK {
+        assert_eq!(ch.id, 0, "out written on failure");
+        return Err(st);
+    }
+    let mut v = std::mem::MaybeUninit::<netrig_change_view>::uninit();
+    // SAFETY: live out pointer.
+    assert_eq!(unsafe { netrig_change_get(ch, v.as_mut_ptr()) }, NETRIG_OK);
+    // SAFETY: written on NETRIG_OK.
+    let v = unsafe { v.assume_init() };
+    // SAFETY: the key points into the change until it is freed.
+    let key = unsafe { CStr::from_ptr(v.key) }.to_str().unwrap().to_owned();
+    let int = if v.value.kind == netrig_type::NETRIG_TYPE_INT as u32 { v.value.i } else { -1 };
+    let out = (v.kind, key, int, v.version);
+    assert_eq!(netrig_change_free(ch), NETRIG_OK);
+    assert_eq!(netrig_change_free(ch), NETRIG_E_INVALID_HANDLE, "double free");
+    Ok(out)
+}
+
+#[test]
+fn subscriptions_poll_changes_lag_and_close() {
+    let s = new_store(None);
+    let sub = subscribe(s, "dut/", 3);
+    set_int(s, "dut/a", 1);
+    set_int(s, "other", 9);
+    // SAFETY: live key.
+    assert_eq!(unsafe { netrig_store_delete(s, c("dut/a").as_ptr()) }, NETRIG_OK);
+    let (kind, key, v, ver) = poll(sub, 1000).unwrap();
+    assert_eq!((kind, key.as_str(), v), (NETRIG_CHANGE_SET, "dut/a", 1));
+    let (kind, _, v, ver2) = poll(sub, 1000).unwrap();
+    assert_eq!((kind, v, ver2), (NETRIG_CHANGE_DELETE, 1, ver));
+    assert_eq!(poll(sub, 0), Err(NETRIG_E_TIMEOUT));
+    let t = std::time::Instant::now();
+    assert_eq!(poll(sub, 100), Err(NETRIG_E_TIMEOUT));
+    assert!(t.elapsed() >= std::time::Duration::from_millis(100));
+
+    for i in 0..10 {
+        set_int(s, "dut/n", i);
+    }
+    for i in 0..3 {
+        assert_eq!(poll(sub, 1000).unwrap().2, i);
+    }
+    assert_eq!(poll(sub, 1000), Err(NETRIG_E_LAGGED));
+    assert!(last_error().contains("7 events dropped"), "{}", last_error());
+    set_int(s, "dut/n", 100);
+    assert_eq!(poll(sub, 1000).unwrap().2, 100);
+    let mut stats = netrig_subscription_stats::default();
+    // SAFETY: live out pointer.
+    assert_eq!(unsafe { netrig_subscription_get_stats(sub, &mut stats) }, NETRIG_OK);
+    assert_eq!((stats.delivered, stats.dropped, stats.queued), (6, 7, 0));
+
+    // Freeing the subscription wakes a poll blocked in another thread.
+    let poller = std::thread::spawn(move || poll(sub, NETRIG_WAIT_FOREVER));
+    std::thread::sleep(std::time::Duration::from_millis(50));
+    assert_eq!(netrig_subscription_free(sub), NETRIG_OK);
+    let r = poller.join().unwrap();
+    assert!(r == Err(NETRIG_E_CLOSED) || r == Err(NETRIG_E_INVALID_HANDLE), "{r:?}");
+    assert_eq!(netrig_subscription_free(sub), NETRIG_E_INVALID_HANDLE);
+
+    // A subscription outlives its store: what is queued, then CLOSED.
+    let sub = subscribe(s, "", 0);
+    set_int(s, "k", 5);
+    assert_eq!(netrig_store_free(s), NETRIG_OK);
+    assert_eq!(poll(sub, 1000).unwrap().2, 5);
+    assert_eq!(poll(sub, 1000), Err(NETRIG_E_CLOSED));
+    assert_eq!(netrig_subscription_free(sub), NETRIG_OK);
+}
+
+#[test]
+fn subscribe_with_snapshot_and_bad_arguments() {
+    let s = new_store(None);
+    set_int(s, "a/1", 1);
+    let (mut sub, mut snap) = (netrig_subscription { id: 0 }, netrig_snapshot { id: 0 });
+    // SAFETY: live strings and out pointers.
+    assert_eq!(unsafe { netrig_store_subscribe(s, c("a/").as_ptr(), 0, &mut sub, &mut snap) }, NETRIG_OK);
+    let mut n = 0;
+    // SAFETY: live out pointer.
+    assert_eq!(unsafe { netrig_snapshot_len(snap, &mut n) }, NETRIG_OK);
+    assert_eq!(n, 1);
+    assert_eq!(netrig_snapshot_free(snap), NETRIG_OK);
+
+    let mut out = netrig_subscription { id: 0 };
+    // SAFETY: each call passes one bad argument and otherwise live pointers.
+    unsafe {
+        expect(netrig_store_subscribe(s, null(), 0, &mut out, null_mut()), NETRIG_E_NULL_ARG, "prefix");
+        expect(netrig_store_subscribe(s, c("x").as_ptr(), 0, null_mut(), null_mut()), NETRIG_E_NULL_ARG, "out");
+        expect(netrig_store_subscribe(s, c"\xff".as_ptr(), 0, &mut out, null_mut()), NETRIG_E_UTF8, "prefix");
+        expect(
+            netrig_store_subscribe(netrig_store { id: 0 }, c("").as_ptr(), 0, &mut out, null_mut()),
+            NETRIG_E_INVALID_HANDLE,
+            "netrig_store",
+        );
+        expect(
+            netrig_store_subscribe(s, c("").as_ptr(), u32::MAX, &mut out, null_mut()),
+            NETRIG_E_INVALID_ARG,
+            "capacity",
+        );
+        expect(
+            netrig_store_subscribe_callback(s, c("").as_ptr(), 0, None, null_mut(), &mut out, null_mut()),
+            NETRIG_E_NULL_ARG,
+            "callback",
+        );
+        let mut ch = netrig_change { id: 0 };
+        expect(
+            netrig_subscription_poll(netrig_subscription { id: 0 }, 0, &mut ch),
+            NETRIG_E_INVALID_HANDLE,
+            "netrig_subscription",
+        );
+        expect(
+            netrig_subscription_poll(netrig_subscription { id: s.id }, 0, &mut ch),
+            NETRIG_E_INVALID_HANDLE,
+            "netrig_store",
+        );
+        expect(netrig_subscription_poll(sub, 0, null_mut()), NETRIG_E_NULL_ARG, "out");
+        let mut v = std::mem::MaybeUninit::<netrig_change_view>::uninit();
+        expect(
+            netrig_change_get(netrig_change { id: sub.id }, v.as_mut_ptr()),
+            NETRIG_E_INVALID_HANDLE,
+            "netrig_subscription",
+        );
+        expect(netrig_subscription_get_stats(sub, null_mut()), NETRIG_E_NULL_ARG, "out");
+    }
+    assert_eq!(out.id, 0, "out written on failure");
+    assert_eq!(netrig_subscription_free(sub), NETRIG_OK);
+    assert_eq!(netrig_store_free(s), NETRIG_OK);
+}
+
+struct Seen {
+    changes: std::sync::Mutex<Vec<(u32, String, u64, String)>>,
+}
+
+unsafe extern "C" fn on_change(v: *const netrig_change_view, user_data: *mut std::ffi::c_void) {
+    // SAFETY: user_data is the &Seen the test passed and keeps alive until the free returns;
+    // `v` is valid for this call.
+    let (seen, v) = unsafe { (&*(user_data as *const Seen), &*v) };
+    // SAFETY: the key is valid for this call.
+    let key = unsafe { CStr::from_ptr(v.key) }.to_string_lossy().into_owned();
+    let thread = std::thread::current().name().unwrap_or("").to_owned();
+    seen.changes.lock().unwrap().push((v.kind, key, v.missed, thread));
+}
+
+#[test]
+fn callback_runs_on_the_dispatcher_thread_with_user_data() {
+    let s = new_store(None);
+    let seen = Box::new(Seen { changes: Default::default() });
+    let mut sub = netrig_subscription { id: 0 };
+    // SAFETY: live strings, callback and out pointer; `seen` outlives the subscription.
+    let st = unsafe {
+        netrig_store_subscribe_callback(
+            s,
+            c("").as_ptr(),
+            4,
+            Some(on_change),
+            &*seen as *const Seen as *mut _,
+            &mut sub,
+            null_mut(),
+        )
+    };
+    assert_eq!(st, NETRIG_OK, "{}", last_error());
+    for i in 0..3 {
+        set_int(s, &format!("k{i}"), i);
+    }
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while seen.changes.lock().unwrap().len() < 3 && std::time::Instant::now() < deadline {
+        std::thread::yield_now();
+    }
+    assert_eq!(netrig_subscription_free(sub), NETRIG_OK);
+    // After free returned, the callback never runs again, so `seen` may go.
+    let got = std::mem::take(&mut *seen.changes.lock().unwrap());
+    drop(seen);
+    set_int(s, "late", 1);
+    assert_eq!(got.len(), 3);
+    for (i, (kind, key, missed, thread)) in got.iter().enumerate() {
+        assert_eq!((*kind, key.as_str(), *missed), (NETRIG_CHANGE_SET, format!("k{i}").as_str(), 0));
+        assert_eq!(thread, "netrig-events");
+    }
+    assert_eq!(netrig_store_free(s), NETRIG_OK);
+}
+
+fn json(f: impl Fn(*mut c_char, usize, *mut usize) -> netrig_status) -> serde_json::Value {
+    let mut len = 0;
+    assert_eq!(f(null_mut(), 0, &mut len), NETRIG_E_BUFFER_TOO_SMALL);
+    let mut buf = vec![0u8; len + 1];
+    assert_eq!(f(buf.as_mut_ptr().cast(), buf.len(), &mut len), NETRIG_OK, "{}", last_error());
+    serde_json::from_slice(&buf[..len]).unwrap()
+}
+
+#[test]
+fn test_and_service_state_through_the_abi() {
+    let s = new_store(None);
+    let (names, values) = ([c("owner")], [c("lab3")]);
+    let name_ptrs = [names[0].as_ptr()];
+    let value_ptrs = [values[0].as_ptr()];
+    let mut info = netrig_test_info::default();
+    let start = |pid: i64, info: &mut netrig_test_info| {
+        // SAFETY: live strings and arrays of `1` pointers.
+        unsafe {
+            netrig_test_start(
+                s,
+                c("run.sh").as_ptr(),
+                pid,
+                c("sai").as_ptr(),
+                c("2x100G").as_ptr(),
+                name_ptrs.as_ptr(),
+                value_ptrs.as_ptr(),
+                1,
+                info,
+            )
+        }
+    };
+    assert_eq!(start(77, &mut info), NETRIG_OK, "{}", last_error());
+    assert_eq!((info.running, info.pid, info.run, info.stopped_ms), (1, 77, 1, -1));
+    expect(start(78, &mut info), NETRIG_E_BUSY, "'run.sh' pid 77");
+    let upd = netrig_test_fields {
+        script: null(),
+        bin: c("sai2").into_raw(),
+        topology: null(),
+        set_pid: 1,
+        pid: 99,
+        field_names: name_ptrs.as_ptr(),
+        field_values: [null::<c_char>()].as_ptr(),
+        field_count: 1,
+    };
+    // SAFETY: live struct; its arrays hold one pointer each.
+    assert_eq!(unsafe { netrig_test_update(s, &upd, &mut info) }, NETRIG_OK, "{}", last_error());
+    // SAFETY: reclaims the string made with into_raw above.
+    drop(unsafe { CString::from_raw(upd.bin as *mut c_char) });
+    // SAFETY: live buffers.
+    let state = json(|b, n, l| unsafe { netrig_test_json(s, b, n, l) });
+    assert_eq!(state["bin"], "sai2");
+    assert_eq!(state["pid"], 99);
+    assert_eq!(state["script"], "run.sh");
+    assert_eq!(state["fields"], serde_json::json!({}));
+    // SAFETY: live out pointer.
+    assert_eq!(unsafe { netrig_test_stop(s, &mut info) }, NETRIG_OK);
+    assert_eq!(info.running, 0);
+    // SAFETY: NULL out is allowed.
+    expect(unsafe { netrig_test_stop(s, null_mut()) }, NETRIG_E_NOT_FOUND, "no test is running");
+    // SAFETY: live out pointer.
+    assert_eq!(unsafe { netrig_test_get_info(s, &mut info) }, NETRIG_OK);
+    assert!(info.stopped_ms > 0 && info.version > 0);
+
+    // SAFETY: live strings.
+    unsafe {
+        assert_eq!(netrig_service_set(s, c("qsfp").as_ptr(), 1, c("pid 5").as_ptr()), NETRIG_OK);
+        expect(netrig_service_set(s, c("a/b").as_ptr(), 1, c("").as_ptr()), NETRIG_E_INVALID_ARG, "'a/b'");
+        expect(netrig_service_set(s, c("x").as_ptr(), 1, null()), NETRIG_E_NULL_ARG, "detail");
+    }
+    let mut si = netrig_service_info::default();
+    let (mut buf, mut len) = ([0u8; 4], 0usize);
+    // SAFETY: live buffers; cap is the buffer's size.
+    unsafe {
+        expect(
+            netrig_service_get(s, c("qsfp").as_ptr(), &mut si, buf.as_mut_ptr().cast(), buf.len(), &mut len),
+            NETRIG_E_BUFFER_TOO_SMALL,
+            "detail of service 'qsfp'",
+        );
+        assert_eq!((len, si.version), (5, 0), "only the length is written when the buffer is too small");
+        let mut big = [0u8; 16];
+        assert_eq!(
+            netrig_service_get(s, c("qsfp").as_ptr(), &mut si, big.as_mut_ptr().cast(), 16, &mut len),
+            NETRIG_OK
+        );
+        assert_eq!((&big[..len], si.running), (&b"pid 5"[..], 1));
+        expect(
+            netrig_service_get(s, c("nope").as_ptr(), &mut si, null_mut(), 0, null_mut()),
+            NETRIG_E_NOT_FOUND,
+            "'nope'",
+        );
+    }
+    // SAFETY: live buffers.
+    let all = json(|b, n, l| unsafe { netrig_services_json(s, b, n, l) });
+    assert_eq!(all["qsfp"]["detail"], "pid 5");
+    // SAFETY: live strings.
+    unsafe {
+        assert_eq!(netrig_service_remove(s, c("qsfp").as_ptr()), NETRIG_OK);
+        expect(netrig_service_remove(s, c("qsfp").as_ptr()), NETRIG_E_NOT_FOUND, "never set");
+        expect(netrig_test_update(s, null(), null_mut()), NETRIG_E_NULL_ARG, "update");
+        expect(netrig_test_get_info(netrig_store { id: 1 }, &mut info), NETRIG_E_INVALID_HANDLE, "netrig_store");
+    }
+    assert_eq!(netrig_store_free(s), NETRIG_OK);
+}
+
+#[test]
+fn durable_store_through_the_abi() {
+    let dir = std::env::temp_dir().join(format!("netrig-cabi-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = c(dir.join("s.db").to_str().unwrap());
+    let open = |d: u32| {
+        let mut s = netrig_store { id: 0 };
+        // SAFETY: live path and out pointer; NULL options.
+        let st = unsafe { netrig_store_open(path.as_ptr(), null(), d, &mut s) };
+        (st, s)
+    };
+    let (st, s) = open(NETRIG_DURABLE_PROCESS_CRASH);
+    assert_eq!(st, NETRIG_OK, "{}", last_error());
+    set_int(s, "k", 41);
+    assert_eq!(netrig_store_free(s), NETRIG_OK);
+    let (st, s) = open(NETRIG_DURABLE_POWER_LOSS);
+    assert_eq!(st, NETRIG_OK);
+    let mut v = 0;
+    // SAFETY: live key and out pointer.
+    assert_eq!(unsafe { netrig_store_get_int(s, c("k").as_ptr(), &mut v, null_mut()) }, NETRIG_OK);
+    assert_eq!(v, 41);
+    assert_eq!(netrig_store_free(s), NETRIG_OK);
+    let (st, s) = open(7);
+    assert_eq!((st, s.id), (NETRIG_E_INVALID_ARG, 0));
+    assert!(last_error().contains("durability 7"));
+    let mut out = netrig_store { id: 0 };
+    // SAFETY: one bad argument per call.
+    unsafe {
+        expect(netrig_store_open(null(), null(), 0, &mut out), NETRIG_E_NULL_ARG, "path");
+        expect(
+            netrig_store_open(c("/no/such/dir/x.db").as_ptr(), null(), 0, &mut out),
+            NETRIG_E_IO,
+            "/no/such/dir/x.db",
+        );
+        expect(netrig_store_open(c"\xff".as_ptr(), null(), 0, &mut out), NETRIG_E_UTF8, "path");
+    }
+}

@@ -19,7 +19,6 @@ mod support;
 /// The promise of netrig_device_cancel's and netrig_device_free's docs.
 const CANCEL_LIMIT: Duration = Duration::from_millis(100);
 
-
 /// Asserts a status and that the last error names the function and contains `needle`.
 #[track_caller]
 fn expect(status: netrig_status, want: netrig_status, needle: &str) {
@@ -28,8 +27,6 @@ fn expect(status: netrig_status, want: netrig_status, needle: &str) {
     assert!(err.starts_with("netrig_"), "error text lacks the function name: {err}");
     assert!(err.contains(needle), "error text {err:?} lacks {needle:?}");
 }
-
-
 
 fn fleet(groups: &[(&str, Faults)]) -> Fleet {
     let inv = groups

@@ -25,7 +25,6 @@ const CANCEL_LIMIT: Duration = Duration::from_millis(500);
 
 const CLOCK: &str = "*10:42:13.123 UTC Sat Nov 21 2026\n";
 
-
 /// Asserts a status and that the last error names the function and contains `needle`.
 #[track_caller]
 fn expect(status: netrig_status, want: netrig_status, needle: &str) {
@@ -39,8 +38,6 @@ fn expect(status: netrig_status, want: netrig_status, needle: &str) {
 fn ok(status: netrig_status) {
     assert_eq!(status, NETRIG_OK, "{}", last_error());
 }
-
-
 
 fn fleet(groups: &[(&str, usize, Faults)]) -> Fleet {
     let inv = groups.iter().fold(Inventory::default(), |inv, (profile, n, faults)| {
@@ -254,10 +251,7 @@ fn pool_and_run_options_defaults() {
         expect(netrig_pool_options_default(null_mut()), NETRIG_E_NULL_ARG, "'out'");
         let mut r = run_options();
         expect(netrig_run_options_default(null_mut()), NETRIG_E_NULL_ARG, "'out'");
-        assert_eq!(
-            (o.max_per_host, o.max_total, o.idle_timeout_ms, o.max_lifetime_ms),
-            (4, 512, 300_000, 3_600_000)
-        );
+        assert_eq!((o.max_per_host, o.max_total, o.idle_timeout_ms, o.max_lifetime_ms), (4, 512, 300_000, 3_600_000));
         assert_eq!((o.checkout_timeout_ms, o.health_check_after_ms, o.health_check_timeout_ms), (30_000, 10_000, 5000));
         assert_eq!(
             (r.max_workers, r.strategy, r.on_failure, r.events),
@@ -341,9 +335,21 @@ fn pool_functions_check_handles_and_arguments() {
         }
         assert_eq!((dev.id, failed), (9, 5), "no failed call wrote an out-parameter");
         // A pool handle is no device, job or run, and a device is no pool.
-        expect(netrig_device_free(netrig_device { id: pool.id }), NETRIG_E_INVALID_HANDLE, "is a netrig_pool, not a netrig_device");
-        expect(netrig_job_free(netrig_job { id: pool.id }), NETRIG_E_INVALID_HANDLE, "is a netrig_pool, not a netrig_job");
-        expect(netrig_run_free(netrig_run { id: pool.id }), NETRIG_E_INVALID_HANDLE, "is a netrig_pool, not a netrig_run");
+        expect(
+            netrig_device_free(netrig_device { id: pool.id }),
+            NETRIG_E_INVALID_HANDLE,
+            "is a netrig_pool, not a netrig_device",
+        );
+        expect(
+            netrig_job_free(netrig_job { id: pool.id }),
+            NETRIG_E_INVALID_HANDLE,
+            "is a netrig_pool, not a netrig_job",
+        );
+        expect(
+            netrig_run_free(netrig_run { id: pool.id }),
+            NETRIG_E_INVALID_HANDLE,
+            "is a netrig_pool, not a netrig_run",
+        );
         expect(netrig_pool_discard(netrig_device { id: pool.id }), NETRIG_E_INVALID_HANDLE, "is a netrig_pool");
         expect(netrig_pool_discard(netrig_device { id: 0 }), NETRIG_E_INVALID_HANDLE, "NULL");
 
@@ -382,8 +388,16 @@ fn pool_functions_check_handles_and_arguments() {
             "'out'",
         );
         let mut statuses = [NETRIG_E_PANIC; 2];
-        expect(netrig_pool_prewarm(pool, null(), 2, 4, statuses.as_mut_ptr(), &mut failed), NETRIG_E_NULL_ARG, "'targets'");
-        expect(netrig_pool_prewarm(pool, &o.o, 1, 0, statuses.as_mut_ptr(), &mut failed), NETRIG_E_INVALID_ARG, "parallel is 0");
+        expect(
+            netrig_pool_prewarm(pool, null(), 2, 4, statuses.as_mut_ptr(), &mut failed),
+            NETRIG_E_NULL_ARG,
+            "'targets'",
+        );
+        expect(
+            netrig_pool_prewarm(pool, &o.o, 1, 0, statuses.as_mut_ptr(), &mut failed),
+            NETRIG_E_INVALID_ARG,
+            "parallel is 0",
+        );
         let two = [o.o, no_port];
         expect(
             netrig_pool_prewarm(pool, two.as_ptr(), 2, 4, statuses.as_mut_ptr(), &mut failed),
@@ -428,11 +442,9 @@ fn job_and_run_functions_check_handles_and_arguments() {
         ok(netrig_job_free(freed));
         let pool = new_pool(None);
         let pool_as_job = netrig_job { id: pool.id };
-        for (bad, needle) in [
-            (netrig_job { id: 0 }, "NULL"),
-            (freed, "was freed"),
-            (pool_as_job, "is a netrig_pool, not a netrig_job"),
-        ] {
+        for (bad, needle) in
+            [(netrig_job { id: 0 }, "NULL"), (freed, "was freed"), (pool_as_job, "is a netrig_pool, not a netrig_job")]
+        {
             expect(netrig_job_free(bad), NETRIG_E_INVALID_HANDLE, needle);
             expect(netrig_job_add_target(bad, &o.o), NETRIG_E_INVALID_HANDLE, needle);
             expect(
@@ -469,7 +481,11 @@ fn job_and_run_functions_check_handles_and_arguments() {
         bad_platform.platform = nope.as_ptr();
         expect(netrig_job_add_target(job, &bad_platform), NETRIG_E_INVALID_ARG, "unknown platform 'cisco_nope'");
         expect(netrig_job_add_target_key(job, host.as_ptr(), 22, null(), null()), NETRIG_E_NULL_ARG, "'username'");
-        expect(netrig_job_add_target_key(job, c("").as_ptr(), 22, user.as_ptr(), null()), NETRIG_E_INVALID_ARG, "host is empty");
+        expect(
+            netrig_job_add_target_key(job, c("").as_ptr(), 22, user.as_ptr(), null()),
+            NETRIG_E_INVALID_ARG,
+            "host is empty",
+        );
         expect(netrig_job_add_command(job, null(), 0), NETRIG_E_NULL_ARG, "'command'");
         expect(netrig_job_add_command(job, BAD_UTF8.as_ptr().cast(), 0), NETRIG_E_UTF8, "command");
         expect(netrig_job_add_config(job, lines.as_ptr(), 0, 0, 0), NETRIG_E_INVALID_ARG, "count is 0");
@@ -643,7 +659,10 @@ fn checkout_and_free_return_the_session_to_the_pool() {
 
     // Freeing the pool leaves the checked-out handle usable; its free then closes the session.
     ok(netrig_pool_free(pool));
-    assert_eq!(send(dev, "show version").unwrap().lines().next().unwrap().split(',').next().unwrap(), "Cisco IOS Software");
+    assert_eq!(
+        send(dev, "show version").unwrap().lines().next().unwrap().split(',').next().unwrap(),
+        "Cisco IOS Software"
+    );
     assert_eq!(f.devices()[0].stats().active_connections, 1);
     ok(netrig_device_free(dev));
     eventually("the last session closes once returned to a freed pool", || {
@@ -814,7 +833,9 @@ unsafe extern "C" fn on_event(event: *const netrig_event, user_data: *mut c_void
         let mut buf = [0u8; 64];
         let mut len = 0;
         // SAFETY: a live buffer of 64 bytes and a live length.
-        let st = unsafe { netrig_run_host_name(netrig_run { id: run }, e.host as usize, buf.as_mut_ptr().cast(), 64, &mut len) };
+        let st = unsafe {
+            netrig_run_host_name(netrig_run { id: run }, e.host as usize, buf.as_mut_ptr().cast(), 64, &mut len)
+        };
         if st == NETRIG_OK {
             counts.names.lock().unwrap().insert(String::from_utf8_lossy(&buf[..len]).into_owned());
         }
@@ -896,7 +917,8 @@ fn events_are_polled_until_closed() {
     let mut events = vec![];
     let started = Instant::now();
     loop {
-        let mut e = netrig_event { kind: 0, host: 0, step: 0, state: 0, status: NETRIG_E_PANIC, elapsed_us: 0, worker: 0 };
+        let mut e =
+            netrig_event { kind: 0, host: 0, step: 0, state: 0, status: NETRIG_E_PANIC, elapsed_us: 0, worker: 0 };
         // SAFETY: live out pointer.
         match unsafe { netrig_run_next_event(run, 1000, &mut e) } {
             NETRIG_OK => events.push(e),
@@ -1004,7 +1026,10 @@ fn wait_times_out_while_running_and_cancel_stops_the_run() {
     let running: Vec<usize> = (0..4).filter(|i| host(run, *i).state == NETRIG_STATE_CANCELLED).collect();
     for &i in &running {
         let h = host(run, i);
-        assert_eq!((h.status, h.connect_state, h.connect_status, h.steps), (NETRIG_E_CANCELLED, NETRIG_STATE_OK, NETRIG_OK, 3));
+        assert_eq!(
+            (h.status, h.connect_state, h.connect_status, h.steps),
+            (NETRIG_E_CANCELLED, NETRIG_STATE_OK, NETRIG_OK, 3)
+        );
         let s = step(run, i, 1);
         assert_eq!((s.state, s.status, s.exit_status), (NETRIG_STATE_CANCELLED, NETRIG_E_CANCELLED, -1));
         assert!(error_text(run, i, 1).contains("cancelled"), "{}", error_text(run, i, 1));
@@ -1073,7 +1098,10 @@ fn results_by_host_and_step_with_buffers_and_json() {
 
     // Host 0: everything worked.
     let h = host(run, 0);
-    assert_eq!((h.state, h.status, h.connect_state, h.connect_status, h.steps), (NETRIG_STATE_OK, NETRIG_OK, NETRIG_STATE_OK, NETRIG_OK, 3));
+    assert_eq!(
+        (h.state, h.status, h.connect_state, h.connect_status, h.steps),
+        (NETRIG_STATE_OK, NETRIG_OK, NETRIG_STATE_OK, NETRIG_OK, 3)
+    );
     assert!(h.duration_us > 0);
     assert_eq!(step_text(run, 0, 0), CLOCK);
     assert!(step_text(run, 0, 1).starts_with("Cisco IOS Software"));
@@ -1095,7 +1123,10 @@ fn results_by_host_and_step_with_buffers_and_json() {
 
     // Host 1: refused at login; its steps never ran.
     let h = host(run, 1);
-    assert_eq!((h.state, h.status, h.connect_state, h.connect_status), (NETRIG_STATE_FAILED, NETRIG_E_AUTH, NETRIG_STATE_FAILED, NETRIG_E_AUTH));
+    assert_eq!(
+        (h.state, h.status, h.connect_state, h.connect_status),
+        (NETRIG_STATE_FAILED, NETRIG_E_AUTH, NETRIG_STATE_FAILED, NETRIG_E_AUTH)
+    );
     let connect = error_text(run, 1, -1);
     assert!(connect.starts_with(&format!("{}: connect: ", names[1])) && connect.contains("admin"), "{connect}");
     for k in 0..3 {
@@ -1124,9 +1155,17 @@ fn results_by_host_and_step_with_buffers_and_json() {
         assert_eq!(len, names[0].len());
         let st = netrig_run_host_name(run, 0, buf.as_mut_ptr().cast(), names[0].len(), &mut len);
         assert_eq!(st, NETRIG_E_BUFFER_TOO_SMALL, "room for the text but not the NUL");
-        expect(netrig_run_error(run, 2, 1, buf.as_mut_ptr().cast(), 8, &mut len), NETRIG_E_BUFFER_TOO_SMALL, "error of host 2 step 1");
+        expect(
+            netrig_run_error(run, 2, 1, buf.as_mut_ptr().cast(), 8, &mut len),
+            NETRIG_E_BUFFER_TOO_SMALL,
+            "error of host 2 step 1",
+        );
         assert_eq!(len, err.len());
-        expect(netrig_run_error(run, 1, -1, buf.as_mut_ptr().cast(), 8, &mut len), NETRIG_E_BUFFER_TOO_SMALL, "connect error of host 1");
+        expect(
+            netrig_run_error(run, 1, -1, buf.as_mut_ptr().cast(), 8, &mut len),
+            NETRIG_E_BUFFER_TOO_SMALL,
+            "connect error of host 1",
+        );
         assert_eq!(len, connect.len());
     }
     assert_eq!(&buf, b"xxxxxxxx", "a too-small buffer is left alone");
@@ -1136,7 +1175,10 @@ fn results_by_host_and_step_with_buffers_and_json() {
 
     let j = json(run);
     assert!(j.starts_with("{\"wall_ms\":") && j.ends_with("]}"), "{j}");
-    assert!(j.contains("\"totals\":{\"succeeded\":1,\"failed\":1,\"timed_out\":1,\"cancelled\":0,\"skipped\":0}"), "{j}");
+    assert!(
+        j.contains("\"totals\":{\"succeeded\":1,\"failed\":1,\"timed_out\":1,\"cancelled\":0,\"skipped\":0}"),
+        "{j}"
+    );
     assert!(j.contains(&format!("\"failed_hosts\":[\"{}\",\"{}\"]", names[1], names[2])), "{j}");
     assert!(j.contains("\"status\":\"NETRIG_E_TIMEOUT\"") && j.contains("\"aborted\":null"), "{j}");
     ok(netrig_run_free(run));

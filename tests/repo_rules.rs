@@ -165,5 +165,9 @@ fn readme_pool_and_runner_snippet_compiles() {
         .output()
         .unwrap_or_else(|e| panic!("this test needs a C compiler ({cc}): {e}"));
     let _ = std::fs::remove_file(&path);
-    assert!(out.status.success(), "the README's pool snippet does not compile:\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "the README's pool snippet does not compile:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }

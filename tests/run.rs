@@ -497,8 +497,9 @@ fn a_failed_connect_aborts_an_abort_run_and_only_its_host_otherwise() {
     let f = fleet(vec![faulty("refused", 1, refuse()), good("ok", 5)]);
     let refused = &f.devices()[0];
     let steps = vec![Step::command("show clock")];
-    let report = Run::run(targets(f.devices()), steps.clone(), run_opts(1, Strategy::Free, OnFailure::Abort), None, None)
-        .unwrap();
+    let report =
+        Run::run(targets(f.devices()), steps.clone(), run_opts(1, Strategy::Free, OnFailure::Abort), None, None)
+            .unwrap();
     let aborted = report.aborted.as_deref().expect("the run says why it stopped");
     assert!(aborted.contains(&refused.addr()) && aborted.contains("connect"), "{aborted}");
     assert_step(&report.hosts[0].connect, State::Failed, NETRIG_E_AUTH, "refused host");
@@ -508,8 +509,8 @@ fn a_failed_connect_aborts_an_abort_run_and_only_its_host_otherwise() {
         assert_eq!(d.stats().connections, 0, "{}: nothing runs after the abort", d.name);
     }
     for policy in [OnFailure::Continue, OnFailure::SkipHost] {
-        let report = Run::run(targets(f.devices()), steps.clone(), run_opts(1, Strategy::Free, policy), None, None)
-            .unwrap();
+        let report =
+            Run::run(targets(f.devices()), steps.clone(), run_opts(1, Strategy::Free, policy), None, None).unwrap();
         assert!(report.aborted.is_none(), "{policy:?}");
         assert_eq!((report.totals.failed, report.totals.succeeded), (1, 5), "{policy:?}");
         assert_eq!(report.hosts[0].steps[0].error, "not run: the connect failed", "{policy:?}");

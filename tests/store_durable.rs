@@ -92,8 +92,11 @@ fn concurrent_writers_all_reach_the_file() {
                         s.set(&format!("t{t}/k{}", i % 50), Value::Int(i), Ttl::Never).unwrap();
                         if i % 10 == 0 {
                             let mut b = Batch::new();
-                            b.set(format!("t{t}/batch"), Value::Int(i), Ttl::Never)
-                                .set(format!("t{t}/batch_copy"), Value::Int(i), Ttl::Never);
+                            b.set(format!("t{t}/batch"), Value::Int(i), Ttl::Never).set(
+                                format!("t{t}/batch_copy"),
+                                Value::Int(i),
+                                Ttl::Never,
+                            );
                             s.apply(&b).unwrap();
                         }
                     }

@@ -37,7 +37,10 @@ fn set_delete_and_expire_events_carry_key_value_and_version() {
     // The expiry is announced by the store's timer, with no store call from anyone.
     let start = Instant::now();
     let e = sub.poll(WAIT).unwrap();
-    assert_eq!(e, Event { kind: EventKind::Expire, key: "dut/2/link".into(), value: Value::str("up").unwrap(), version: v3 });
+    assert_eq!(
+        e,
+        Event { kind: EventKind::Expire, key: "dut/2/link".into(), value: Value::str("up").unwrap(), version: v3 }
+    );
     assert!(start.elapsed() < Duration::from_millis(100 + 100), "expire event late: {:?}", start.elapsed());
     assert!(matches!(sub.poll(Some(Duration::ZERO)), Err(Error::Timeout(_))));
     assert_eq!(sub.stats().delivered, 5);

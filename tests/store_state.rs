@@ -71,7 +71,10 @@ fn start_stop_update_and_state() {
             ..TestUpdate::default()
         })
         .unwrap();
-    assert_eq!((up.topology.as_deref(), up.bin.as_deref(), up.script.as_deref()), (Some("4x400G"), Some("new_bin"), Some("a.sh")));
+    assert_eq!(
+        (up.topology.as_deref(), up.bin.as_deref(), up.script.as_deref()),
+        (Some("4x400G"), Some("new_bin"), Some("a.sh"))
+    );
     assert_eq!(up.fields.len(), 1);
     assert!(up.version > st.version);
     let stopped = s.test_stop().unwrap();

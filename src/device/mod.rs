@@ -447,7 +447,9 @@ impl Device {
         if matches!(result, Err(Error::Timeout(_) | Error::Cancelled(_))) {
             conn.dirty = true;
         }
-        if conn.closed || matches!(result, Err(Error::Timeout(_) | Error::Cancelled(_) | Error::Closed(_) | Error::Io(_))) {
+        if conn.closed
+            || matches!(result, Err(Error::Timeout(_) | Error::Cancelled(_) | Error::Closed(_) | Error::Io(_)))
+        {
             self.broken.store(true, Ordering::SeqCst);
         }
         if let Some(log) = &mut conn.log {

@@ -99,3 +99,19 @@ pub(crate) fn write_buf(
     out_len.set(data.len());
     Ok(())
 }
+
+/// An array of `n` NUL-terminated UTF-8 strings (NULL is fine when `n` is 0).
+pub(crate) fn str_array<'a>(p: *const *const c_char, n: usize, what: &'static str) -> Result<Vec<&'a str>> {
+    if n == 0 {
+        return Ok(Vec::new());
+    }
+    if p.is_null() {
+        return Err(Error::NullArg(what));
+    }
+    if n > 1 << 20 {
+        return Err(Error::InvalidArg(format!("{what}: {n} entries is more than 1048576")));
+    }
+    // SAFETY: non-NULL, and the contract makes `n` readable pointers at `p` for the call.
+    let ptrs = unsafe { std::slice::from_raw_parts(p, n) };
+    ptrs.iter().map(|&s| str_arg(s, what)).collect()
+}

@@ -12,7 +12,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::args::{str_arg, Out};
+use super::args::{str_arg, str_array, Out};
 use super::guard::call;
 use super::handle::{HandleTable, Kind};
 use crate::device::{
@@ -506,21 +506,6 @@ pub unsafe extern "C" fn netrig_device_send_command_timing(
             Ok(device(dev)?.send_command_timing(command, quiet, timeout(timeout_ms))?.into())
         })
     })
-}
-
-pub(super) fn str_array<'a>(p: *const *const c_char, n: usize, what: &'static str) -> Result<Vec<&'a str>> {
-    if n == 0 {
-        return Ok(Vec::new());
-    }
-    if p.is_null() {
-        return Err(Error::NullArg(what));
-    }
-    if n > 1 << 20 {
-        return Err(Error::InvalidArg(format!("{what}: {n} entries is more than 1048576")));
-    }
-    // SAFETY: non-NULL, and the contract makes `n` readable pointers at `p` for the call.
-    let ptrs = unsafe { std::slice::from_raw_parts(p, n) };
-    ptrs.iter().map(|&s| str_arg(s, what)).collect()
 }
 
 /// Answers a dialogue ("[confirm]", "[yes/no]", "Password:"): for each i < n, sends `sends[i]`

@@ -81,7 +81,7 @@ impl Kind {
             Kind::Item,
         ]
         .into_iter()
-            .find(|k| *k as u8 == tag)
+        .find(|k| *k as u8 == tag)
     }
 }
 

@@ -11,6 +11,7 @@ mod args;
 mod batch;
 #[cfg(feature = "ssh")]
 mod device;
+mod events;
 mod guard;
 pub mod handle;
 #[cfg(feature = "ssh")]
@@ -18,18 +19,30 @@ mod pool;
 #[cfg(feature = "ssh")]
 mod run;
 mod snapshot;
+mod state;
 mod store;
 
 use std::ffi::{c_char, c_int};
 
+/// `timeout_ms` of the functions that wait (`netrig_run_wait`, `netrig_run_next_event`,
+/// `netrig_subscription_poll`, `netrig_queue_claim`): no limit.
+pub const NETRIG_WAIT_FOREVER: u32 = 0xFFFF_FFFF;
+
+/// A `timeout_ms` argument as a Rust timeout: None for NETRIG_WAIT_FOREVER.
+pub(crate) fn wait_arg(timeout_ms: u32) -> Option<std::time::Duration> {
+    (timeout_ms != NETRIG_WAIT_FOREVER).then(|| std::time::Duration::from_millis(timeout_ms.into()))
+}
+
 pub use batch::*;
 #[cfg(feature = "ssh")]
 pub use device::*;
+pub use events::*;
 #[cfg(feature = "ssh")]
 pub use pool::*;
 #[cfg(feature = "ssh")]
 pub use run::*;
 pub use snapshot::*;
+pub use state::*;
 pub use store::*;
 
 use crate::error::{netrig_status, Error};

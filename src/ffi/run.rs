@@ -15,11 +15,13 @@ use std::time::Duration;
 
 use parking_lot::Mutex;
 
+use super::args::str_array;
 use super::args::{str_arg, write_buf, Out};
-use super::device::{config_options, netrig_device_options, netrig_output, protocol, str_array, COutput, OUTPUTS};
+use super::device::{config_options, netrig_device_options, netrig_output, protocol, COutput, OUTPUTS};
 use super::guard::call;
 use super::handle::{HandleTable, Kind};
 use super::pool::{netrig_pool, read_device_options, read_key};
+use super::NETRIG_WAIT_FOREVER;
 use crate::error::{netrig_status, Error, Result};
 use crate::run::{
     Action, Event, EventKind, HostResult, OnFailure, Progress, Report, Run, RunOptions, State, Step, StepResult,
@@ -84,9 +86,6 @@ pub const NETRIG_STATE_TIMED_OUT: u32 = 3;
 pub const NETRIG_STATE_CANCELLED: u32 = 4;
 /// Never started (an earlier step failed, or the run was cancelled or aborted first).
 pub const NETRIG_STATE_SKIPPED: u32 = 5;
-
-/// `timeout_ms` of `netrig_run_wait` and `netrig_run_next_event`: no limit.
-pub const NETRIG_WAIT_FOREVER: u32 = 0xFFFF_FFFF;
 
 /// How a run goes. Start from `netrig_run_options_default` and change what you need.
 #[allow(non_camel_case_types)]
@@ -416,7 +415,11 @@ pub unsafe extern "C" fn netrig_job_add_target_key(
 ///
 /// Ownership: `command` is borrowed and copied. Blocking: never. Thread-safety: any thread.
 #[no_mangle]
-pub unsafe extern "C" fn netrig_job_add_command(job: netrig_job, command: *const c_char, timeout_ms: u32) -> netrig_status {
+pub unsafe extern "C" fn netrig_job_add_command(
+    job: netrig_job,
+    command: *const c_char,
+    timeout_ms: u32,
+) -> netrig_status {
     call("netrig_job_add_command", || {
         JOBS.with(job.id, |_| ())?;
         let command = str_arg(command, "command")?;
@@ -456,7 +459,11 @@ pub unsafe extern "C" fn netrig_job_add_config(
 ///
 /// Ownership: `command` is borrowed and copied. Blocking: never. Thread-safety: any thread.
 #[no_mangle]
-pub unsafe extern "C" fn netrig_job_add_exec(job: netrig_job, command: *const c_char, timeout_ms: u32) -> netrig_status {
+pub unsafe extern "C" fn netrig_job_add_exec(
+    job: netrig_job,
+    command: *const c_char,
+    timeout_ms: u32,
+) -> netrig_status {
     call("netrig_job_add_exec", || {
         JOBS.with(job.id, |_| ())?;
         let command = str_arg(command, "command")?;
@@ -674,7 +681,11 @@ pub extern "C" fn netrig_run_cancel(run: netrig_run) -> netrig_status {
 /// Ownership: `*out` is the caller's, written on success. Blocking: up to `timeout_ms`.
 /// Thread-safety: any thread; `netrig_run_free` from another thread does not wait for it.
 #[no_mangle]
-pub unsafe extern "C" fn netrig_run_next_event(run: netrig_run, timeout_ms: u32, out: *mut netrig_event) -> netrig_status {
+pub unsafe extern "C" fn netrig_run_next_event(
+    run: netrig_run,
+    timeout_ms: u32,
+    out: *mut netrig_event,
+) -> netrig_status {
     call("netrig_run_next_event", || {
         let out = Out::new(out, "out")?;
         let c = crun(run)?;
@@ -691,9 +702,7 @@ pub unsafe extern "C" fn netrig_run_next_event(run: netrig_run, timeout_ms: u32,
                 out.set(netrig_event::from(&e));
                 Ok(())
             }
-            None if ended => {
-                Err(Error::Closed("the run has ended and all its events were taken".into()))
-            }
+            None if ended => Err(Error::Closed("the run has ended and all its events were taken".into())),
             None => Err(Error::Timeout(format!("no event within {timeout_ms} ms"))),
         }
     })
@@ -731,7 +740,11 @@ fn report(run: netrig_run) -> Result<(Arc<CRun>, Arc<Report>)> {
 }
 
 fn host_of(report: &Report, host: usize) -> Result<&HostResult> {
-    report.hosts.get(host).ok_or(Error::IndexOutOfRange { what: "the run's host list", index: host, len: report.hosts.len() })
+    report.hosts.get(host).ok_or(Error::IndexOutOfRange {
+        what: "the run's host list",
+        index: host,
+        len: report.hosts.len(),
+    })
 }
 
 fn step_of(h: &HostResult, step: usize) -> Result<&StepResult> {
@@ -784,16 +797,16 @@ pub unsafe extern "C" fn netrig_run_host(run: netrig_run, host: usize, out: *mut
             status: match h.state {
                 State::Ok => netrig_status::NETRIG_OK,
                 // The host's status is its first failure's, as its HOST_FINISHED event says.
-                _ => std::iter::once(&h.connect)
-                    .chain(&h.steps)
-                    .find(|s| s.state != State::Ok)
-                    .map_or(netrig_status::NETRIG_OK, |s| {
+                _ => std::iter::once(&h.connect).chain(&h.steps).find(|s| s.state != State::Ok).map_or(
+                    netrig_status::NETRIG_OK,
+                    |s| {
                         if s.state == State::Skipped {
                             netrig_status::NETRIG_E_CANCELLED
                         } else {
                             s.status
                         }
-                    }),
+                    },
+                ),
             },
             duration_us: us(h.duration),
             connect_state: state_code(h.connect.state),

@@ -78,19 +78,24 @@ pub unsafe extern "C" fn netrig_store_snapshot(
         let out = Out::new(out, "out")?;
         let prefix = str_arg(prefix, "prefix")?;
         let snapshot = STORES.with(store.id, |s| s.snapshot(prefix))?;
-        let keys = snapshot.entries().iter().map(|e| c_string(&e.key)).collect();
-        let strs = snapshot
-            .entries()
-            .iter()
-            .map(|e| match &e.value {
-                Value::Str(s) => Some(c_string(s)),
-                _ => None,
-            })
-            .collect();
-        let id = SNAPSHOTS.insert(CSnapshot { snapshot, keys, strs, json: OnceLock::new() })?;
-        out.set(netrig_snapshot { id });
+        out.set(snapshot_handle(snapshot)?);
         Ok(())
     })
+}
+
+/// Registers a snapshot as a handle the caller frees with `netrig_snapshot_free`.
+pub(super) fn snapshot_handle(snapshot: Snapshot) -> Result<netrig_snapshot> {
+    let keys = snapshot.entries().iter().map(|e| c_string(&e.key)).collect();
+    let strs = snapshot
+        .entries()
+        .iter()
+        .map(|e| match &e.value {
+            Value::Str(s) => Some(c_string(s)),
+            _ => None,
+        })
+        .collect();
+    let id = SNAPSHOTS.insert(CSnapshot { snapshot, keys, strs, json: OnceLock::new() })?;
+    Ok(netrig_snapshot { id })
 }
 
 /// The live keys starting with `prefix` ("" for all), sorted, taken at one instant. `*out`

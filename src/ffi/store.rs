@@ -5,6 +5,7 @@
 //! microseconds). Thread-safety: any thread, any number of threads on one store at once.
 
 use std::ffi::c_char;
+use std::sync::Arc;
 use std::time::Duration;
 
 use super::args::{bytes_arg, str_arg, write_buf, Out};
@@ -44,10 +45,12 @@ pub const NETRIG_TTL_DEFAULT: i64 = -1;
 /// `ttl_ms` value: never expire, whatever the store's default.
 pub const NETRIG_TTL_NEVER: i64 = 0;
 
-pub(crate) static STORES: HandleTable<Store> = HandleTable::new(Kind::Store);
+/// Stores are shared (`Arc`) so that subscriptions can reach them; a call borrows the `Arc` in
+/// the table and bumps no count.
+pub(crate) static STORES: HandleTable<Arc<Store>> = HandleTable::new(Kind::Store);
 
 fn with_store<R>(store: netrig_store, f: impl FnOnce(&Store) -> Result<R>) -> Result<R> {
-    STORES.with(store.id, f)?
+    STORES.with(store.id, |s| f(s))?
 }
 
 impl From<&StoreOptions> for netrig_store_options {
@@ -110,7 +113,62 @@ pub unsafe extern "C" fn netrig_store_new(
             // netrig_store_options for the duration of the call.
             unsafe { *options }.to_options()?
         };
-        let id = STORES.insert(Store::new(opts)?)?;
+        let id = STORES.insert(Arc::new(Store::new(opts)?))?;
+        out.set(netrig_store { id });
+        Ok(())
+    })
+}
+
+/// `durability` of `netrig_store_open` and `netrig_queue_open`: an acknowledged write survives
+/// a crash or `kill -9` of the process (SQLite WAL, no fsync per write).
+pub const NETRIG_DURABLE_PROCESS_CRASH: u32 = 0;
+/// `durability`: also survives an operating-system crash or power loss (an fsync per commit).
+pub const NETRIG_DURABLE_POWER_LOSS: u32 = 1;
+
+#[cfg(feature = "durable")]
+pub(crate) fn durability_arg(d: u32) -> Result<crate::journal::Durability> {
+    use crate::journal::Durability;
+    match d {
+        NETRIG_DURABLE_PROCESS_CRASH => Ok(Durability::ProcessCrash),
+        NETRIG_DURABLE_POWER_LOSS => Ok(Durability::PowerLoss),
+        d => Err(Error::InvalidArg(format!(
+            "durability {d} is neither NETRIG_DURABLE_PROCESS_CRASH (0) nor NETRIG_DURABLE_POWER_LOSS (1)"
+        ))),
+    }
+}
+
+/// Opens (or creates) a store kept in the SQLite file at `path`. Every write that returns
+/// NETRIG_OK is in the file before it returns and survives what `durability` says
+/// (NETRIG_DURABLE_PROCESS_CRASH or NETRIG_DURABLE_POWER_LOSS); reads are served from memory.
+/// Keys whose TTL ran out while the store was closed are not loaded; versions continue above
+/// the highest in the file. NETRIG_E_IO (naming the file) when it cannot be opened or read.
+/// Open one store per file at a time.
+///
+/// Ownership: `path` and `options` (NULL for the defaults) are borrowed. The caller frees `*out`
+/// with `netrig_store_free`, which commits anything pending and closes the file.
+/// Blocking: reads the whole file (once). Writes on a durable store block until their commit:
+/// tens of microseconds, an fsync with NETRIG_DURABLE_POWER_LOSS.
+/// Thread-safety: any thread.
+#[cfg(feature = "durable")]
+#[no_mangle]
+pub unsafe extern "C" fn netrig_store_open(
+    path: *const c_char,
+    options: *const netrig_store_options,
+    durability: u32,
+    out: *mut netrig_store,
+) -> netrig_status {
+    call("netrig_store_open", || {
+        let out = Out::new(out, "out")?;
+        let path = str_arg(path, "path")?;
+        let opts = if options.is_null() {
+            StoreOptions::default()
+        } else {
+            // SAFETY: non-NULL and, per this function's contract, points to a readable
+            // netrig_store_options for the duration of the call.
+            unsafe { *options }.to_options()?
+        };
+        let store = Store::open(path, opts, durability_arg(durability)?)?;
+        let id = STORES.insert(Arc::new(store))?;
         out.set(netrig_store { id });
         Ok(())
     })

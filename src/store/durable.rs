@@ -81,7 +81,14 @@ impl KvRecord {
     }
 }
 
-fn decode(path: &Path, key: &str, ty: i64, ival: Option<i64>, dval: Option<f64>, blob: Option<Vec<u8>>) -> Result<Value> {
+fn decode(
+    path: &Path,
+    key: &str,
+    ty: i64,
+    ival: Option<i64>,
+    dval: Option<f64>,
+    blob: Option<Vec<u8>>,
+) -> Result<Value> {
     let bad = || Error::Io(format!("durable file {}: key '{key}' has a malformed value (type {ty})", path.display()));
     Ok(match ty {
         1 => Value::Bool(ival.ok_or_else(bad)? != 0),
@@ -143,7 +150,14 @@ impl Store {
             while let Some(row) = rows.next().map_err(|e| journal::io(path, "read", e))? {
                 let get = |e: rusqlite::Error| journal::io(path, "read a row", e);
                 let key: String = row.get(0).map_err(get)?;
-                let value = decode(path, &key, row.get(1).map_err(get)?, row.get(2).map_err(get)?, row.get(3).map_err(get)?, row.get(4).map_err(get)?)?;
+                let value = decode(
+                    path,
+                    &key,
+                    row.get(1).map_err(get)?,
+                    row.get(2).map_err(get)?,
+                    row.get(3).map_err(get)?,
+                    row.get(4).map_err(get)?,
+                )?;
                 let version = row.get::<_, i64>(5).map_err(get)? as u64;
                 let expires = row
                     .get::<_, Option<i64>>(6)

@@ -348,7 +348,10 @@ impl Store {
         }
         let capacity = if capacity == 0 { DEFAULT_EVENT_CAPACITY } else { capacity };
         if capacity > 1 << 24 {
-            return Err(Error::InvalidArg(format!("event queue capacity {capacity} is above the limit of {}", 1 << 24)));
+            return Err(Error::InvalidArg(format!(
+                "event queue capacity {capacity} is above the limit of {}",
+                1 << 24
+            )));
         }
         let sub = Arc::new(Subscriber {
             id: self.hub.next_id.fetch_add(1, Ordering::Relaxed),

@@ -333,8 +333,11 @@ impl Store {
         let running_key = format!("{prefix}running");
         self.change_state(&prefix, &running_key, |snap, b| {
             let cur = ServiceState::from_snapshot(snap, name);
-            b.set(running_key.clone(), Value::Bool(running), Ttl::Never)
-                .set(format!("{prefix}detail"), detail.clone(), Ttl::Never);
+            b.set(running_key.clone(), Value::Bool(running), Ttl::Never).set(
+                format!("{prefix}detail"),
+                detail.clone(),
+                Ttl::Never,
+            );
             if cur.is_none_or(|c| c.running != running) {
                 b.set(format!("{prefix}since_ms"), Value::Int(now_ms()), Ttl::Never);
             }
