@@ -5,6 +5,12 @@
 //! (each thread cycles through its own 1024 keys) and with 2 threads on one hot key. It also
 //! times the handle lookup alone (`HandleTable::with`), which every C ABI call pays.
 //!
+//! A second table compares the store's modes through the Rust API: in memory (the default),
+//! in memory with a subscriber that hears every write (drained by a thread) or none of them,
+//! and durable on a SQLite file (process-crash and power-loss durability, 1 and 2 writer
+//! threads), against a raw rusqlite loop committing one upsert per transaction in the same
+//! WAL mode: the least any durable acknowledgement can cost.
+//!
 //! Run: `cargo bench --bench store`. `NETRIG_BENCH_SCALE` (default 1) multiplies the time spent
 //! per measurement; the default run takes about 15 s. This is a report, not a test: it never
 //! fails on timings. The targets it reports against (from the issue): at most 100 ns per
@@ -377,5 +383,121 @@ fn main() {
             one.mops_total
         );
     }
+    bench_modes(scale);
     println!("\ntotal benchmark time {:.1} s", started.elapsed().as_secs_f64());
+}
+
+/// Ops/s of `op(thread, i)` on `threads` threads for about `secs` (median of 3 runs).
+fn ops_per_sec<F: Fn(usize, u64) -> i64 + Sync>(threads: usize, secs: f64, op: F) -> f64 {
+    let probe = 200;
+    let per_op = run_once(threads, probe, &op).as_secs_f64() / probe as f64;
+    let ops = ((secs / per_op.max(1e-9)) as u64).clamp(200, 50_000_000);
+    let mut walls: Vec<f64> = (0..3).map(|_| run_once(threads, ops, &op).as_secs_f64()).collect();
+    walls.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    (threads as u64 * ops) as f64 / walls[1]
+}
+
+fn bench_modes(scale: f64) {
+    use netrig::journal::Durability;
+    use std::sync::Arc;
+    let dir = std::env::temp_dir().join(format!("netrig-bench-store-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let secs = BASE_RUN_SECS * scale;
+    let keys: Vec<Vec<String>> =
+        (0..2).map(|t| (0..KEYS_PER_THREAD).map(|i| format!("bench/t{t}/status/{i:04}")).collect()).collect();
+    fn setter<'a>(s: &'a Store, keys: &'a [Vec<String>]) -> impl Fn(usize, u64) -> i64 + Sync + 'a {
+        move |t, i| {
+            let k = &keys[t][i as usize & (KEYS_PER_THREAD - 1)];
+            s.set(k, Value::Int(i as i64), Ttl::Never).expect("set") as i64
+        }
+    }
+
+    let mut rows: Vec<(String, f64)> = Vec::new();
+
+    let mem = Arc::new(Store::new(StoreOptions::default()).expect("store"));
+    rows.push(("in memory, 1 thread".into(), ops_per_sec(1, secs, setter(&mem, &keys))));
+    rows.push(("in memory, 2 threads".into(), ops_per_sec(2, secs, setter(&mem, &keys))));
+    {
+        let (_, other) = mem.subscribe("elsewhere/", 0).expect("subscribe");
+        rows.push(("in memory + 1 subscriber of another prefix".into(), ops_per_sec(1, secs, setter(&mem, &keys))));
+        drop(other);
+        let (_, all) = mem.subscribe("bench/", 1 << 16).expect("subscribe");
+        let all = Arc::new(all);
+        let drain = {
+            let all = all.clone();
+            thread::spawn(move || {
+                let mut n = 0u64;
+                loop {
+                    match all.poll(None) {
+                        Ok(_) | Err(netrig::Error::Lagged { .. }) => n += 1,
+                        Err(_) => return n,
+                    }
+                }
+            })
+        };
+        rows.push(("in memory + 1 subscriber of every write".into(), ops_per_sec(1, secs, setter(&mem, &keys))));
+        let st = all.stats();
+        all.close();
+        drain.join().expect("drain thread");
+        println!(
+            "\nsubscriber of every write: {} events delivered, {} dropped (queue 65536, drained by one thread)",
+            st.delivered, st.dropped
+        );
+    }
+
+    let path = dir.join("process.db");
+    let durable = Store::open(&path, StoreOptions::default(), Durability::ProcessCrash).expect("open");
+    rows.push(("durable (process crash), 1 thread".into(), ops_per_sec(1, secs, setter(&durable, &keys))));
+    rows.push(("durable (process crash), 2 threads".into(), ops_per_sec(2, secs, setter(&durable, &keys))));
+    drop(durable);
+    let path = dir.join("power.db");
+    let durable = Store::open(&path, StoreOptions::default(), Durability::PowerLoss).expect("open");
+    rows.push(("durable (power loss), 1 thread".into(), ops_per_sec(1, secs, setter(&durable, &keys))));
+    rows.push(("durable (power loss), 2 threads".into(), ops_per_sec(2, secs, setter(&durable, &keys))));
+    drop(durable);
+
+    // Baselines: the same upsert through rusqlite, one transaction per write, in WAL mode with
+    // the synchronous level of each durability.
+    let raw_loop = |file: &str, sync: &str| {
+        let conn = rusqlite::Connection::open(dir.join(file)).expect("open raw");
+        conn.execute_batch(&format!(
+            "PRAGMA journal_mode=WAL; PRAGMA synchronous={sync};
+             CREATE TABLE kv (key TEXT PRIMARY KEY, ival INTEGER, version INTEGER) WITHOUT ROWID;"
+        ))
+        .expect("raw schema");
+        let level: i64 = conn.query_row("PRAGMA synchronous", [], |r| r.get(0)).expect("pragma");
+        let mode: String = conn.query_row("PRAGMA journal_mode", [], |r| r.get(0)).expect("pragma");
+        println!("raw loop {file}: journal_mode={mode} synchronous={level}");
+        let conn = parking_lot::Mutex::new(conn);
+        ops_per_sec(1, secs, |t, i| {
+            let mut c = conn.lock();
+            let tx = c.transaction().expect("tx");
+            let k = &keys[t][i as usize & (KEYS_PER_THREAD - 1)];
+            tx.prepare_cached(
+                "INSERT INTO kv VALUES (?1, ?2, ?3) ON CONFLICT(key) DO UPDATE SET ival = ?2, version = ?3",
+            )
+            .expect("prepare")
+            .execute(rusqlite::params![k, i as i64, i as i64])
+            .expect("upsert");
+            tx.commit().expect("commit");
+            i as i64
+        })
+    };
+    let raw = raw_loop("raw.db", "NORMAL");
+    let raw_full = raw_loop("raw_full.db", "FULL");
+    rows.push(("raw rusqlite upsert + commit, NORMAL (baseline)".into(), raw));
+    rows.push(("raw rusqlite upsert + commit, FULL".into(), raw_full));
+    let power: Vec<f64> = rows.iter().filter(|r| r.0.contains("power loss")).map(|r| r.1).collect();
+    println!(
+        "\ndurable (power loss) / raw FULL loop: {:.2}x (1 thread), {:.2}x (2 threads)",
+        power[0] / raw_full,
+        power[1] / raw_full
+    );
+
+    println!("\nstore modes, set_int through the Rust API (ops/s, and as a multiple of the raw NORMAL loop's ops/s):");
+    for (name, ops) in &rows {
+        println!("  {name:<52} {ops:>12.0} ops/s   {:>6.2}x the raw rusqlite loop", ops / raw);
+    }
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -309,19 +309,19 @@ impl Store {
         if subs.is_empty() {
             return;
         }
-        let event = match change {
+        let (kind, key, value, version) = match change {
             Change::Put { key, value, version, expires } => {
                 if let Some(at) = expires {
                     self.hub.note_expiry(at);
                 }
-                Event { kind: EventKind::Set, key: key.clone(), value: value.clone(), version }
+                (EventKind::Set, key, value, version)
             }
-            Change::Remove { key, value, version, why } => {
-                Event { kind: why, key: key.clone(), value: value.clone(), version }
-            }
+            Change::Remove { key, value, version, why } => (why, key, value, version),
         };
-        for sub in subs.iter().filter(|s| s.matches(&event.key)) {
-            sub.push(event.clone());
+        // The event is built only for subscribers that want it: one of another prefix costs a
+        // prefix comparison, no reference counts.
+        for sub in subs.iter().filter(|s| s.matches(key)) {
+            sub.push(Event { kind, key: key.clone(), value: value.clone(), version });
         }
     }
 
