@@ -215,7 +215,8 @@ class Subscription:
         ``ClosedError``. For a callback subscription it waits for a callback in progress (not
         when called from inside the callback), so no callback runs after it returns; then it
         re-raises the first exception the callback raised, once (a close from inside the
-        callback leaves that to the next ``close()``)."""
+        callback leaves that to the next ``close()``). Because of that wait, do not close a
+        callback subscription while holding a lock its callback takes."""
         self._close_handle()
         d = self._dispatch
         if d is None or not d.errors or threading.get_ident() == d.ident:

@@ -285,6 +285,26 @@ def test_several_pollers_share_the_queue(store):
     assert sorted(got) == list(range(2000))
 
 
+def test_ctrl_c_stops_a_poll_waiting_on_the_main_thread():
+    out = run_child_ok(
+        """
+        import os, signal, threading, time, netrig
+        s = netrig.Store()
+        sub = s.subscribe()
+        threading.Timer(0.2, lambda: os.kill(os.getpid(), signal.SIGINT)).start()
+        t0 = time.monotonic()
+        try:
+            for change in sub:
+                pass
+        except KeyboardInterrupt:
+            print("interrupted after", round(time.monotonic() - t0, 2))
+        """,
+        timeout=20,
+    )
+    assert out.startswith("interrupted after")
+    assert float(out.split()[-1]) < 1.0
+
+
 # -- callback subscriptions --------------------------------------------------------------------
 
 
