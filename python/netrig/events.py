@@ -211,8 +211,8 @@ class Subscription:
         return True
 
     def close(self) -> None:
-        """Unsubscribes (idempotent, any thread). A poll blocked in another thread wakes with
-        ``ClosedError``. For a callback subscription it waits for a callback in progress (not
+        """Unsubscribes (idempotent, any thread); changes still queued are dropped. A poll
+        blocked in another thread wakes with ``ClosedError``. For a callback subscription it waits for a callback in progress (not
         when called from inside the callback), so no callback runs after it returns; then it
         re-raises the first exception the callback raised, once (a close from inside the
         callback leaves that to the next ``close()``). Because of that wait, do not close a

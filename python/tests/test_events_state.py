@@ -8,6 +8,8 @@ import threading
 import time
 from ctypes import byref
 
+from pathlib import Path
+
 import pytest
 from conftest import run_child, run_child_ok
 
@@ -783,3 +785,16 @@ def test_durable_bad_arguments(tmp_path):
     assert not (tmp_path / "d.db").exists()
     with pytest.raises(TypeError):
         netrig.Store.open(tmp_path / "f.db", "process_crash", 5)  # options are keyword-only
+
+
+def test_readme_events_block_runs(tmp_path, monkeypatch, capsys):
+    """The README's events / state / durable block runs as shown, and its file reopens."""
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    block = next(b.split("```")[0] for b in readme.split("```py\n")[1:] if "Store.open(" in b)
+    monkeypatch.chdir(tmp_path)
+    exec(compile(block, "README.md", "exec"), {})
+    out = capsys.readouterr().out
+    assert "set dut1/temp 41.5" in out and "{'dut': 'sw1', 'phase': 'flap 3/10'}" in out
+    with netrig.Store.open(tmp_path / "rig-state.db") as s:
+        assert s["dut1/temp"] == 41.5 and s.service("qsfp_service").detail == "pid 4242"
+        assert s.test_state().script == "bgp_flap.py" and not s.test_state().running
