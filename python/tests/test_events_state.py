@@ -581,7 +581,7 @@ def test_state_lifecycle(store):
     assert (updated.script, updated.pid, updated.bin, updated.topology) == ("bgp.py", 4343, "/opt/bin", "4x7050")
     assert updated.fields == {"phase": "flap 1/3", "k2": "v2"}
     assert updated.running and updated.version > started.version
-    assert store.test_update() .version > updated.version  # an empty update still moves the version
+    assert store.test_update().version > updated.version  # an empty update still moves the version
 
     with pytest.raises(netrig.BusyError, match="bgp.py"):
         store.test_start("other.py", 1)
