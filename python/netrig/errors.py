@@ -11,6 +11,8 @@ so ordinary Python code works: ``NotFoundError`` is a ``KeyError``, ``TypeMismat
 
 from __future__ import annotations
 
+import re
+
 from . import ffi
 
 __all__ = [
@@ -36,6 +38,8 @@ __all__ = [
     "NetrigOverflowError",
     "CommandError",
     "NetrigIOError",
+    "LaggedError",
+    "LeaseError",
     "check",
     "error_for",
 ]
@@ -158,6 +162,29 @@ class NetrigIOError(NetrigError, OSError):
     status = ffi.NETRIG_E_IO
 
 
+class LaggedError(NetrigError):
+    """A subscription's queue was full, so changes were dropped at this point of its stream.
+
+    ``missed`` is how many (parsed from the library's message; None if it could not be).
+    The changes after the gap follow on the next poll; take a snapshot to resynchronise."""
+
+    status = ffi.NETRIG_E_LAGGED
+
+    def __init__(self, message: str = "", missed: int | None = None):
+        super().__init__(message)
+        if missed is None:
+            m = re.search(r"(\d+) events? dropped", message)
+            missed = int(m.group(1)) if m else None
+        self.missed = missed
+
+
+class LeaseError(NetrigError):
+    """A work-queue item's lease is no longer held by this claim (it expired and the item went
+    back to pending, or the item was already completed or failed). Nothing was changed."""
+
+    status = ffi.NETRIG_E_LEASE
+
+
 _BY_STATUS: dict[int, type[NetrigError]] = {
     cls.status: cls
     for cls in (
@@ -182,6 +209,8 @@ _BY_STATUS: dict[int, type[NetrigError]] = {
         NetrigOverflowError,
         CommandError,
         NetrigIOError,
+        LaggedError,
+        LeaseError,
     )
 }
 

@@ -63,6 +63,14 @@ __all__ = [
     "netrig_run_totals",
     "netrig_host_result",
     "netrig_step_result",
+    "netrig_subscription",
+    "netrig_change",
+    "netrig_change_view",
+    "netrig_change_fn",
+    "netrig_subscription_stats",
+    "netrig_test_info",
+    "netrig_test_fields",
+    "netrig_service_info",
 ]
 
 if sys.platform == "darwin":
@@ -95,6 +103,8 @@ NETRIG_E_CONFLICT = 18
 NETRIG_E_OVERFLOW = 19
 NETRIG_E_COMMAND = 20
 NETRIG_E_IO = 21
+NETRIG_E_LAGGED = 22
+NETRIG_E_LEASE = 23
 
 # netrig_type
 NETRIG_TYPE_BOOL = 1
@@ -144,8 +154,18 @@ NETRIG_STATE_TIMED_OUT = 3
 NETRIG_STATE_CANCELLED = 4
 NETRIG_STATE_SKIPPED = 5
 
-# timeout_ms of netrig_run_wait / netrig_run_next_event
+# timeout_ms of netrig_run_wait / netrig_run_next_event / netrig_subscription_poll
 NETRIG_WAIT_FOREVER = 0xFFFFFFFF
+
+# netrig_change_view.kind (NETRIG_CHANGE_LAGGED: callbacks only; pollers get NETRIG_E_LAGGED)
+NETRIG_CHANGE_SET = 1
+NETRIG_CHANGE_DELETE = 2
+NETRIG_CHANGE_EXPIRE = 3
+NETRIG_CHANGE_LAGGED = 4
+
+# durability of netrig_store_open
+NETRIG_DURABLE_PROCESS_CRASH = 0
+NETRIG_DURABLE_POWER_LOSS = 1
 
 
 def _candidates() -> list[Path]:
@@ -220,6 +240,14 @@ class netrig_job(_Handle):
 
 
 class netrig_run(_Handle):
+    pass
+
+
+class netrig_subscription(_Handle):
+    pass
+
+
+class netrig_change(_Handle):
     pass
 
 
@@ -372,6 +400,56 @@ class netrig_step_result(Structure):
 netrig_event_fn = CFUNCTYPE(None, POINTER(netrig_event), c_void_p)
 
 
+class netrig_change_view(Structure):
+    # key and the value's str/bytes point into the change (polled: until netrig_change_free;
+    # callback: until the callback returns). Copy them out before either.
+    _fields_ = [
+        ("kind", c_uint32),
+        ("key", c_char_p),
+        ("value", netrig_value),
+        ("version", c_uint64),
+        ("missed", c_uint64),
+    ]
+
+
+# void (*)(const netrig_change_view *change, void *user_data). Runs on the subscription's
+# "netrig-events" dispatcher thread; ctypes takes the GIL for the Python function.
+netrig_change_fn = CFUNCTYPE(None, POINTER(netrig_change_view), c_void_p)
+
+
+class netrig_subscription_stats(Structure):
+    _fields_ = [("delivered", c_uint64), ("dropped", c_uint64), ("queued", c_uint64)]
+
+
+class netrig_test_info(Structure):
+    _fields_ = [
+        ("running", c_uint8),
+        ("pid", c_int64),  # -1: none recorded
+        ("run", c_int64),
+        ("started_ms", c_int64),  # -1: never
+        ("stopped_ms", c_int64),  # -1: never, or running
+        ("version", c_uint64),
+    ]
+
+
+class netrig_test_fields(Structure):
+    # NULL strings and set_pid = 0 leave a field as it is; a NULL field value removes the field.
+    _fields_ = [
+        ("script", c_char_p),
+        ("bin", c_char_p),
+        ("topology", c_char_p),
+        ("set_pid", c_uint8),
+        ("pid", c_int64),
+        ("field_names", POINTER(c_char_p)),
+        ("field_values", POINTER(c_char_p)),
+        ("field_count", c_size_t),
+    ]
+
+
+class netrig_service_info(Structure):
+    _fields_ = [("running", c_uint8), ("since_ms", c_int64), ("version", c_uint64)]
+
+
 lib, library_path = _load()
 
 _S = c_int  # netrig_status
@@ -439,6 +517,37 @@ _PROTOTYPES: dict[str, tuple[object, list[object]]] = {
     "netrig_store_len": (_S, [netrig_store, _P(c_size_t)]),
     "netrig_store_clear": (_S, [netrig_store, _P(c_size_t)]),
     "netrig_store_purge_expired": (_S, [netrig_store, _P(c_size_t)]),
+    "netrig_store_open": (_S, [c_char_p, _P(netrig_store_options), c_uint32, _P(netrig_store)]),
+    # change events. netrig_subscription_poll blocks; CDLL releases the GIL while it waits.
+    "netrig_store_subscribe": (
+        _S,
+        [netrig_store, c_char_p, c_uint32, _P(netrig_subscription), _P(netrig_snapshot)],
+    ),
+    "netrig_store_subscribe_callback": (
+        _S,
+        [netrig_store, c_char_p, c_uint32, netrig_change_fn, c_void_p, _P(netrig_subscription), _P(netrig_snapshot)],
+    ),
+    "netrig_subscription_poll": (_S, [netrig_subscription, c_uint32, _P(netrig_change)]),
+    "netrig_subscription_get_stats": (_S, [netrig_subscription, _P(netrig_subscription_stats)]),
+    "netrig_subscription_free": (_S, [netrig_subscription]),
+    "netrig_change_get": (_S, [netrig_change, _P(netrig_change_view)]),
+    "netrig_change_free": (_S, [netrig_change]),
+    # test-execution and service state
+    "netrig_test_start": (
+        _S,
+        [netrig_store, c_char_p, c_int64, c_char_p, c_char_p, _P(c_char_p), _P(c_char_p), c_size_t, _P(netrig_test_info)],
+    ),
+    "netrig_test_stop": (_S, [netrig_store, _P(netrig_test_info)]),
+    "netrig_test_update": (_S, [netrig_store, _P(netrig_test_fields), _P(netrig_test_info)]),
+    "netrig_test_get_info": (_S, [netrig_store, _P(netrig_test_info)]),
+    "netrig_test_json": (_S, [netrig_store, c_char_p, c_size_t, _P(c_size_t)]),
+    "netrig_service_set": (_S, [netrig_store, c_char_p, c_uint8, c_char_p]),
+    "netrig_service_get": (
+        _S,
+        [netrig_store, c_char_p, _P(netrig_service_info), c_char_p, c_size_t, _P(c_size_t)],
+    ),
+    "netrig_service_remove": (_S, [netrig_store, c_char_p]),
+    "netrig_services_json": (_S, [netrig_store, c_char_p, c_size_t, _P(c_size_t)]),
     # devices. Every blocking call goes through CDLL, which releases the GIL for its duration.
     "netrig_device_options_default": (netrig_device_options, []),
     "netrig_device_open": (_S, [_P(netrig_device_options), _P(netrig_device)]),

@@ -16,21 +16,30 @@ Zero and negative TTLs raise ``ValueError``: "0 means never" is the C convention
 
 A ``Store`` may be shared by any number of Python threads; every call releases the GIL while
 it runs in the library.
+
+``Store.open(path)`` keeps the store in a SQLite file (every write is in the file when the call
+returns); ``Store.subscribe`` watches changes (``netrig.events``); ``test_*`` and ``service*``
+keep test-execution and service state (``netrig.state``).
 """
 
 from __future__ import annotations
 
 import ctypes
 import math
+import os
 import threading
 from collections import namedtuple
 from ctypes import POINTER, byref, c_bool, c_char_p, c_double, c_int64, c_size_t, c_uint8, c_uint32, c_uint64
-from typing import Any, Iterator, Union
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping, Optional, Union
 
 from . import ffi
 from ._owned import OwnedHandle
 from .errors import ClosedError, NotFoundError, check
 from .ffi import lib
+
+if TYPE_CHECKING:
+    from .events import Change, Subscription
+    from .state import ServiceState, TestState
 
 __all__ = ["Store", "Batch", "Snapshot", "SnapshotEntry", "NEVER", "Value"]
 
@@ -201,6 +210,59 @@ class Snapshot(dict):
         return f"Snapshot({dict.__repr__(self)})"
 
 
+def _take_snapshot(snap: ffi.netrig_snapshot) -> Snapshot:
+    """Copies a C snapshot into a ``Snapshot`` and frees it (also when the copy fails)."""
+    try:
+        n = c_size_t()
+        check(lib.netrig_snapshot_len(snap, byref(n)))
+        entries = []
+        e = ffi.netrig_entry()
+        for i in range(n.value):
+            check(lib.netrig_snapshot_get(snap, i, byref(e)))
+            ttl = None if e.ttl_remaining_ms < 0 else e.ttl_remaining_ms / 1000.0
+            entries.append(SnapshotEntry(e.key.decode("utf-8"), _from_value(e.value), e.version, ttl))
+        js, jlen = c_char_p(), c_size_t()
+        check(lib.netrig_snapshot_json(snap, byref(js), byref(jlen)))
+        text = ctypes.string_at(js, jlen.value).decode("utf-8")
+        return Snapshot(entries, text)
+    finally:
+        lib.netrig_snapshot_free(snap)
+
+
+def _read_text(call: Callable[[Any, int, Any], int]) -> str:
+    """A string from a netrig function with the caller-buffer convention: `call(buf, cap,
+    byref(len))` is called again with a larger buffer while it answers BUFFER_TOO_SMALL."""
+    n = c_size_t()
+    buf = ctypes.create_string_buffer(_FIRST_BUF)
+    status = call(buf, len(buf), byref(n))
+    while status == _BUFFER_TOO_SMALL:
+        buf = ctypes.create_string_buffer(n.value + 1)  # it may have grown again meanwhile
+        status = call(buf, len(buf), byref(n))
+    check(status)
+    return buf.raw[: n.value].decode("utf-8")
+
+
+_DURABILITY = {
+    "process_crash": ffi.NETRIG_DURABLE_PROCESS_CRASH,
+    "power_loss": ffi.NETRIG_DURABLE_POWER_LOSS,
+}
+
+
+def _store_options(max_entries, max_bytes, default_ttl, max_key_len) -> ffi.netrig_store_options:
+    opts = lib.netrig_store_options_default()
+    if max_entries is not None:
+        opts.max_entries = _uint64(max_entries, "max_entries")
+    if max_bytes is not None:
+        opts.max_bytes = _uint64(max_bytes, "max_bytes")
+    if default_ttl is not None:
+        opts.default_ttl_ms = _ttl_ms(default_ttl)
+    if max_key_len is not None:
+        if _uint64(max_key_len, "max_key_len") > 0xFFFFFFFF:
+            raise OverflowError(f"max_key_len {max_key_len} does not fit in uint32")
+        opts.max_key_len = max_key_len
+    return opts
+
+
 class Batch:
     """Sets, deletes and version preconditions applied to a store all at once.
 
@@ -295,20 +357,59 @@ class Store(OwnedHandle):
     ):
         self._handle: ffi.netrig_store | None = None
         self._close_lock = threading.Lock()
-        opts = lib.netrig_store_options_default()
-        if max_entries is not None:
-            opts.max_entries = _uint64(max_entries, "max_entries")
-        if max_bytes is not None:
-            opts.max_bytes = _uint64(max_bytes, "max_bytes")
-        if default_ttl is not None:
-            opts.default_ttl_ms = _ttl_ms(default_ttl)
-        if max_key_len is not None:
-            if _uint64(max_key_len, "max_key_len") > 0xFFFFFFFF:
-                raise OverflowError(f"max_key_len {max_key_len} does not fit in uint32")
-            opts.max_key_len = max_key_len
+        self.path: str | None = None
+        opts = _store_options(max_entries, max_bytes, default_ttl, max_key_len)
         handle = ffi.netrig_store()
         check(lib.netrig_store_new(byref(opts), byref(handle)))
         self._handle = handle
+
+    @classmethod
+    def open(
+        cls,
+        path: Union[str, os.PathLike],
+        durability: str = "process_crash",
+        *,
+        max_entries: int | None = None,
+        max_bytes: int | None = None,
+        default_ttl: float | None = None,
+        max_key_len: int | None = None,
+    ) -> "Store":
+        """Opens (or creates) a durable store kept in the SQLite file at `path`.
+
+        Every write is in the file when its call returns and survives a crash or ``kill -9``
+        of the process (``durability="process_crash"``, the default) or also an OS crash or
+        power loss (``"power_loss"``: one fsync per commit, so much slower writes). Reads are
+        served from memory. Keys whose TTL ran out while the file was closed are not loaded;
+        TTLs keep running on the wall clock while closed. The other options are ``Store()``'s.
+        Open each file from one store at a time (a second open of the same file is not
+        refused, and the two stores would diverge); ``close()`` commits and closes the file.
+        Raises ``NetrigIOError`` (an ``OSError``, naming the file) when it cannot be opened.
+        """
+        if not isinstance(durability, str) or durability not in _DURABILITY:
+            raise ValueError(
+                f"durability {durability!r} is not one of {', '.join(map(repr, _DURABILITY))}"
+            )
+        if isinstance(path, os.PathLike):
+            path = os.fspath(path)
+        if isinstance(path, bytes):
+            path = os.fsdecode(path)
+        if not isinstance(path, str):
+            raise TypeError(f"path is a str or os.PathLike, not {type(path).__name__}")
+        if "\0" in path:
+            raise ValueError(f"path {path!r} contains a NUL character")
+        try:
+            encoded = path.encode("utf-8")
+        except UnicodeEncodeError as e:
+            raise ValueError(f"path {path!r} is not valid UTF-8 (netrig takes UTF-8 paths)") from e
+        opts = _store_options(max_entries, max_bytes, default_ttl, max_key_len)
+        self = cls.__new__(cls)
+        self._handle = None
+        self._close_lock = threading.Lock()
+        self.path = path
+        handle = ffi.netrig_store()
+        check(lib.netrig_store_open(encoded, byref(opts), _DURABILITY[durability], byref(handle)))
+        self._handle = handle
+        return self
 
     # -- lifetime -------------------------------------------------------------------------
 
@@ -321,13 +422,15 @@ class Store(OwnedHandle):
         return handle
 
     def close(self) -> None:
-        """Frees the store. Waits for calls running in other threads; idempotent."""
+        """Frees the store. Waits for calls running in other threads; idempotent. A durable
+        store commits and closes its file. Subscriptions get their queued changes, then end."""
         super().close()
 
     def __repr__(self) -> str:
+        where = f" path={self.path!r}" if self.path is not None else ""
         if self._handle is None:
-            return "<netrig.Store closed>"
-        return f"<netrig.Store id={self._handle.id:#018x}>"
+            return f"<netrig.Store closed{where}>"
+        return f"<netrig.Store id={self._handle.id:#018x}{where}>"
 
     # -- reads ----------------------------------------------------------------------------
 
@@ -396,23 +499,7 @@ class Store(OwnedHandle):
         """A consistent copy of the live keys starting with `prefix` (see ``Snapshot``)."""
         snap = ffi.netrig_snapshot()
         check(lib.netrig_store_snapshot(self.handle, _key(prefix, "prefix"), byref(snap)))
-        try:
-            n = c_size_t()
-            check(lib.netrig_snapshot_len(snap, byref(n)))
-            entries = []
-            e = ffi.netrig_entry()
-            for i in range(n.value):
-                check(lib.netrig_snapshot_get(snap, i, byref(e)))
-                ttl = None if e.ttl_remaining_ms < 0 else e.ttl_remaining_ms / 1000.0
-                entries.append(
-                    SnapshotEntry(e.key.decode("utf-8"), _from_value(e.value), e.version, ttl)
-                )
-            js, jlen = c_char_p(), c_size_t()
-            check(lib.netrig_snapshot_json(snap, byref(js), byref(jlen)))
-            text = ctypes.string_at(js, jlen.value).decode("utf-8")
-            return Snapshot(entries, text)
-        finally:
-            lib.netrig_snapshot_free(snap)
+        return _take_snapshot(snap)
 
     def items(self, prefix: str = "") -> list[tuple[str, Value]]:
         """``(key, value)`` pairs of one consistent snapshot, sorted by key."""
@@ -496,3 +583,83 @@ class Store(OwnedHandle):
         n = c_size_t()
         check(lib.netrig_store_purge_expired(self.handle, byref(n)))
         return n.value
+
+    # -- change events (netrig.events) ----------------------------------------------------
+
+    def subscribe(
+        self,
+        prefix: str = "",
+        capacity: int = 0,
+        callback: Optional[Callable[["Change"], None]] = None,
+    ) -> "Subscription":
+        """Watches the changes (set, delete, expire) of keys starting with `prefix`.
+
+        Without `callback`: poll the returned ``Subscription`` (``poll()`` or ``for change in
+        sub``) from any thread. With `callback`: netrig calls ``callback(change)`` for each
+        change on a "netrig-events" thread of its own. `capacity` bounds the queue (0: 1024);
+        a full queue drops changes instead of slowing writers (``LaggedError`` or a "lagged"
+        change). ``sub.snapshot`` is the prefix's content at the instant the subscription
+        started: every later change is delivered, none before it. See ``netrig.events``.
+        """
+        from .events import Subscription
+
+        return Subscription._open(self, prefix, capacity, callback)
+
+    # -- test-execution and service state (netrig.state) ----------------------------------
+
+    def test_start(self, script: str, pid: int, bin: str = "", topology: str = "", **fields: str) -> "TestState":
+        """Records that a test started (extra `fields` are str values). Atomic: when a test is
+        already running, nothing changes and ``BusyError`` names its script and pid."""
+        from .state import test_start
+
+        return test_start(self, script, pid, bin, topology, fields)
+
+    def test_stop(self) -> "TestState":
+        """Records that the running test stopped; ``NotFoundError`` when none is running."""
+        from .state import test_stop
+
+        return test_stop(self)
+
+    def test_update(
+        self,
+        script: Optional[str] = None,
+        pid: Optional[int] = None,
+        bin: Optional[str] = None,
+        topology: Optional[str] = None,
+        fields: Optional[Mapping[str, Optional[str]]] = None,
+    ) -> "TestState":
+        """Changes several fields of the test state at once, running or not. None leaves a
+        field as it is; in `fields`, a None value removes that extra field."""
+        from .state import test_update
+
+        return test_update(self, script, pid, bin, topology, fields)
+
+    def test_state(self) -> "TestState":
+        """The test-execution state, read at one instant."""
+        from .state import test_state
+
+        return test_state(self)
+
+    def service_set(self, name: str, running: bool, detail: str = "") -> None:
+        """Sets a service's running flag and detail text together. ``since_ms`` moves only
+        when `running` changes. Names are non-empty and hold no '/'."""
+        from .state import service_set
+
+        service_set(self, name, running, detail)
+
+    def service(self, name: str) -> "ServiceState":
+        """One service's state; ``NotFoundError`` for a service never set."""
+        from .state import service_get
+
+        return service_get(self, name)
+
+    def services(self) -> "dict[str, ServiceState]":
+        """Every service by name, read at one instant."""
+        from .state import ServiceState
+
+        text = _read_text(lambda buf, cap, n: lib.netrig_services_json(self.handle, buf, cap, n))
+        return ServiceState._all_from_json(text)
+
+    def service_remove(self, name: str) -> None:
+        """Forgets a service; ``NotFoundError`` for a service never set."""
+        check(lib.netrig_service_remove(self.handle, _key(name, "service name")))

@@ -38,7 +38,7 @@ def test_version_matches_header():
 def test_every_status_has_its_class():
     header = (REPO / "include" / "netrig.h").read_text()
     codes = {name: int(n) for name, n in re.findall(r"^\s*(NETRIG_E_\w+) = (\d+),", header, re.M)}
-    assert len(codes) == 21
+    assert len(codes) == 23
     seen = set()
     for name, number in codes.items():
         assert getattr(ffi, name) == number
@@ -48,7 +48,7 @@ def test_every_status_has_its_class():
         assert err.status == number and err.status_name == name
         assert ffi.status_str(number) == name
         seen.add(type(err))
-    assert len(seen) == 21
+    assert len(seen) == 23
     assert issubclass(netrig.NotFoundError, KeyError)
     assert issubclass(netrig.InvalidArgError, ValueError)
     assert issubclass(netrig.NetrigIOError, OSError)
