@@ -12,7 +12,8 @@
  *
  * HANDLES  Objects are opaque handles, structs of one uint64_t id, one type per kind
  *          (netrig_store, netrig_batch, netrig_snapshot, netrig_strlist, netrig_device,
- *          netrig_output, netrig_pool, netrig_job, netrig_run). They are never
+ *          netrig_output, netrig_pool, netrig_job, netrig_run, netrig_subscription,
+ *          netrig_change, netrig_queue, netrig_item). They are never
  *          pointers: a zero, freed, double-freed or wrong-kind handle is detected and returns
  *          NETRIG_E_INVALID_HANDLE, never undefined behaviour. Free each with its _free function.
  *
@@ -641,7 +642,8 @@ typedef struct netrig_change_view {
  * Ownership: `change` and what it points to are valid only during the call; `user_data` is
  * the caller's. Blocking: the callback may block, but the subscription's changes queue up
  * (and then drop) while it does; writers never wait for it. Thread-safety: always called on
- * the one "netrig-events" thread of its subscription, one call at a time.
+ * the one thread of its subscription that netrig starts and names "netrig-events", one call at
+ * a time. It must not unwind into netrig (no C++ exception, longjmp or thread exit out of it).
  */
 typedef void (*netrig_change_fn)(const struct netrig_change_view *change, void *user_data);
 
@@ -1025,7 +1027,8 @@ typedef struct netrig_test_info {
    */
   uint8_t running;
   /**
-   * The test's pid, or -1 when none was recorded.
+   * The test's pid as given to `netrig_test_start` (or `netrig_test_update`); -1 also when no
+   * test was ever started (then `run` is 0).
    */
   int64_t pid;
   /**
@@ -1067,7 +1070,7 @@ typedef struct netrig_test_fields {
 typedef struct netrig_service_info {
   uint8_t running;
   /**
-   * Unix ms when `running` last changed.
+   * Unix ms when `running` last changed, or when the service was first set.
    */
   int64_t since_ms;
   uint64_t version;

@@ -156,3 +156,44 @@ fn power_loss_durability_also_reopens() {
     }
     assert_eq!(open(&path).get_int("k").unwrap().value, 1);
 }
+
+#[test]
+fn versions_of_removed_keys_are_never_handed_out_again() {
+    // Delete, expiry and clear each remove a key; after a reopen, a stale compare-and-set
+    // against any version that key ever had must still fail.
+    let path = temp("versions");
+    let mut stale = Vec::new();
+    {
+        let s = open(&path);
+        for key in ["deleted", "expired", "cleared"] {
+            s.set(key, Value::Int(1), Ttl::Never).unwrap();
+            stale.push((key, s.set(key, Value::Int(2), Ttl::Never).unwrap()));
+        }
+        s.delete("deleted").unwrap();
+        s.set("expired", Value::Int(3), Ttl::After(Duration::from_millis(20))).unwrap();
+        stale.push(("expired", s.get("expired").unwrap().version));
+    }
+    thread::sleep(Duration::from_millis(40));
+    {
+        let s = open(&path);
+        assert!(s.get("expired").is_err());
+        s.clear();
+    }
+    let s = open(&path);
+    for (key, v) in &stale {
+        let fresh = s.set(key, Value::Int(9), Ttl::Never).unwrap();
+        assert!(fresh > *v, "{key}: version {fresh} repeats or precedes {v}");
+        assert!(matches!(s.compare_and_set(key, *v, Value::Int(0), Ttl::Never), Err(Error::Conflict { .. })));
+    }
+}
+
+#[test]
+fn a_file_is_open_as_one_store_at_a_time() {
+    let path = temp("twice");
+    let first = open(&path);
+    let e = Store::open(&path, StoreOptions::default(), Durability::ProcessCrash).unwrap_err();
+    assert_eq!(e.status(), netrig::netrig_status::NETRIG_E_BUSY);
+    assert!(e.to_string().contains("already open") && e.to_string().contains("state.db"), "{e}");
+    drop(first);
+    open(&path).set("k", Value::Int(1), Ttl::Never).unwrap();
+}

@@ -381,8 +381,8 @@ class Store(OwnedHandle):
         power loss (``"power_loss"``: one fsync per commit, so much slower writes). Reads are
         served from memory. Keys whose TTL ran out while the file was closed are not loaded;
         TTLs keep running on the wall clock while closed. The other options are ``Store()``'s.
-        Open each file from one store at a time (a second open of the same file is not
-        refused, and the two stores would diverge); ``close()`` commits and closes the file.
+        A file is open as one store at a time: a second open, in this or another process,
+        raises ``BusyError``; share the store instead. ``close()`` commits and closes the file.
         Raises ``NetrigIOError`` (an ``OSError``, naming the file) when it cannot be opened.
         """
         if not isinstance(durability, str) or durability not in _DURABILITY:

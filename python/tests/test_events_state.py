@@ -715,11 +715,6 @@ def test_durable_store_survives_close_and_reopen(tmp_path):
         assert s.get_with_version("v/1")[1] > max(kept)  # versions continue above the file's highest
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="C API bug (reported): a durable store forgets the versions of deleted and expired keys, "
-    "so after a reopen a re-created key can get a version it had before and a stale CAS wins",
-)
 def test_durable_versions_never_repeat_across_delete_and_reopen(tmp_path):
     path = tmp_path / "aba.db"
     with netrig.Store.open(path) as s:
@@ -731,6 +726,15 @@ def test_durable_versions_never_repeat_across_delete_and_reopen(tmp_path):
         s["k"] = "c"
         with pytest.raises(netrig.ConflictError):
             s.cas("k", seen, "written by someone who last saw 'a'")
+
+
+def test_a_file_is_open_as_one_store_at_a_time(tmp_path):
+    path = tmp_path / "once.db"
+    with netrig.Store.open(path):
+        with pytest.raises(netrig.BusyError, match="already open"):
+            netrig.Store.open(path)
+    with netrig.Store.open(path) as s:
+        s["k"] = 1
 
 
 def test_durable_power_loss_and_options(tmp_path):

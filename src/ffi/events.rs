@@ -78,7 +78,8 @@ pub struct netrig_subscription_stats {
 /// Ownership: `change` and what it points to are valid only during the call; `user_data` is
 /// the caller's. Blocking: the callback may block, but the subscription's changes queue up
 /// (and then drop) while it does; writers never wait for it. Thread-safety: always called on
-/// the one "netrig-events" thread of its subscription, one call at a time.
+/// the one thread of its subscription that netrig starts and names "netrig-events", one call at
+/// a time. It must not unwind into netrig (no C++ exception, longjmp or thread exit out of it).
 #[allow(non_camel_case_types)]
 pub type netrig_change_fn = Option<unsafe extern "C" fn(change: *const netrig_change_view, user_data: *mut c_void)>;
 

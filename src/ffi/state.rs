@@ -20,7 +20,8 @@ use crate::store::{services_json, ServiceState, Store, TestStart, TestState, Tes
 pub struct netrig_test_info {
     /// 1 while a test runs.
     pub running: u8,
-    /// The test's pid, or -1 when none was recorded.
+    /// The test's pid as given to `netrig_test_start` (or `netrig_test_update`); -1 also when no
+    /// test was ever started (then `run` is 0).
     pub pid: i64,
     /// How many tests were started in this store.
     pub run: i64,
@@ -54,7 +55,7 @@ pub struct netrig_test_fields {
 #[derive(Debug, Clone, Copy, Default)]
 pub struct netrig_service_info {
     pub running: u8,
-    /// Unix ms when `running` last changed.
+    /// Unix ms when `running` last changed, or when the service was first set.
     pub since_ms: i64,
     pub version: u64,
 }

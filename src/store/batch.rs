@@ -181,7 +181,7 @@ impl Store {
                     None => {
                         shard.remove(t.hash, t.key);
                         if self.disk.is_some() {
-                            records.push(KvRecord::Del { key: t.key.into() });
+                            records.push(KvRecord::Del { key: t.key.into(), high: shard.versions.0 });
                         }
                     }
                     Some((value, _)) => {

@@ -11,7 +11,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use rusqlite::{params, Transaction};
+use rusqlite::{params, OptionalExtension, Transaction};
 
 use super::{Entry, Store, StoreOptions, Value};
 use crate::error::{Error, Result};
@@ -19,12 +19,16 @@ use crate::journal::{self, Durability, Journal, Record};
 
 pub(super) struct Disk {
     journal: Journal<KvRecord>,
+    /// Holds the file's advisory lock while the store is open.
+    _lock: std::fs::File,
 }
 
 pub(super) enum KvRecord {
     Put { key: Arc<str>, value: Value, version: u64, expires_ms: Option<i64> },
-    Del { key: Arc<str> },
-    Clear,
+    /// `high`: the shard's last version at the removal, so a reopened store never hands out a
+    /// version a removed key already had.
+    Del { key: Arc<str>, high: u64 },
+    Clear { high: u64 },
 }
 
 const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS netrig_store (
@@ -35,7 +39,21 @@ const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS netrig_store (
     blob BLOB,
     version INTEGER NOT NULL,
     expires_ms INTEGER
-) WITHOUT ROWID";
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS netrig_store_meta (
+    name TEXT PRIMARY KEY NOT NULL,
+    value INTEGER NOT NULL
+) WITHOUT ROWID;";
+
+/// Raises the version high-water mark kept for removed keys.
+fn raise_high(tx: &Transaction<'_>, high: u64) -> rusqlite::Result<()> {
+    tx.prepare_cached(
+        "INSERT INTO netrig_store_meta (name, value) VALUES ('max_version', ?1)
+         ON CONFLICT(name) DO UPDATE SET value = max(value, excluded.value)",
+    )?
+    .execute([high as i64])?;
+    Ok(())
+}
 
 fn wall_ms(at: SystemTime) -> i64 {
     at.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
@@ -60,11 +78,13 @@ impl Record for KvRecord {
                 )?
                 .execute(params![&**key, ty, ival, dval, blob, *version as i64, expires_ms])?;
             }
-            KvRecord::Del { key } => {
+            KvRecord::Del { key, high } => {
                 tx.prepare_cached("DELETE FROM netrig_store WHERE key = ?1")?.execute([&**key])?;
+                raise_high(tx, *high)?;
             }
-            KvRecord::Clear => {
+            KvRecord::Clear { high } => {
                 tx.execute("DELETE FROM netrig_store", [])?;
+                raise_high(tx, *high)?;
             }
         }
         Ok(())
@@ -136,12 +156,37 @@ impl Store {
         let path = path.as_ref();
         let mut store = Store::new(opts)?;
         let conn = journal::open(path, durability)?;
+        // One open store per file: a second one would not see the first one's writes. An
+        // advisory lock on the file itself (SQLite's own locks are POSIX record locks, which
+        // this does not touch) lasts as long as the store and dies with the process.
+        let lock = std::fs::File::open(path).map_err(|e| journal::io(path, "open for locking", e))?;
+        match lock.try_lock() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => {
+                return Err(Error::Busy(format!(
+                    "durable file {} is already open as a store (in this or another process); share that store instead",
+                    path.display()
+                )))
+            }
+            Err(std::fs::TryLockError::Error(e)) => return Err(journal::io(path, "lock", e)),
+        }
         conn.execute_batch(SCHEMA).map_err(|e| journal::io(path, "create table netrig_store", e))?;
         let now_wall = wall_ms(SystemTime::now());
         let now = Instant::now();
+        // Expired keys are dropped below; their versions stay reserved in the mark.
+        conn.execute(
+            "INSERT INTO netrig_store_meta (name, value) SELECT 'max_version', coalesce(max(version), 0) FROM netrig_store WHERE true
+             ON CONFLICT(name) DO UPDATE SET value = max(value, excluded.value)",
+            [],
+        )
+        .map_err(|e| journal::io(path, "keep the version mark", e))?;
         conn.execute("DELETE FROM netrig_store WHERE expires_ms IS NOT NULL AND expires_ms <= ?1", [now_wall])
             .map_err(|e| journal::io(path, "drop expired keys", e))?;
-        let mut max_version = 0u64;
+        let mut max_version: u64 = conn
+            .query_row("SELECT value FROM netrig_store_meta WHERE name = 'max_version'", [], |r| r.get::<_, i64>(0))
+            .optional()
+            .map_err(|e| journal::io(path, "read the version mark", e))?
+            .map_or(0, |v| v as u64);
         {
             let mut stmt = conn
                 .prepare("SELECT key, type, ival, dval, blob, version, expires_ms FROM netrig_store")
@@ -168,7 +213,7 @@ impl Store {
             }
         }
         store.resume_versions(max_version);
-        store.disk = Some(Box::new(Disk { journal: Journal::new(path, conn) }));
+        store.disk = Some(Box::new(Disk { journal: Journal::new(path, conn), _lock: lock }));
         Ok(store)
     }
 }

@@ -504,7 +504,7 @@ impl Store {
                 let Some((value, expiry)) = decide(live.then_some(found.get()))? else {
                     let delta = Delta::of(Some(found.get()), None);
                     self.note_removal(subs, found.get(), live);
-                    self.log(ticket, || vec![durable::KvRecord::Del { key: found.get().key.clone() }]);
+                    self.log(ticket, || vec![durable::KvRecord::Del { key: found.get().key.clone(), high: versions.0 }]);
                     found.remove();
                     self.release(delta);
                     return Ok(0);
@@ -644,7 +644,8 @@ impl Store {
             }
         }
         let mut ticket = 0;
-        self.log(&mut ticket, || vec![durable::KvRecord::Clear]);
+        let high = guards.iter().map(|g| g.versions.0).max().unwrap_or(0);
+        self.log(&mut ticket, || vec![durable::KvRecord::Clear { high }]);
         drop(guards);
         // An error here leaves the store refusing writes; clear itself already happened.
         let _ = self.settle(ticket);
@@ -669,7 +670,8 @@ impl Store {
                 }
             }
             let mut g = shard.0.write();
-            let Shard { table, subs, .. } = &mut *g;
+            let Shard { table, subs, versions } = &mut *g;
+            let high = versions.0;
             let mut now = None;
             let mut delta = Delta::default();
             table.retain(|e| {
@@ -678,7 +680,7 @@ impl Store {
                     delta = delta.add(Delta::of(Some(e), None));
                     self.note_removal(subs, e, false);
                     // Not waited for: an expired key is not loaded back anyway.
-                    self.log(&mut 0, || vec![durable::KvRecord::Del { key: e.key.clone() }]);
+                    self.log(&mut 0, || vec![durable::KvRecord::Del { key: e.key.clone(), high }]);
                 }
                 keep
             });

@@ -11,13 +11,13 @@ pub(super) enum Disk {}
 
 #[allow(dead_code)] // built, never read: no disk writes them
 pub(super) enum KvRecord {
-    Del { key: Arc<str> },
-    Clear,
+    Del { key: Arc<str>, high: u64 },
+    Clear { high: u64 },
 }
 
 impl KvRecord {
     pub(super) fn put(_: &Entry) -> KvRecord {
-        KvRecord::Clear
+        KvRecord::Clear { high: 0 }
     }
 }
 
