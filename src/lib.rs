@@ -14,6 +14,7 @@ mod json;
 pub mod journal;
 #[cfg(feature = "ssh")]
 pub mod pool;
+pub mod queue;
 #[cfg(feature = "ssh")]
 pub mod run;
 pub mod store;

@@ -15,6 +15,7 @@ mod guard;
 pub mod handle;
 #[cfg(feature = "ssh")]
 mod pool;
+mod queue;
 #[cfg(feature = "ssh")]
 mod run;
 mod snapshot;
@@ -27,6 +28,7 @@ pub use batch::*;
 pub use device::*;
 #[cfg(feature = "ssh")]
 pub use pool::*;
+pub use queue::*;
 #[cfg(feature = "ssh")]
 pub use run::*;
 pub use snapshot::*;
