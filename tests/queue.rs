@@ -709,11 +709,19 @@ mod durable {
             let mut pushed = HashSet::new();
             let mut claimed: HashMap<u64, u32> = HashMap::new();
             let mut completed = HashSet::new();
-            let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+            let mut out = BufReader::new(child.stdout.take().unwrap());
             let mut acknowledged = 0;
-            while acknowledged < 600 {
-                let line = lines.next().expect("the child ended early").unwrap();
-                let Some(rest) = line.strip_prefix("queue-child ") else { continue };
+            let mut killed = false;
+            loop {
+                let mut line = Vec::new();
+                out.read_until(b'\n', &mut line).unwrap();
+                // A line without its newline was cut by the kill; the pipe ends after it.
+                if line.last() != Some(&b'\n') {
+                    assert!(killed, "the child ended before it was killed");
+                    break;
+                }
+                let line = String::from_utf8(line).unwrap();
+                let Some(rest) = line.trim_end().strip_prefix("queue-child ") else { continue };
                 acknowledged += 1;
                 let words: Vec<&str> = rest.split(' ').collect();
                 let id: u64 = words[1].parse().unwrap();
@@ -725,10 +733,13 @@ mod durable {
                     "completed" => assert!(completed.insert(id)),
                     other => panic!("unexpected child line {other}"),
                 }
+                if acknowledged == 600 {
+                    // SIGKILL mid-work; the lines it wrote before dying are read on.
+                    child.kill().unwrap();
+                    child.wait().unwrap();
+                    killed = true;
+                }
             }
-            child.kill().unwrap(); // SIGKILL
-            child.wait().unwrap();
-
             let q = open(&dir.file(), "crash", QueueOptions { max_attempts: 5, ..Default::default() });
             let s = q.snapshot();
             let held: HashMap<u64, _> = s.items.iter().map(|i| (i.id, i)).collect();
