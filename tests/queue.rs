@@ -2,8 +2,7 @@
 //! counts and snapshots, the many-producers-many-consumers invariant (in memory and durable),
 //! and durability: reopen, and `kill -9` of a process in the middle of its work.
 
-use std::collections::{HashMap, HashSet};
-use std::path::{Path, PathBuf};
+use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Barrier, Mutex};
 use std::thread;
@@ -40,33 +39,6 @@ fn lease_error(r: Result<impl std::fmt::Debug, Error>, needle: &str) -> String {
             m
         }
         other => panic!("expected Error::Lease containing {needle:?}, got {other:?}"),
-    }
-}
-
-/// A directory under the system temp dir, removed when dropped.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(tag: &str) -> TempDir {
-        static N: AtomicUsize = AtomicUsize::new(0);
-        let dir = std::env::temp_dir().join(format!(
-            "netrig-queue-{tag}-{}-{}",
-            std::process::id(),
-            N.fetch_add(1, Ordering::Relaxed)
-        ));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        TempDir(dir)
-    }
-
-    fn file(&self) -> PathBuf {
-        self.0.join("queue.db")
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
     }
 }
 
@@ -562,8 +534,37 @@ fn invariant_many_producers_and_consumers_in_memory() {
 mod durable {
     use super::*;
     use netrig::journal::Durability;
+    use std::collections::HashMap;
     use std::io::{BufRead, BufReader};
+    use std::path::{Path, PathBuf};
     use std::process::{Command, Stdio};
+
+/// A directory under the system temp dir, removed when dropped.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(tag: &str) -> TempDir {
+        static N: AtomicUsize = AtomicUsize::new(0);
+        let dir = std::env::temp_dir().join(format!(
+            "netrig-queue-{tag}-{}-{}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::Relaxed)
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        TempDir(dir)
+    }
+
+    fn file(&self) -> PathBuf {
+        self.0.join("queue.db")
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
 
     fn open(path: &Path, name: &str, opts: QueueOptions) -> Queue {
         Queue::open(path, name, opts, Durability::ProcessCrash).unwrap()

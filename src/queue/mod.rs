@@ -659,8 +659,10 @@ impl Queue {
     /// lease deadline) and by `close`. [`Error::Timeout`] when none came, [`Error::Closed`]
     /// after [`Queue::close`].
     pub fn claim_with_lease(&self, timeout: Option<Duration>, lease: Duration) -> Result<Claim> {
-        lease_ok(lease, "lease")?;
         let start = Instant::now();
+        if lease.is_zero() || start.checked_add(lease).is_none() {
+            return Err(lease_ok(lease, "lease").expect_err("refused above"));
+        }
         let until = timeout.and_then(|t| start.checked_add(t));
         let mut st = self.state.lock();
         loop {
