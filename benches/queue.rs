@@ -52,40 +52,46 @@ impl Target for Queue {
 }
 
 #[derive(Default)]
+struct BaselineState {
+    items: VecDeque<(u64, Arc<[u8]>)>,
+    next_id: u64,
+    completed: u64,
+}
+
+#[derive(Default)]
 struct Baseline {
-    items: Mutex<(VecDeque<(u64, Arc<[u8]>)>, u64, u64)>,
+    state: Mutex<BaselineState>,
     ready: Condvar,
 }
 
 impl Target for Baseline {
     fn push(&self, payload: &[u8]) -> u64 {
         let payload: Arc<[u8]> = Arc::from(payload);
-        let mut st = self.items.lock();
-        st.1 += 1;
-        let id = st.1;
-        st.0.push_back((id, payload));
+        let mut st = self.state.lock();
+        st.next_id += 1;
+        let id = st.next_id;
+        st.items.push_back((id, payload));
         drop(st);
         self.ready.notify_one();
         id
     }
 
     fn claim(&self) -> Option<(u64, u64)> {
-        let mut st = self.items.lock();
+        let mut st = self.state.lock();
         let deadline = Instant::now() + Duration::from_millis(20);
         loop {
-            if let Some((id, payload)) = st.0.pop_front() {
+            if let Some((id, payload)) = st.items.pop_front() {
                 black_box(payload);
                 return Some((id, 0));
             }
-            if self.ready.wait_until(&mut st, deadline).timed_out() && st.0.is_empty() {
+            if self.ready.wait_until(&mut st, deadline).timed_out() && st.items.is_empty() {
                 return None;
             }
         }
     }
 
     fn complete(&self, id: u64, _token: u64) {
-        let mut st = self.items.lock();
-        st.2 += 1;
+        self.state.lock().completed += 1;
         black_box(id);
     }
 }
@@ -152,6 +158,9 @@ fn measure(make: &dyn Fn() -> Box<dyn Target>, producers: u64, consumers: u64, s
     rates[RUNS / 2]
 }
 
+/// Makes a fresh, empty target for each run.
+type MakeTarget = Box<dyn Fn() -> Box<dyn Target>>;
+
 fn temp_file() -> PathBuf {
     static N: AtomicU64 = AtomicU64::new(0);
     let dir = std::env::temp_dir().join(format!("netrig-bench-queue-{}", std::process::id()));
@@ -167,7 +176,7 @@ fn main() {
         move || -> Box<dyn Target> { Box::new(Queue::open(&temp_file(), "bench", opts.clone(), d).unwrap()) }
     };
     let memory_opts = opts.clone();
-    let targets: Vec<(&str, Box<dyn Fn() -> Box<dyn Target>>)> = vec![
+    let targets: Vec<(&str, MakeTarget)> = vec![
         ("baseline Mutex<VecDeque>+Condvar", Box::new(|| Box::new(Baseline::default()))),
         ("netrig in memory", Box::new(move || Box::new(Queue::new(memory_opts.clone()).unwrap()))),
         ("netrig durable, process crash", Box::new(durable(Durability::ProcessCrash))),

@@ -718,7 +718,6 @@ impl Drop for TempDir {
                 out.read_until(b'\n', &mut line).unwrap();
                 // A line without its newline was cut by the kill; the pipe ends after it.
                 if line.last() != Some(&b'\n') {
-                    assert!(killed, "the child ended before it was killed");
                     break;
                 }
                 let line = String::from_utf8(line).unwrap();
@@ -737,10 +736,11 @@ impl Drop for TempDir {
                 if acknowledged == 600 {
                     // SIGKILL mid-work; the lines it wrote before dying are read on.
                     child.kill().unwrap();
-                    child.wait().unwrap();
                     killed = true;
                 }
             }
+            child.wait().unwrap();
+            assert!(killed, "the child ended before it was killed");
             let q = open(&dir.file(), "crash", QueueOptions { max_attempts: 5, ..Default::default() });
             let s = q.snapshot();
             let held: HashMap<u64, _> = s.items.iter().map(|i| (i.id, i)).collect();
