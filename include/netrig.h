@@ -62,6 +62,23 @@
  *          returned NETRIG_OK (NETRIG_E_BUSY before). Hosts and steps are indexed from 0 in
  *          the order they were added to the job.
  *
+ * QUEUE    A netrig_queue holds items (bytes plus an int32 priority) in memory
+ *          (netrig_queue_new) or in a SQLite file (netrig_queue_open). netrig_queue_claim
+ *          hands the next pending item (highest priority, then oldest) to exactly one caller,
+ *          as a netrig_item handle holding a lease. Settle it with netrig_queue_complete or
+ *          netrig_queue_fail, renew it with netrig_queue_extend, or let the lease run out: the
+ *          item is then pending again, or failed once it has had max_attempts claims. A settle
+ *          after the lease ended returns NETRIG_E_LEASE and changes nothing. Claims wait on a
+ *          condition variable (no polling) up to timeout_ms (0 = only look,
+ *          NETRIG_WAIT_FOREVER = no limit), and return NETRIG_E_CLOSED at once when the queue
+ *          is closed or freed. A netrig_item is an immutable copy (id, payload, priority,
+ *          attempt, lease token) that stays readable after its queue is freed; freeing it
+ *          does not settle it. On a durable queue, every call that returned NETRIG_OK is in
+ *          the file (it waits for a commit shared with concurrent callers); items that were
+ *          claimed when the process ended are pending again on reopen, their attempt counted.
+ *          The snapshot is JSON copied into the caller's buffer (see netrig_queue_snapshot_json
+ *          for the retry loop); netrig_queue_get_counts gives the counts alone, cheaply.
+ *
  * TTL      ttl_ms arguments: NETRIG_TTL_DEFAULT (-1) uses the store's default TTL,
  *          NETRIG_TTL_NEVER (0) never expires, a positive number expires that many ms after the
  *          write, on a monotonic clock.
