@@ -185,6 +185,28 @@ fn an_expired_lease_goes_to_a_blocked_claimer_at_the_deadline() {
     assert_eq!(q.counts(), counts(0, 0, 0, 0, 1));
 }
 
+/// A claimer that went to sleep for a 30 s lease still takes the item back on time when that
+/// lease is shortened to 150 ms while it sleeps.
+#[test]
+fn a_lease_shortened_while_claimers_wait_is_reclaimed_on_time() {
+    let q = Arc::new(queue(QueueOptions::default()));
+    let id = q.push(b"job", 0).unwrap();
+    let first = q.claim_with_lease(Some(Duration::ZERO), Duration::from_secs(30)).unwrap();
+    let waiters: Vec<_> = (0..2)
+        .map(|_| {
+            let q = Arc::clone(&q);
+            thread::spawn(move || q.claim(Some(ms(500))).map(|c| (c, Instant::now())))
+        })
+        .collect();
+    thread::sleep(ms(100));
+    let deadline = q.extend(first.id, first.token, ms(150)).unwrap();
+    let results: Vec<_> = waiters.into_iter().map(|w| w.join().unwrap()).collect();
+    let (c, at) = results.iter().find_map(|r| r.as_ref().ok()).expect("one waiter got the item");
+    assert!(results.iter().filter(|r| r.is_ok()).count() == 1);
+    assert_eq!((c.id, c.attempt), (id, 2));
+    assert!(*at >= deadline && at.duration_since(deadline) < ms(50), "{:?} after the deadline", at.duration_since(deadline));
+}
+
 #[test]
 fn a_stale_or_foreign_token_gets_lease_and_changes_nothing() {
     let q = queue(QueueOptions::default());

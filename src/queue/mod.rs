@@ -13,8 +13,9 @@
 //! Locking (THREAD_SAFETY.md, "The work queue"): one `parking_lot::Mutex` around the state, held
 //! for bookkeeping only. Claimers wait on one `Condvar`, woken by pushes, by items returning to
 //! pending, by `close`, and by their own timed wait, which never sleeps past the earliest lease
-//! deadline: an expired lease is taken back by a waiting claimer the moment it expires. There is
-//! no background thread; every operation first takes back the leases that expired (a peek at the
+//! deadline: an expired lease is taken back by a waiting claimer the moment it expires (a lease
+//! that begins or shortens while no waiter is due to wake by its deadline wakes them all to
+//! look again). There is no background thread; every operation first takes back the leases that expired (a peek at the
 //! earliest deadline when none did).
 //!
 //! Durable queues ([`Queue::open`]) append the records of a change to the journal
@@ -28,7 +29,7 @@
 mod durable;
 
 use std::cmp::Reverse;
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -292,6 +293,8 @@ struct State {
     closed: bool,
     /// Claimers waiting on `Queue::ready`.
     waiters: usize,
+    /// When the timed ones among them wake up at the latest (a multiset: instant -> count).
+    wakeups: BTreeMap<Instant, usize>,
 }
 
 impl State {
@@ -303,6 +306,17 @@ impl State {
             failed: self.failed.len(),
             completed: self.completed,
         }
+    }
+
+    /// True when claimers wait but none will wake by the earliest lease deadline, so none
+    /// would take that item back when the lease expires: a lease began or got shorter while
+    /// they slept, or the waiter that was to wake for it left.
+    fn lease_unwatched(&self) -> bool {
+        if self.waiters == 0 {
+            return false;
+        }
+        let Some(&(first, _)) = self.leases.first() else { return false };
+        self.wakeups.first_key_value().is_none_or(|(&wake, _)| wake > first)
     }
 
     fn make_pending(&mut self, id: u64, fx: &mut Effects) {
@@ -463,8 +477,7 @@ impl Queue {
         Ok(q)
     }
 
-    fn with_state(name: Arc<str>, opts: QueueOptions, st: State) -> Queue {
-        let mut st = st;
+    fn with_state(name: Arc<str>, opts: QueueOptions, mut st: State) -> Queue {
         st.next_token = TOKEN_BASE.fetch_add(1 << 40, std::sync::atomic::Ordering::Relaxed);
         Queue {
             name,
@@ -538,7 +551,8 @@ impl Queue {
     fn settle(&self, st: MutexGuard<'_, State>, mut fx: Effects) -> Option<u64> {
         let ticket = self.log(&st, &mut fx);
         let wake = fx.ready.min(st.waiters);
-        let all = wake > 0 && wake == st.waiters;
+        // Waking every waiter lets each pick its wake-up time again, from the new deadline.
+        let all = (wake > 0 && wake == st.waiters) || st.lease_unwatched();
         drop(st);
         if all {
             self.ready.notify_all();
@@ -704,7 +718,14 @@ impl Queue {
             st.waiters += 1;
             match wake_at {
                 Some(at) => {
+                    *st.wakeups.entry(at).or_default() += 1;
                     let _ = self.ready.wait_until(&mut st, at);
+                    match st.wakeups.get_mut(&at) {
+                        Some(n) if *n > 1 => *n -= 1,
+                        _ => {
+                            st.wakeups.remove(&at);
+                        }
+                    }
                 }
                 None => self.ready.wait(&mut st),
             }
@@ -998,6 +1019,7 @@ impl State {
             next_token: 0,
             closed: false,
             waiters: 0,
+            wakeups: BTreeMap::new(),
         }
     }
 }
