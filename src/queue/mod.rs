@@ -83,14 +83,17 @@ impl QueueOptions {
     }
 }
 
-/// A lease must end at a representable instant; anything up to centuries does.
+/// A lease must last and end at a representable instant (anything up to centuries does).
 fn lease_ok(lease: Duration, what: &str) -> Result<()> {
+    lease_from(Instant::now(), lease, what).map(drop)
+}
+
+/// The deadline of a lease that starts at `now`.
+fn lease_from(now: Instant, lease: Duration, what: &str) -> Result<Instant> {
     if lease.is_zero() {
         return Err(Error::InvalidArg(format!("{what} is 0; a lease must last at least 1 ms")));
     }
-    Instant::now()
-        .checked_add(lease)
-        .map(drop)
+    now.checked_add(lease)
         .ok_or_else(|| Error::InvalidArg(format!("{what} of {} s is too long for the clock", lease.as_secs())))
 }
 
@@ -674,9 +677,7 @@ impl Queue {
     /// after [`Queue::close`].
     pub fn claim_with_lease(&self, timeout: Option<Duration>, lease: Duration) -> Result<Claim> {
         let start = Instant::now();
-        if lease.is_zero() || start.checked_add(lease).is_none() {
-            return Err(lease_ok(lease, "lease").expect_err("refused above"));
-        }
+        lease_from(start, lease, "lease")?;
         let until = timeout.and_then(|t| start.checked_add(t));
         let mut st = self.state.lock();
         loop {
@@ -737,9 +738,10 @@ impl Queue {
         let (_, id) = st.pending.pop_first()?;
         st.next_token += 1;
         let token = st.next_token;
-        // lease_ok checked that now + lease is representable (up to clock skew of
-        // microseconds); saturate rather than panic on the odd case.
-        let deadline = now.checked_add(lease).unwrap_or(now + Duration::from_secs(86_400 * 365));
+        // The claim checked that a lease starting when it began ends at a representable
+        // instant, so this one, microseconds later, can fail only against a centuries-long
+        // lease at the very end of the clock's range; never panic for it.
+        let deadline = now.checked_add(lease).unwrap_or(now);
         let item = st.items.get_mut(&id).expect("a pending id names a held item");
         item.attempts = item.attempts.saturating_add(1);
         item.status = Status::Processing { token, deadline };
@@ -839,9 +841,9 @@ impl Queue {
     pub fn extend(&self, id: u64, token: u64, lease: Duration) -> Result<Instant> {
         lease_ok(lease, "lease")?;
         self.op(|st, _, now| {
+            let deadline = lease_from(now, lease, "lease")?;
             let item = self.held(st, id, token, now)?;
             let Status::Processing { deadline: old, .. } = item.status else { unreachable!("held") };
-            let deadline = now.checked_add(lease).unwrap_or(old);
             item.status = Status::Processing { token, deadline };
             st.leases.remove(&(old, id));
             st.leases.insert((deadline, id));
