@@ -208,6 +208,8 @@ pub unsafe extern "C" fn netrig_queue_new(opts: *const netrig_queue_options, out
 ///
 /// Several queues may share one file under different names. A name already open in this
 /// process returns NETRIG_E_BUSY (share that handle instead: any number of threads may use it).
+/// One process at a time may work a given queue name: a second process that opens it would
+/// take the first one's claimed items for abandoned ones.
 /// NETRIG_E_IO when the file cannot be opened, created or read (the last error names the file
 /// and the step); NETRIG_E_INVALID_ARG for an empty name or one over 256 bytes, a field of
 /// `opts` that is 0, a `durability` that is neither constant, or a build without the `durable`

@@ -428,8 +428,9 @@ impl Queue {
     ///
     /// Several queues (and other netrig objects) may share one file, each under its own name;
     /// a name already open in this process is refused with [`Error::Busy`] (share that
-    /// `Queue` instead: it is `Sync`). Every operation that returns `Ok` is in the file by then,
-    /// surviving what `durability` says.
+    /// `Queue` instead: it is `Sync`). Only one process at a time may work a queue name (a
+    /// second would take the first one's claimed items for abandoned ones). Every operation
+    /// that returns `Ok` is in the file by then, surviving what `durability` says.
     #[cfg(feature = "durable")]
     pub fn open(
         path: &std::path::Path,
