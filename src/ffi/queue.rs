@@ -629,8 +629,8 @@ pub unsafe extern "C" fn netrig_queue_get_counts(queue: netrig_queue, out: *mut 
 /// `netrig_queue_get_counts` is much cheaper.
 ///
 /// Ownership: `buf` and `*out_len` are the caller's. Blocking: holds the queue's lock while it
-/// copies the item list (an atomic increment per item, no payload copy: about a millisecond per
-/// 20000 items); the JSON is written after the lock is released. No I/O.
+/// copies the item list (no payload copy; 12 ms for 100000 items in benches/queue.rs), then
+/// renders the JSON without it (47 ms for those items' 19 MB). No I/O.
 /// Thread-safety: any thread.
 #[no_mangle]
 pub unsafe extern "C" fn netrig_queue_snapshot_json(
