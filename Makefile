@@ -18,6 +18,7 @@ export CARGO_TERM_COLOR ?= never
 demo: setup lib
 	$(MAKE) -C examples-c build
 	./examples-c/build/store_demo-shared
+	./examples-c/build/queue_events_demo-shared
 	./examples-c/with_fleet.sh ./examples-c/build/device_demo-shared
 	./examples-c/with_fleet.sh $(DEMO_FLEET) ./examples-c/build/parallel_demo-shared
 

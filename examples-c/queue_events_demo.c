@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "netrig.h"
@@ -214,7 +215,7 @@ static bool run(const char *dir) {
     /* Wait (bounded) for the consumer to see every result, then stop it by freeing its
        subscription: its blocked poll returns NETRIG_E_CLOSED. */
     for (int i = 0; i < 500 && cons.results_seen < atomic_load(&sh.completed); i++) {
-        usleep(2000);
+        nanosleep(&(struct timespec){.tv_nsec = 2000000}, NULL);
     }
     unsigned seen = cons.results_seen;
     OK(netrig_subscription_free(cons.sub));

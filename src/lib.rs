@@ -14,6 +14,7 @@ pub mod journal;
 mod json;
 #[cfg(feature = "ssh")]
 pub mod pool;
+pub mod queue;
 #[cfg(feature = "ssh")]
 pub mod run;
 pub mod store;

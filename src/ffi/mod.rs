@@ -16,6 +16,7 @@ mod guard;
 pub mod handle;
 #[cfg(feature = "ssh")]
 mod pool;
+mod queue;
 #[cfg(feature = "ssh")]
 mod run;
 mod snapshot;
@@ -39,6 +40,7 @@ pub use device::*;
 pub use events::*;
 #[cfg(feature = "ssh")]
 pub use pool::*;
+pub use queue::*;
 #[cfg(feature = "ssh")]
 pub use run::*;
 pub use snapshot::*;

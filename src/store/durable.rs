@@ -24,11 +24,21 @@ pub(super) struct Disk {
 }
 
 pub(super) enum KvRecord {
-    Put { key: Arc<str>, value: Value, version: u64, expires_ms: Option<i64> },
+    Put {
+        key: Arc<str>,
+        value: Value,
+        version: u64,
+        expires_ms: Option<i64>,
+    },
     /// `high`: the shard's last version at the removal, so a reopened store never hands out a
     /// version a removed key already had.
-    Del { key: Arc<str>, high: u64 },
-    Clear { high: u64 },
+    Del {
+        key: Arc<str>,
+        high: u64,
+    },
+    Clear {
+        high: u64,
+    },
 }
 
 const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS netrig_store (

@@ -504,7 +504,9 @@ impl Store {
                 let Some((value, expiry)) = decide(live.then_some(found.get()))? else {
                     let delta = Delta::of(Some(found.get()), None);
                     self.note_removal(subs, found.get(), live);
-                    self.log(ticket, || vec![durable::KvRecord::Del { key: found.get().key.clone(), high: versions.0 }]);
+                    self.log(ticket, || {
+                        vec![durable::KvRecord::Del { key: found.get().key.clone(), high: versions.0 }]
+                    });
                     found.remove();
                     self.release(delta);
                     return Ok(0);
