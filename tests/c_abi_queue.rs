@@ -581,7 +581,7 @@ fn producers_and_consumers_through_the_abi() {
                         let mut attempt = 0;
                         // SAFETY: live out pointer.
                         ok(unsafe { netrig_item_attempt(item, &mut attempt) });
-                        if attempt == 1 && (id + n) % 7 == 0 {
+                        if attempt == 1 && (id + n).is_multiple_of(7) {
                             assert_eq!(fail(q, item, true, "again"), NETRIG_ITEM_PENDING);
                         } else {
                             ok(netrig_queue_complete(q, item));

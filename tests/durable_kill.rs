@@ -7,13 +7,14 @@
 //! `harness = false`: the same binary is the parent (no arguments) and the child (`--child DIR
 //! SEED`), so the child is exactly the code under test, with no extra test target.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use netrig::journal::Durability;
+use netrig::queue::{Claim, ItemStatus, Queue, QueueOptions};
 use netrig::store::{Batch, Store, StoreOptions, Ttl, Value};
 
 const ROUNDS: usize = 20;
@@ -38,16 +39,47 @@ fn store_path(dir: &Path) -> PathBuf {
     dir.join("store.db")
 }
 
+fn open_queue(dir: &Path) -> Queue {
+    // Attempts are not what this test is about: crashes must never fail an item here.
+    let opts = QueueOptions { max_attempts: 1_000_000, ..QueueOptions::default() };
+    Queue::open(&dir.join("queue.db"), "work", opts, Durability::ProcessCrash).expect("open queue")
+}
+
 /// The child: writes until killed. Each line on stdout is one acknowledged change.
 fn child(dir: &Path, seed: u64) {
     let store = Store::open(store_path(dir), StoreOptions::default(), Durability::ProcessCrash).expect("open store");
+    let queue = open_queue(dir);
+    let mut held: Vec<Claim> = Vec::new();
     let mut rng = Rng(seed | 1);
     let mut out = std::io::stdout().lock();
     // Values only grow across rounds: the counter continues from what the file holds.
     let mut n = store.get_int("counter").map_or(0, |v| v.value);
     loop {
         n += 1;
-        match rng.below(3) {
+        match rng.below(6) {
+            3 => {
+                let id = queue.push(format!("p{n}").as_bytes(), (n % 3) as i32).expect("push");
+                writeln!(out, "push {id} p{n}").unwrap();
+            }
+            4 => match queue.claim(Some(Duration::ZERO)) {
+                Ok(c) => {
+                    writeln!(out, "claim {} {n}", c.id).unwrap();
+                    held.push(c);
+                }
+                Err(netrig::Error::Timeout(_)) => {}
+                Err(e) => panic!("claim: {e}"),
+            },
+            5 => {
+                if let Some(c) = held.pop() {
+                    if rng.below(4) == 0 {
+                        queue.fail(c.id, c.token, true, "retry").expect("fail");
+                        writeln!(out, "retry {} {n}", c.id).unwrap();
+                    } else {
+                        queue.complete(c.id, c.token).expect("complete");
+                        writeln!(out, "done {} {n}", c.id).unwrap();
+                    }
+                }
+            }
             0 => {
                 let key = format!("k/{}", rng.below(KEYS));
                 store.set(&key, Value::Int(n), Ttl::Never).expect("set");
@@ -79,6 +111,11 @@ struct Model {
     /// Per key: the last acknowledged value (None = last acknowledged change was a delete).
     keys: BTreeMap<String, Option<i64>>,
     batch: i64,
+    /// Queue items pushed and not known completed: id -> payload.
+    items: BTreeMap<u64, String>,
+    /// Items claimed (and not settled) in this round: pending again after the kill.
+    claimed: BTreeSet<u64>,
+    completed: u64,
 }
 
 impl Model {
@@ -88,6 +125,15 @@ impl Model {
             ["set", key, n] => drop(self.keys.insert(key.to_string(), Some(n.parse().unwrap()))),
             ["del", key, _] => drop(self.keys.insert(key.to_string(), None)),
             ["batch", n] => self.batch = n.parse().unwrap(),
+            ["push", id, payload] => drop(self.items.insert(id.parse().unwrap(), payload.to_string())),
+            ["claim", id, _] => drop(self.claimed.insert(id.parse().unwrap())),
+            ["retry", id, _] => drop(self.claimed.remove(&id.parse().unwrap())),
+            ["done", id, _] => {
+                let id: u64 = id.parse().unwrap();
+                assert!(self.items.remove(&id).is_some(), "completed item {id} was never pushed");
+                self.claimed.remove(&id);
+                self.completed += 1;
+            }
             _ => panic!("unexpected line from the child: {line:?}"),
         }
     }
@@ -96,7 +142,48 @@ impl Model {
     /// Exactly one operation per round was in flight at the kill (never acknowledged): it may or
     /// may not be in the file, so at most one key may differ from the model, and only as that
     /// operation would have made it (a value above every acknowledged one, or a delete).
-    fn check(&mut self, store: &Store, round: usize, last_acked: i64) {
+    /// The reopened queue: every acknowledged push is there once (completed ones are gone),
+    /// nothing is processing, items claimed at the kill are pending again, and the completed
+    /// count matches. The in-flight operation may have pushed or completed one more item.
+    fn check_queue(&mut self, queue: &Queue, round: usize, last_acked: i64, in_flight: &mut Vec<String>) {
+        let snap = queue.snapshot();
+        let mut payloads = BTreeSet::new();
+        let mut held = BTreeMap::new();
+        for it in &snap.items {
+            let payload = String::from_utf8(it.payload.to_vec()).unwrap();
+            assert!(payloads.insert(payload.clone()), "round {round}: payload {payload} held twice");
+            assert_ne!(it.status, ItemStatus::Processing, "round {round}: item {} still processing after reopen", it.id);
+            held.insert(it.id, (payload, it.status));
+        }
+        for id in std::mem::take(&mut self.claimed) {
+            if let Some((_, status)) = held.get(&id) {
+                assert_eq!(*status, ItemStatus::Pending, "round {round}: claimed item {id} is not pending again");
+            }
+        }
+        let model_ids: Vec<u64> = self.items.keys().copied().collect();
+        for id in model_ids {
+            match held.get(&id) {
+                Some((payload, _)) => assert_eq!(payload, &self.items[&id], "round {round}: item {id} changed"),
+                None => {
+                    // Only the in-flight operation, a complete, can have removed it.
+                    in_flight.push(format!("item {id} completed"));
+                    self.items.remove(&id);
+                    self.completed += 1;
+                }
+            }
+        }
+        for (id, (payload, _)) in &held {
+            if !self.items.contains_key(id) {
+                let n: i64 = payload[1..].parse().unwrap();
+                assert!(n > last_acked, "round {round}: item {id} ({payload}) was completed yet is back");
+                in_flight.push(format!("item {id} pushed"));
+                self.items.insert(*id, payload.clone());
+            }
+        }
+        assert_eq!(snap.counts.completed, self.completed, "round {round}: completed count");
+    }
+
+    fn check(&mut self, store: &Store, queue: &Queue, round: usize, last_acked: i64) {
         let mut in_flight = Vec::new();
         for (key, want) in self.keys.iter_mut() {
             let got = store.get_int(key).ok().map(|v| v.value);
@@ -119,6 +206,7 @@ impl Model {
             in_flight.push(format!("batch {} -> {left}", self.batch));
             self.batch = left;
         }
+        self.check_queue(queue, round, last_acked, &mut in_flight);
         assert!(in_flight.len() <= 1, "round {round}: more than the one in-flight change differs: {in_flight:?}");
         // Keys written by the in-flight set that the model never saw.
         for e in store.snapshot("k/").entries() {
@@ -185,8 +273,10 @@ fn main() {
         total_acks += acks.len() + 1;
         let store = Store::open(store_path(&dir), StoreOptions::default(), Durability::ProcessCrash)
             .unwrap_or_else(|e| panic!("round {round}: reopen failed: {e}"));
-        model.check(&store, round, last_acked);
+        let queue = open_queue(&dir);
+        model.check(&store, &queue, round, last_acked);
         drop(store);
+        drop(queue);
     }
     println!(
         "durable_kill: {ROUNDS} SIGKILLs, {total_acks} acknowledged changes checked, {:.1} s",
