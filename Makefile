@@ -71,6 +71,7 @@ asan:
 # that process), so it builds it first and raises the soft open-files limit to the hard one.
 bench:
 	$(CARGO) bench --bench store
+	$(CARGO) bench --bench queue
 	$(CARGO) bench --bench device
 	$(CARGO) build --release -p fakedev
 	ulimit -Sn $$(ulimit -Hn) 2>/dev/null || true; $(CARGO) bench --bench run

@@ -862,6 +862,7 @@ fn test_and_service_state_through_the_abi() {
     assert_eq!(netrig_store_free(s), NETRIG_OK);
 }
 
+#[cfg(feature = "durable")]
 #[test]
 fn durable_store_through_the_abi() {
     let dir = std::env::temp_dir().join(format!("netrig-cabi-{}", std::process::id()));

@@ -1,4 +1,5 @@
 //! The store on a file: what a reopened store holds, and that memory and file agree.
+#![cfg(feature = "durable")]
 
 use std::path::PathBuf;
 use std::sync::Arc;
