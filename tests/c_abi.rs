@@ -7,19 +7,9 @@ use std::ptr::{null, null_mut};
 use netrig::ffi::*;
 use netrig::netrig_status::{self, *};
 
-fn last_error() -> String {
-    // SAFETY: netrig_last_error returns a NUL-terminated string valid until the next failing call.
-    unsafe { CStr::from_ptr(netrig_last_error()) }.to_string_lossy().into_owned()
-}
-
-/// Asserts a status and that the last error names the function and contains `needle`.
-#[track_caller]
-fn expect(status: netrig_status, want: netrig_status, needle: &str) {
-    let err = last_error();
-    assert_eq!(status, want, "last error: {err}");
-    assert!(err.starts_with("netrig_"), "error text lacks the function name: {err}");
-    assert!(err.contains(needle), "error text {err:?} lacks {needle:?}");
-}
+#[path = "support/abi.rs"]
+mod abi;
+use abi::{c, expect, last_error};
 
 fn new_store(opts: Option<netrig_store_options>) -> netrig_store {
     let mut s = netrig_store { id: 0 };
@@ -27,10 +17,6 @@ fn new_store(opts: Option<netrig_store_options>) -> netrig_store {
     // SAFETY: valid options pointer or NULL, valid out pointer.
     assert_eq!(unsafe { netrig_store_new(p, &mut s) }, NETRIG_OK);
     s
-}
-
-fn c(s: &str) -> CString {
-    CString::new(s).unwrap()
 }
 
 #[test]

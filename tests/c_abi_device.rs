@@ -12,21 +12,13 @@ use std::time::{Duration, Instant};
 use fakedev::{DeviceInfo, Faults, Fleet, Group, Inventory};
 use netrig::ffi::*;
 use netrig::netrig_status::{self, *};
-use support::c_abi::{c, last_error, start_blocked, Opts, BAD_UTF8};
+use support::abi::{c, expect, last_error, BAD_UTF8};
+use support::c_abi::{start_blocked, Opts};
 
 mod support;
 
 /// The promise of netrig_device_cancel's and netrig_device_free's docs.
 const CANCEL_LIMIT: Duration = Duration::from_millis(100);
-
-/// Asserts a status and that the last error names the function and contains `needle`.
-#[track_caller]
-fn expect(status: netrig_status, want: netrig_status, needle: &str) {
-    let err = last_error();
-    assert_eq!(status, want, "last error: {err}");
-    assert!(err.starts_with("netrig_"), "error text lacks the function name: {err}");
-    assert!(err.contains(needle), "error text {err:?} lacks {needle:?}");
-}
 
 fn fleet(groups: &[(&str, Faults)]) -> Fleet {
     let inv = groups

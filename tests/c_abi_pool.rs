@@ -15,7 +15,8 @@ use std::time::{Duration, Instant};
 use fakedev::{Faults, Fleet, Group, Inventory};
 use netrig::ffi::*;
 use netrig::netrig_status::{self, *};
-use support::c_abi::{c, last_error, start_blocked, Opts, BAD_UTF8};
+use support::abi::{c, expect, last_error, ok, BAD_UTF8};
+use support::c_abi::{start_blocked, Opts};
 
 mod support;
 
@@ -24,20 +25,6 @@ mod support;
 const CANCEL_LIMIT: Duration = Duration::from_millis(500);
 
 const CLOCK: &str = "*10:42:13.123 UTC Sat Nov 21 2026\n";
-
-/// Asserts a status and that the last error names the function and contains `needle`.
-#[track_caller]
-fn expect(status: netrig_status, want: netrig_status, needle: &str) {
-    let err = last_error();
-    assert_eq!(status, want, "last error: {err}");
-    assert!(err.starts_with("netrig_"), "error text lacks the function name: {err}");
-    assert!(err.contains(needle), "error text {err:?} lacks {needle:?}");
-}
-
-#[track_caller]
-fn ok(status: netrig_status) {
-    assert_eq!(status, NETRIG_OK, "{}", last_error());
-}
 
 fn fleet(groups: &[(&str, usize, Faults)]) -> Fleet {
     let inv = groups.iter().fold(Inventory::default(), |inv, (profile, n, faults)| {

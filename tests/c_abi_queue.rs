@@ -1,9 +1,9 @@
 //! The work queue's C ABI driven exactly as a C caller drives it: handles as ids, raw pointers,
-//! statuses, out-parameters and the thread-local last error. It needs no SSH, so it defines its
-//! few helpers itself instead of using tests/support (which needs the device layer).
+//! statuses, out-parameters and the thread-local last error. It needs no SSH, so it takes its
+//! helpers from tests/support/abi.rs alone.
 
 use std::collections::HashSet;
-use std::ffi::{c_char, CStr, CString};
+use std::ffi::c_char;
 use std::ptr::{null, null_mut};
 use std::sync::{Arc, Barrier, Mutex};
 use std::thread;
@@ -12,40 +12,19 @@ use std::time::{Duration, Instant};
 use netrig::ffi::*;
 use netrig::netrig_status::{self, *};
 
+#[path = "support/abi.rs"]
+mod abi;
+use abi::{c, expect, last_error, ok, BAD_UTF8};
+
 /// NETRIG_WAIT_FOREVER (defined in Rust by the SSH-enabled build only).
 const WAIT_FOREVER: u32 = u32::MAX;
 
-/// A string that is not UTF-8, NUL-terminated (as tests/support/c_abi.rs's BAD_UTF8).
-const BAD_UTF8: &[u8] = b"show \xff\xfe\0";
 
 /// Room for a loaded machine where only the order of events matters.
 const MARGIN: Duration = Duration::from_millis(150);
 
-fn last_error() -> String {
-    // SAFETY: netrig_last_error returns a NUL-terminated string valid until the next failing call.
-    unsafe { CStr::from_ptr(netrig_last_error()) }.to_string_lossy().into_owned()
-}
-
-fn c(s: &str) -> CString {
-    CString::new(s).unwrap()
-}
-
 fn bad_utf8() -> *const c_char {
     BAD_UTF8.as_ptr().cast()
-}
-
-/// Asserts a status and that the last error names the function and contains `needle`.
-#[track_caller]
-fn expect(status: netrig_status, want: netrig_status, needle: &str) {
-    let err = last_error();
-    assert_eq!(status, want, "last error: {err}");
-    assert!(err.starts_with("netrig_"), "error text lacks the function name: {err}");
-    assert!(err.contains(needle), "error text {err:?} lacks {needle:?}");
-}
-
-#[track_caller]
-fn ok(status: netrig_status) {
-    assert_eq!(status, NETRIG_OK, "{}", last_error());
 }
 
 fn defaults() -> netrig_queue_options {

@@ -1,7 +1,7 @@
 //! Helpers of the C ABI test binaries: C strings and `netrig_device_options` for a fake device.
 #![allow(dead_code)] // each binary uses its own subset
 
-use std::ffi::{c_char, CStr, CString};
+use std::ffi::{c_char, CString};
 use std::ptr::null;
 use std::thread;
 use std::time::{Duration, Instant};
@@ -10,17 +10,7 @@ use fakedev::DeviceInfo;
 use netrig::ffi::*;
 use netrig::netrig_status::{self, *};
 
-pub fn last_error() -> String {
-    // SAFETY: netrig_last_error returns a NUL-terminated string valid until the next failing call.
-    unsafe { CStr::from_ptr(netrig_last_error()) }.to_string_lossy().into_owned()
-}
-
-pub fn c(s: &str) -> CString {
-    CString::new(s).unwrap()
-}
-
-/// A string that is not UTF-8, NUL-terminated.
-pub const BAD_UTF8: &[u8] = b"show \xff\xfe\0";
+use super::abi::{c, last_error};
 
 /// `netrig_device_options` plus the C strings its pointers point into.
 pub struct Opts {

@@ -1,5 +1,6 @@
 //! Helpers shared by the device test binaries.
 
+pub mod abi;
 pub mod c_abi;
 
 use std::time::Duration;

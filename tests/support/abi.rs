@@ -1,0 +1,35 @@
+//! Helpers of every C ABI test binary: the last error, C strings and status assertions. No SSH:
+//! the store and queue binaries include this file alone (`#[path]`), the device binaries through
+//! `support`.
+#![allow(dead_code)] // each binary uses its own subset
+
+use std::ffi::{CStr, CString};
+
+use netrig::ffi::netrig_last_error;
+use netrig::netrig_status::{self, NETRIG_OK};
+
+pub fn last_error() -> String {
+    // SAFETY: netrig_last_error returns a NUL-terminated string valid until the next failing call.
+    unsafe { CStr::from_ptr(netrig_last_error()) }.to_string_lossy().into_owned()
+}
+
+pub fn c(s: &str) -> CString {
+    CString::new(s).unwrap()
+}
+
+/// A string that is not UTF-8, NUL-terminated.
+pub const BAD_UTF8: &[u8] = b"show \xff\xfe\0";
+
+/// Asserts a status and that the last error names the function and contains `needle`.
+#[track_caller]
+pub fn expect(status: netrig_status, want: netrig_status, needle: &str) {
+    let err = last_error();
+    assert_eq!(status, want, "last error: {err}");
+    assert!(err.starts_with("netrig_"), "error text lacks the function name: {err}");
+    assert!(err.contains(needle), "error text {err:?} lacks {needle:?}");
+}
+
+#[track_caller]
+pub fn ok(status: netrig_status) {
+    assert_eq!(status, NETRIG_OK, "{}", last_error());
+}
