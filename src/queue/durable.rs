@@ -21,7 +21,7 @@ use std::sync::Arc;
 use parking_lot::Mutex;
 use rusqlite::{params, Transaction, TransactionBehavior};
 
-use super::{Change, ItemStatus, QueueOptions, State};
+use super::{Change, ItemInfo, ItemStatus, QueueOptions, State};
 use crate::error::{Error, Result};
 use crate::journal::{self, Durability, Journal, Record};
 
@@ -83,20 +83,10 @@ impl Record for Rec {
     }
 }
 
-/// An item as loaded from the file.
-#[derive(Debug)]
-pub(super) struct LoadedItem {
-    pub id: u64,
-    pub priority: i32,
-    pub status: ItemStatus,
-    pub attempts: u32,
-    pub last_error: Option<Arc<str>>,
-    pub payload: Arc<[u8]>,
-}
-
 #[derive(Debug)]
 pub(super) struct Loaded {
-    pub items: Vec<LoadedItem>,
+    /// Items as loaded from the file (no lease: nothing is processing after a reopen).
+    pub items: Vec<ItemInfo>,
     pub next_id: u64,
     pub completed: u64,
 }
@@ -187,13 +177,14 @@ impl Durable {
                 })?;
                 let last_error: Option<String> = row.get(4).map_err(err("read an item"))?;
                 let payload: Vec<u8> = row.get(5).map_err(err("read an item"))?;
-                items.push(LoadedItem {
+                items.push(ItemInfo {
                     id: u64::try_from(id).unwrap_or(0),
                     priority: row.get(1).map_err(err("read an item"))?,
                     status,
                     attempts: row.get(3).map_err(err("read an item"))?,
                     last_error: last_error.map(Arc::from),
                     payload: Arc::from(payload),
+                    lease_remaining: None,
                 });
             }
         }
