@@ -141,14 +141,14 @@ def test_claim_timeout_accuracy(q):
     assert "none pending" in str(err) and took < 0.05
     # The main thread waits in slices; the message gives the whole wait.
     took, err = elapsed_of(lambda: q.claim(0.6))
-    assert isinstance(err, netrig.NetrigTimeoutError) and 0.6 <= took < 0.8, took
+    assert isinstance(err, netrig.NetrigTimeoutError) and 0.6 <= took < 0.9, took
     waited = int(str(err).split("none came within ")[1].split(" ms")[0])
-    assert 590 <= waited < 800, str(err)
+    assert 590 <= waited < 900, str(err)
     # Another thread waits in one call.
     t, out = run_thread(lambda: elapsed_of(lambda: q.claim(0.3)))
     t.join(5)
     took, err = out["value"]
-    assert isinstance(err, netrig.NetrigTimeoutError) and 0.3 <= took < 0.45, took
+    assert isinstance(err, netrig.NetrigTimeoutError) and 0.3 <= took < 0.55, took
 
 
 def test_a_blocked_claim_gets_an_item_pushed_by_another_thread_promptly(q):
@@ -158,7 +158,7 @@ def test_a_blocked_claim_gets_an_item_pushed_by_another_thread_promptly(q):
     pushed_at = time.monotonic()
     q.push(b"work")
     t.join(2)
-    assert out["value"].payload == b"work" and out["at"] - pushed_at < 0.1
+    assert out["value"].payload == b"work" and out["at"] - pushed_at < 0.2
     # The main thread (waiting in slices) is woken as promptly.
     timer = threading.Timer(0.1, lambda: q.push(b"more"))
     timer.start()
@@ -181,7 +181,7 @@ def test_close_from_another_thread_wakes_a_blocked_claim_and_the_gil_is_free():
     q.close()
     t.join(2)
     assert not t.is_alive()
-    assert isinstance(out["error"], netrig.ClosedError) and out["at"] - closed_at < 0.1
+    assert isinstance(out["error"], netrig.ClosedError) and out["at"] - closed_at < 0.2
     with pytest.raises(netrig.ClosedError):
         q.claim(0)
     with pytest.raises(netrig.ClosedError):
