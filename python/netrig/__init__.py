@@ -18,6 +18,19 @@ The store, further:
 * ``Store.test_start / test_stop / test_update / test_state`` -> ``TestState`` and
   ``Store.service_set / service / services / service_remove`` -> ``ServiceState``:
   test-execution and service state. See ``netrig.state``.
+
+The work queue, ``netrig.Queue(max_items, max_attempts, lease, max_payload)`` in memory or
+``Queue.open(path, name="default", durability=...)`` in a SQLite file:
+
+* ``push(payload, priority=0)`` -> id; ``claim(timeout=None, lease=None)`` -> ``Item`` (highest
+  priority, then oldest; waits with the GIL released; ``NetrigTimeoutError``, and
+  ``ClosedError`` once the queue is closed, also from another thread).
+* ``Item`` (``id``, ``payload``, ``priority``, ``attempt``): ``complete()``,
+  ``fail(retry=True, error="")`` -> "pending" | "failed", ``extend(seconds)``; a lease that
+  ran out makes the item pending again (failed after ``max_attempts`` claims) and a late
+  settle raises ``LeaseError``. Closing an item (``with`` block) frees it without settling.
+* ``suspend(id)``, ``resume(id)``, ``resume_all()``, ``retry_failed()``, ``purge_failed()``,
+  ``counts()`` -> ``QueueCounts``, ``snapshot()`` -> dict. See ``netrig.queue``.
 """
 
 from . import errors, ffi
@@ -29,6 +42,7 @@ from .run import Event, HostResult, Report, Run, Runner, Step, StepResult
 from .store import NEVER, Batch, Snapshot, SnapshotEntry, Store
 from .events import Change, Subscription, SubscriptionStats
 from .state import ServiceState, TestState
+from .queue import Item, Queue, QueueCounts
 
 __version__ = version()
 
@@ -46,6 +60,9 @@ __all__ = [
     "Change",
     "TestState",
     "ServiceState",
+    "Queue",
+    "Item",
+    "QueueCounts",
     "Device",
     "Output",
     "ExecResult",

@@ -71,6 +71,10 @@ __all__ = [
     "netrig_test_info",
     "netrig_test_fields",
     "netrig_service_info",
+    "netrig_queue",
+    "netrig_item",
+    "netrig_queue_options",
+    "netrig_queue_counts",
 ]
 
 if sys.platform == "darwin":
@@ -154,7 +158,8 @@ NETRIG_STATE_TIMED_OUT = 3
 NETRIG_STATE_CANCELLED = 4
 NETRIG_STATE_SKIPPED = 5
 
-# timeout_ms of netrig_run_wait / netrig_run_next_event / netrig_subscription_poll
+# timeout_ms of netrig_run_wait / netrig_run_next_event / netrig_subscription_poll /
+# netrig_queue_claim
 NETRIG_WAIT_FOREVER = 0xFFFFFFFF
 
 # netrig_change_view.kind (NETRIG_CHANGE_LAGGED: callbacks only; pollers get NETRIG_E_LAGGED)
@@ -163,9 +168,18 @@ NETRIG_CHANGE_DELETE = 2
 NETRIG_CHANGE_EXPIRE = 3
 NETRIG_CHANGE_LAGGED = 4
 
-# durability of netrig_store_open
+# durability of netrig_store_open and netrig_queue_open
 NETRIG_DURABLE_PROCESS_CRASH = 0
 NETRIG_DURABLE_POWER_LOSS = 1
+
+# item status written by netrig_queue_fail (and the snapshot's "status" names)
+NETRIG_ITEM_PENDING = 1
+NETRIG_ITEM_PROCESSING = 2
+NETRIG_ITEM_SUSPENDED = 3
+NETRIG_ITEM_FAILED = 4
+
+# longest error text netrig_queue_fail keeps, in bytes (longer texts are cut)
+NETRIG_QUEUE_MAX_ERROR_LEN = 4096
 
 
 def _candidates() -> list[Path]:
@@ -248,6 +262,14 @@ class netrig_subscription(_Handle):
 
 
 class netrig_change(_Handle):
+    pass
+
+
+class netrig_queue(_Handle):
+    pass
+
+
+class netrig_item(_Handle):
     pass
 
 
@@ -450,6 +472,20 @@ class netrig_service_info(Structure):
     _fields_ = [("running", c_uint8), ("since_ms", c_int64), ("version", c_uint64)]
 
 
+class netrig_queue_options(Structure):
+    # Fill from netrig_queue_options_default; every field must be at least 1.
+    _fields_ = [
+        ("max_items", c_size_t),
+        ("max_attempts", c_uint32),
+        ("lease_ms", c_uint32),
+        ("max_payload", c_size_t),
+    ]
+
+
+class netrig_queue_counts(Structure):
+    _fields_ = [(name, c_uint64) for name in "pending processing suspended failed completed".split()]
+
+
 lib, library_path = _load()
 
 _S = c_int  # netrig_status
@@ -548,6 +584,32 @@ _PROTOTYPES: dict[str, tuple[object, list[object]]] = {
     ),
     "netrig_service_remove": (_S, [netrig_store, c_char_p]),
     "netrig_services_json": (_S, [netrig_store, c_char_p, c_size_t, _P(c_size_t)]),
+    # work queues. netrig_queue_claim* block; CDLL releases the GIL while they wait.
+    "netrig_queue_options_default": (_S, [_P(netrig_queue_options)]),
+    "netrig_queue_new": (_S, [_P(netrig_queue_options), _P(netrig_queue)]),
+    "netrig_queue_open": (_S, [c_char_p, c_char_p, _P(netrig_queue_options), c_uint32, _P(netrig_queue)]),
+    "netrig_queue_free": (_S, [netrig_queue]),
+    "netrig_queue_close": (_S, [netrig_queue]),
+    "netrig_queue_push": (_S, [netrig_queue, c_char_p, c_size_t, c_int32, _P(c_uint64)]),
+    "netrig_queue_claim": (_S, [netrig_queue, c_uint32, _P(netrig_item)]),
+    "netrig_queue_claim_with_lease": (_S, [netrig_queue, c_uint32, c_uint32, _P(netrig_item)]),
+    "netrig_queue_complete": (_S, [netrig_queue, netrig_item]),
+    "netrig_queue_fail": (_S, [netrig_queue, netrig_item, c_bool, c_char_p, _P(c_uint32)]),
+    "netrig_queue_extend": (_S, [netrig_queue, netrig_item, c_uint32]),
+    "netrig_queue_suspend": (_S, [netrig_queue, c_uint64]),
+    "netrig_queue_resume": (_S, [netrig_queue, c_uint64]),
+    "netrig_queue_resume_all": (_S, [netrig_queue, _P(c_size_t)]),
+    "netrig_queue_retry_failed": (_S, [netrig_queue, _P(c_size_t)]),
+    "netrig_queue_purge_failed": (_S, [netrig_queue, _P(c_size_t)]),
+    "netrig_queue_get_counts": (_S, [netrig_queue, _P(netrig_queue_counts)]),
+    "netrig_queue_snapshot_json": (_S, [netrig_queue, c_char_p, c_size_t, _P(c_size_t)]),
+    # claimed items: immutable copies, readable after their queue is freed. The payload may
+    # hold NULs: read it with string_at(ptr, len).
+    "netrig_item_id": (_S, [netrig_item, _P(c_uint64)]),
+    "netrig_item_payload": (_S, [netrig_item, _P(c_void_p), _P(c_size_t)]),
+    "netrig_item_priority": (_S, [netrig_item, _P(c_int32)]),
+    "netrig_item_attempt": (_S, [netrig_item, _P(c_uint32)]),
+    "netrig_item_free": (_S, [netrig_item]),
     # devices. Every blocking call goes through CDLL, which releases the GIL for its duration.
     "netrig_device_options_default": (netrig_device_options, []),
     "netrig_device_open": (_S, [_P(netrig_device_options), _P(netrig_device)]),
