@@ -5,7 +5,7 @@
 //! pending again, and that nothing is duplicated.
 //!
 //! `harness = false`: the same binary is the parent (no arguments) and the child (`--child DIR
-//! SEED`), so the child is exactly the code under test, with no extra test target.
+//! SEED BASE`), so the child is exactly the code under test, with no extra test target.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, BufReader, Write};
@@ -46,14 +46,17 @@ fn open_queue(dir: &Path) -> Queue {
 }
 
 /// The child: writes until killed. Each line on stdout is one acknowledged change.
-fn child(dir: &Path, seed: u64) {
+fn child(dir: &Path, seed: u64, base: i64) {
     let store = Store::open(store_path(dir), StoreOptions::default(), Durability::ProcessCrash).expect("open store");
     let queue = open_queue(dir);
     let mut held: Vec<Claim> = Vec::new();
     let mut rng = Rng(seed | 1);
     let mut out = std::io::stdout().lock();
-    // Values only grow across rounds: the counter continues from what the file holds.
-    let mut n = store.get_int("counter").map_or(0, |v| v.value);
+    // Values only grow across rounds, and every round's are its own: a write committed just
+    // before the kill may be ahead of the counter in the file, so the parent gives each round a
+    // base above anything earlier rounds can have reached (payloads must be unique to tell a
+    // duplicated item from a re-used number).
+    let mut n = store.get_int("counter").map_or(0, |v| v.value).max(base);
     loop {
         n += 1;
         match rng.below(6) {
@@ -221,8 +224,8 @@ impl Model {
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    if args.len() == 4 && args[1] == "--child" {
-        child(Path::new(&args[2]), args[3].parse().unwrap());
+    if args.len() == 5 && args[1] == "--child" {
+        child(Path::new(&args[2]), args[3].parse().unwrap(), args[4].parse().unwrap());
         return;
     }
     // `cargo test` passes its own flags; a filter that is not this test's name skips it.
@@ -245,7 +248,7 @@ fn main() {
     let mut total_acks = 0usize;
     for round in 0..ROUNDS {
         let mut child = Command::new(&args[0])
-            .args(["--child", dir.to_str().unwrap(), &rng.next().to_string()])
+            .args(["--child", dir.to_str().unwrap(), &rng.next().to_string(), &((round as i64 + 1) << 32).to_string()])
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
