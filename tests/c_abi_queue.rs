@@ -19,7 +19,6 @@ use abi::{c, expect, last_error, ok, BAD_UTF8};
 /// NETRIG_WAIT_FOREVER (defined in Rust by the SSH-enabled build only).
 const WAIT_FOREVER: u32 = u32::MAX;
 
-
 /// Room for a loaded machine where only the order of events matters.
 const MARGIN: Duration = Duration::from_millis(150);
 

@@ -155,7 +155,12 @@ impl Model {
         for it in &snap.items {
             let payload = String::from_utf8(it.payload.to_vec()).unwrap();
             assert!(payloads.insert(payload.clone()), "round {round}: payload {payload} held twice");
-            assert_ne!(it.status, ItemStatus::Processing, "round {round}: item {} still processing after reopen", it.id);
+            assert_ne!(
+                it.status,
+                ItemStatus::Processing,
+                "round {round}: item {} still processing after reopen",
+                it.id
+            );
             held.insert(it.id, (payload, it.status));
         }
         for id in std::mem::take(&mut self.claimed) {

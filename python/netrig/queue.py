@@ -47,7 +47,7 @@ from ._owned import OwnedHandle
 from .device import _ms
 from .errors import ClosedError, NetrigTimeoutError, check
 from .ffi import lib
-from .store import _DURABILITY
+from .store import _durable_args
 
 __all__ = ["Queue", "Item", "QueueCounts"]
 
@@ -117,21 +117,6 @@ def _payload(payload: object) -> bytes:
     if isinstance(payload, (bytes, bytearray, memoryview)):
         return bytes(payload)
     raise TypeError(f"a queue payload is bytes or str, not {type(payload).__name__}")
-
-
-def _path_arg(path: object) -> bytes:
-    if isinstance(path, os.PathLike):
-        path = os.fspath(path)
-    if isinstance(path, bytes):
-        path = os.fsdecode(path)
-    if not isinstance(path, str):
-        raise TypeError(f"path is a str or os.PathLike, not {type(path).__name__}")
-    if "\0" in path:
-        raise ValueError(f"path {path!r} contains a NUL character")
-    try:
-        return path.encode("utf-8")
-    except UnicodeEncodeError as e:
-        raise ValueError(f"path {path!r} is not valid UTF-8 (netrig takes UTF-8 paths)") from e
 
 
 def _close_and_free(handle: ffi.netrig_queue) -> int:
@@ -206,11 +191,7 @@ class Queue(OwnedHandle):
         same name from two processes at once. ``NetrigIOError`` (an ``OSError``) names the
         file when it cannot be opened. The options are ``Queue()``'s.
         """
-        if not isinstance(durability, str) or durability not in _DURABILITY:
-            raise ValueError(
-                f"durability {durability!r} is not one of {', '.join(map(repr, _DURABILITY))}"
-            )
-        encoded_path = _path_arg(path)
+        encoded_path, code = _durable_args(path, durability)
         if not isinstance(name, str):
             raise TypeError(f"a queue name is a str, not {type(name).__name__}")
         if "\0" in name:
@@ -225,7 +206,7 @@ class Queue(OwnedHandle):
         handle = ffi.netrig_queue()
         check(
             lib.netrig_queue_open(
-                encoded_path, name.encode("utf-8"), byref(opts), _DURABILITY[durability], byref(handle)
+                encoded_path, name.encode("utf-8"), byref(opts), code, byref(handle)
             )
         )
         self._handle = handle

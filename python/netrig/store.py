@@ -248,6 +248,27 @@ _DURABILITY = {
 }
 
 
+def _durable_args(path: object, durability: object) -> "tuple[bytes, int]":
+    """The checked arguments of a durable open (``Store.open``, ``Queue.open``): the path as
+    UTF-8 bytes and the C durability constant."""
+    if not isinstance(durability, str) or durability not in _DURABILITY:
+        raise ValueError(
+            f"durability {durability!r} is not one of {', '.join(map(repr, _DURABILITY))}"
+        )
+    if isinstance(path, os.PathLike):
+        path = os.fspath(path)
+    if isinstance(path, bytes):
+        path = os.fsdecode(path)
+    if not isinstance(path, str):
+        raise TypeError(f"path is a str or os.PathLike, not {type(path).__name__}")
+    if "\0" in path:
+        raise ValueError(f"path {path!r} contains a NUL character")
+    try:
+        return path.encode("utf-8"), _DURABILITY[durability]
+    except UnicodeEncodeError as e:
+        raise ValueError(f"path {path!r} is not valid UTF-8 (netrig takes UTF-8 paths)") from e
+
+
 def _store_options(max_entries, max_bytes, default_ttl, max_key_len) -> ffi.netrig_store_options:
     opts = lib.netrig_store_options_default()
     if max_entries is not None:
@@ -385,29 +406,14 @@ class Store(OwnedHandle):
         raises ``BusyError``; share the store instead. ``close()`` commits and closes the file.
         Raises ``NetrigIOError`` (an ``OSError``, naming the file) when it cannot be opened.
         """
-        if not isinstance(durability, str) or durability not in _DURABILITY:
-            raise ValueError(
-                f"durability {durability!r} is not one of {', '.join(map(repr, _DURABILITY))}"
-            )
-        if isinstance(path, os.PathLike):
-            path = os.fspath(path)
-        if isinstance(path, bytes):
-            path = os.fsdecode(path)
-        if not isinstance(path, str):
-            raise TypeError(f"path is a str or os.PathLike, not {type(path).__name__}")
-        if "\0" in path:
-            raise ValueError(f"path {path!r} contains a NUL character")
-        try:
-            encoded = path.encode("utf-8")
-        except UnicodeEncodeError as e:
-            raise ValueError(f"path {path!r} is not valid UTF-8 (netrig takes UTF-8 paths)") from e
+        encoded, code = _durable_args(path, durability)
         opts = _store_options(max_entries, max_bytes, default_ttl, max_key_len)
         self = cls.__new__(cls)
         self._handle = None
         self._close_lock = threading.Lock()
-        self.path = path
+        self.path = encoded.decode("utf-8")
         handle = ffi.netrig_store()
-        check(lib.netrig_store_open(encoded, byref(opts), _DURABILITY[durability], byref(handle)))
+        check(lib.netrig_store_open(encoded, byref(opts), code, byref(handle)))
         self._handle = handle
         return self
 

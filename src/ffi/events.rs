@@ -140,22 +140,24 @@ unsafe impl Send for ChangeCallback {}
 
 impl ChangeCallback {
     fn deliver(&self, next: Result<Event>) {
-        let (change, missed) = match next {
-            Ok(event) => (CChange::new(event), 0),
-            Err(Error::Lagged { missed, .. }) => (
-                CChange::new(Event { kind: EventKind::Set, key: "".into(), value: Value::Bool(false), version: 0 }),
+        let change;
+        let view = match next {
+            Ok(event) => {
+                change = CChange::new(event);
+                change.view()
+            }
+            Err(Error::Lagged { missed, .. }) => netrig_change_view {
+                kind: NETRIG_CHANGE_LAGGED,
+                key: c"".as_ptr(),
+                value: netrig_value { kind: 0, ..netrig_value::scalar(&Value::Bool(false)) },
+                version: 0,
                 missed,
-            ),
+            },
             Err(_) => return,
         };
-        let mut view = change.view();
-        if missed > 0 {
-            view.kind = NETRIG_CHANGE_LAGGED;
-            view.missed = missed;
-            view.value.kind = 0;
-        }
         // SAFETY: `f` is the caller's non-NULL function pointer, called with a view that lives
-        // until it returns, and with `user_data` as the caller gave it (see the Send above).
+        // (with what it points to) until it returns, and with `user_data` as the caller gave
+        // it (see the Send above).
         unsafe { (self.f)(&view, self.user_data) };
     }
 }

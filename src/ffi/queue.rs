@@ -143,10 +143,6 @@ fn status_code(s: ItemStatus) -> u32 {
     }
 }
 
-fn claim_timeout(timeout_ms: u32) -> Option<Duration> {
-    (timeout_ms != super::NETRIG_WAIT_FOREVER).then(|| ms(timeout_ms))
-}
-
 /// The queue defaults: max_items 100000, max_attempts 3, lease_ms 30000, max_payload 16 MiB.
 ///
 /// Ownership: `*out` is the caller's, written on success. Blocking: never.
@@ -310,7 +306,7 @@ fn claim(queue: netrig_queue, timeout_ms: u32, lease: Option<u32>, out: *mut net
         Some(l) => ms(l),
         None => q.options().lease,
     };
-    let claim = q.claim_with_lease(claim_timeout(timeout_ms), lease)?;
+    let claim = q.claim_with_lease(super::wait_arg(timeout_ms), lease)?;
     let (id, token) = (claim.id, claim.token);
     match ITEMS.insert(CItem { claim }) {
         Ok(handle) => {

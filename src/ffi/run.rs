@@ -21,7 +21,6 @@ use super::device::{config_options, netrig_device_options, netrig_output, protoc
 use super::guard::call;
 use super::handle::{HandleTable, Kind};
 use super::pool::{netrig_pool, read_device_options, read_key};
-use super::NETRIG_WAIT_FOREVER;
 use crate::error::{netrig_status, Error, Result};
 use crate::run::{
     Action, Event, EventKind, HostResult, OnFailure, Progress, Report, Run, RunOptions, State, Step, StepResult,
@@ -650,7 +649,7 @@ pub extern "C" fn netrig_run_wait(run: netrig_run, timeout_ms: u32) -> netrig_st
                 ));
             }
         }
-        let timeout = (timeout_ms != NETRIG_WAIT_FOREVER).then(|| Duration::from_millis(timeout_ms as u64));
+        let timeout = super::wait_arg(timeout_ms);
         // The core's wait also waits for the callback to return from RUN_FINISHED.
         let still = || Error::Timeout(format!("the run is still running after {timeout_ms} ms"));
         c.run.wait(timeout).map(drop).ok_or_else(still)

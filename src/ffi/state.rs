@@ -9,9 +9,9 @@ use std::ffi::c_char;
 
 use super::args::{str_arg, str_array, write_buf, Out};
 use super::guard::call;
-use super::store::{netrig_store, STORES};
+use super::store::{netrig_store, with_store};
 use crate::error::{netrig_status, Error, Result};
-use crate::store::{services_json, ServiceState, Store, TestStart, TestState, TestUpdate};
+use crate::store::{services_json, ServiceState, TestStart, TestState, TestUpdate};
 
 /// The scalar part of the test-execution state; strings come from `netrig_test_json`.
 #[allow(non_camel_case_types)]
@@ -58,10 +58,6 @@ pub struct netrig_service_info {
     /// Unix ms when `running` last changed, or when the service was first set.
     pub since_ms: i64,
     pub version: u64,
-}
-
-fn with_store<R>(store: netrig_store, f: impl FnOnce(&Store) -> Result<R>) -> Result<R> {
-    STORES.with(store.id, |s| f(s))?
 }
 
 fn info(st: &TestState) -> netrig_test_info {

@@ -49,7 +49,7 @@ pub const NETRIG_TTL_NEVER: i64 = 0;
 /// the table and bumps no count.
 pub(crate) static STORES: HandleTable<Arc<Store>> = HandleTable::new(Kind::Store);
 
-fn with_store<R>(store: netrig_store, f: impl FnOnce(&Store) -> Result<R>) -> Result<R> {
+pub(super) fn with_store<R>(store: netrig_store, f: impl FnOnce(&Store) -> Result<R>) -> Result<R> {
     STORES.with(store.id, |s| f(s))?
 }
 

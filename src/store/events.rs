@@ -343,7 +343,7 @@ impl Store {
     /// prefix taken at the same instant: every change after the snapshot is an event, and no
     /// change before it is, so a UI can draw the snapshot and apply events with no gap.
     pub fn subscribe(self: &Arc<Self>, prefix: &str, capacity: usize) -> Result<(Snapshot, Subscription)> {
-        if has_nul(prefix) {
+        if super::has_nul(prefix.as_bytes()) {
             return Err(Error::InvalidArg(format!("prefix '{}' contains NUL", prefix.escape_debug())));
         }
         let capacity = if capacity == 0 { DEFAULT_EVENT_CAPACITY } else { capacity };
@@ -431,8 +431,4 @@ impl Store {
             s.close(false);
         }
     }
-}
-
-fn has_nul(s: &str) -> bool {
-    s.as_bytes().contains(&0)
 }
