@@ -5,7 +5,9 @@
  *   - a durable store and a durable work queue (netrig_store_open, netrig_queue_open);
  *   - test-execution state: netrig_test_start is atomic (NETRIG_E_BUSY for a second start);
  *   - service state with a callback subscription: a "netrig-events" thread calls you;
- *   - an event consumer thread polling a subscription (no callbacks: the ctypes way too);
+ *   - an event consumer thread polling a subscription (no callbacks: the ctypes way too), told
+ *     to stop by a marker key written after the last result (changes of two writes arrive in
+ *     the order the writes happened, so the marker comes last);
  *   - a queue worker pool: WORKERS threads claim items under a lease, write a result to the
  *     store, and complete them, or fail them for a retry; one item fails on every attempt and
  *     ends failed after max_attempts.
@@ -24,7 +26,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "netrig.h"
@@ -61,22 +62,24 @@ struct shared {
     atomic_uint service_events;
 };
 
-/* ---- the event consumer: polls "result/" changes until its subscription is freed ---------- */
+/* ---- the event consumer: polls "result/" changes until it sees the end marker ------------- */
 
+#define END_MARKER "result/~end"
+
+/* Written by the consumer thread only; main reads them after pthread_join. */
 struct consumer {
     netrig_subscription sub;
     unsigned results_seen; /* NETRIG_CHANGE_SET of a result/ key */
     unsigned lagged;
+    bool saw_end;
 };
 
 static void *consume(void *arg) {
     struct consumer *c = arg;
     for (;;) {
         netrig_change ch = {0};
-        netrig_status st = netrig_subscription_poll(c->sub, NETRIG_WAIT_FOREVER, &ch);
-        if (st == NETRIG_E_CLOSED || st == NETRIG_E_INVALID_HANDLE) {
-            return NULL; /* main freed the subscription: we are done */
-        }
+        /* A bound on the wait, so that a lost marker shows as a failure instead of a hang. */
+        netrig_status st = netrig_subscription_poll(c->sub, 30000, &ch);
         if (st == NETRIG_E_LAGGED) {
             c->lagged++; /* a real UI would take a snapshot here to resynchronise */
             continue;
@@ -85,10 +88,18 @@ static void *consume(void *arg) {
             return NULL;
         }
         netrig_change_view v;
-        if (OK(netrig_change_get(ch, &v)) && v.kind == NETRIG_CHANGE_SET && v.value.kind == NETRIG_TYPE_STR) {
-            c->results_seen++;
+        bool end = false;
+        if (OK(netrig_change_get(ch, &v)) && v.kind == NETRIG_CHANGE_SET) {
+            end = strcmp(v.key, END_MARKER) == 0;
+            if (!end && v.value.kind == NETRIG_TYPE_STR) {
+                c->results_seen++;
+            }
         }
         OK(netrig_change_free(ch));
+        if (end) {
+            c->saw_end = true;
+            return NULL;
+        }
     }
 }
 
@@ -212,15 +223,15 @@ static bool run(const char *dir) {
         OK(netrig_test_stop(sh.store, &info));
     }
 
-    /* Wait (bounded) for the consumer to see every result, then stop it by freeing its
-       subscription: its blocked poll returns NETRIG_E_CLOSED. */
-    for (int i = 0; i < 500 && cons.results_seen < atomic_load(&sh.completed); i++) {
-        nanosleep(&(struct timespec){.tv_nsec = 2000000}, NULL);
-    }
-    unsigned seen = cons.results_seen;
-    OK(netrig_subscription_free(cons.sub));
-    cons.sub.id = 0;
+    /* Every worker has returned, so every result write has returned: the marker written now
+       reaches the consumer after all of their changes, and the consumer stops at it. */
+    OK(netrig_store_set_bool(sh.store, END_MARKER, true, NETRIG_TTL_NEVER));
     pthread_join(consumer, NULL);
+    unsigned seen = cons.results_seen;
+    if (!cons.saw_end) {
+        fprintf(stderr, "the consumer stopped before the end marker\n");
+        atomic_store(&g_failed, true);
+    }
 
     netrig_queue_counts counts;
     char test_json[512];
@@ -247,7 +258,8 @@ static bool run(const char *dir) {
 
 out:
     if (services.id != 0) {
-        /* Waits for a callback in progress: `sh` may go out of scope after this. */
+        /* Delivers the changes written before it (the last "running" = 0 too) and waits for
+           the callback to return: `sh` may go out of scope after this. */
         OK(netrig_subscription_free(services));
     }
     if (atomic_load(&sh.service_events) != 2 && ok) {

@@ -1636,6 +1636,10 @@ enum netrig_status netrig_output_free(struct netrig_output out);
  * instant: every change after it is delivered and none before it, so a UI can draw the
  * snapshot and then apply changes with nothing missed.
  *
+ * Order: one key's changes come in version order and a batch's together; of two writes where
+ * one returned before the other began, the first one's change comes first. A marker key
+ * written after a set of writes has finished therefore arrives after all of their changes.
+ *
  * Ownership: `prefix` is borrowed. The caller frees `*out` with `netrig_subscription_free` and
  * `*out_snapshot` with `netrig_snapshot_free`. The subscription does not keep the store alive:
  * after `netrig_store_free`, polls return what is queued, then NETRIG_E_CLOSED.
@@ -1652,12 +1656,13 @@ enum netrig_status netrig_store_subscribe(struct netrig_store store,
  * on a dispatcher thread it starts for this subscription (named "netrig-events"): one thread,
  * one call at a time, in the order of the changes, never while netrig holds a store lock (the
  * callback may call any netrig function, including writes to this store and
- * `netrig_subscription_free` of this subscription). Where changes were dropped, it gets one
- * call with kind NETRIG_CHANGE_LAGGED and the count in `missed`.
+ * `netrig_subscription_free` of this or another subscription). Where changes were dropped, it
+ * gets one call with kind NETRIG_CHANGE_LAGGED and the count in `missed`.
+ * `netrig_subscription_free` delivers the changes queued before it, then stops the thread.
  *
  * Ownership: `prefix` is borrowed. `user_data` is passed through untouched; the caller keeps it
  * valid, and usable from the dispatcher thread, until `netrig_subscription_free` returns (which
- * waits for a callback in progress, unless called from inside it). The view passed to the
+ * waits for the callback, unless called from inside it: see there). The view passed to the
  * callback is valid only during the call.
  * Blocking: as `netrig_store_subscribe`. Thread-safety: any thread.
  */
@@ -1694,13 +1699,23 @@ enum netrig_status netrig_subscription_get_stats(struct netrig_subscription sub,
                                                  struct netrig_subscription_stats *out);
 
 /**
- * Unsubscribes and frees the subscription. Queued changes are dropped; polls waiting in other
- * threads return NETRIG_E_CLOSED. For a callback subscription it waits for the callback in
- * progress to return and the dispatcher thread to stop, so `user_data` may be freed right
- * after; called from inside the callback, it does not wait (the thread stops after the
- * callback returns).
+ * Unsubscribes and frees the subscription. No change written after the call begins is
+ * delivered. What happens to the changes already queued:
  *
- * Ownership: consumes the handle. Blocking: for a callback in progress (see above).
+ * - a callback subscription delivers them first: the dispatcher thread calls the callback for
+ *   each change queued before the free, then stops, and the free waits for that. When it
+ *   returns, every change written before the call has reached the callback, no callback is
+ *   running and none will run, so `user_data` may be freed right after.
+ *   Called from inside the subscription's own callback, it cannot wait for itself: the queued
+ *   changes are dropped and the thread stops when the callback returns. When two callbacks
+ *   free each other's subscriptions at the same time, the free that would wait forever (the
+ *   second to start) drops its subscription's queued changes and returns without waiting; the
+ *   callback of that subscription is then still on the stack, blocked in the other free.
+ * - a polled subscription drops them (the handle is gone, nobody can poll it), and polls
+ *   waiting in other threads return NETRIG_E_CLOSED.
+ *
+ * Ownership: consumes the handle. Blocking: a callback subscription waits for the callback to
+ * take the queued changes (at most `capacity` calls) and return; a polled one never blocks.
  * Thread-safety: any thread.
  */
 enum netrig_status netrig_subscription_free(struct netrig_subscription sub);

@@ -20,7 +20,8 @@ A callback, on netrig's own thread::
         ...
     sub = store.subscribe("netrig/service/", callback=on_change)
     ...
-    sub.close()                            # no call after this returns; re-raises an error
+    sub.close()                            # delivers what is queued, then no more calls;
+                                           # re-raises an error the callback raised
 
 The callback runs on one dispatcher thread per subscription, one call at a time, in order;
 ctypes takes the GIL for it. It may read and write the store and may close its own
@@ -100,7 +101,7 @@ class _Dispatch:
 
     def __init__(self, callback: Callable[[Change], None]):
         self.callback = callback
-        self.closed = False  # set first thing in close(): deliver nothing more
+        self.closed = False  # set at interpreter exit and by the GC: deliver nothing more
         self.ident: Optional[int] = None  # threading.get_ident() of the dispatcher thread
         self.errors: list = []
         self.error_count = 0
@@ -128,7 +129,7 @@ _live_dispatchers: "weakref.WeakSet[Subscription]" = weakref.WeakSet()
 def _close_dispatchers() -> None:
     for sub in list(_live_dispatchers):
         try:
-            sub._close_handle()
+            sub._close_handle(drain=False)
         except Exception:
             pass
 
@@ -198,9 +199,11 @@ class Subscription:
     def closed(self) -> bool:
         return self._handle is None
 
-    def _close_handle(self) -> bool:
-        """Frees the C subscription (once); True if this call did it."""
-        if self._dispatch is not None:
+    def _close_handle(self, drain: bool = True) -> bool:
+        """Frees the C subscription (once); True if this call did it. Without `drain` the
+        callback is not called again (at interpreter exit, or from the garbage collector, where
+        running user code is not wanted); with it, netrig delivers what is queued first."""
+        if self._dispatch is not None and not drain:
             self._dispatch.closed = True
         with self._close_lock:
             handle, self._handle = self._handle, None
@@ -211,12 +214,15 @@ class Subscription:
         return True
 
     def close(self) -> None:
-        """Unsubscribes (idempotent, any thread); changes still queued are dropped. A poll
-        blocked in another thread wakes with ``ClosedError``. For a callback subscription it waits for a callback in progress (not
-        when called from inside the callback), so no callback runs after it returns; then it
-        re-raises the first exception the callback raised, once (a close from inside the
-        callback leaves that to the next ``close()``). Because of that wait, do not close a
-        callback subscription while holding a lock its callback takes."""
+        """Unsubscribes (idempotent, any thread). No change written after the call began is
+        delivered. A polled subscription drops the changes still queued, and a poll blocked in
+        another thread wakes with ``ClosedError``. A callback subscription first delivers every
+        change queued before the call, then stops its thread and waits for it (not when called
+        from inside the callback: then the queued changes are dropped), so when it returns every
+        earlier change has reached the callback and no call runs any more; then it re-raises
+        the first exception the callback raised, once (a close from inside the callback leaves
+        that to the next ``close()``). Because of that wait, do not close a callback
+        subscription while holding a lock its callback takes."""
         self._close_handle()
         d = self._dispatch
         if d is None or not d.errors or threading.get_ident() == d.ident:
@@ -241,7 +247,7 @@ class Subscription:
     def __del__(self) -> None:
         # Never raise here; interpreter shutdown or a failed _open may leave nothing to free.
         try:
-            self._close_handle()
+            self._close_handle(drain=False)
         except Exception:
             pass
         try:

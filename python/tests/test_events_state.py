@@ -417,6 +417,27 @@ def test_no_callback_after_close_returns(store):
         t.join()
 
 
+def test_close_delivers_the_changes_queued_before_it(store):
+    got, entered = [], threading.Event()
+
+    def on_change(change):
+        if change.value == 0:
+            entered.set()
+            time.sleep(0.3)  # the nine later changes queue up meanwhile
+        got.append(change.value)
+
+    sub = store.subscribe("q/", callback=on_change)
+    store["q/k"] = 0
+    assert entered.wait(10)
+    for i in range(1, 10):
+        store["q/k"] = i
+    assert sub.stats().queued == 9
+    sub.close()
+    assert got == list(range(10))
+    store["q/k"] = 99
+    assert got == list(range(10))
+
+
 def test_callback_gets_lagged_with_the_missed_count(store):
     changes, release = [], threading.Event()
 

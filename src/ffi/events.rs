@@ -134,8 +134,10 @@ struct ChangeCallback {
 // SAFETY: the callback and `user_data` are only ever used on the one dispatcher thread the
 // subscription starts; netrig itself never reads or writes through `user_data`. The header makes
 // the caller promise that `user_data` may be used from that thread until netrig_subscription_free
-// returns, and free waits for the dispatcher thread (unless called from inside the callback).
-// Exercised by tests/c_abi_events.rs::callback_runs_on_the_dispatcher_thread_with_user_data.
+// returns, and free waits for the dispatcher thread (unless called from inside the callback, or
+// from a callback whose own subscription that thread is freeing: see netrig_subscription_free).
+// Exercised by tests/c_abi.rs::callback_runs_on_the_dispatcher_thread_with_user_data and
+// tests/c_abi.rs::callbacks_freeing_each_others_subscriptions_do_not_deadlock.
 unsafe impl Send for ChangeCallback {}
 
 impl ChangeCallback {
@@ -186,6 +188,10 @@ fn publish(
 /// instant: every change after it is delivered and none before it, so a UI can draw the
 /// snapshot and then apply changes with nothing missed.
 ///
+/// Order: one key's changes come in version order and a batch's together; of two writes where
+/// one returned before the other began, the first one's change comes first. A marker key
+/// written after a set of writes has finished therefore arrives after all of their changes.
+///
 /// Ownership: `prefix` is borrowed. The caller frees `*out` with `netrig_subscription_free` and
 /// `*out_snapshot` with `netrig_snapshot_free`. The subscription does not keep the store alive:
 /// after `netrig_store_free`, polls return what is queued, then NETRIG_E_CLOSED.
@@ -210,12 +216,13 @@ pub unsafe extern "C" fn netrig_store_subscribe(
 /// on a dispatcher thread it starts for this subscription (named "netrig-events"): one thread,
 /// one call at a time, in the order of the changes, never while netrig holds a store lock (the
 /// callback may call any netrig function, including writes to this store and
-/// `netrig_subscription_free` of this subscription). Where changes were dropped, it gets one
-/// call with kind NETRIG_CHANGE_LAGGED and the count in `missed`.
+/// `netrig_subscription_free` of this or another subscription). Where changes were dropped, it
+/// gets one call with kind NETRIG_CHANGE_LAGGED and the count in `missed`.
+/// `netrig_subscription_free` delivers the changes queued before it, then stops the thread.
 ///
 /// Ownership: `prefix` is borrowed. `user_data` is passed through untouched; the caller keeps it
 /// valid, and usable from the dispatcher thread, until `netrig_subscription_free` returns (which
-/// waits for a callback in progress, unless called from inside it). The view passed to the
+/// waits for the callback, unless called from inside it: see there). The view passed to the
 /// callback is valid only during the call.
 /// Blocking: as `netrig_store_subscribe`. Thread-safety: any thread.
 #[no_mangle]
@@ -280,13 +287,23 @@ pub unsafe extern "C" fn netrig_subscription_get_stats(
     })
 }
 
-/// Unsubscribes and frees the subscription. Queued changes are dropped; polls waiting in other
-/// threads return NETRIG_E_CLOSED. For a callback subscription it waits for the callback in
-/// progress to return and the dispatcher thread to stop, so `user_data` may be freed right
-/// after; called from inside the callback, it does not wait (the thread stops after the
-/// callback returns).
+/// Unsubscribes and frees the subscription. No change written after the call begins is
+/// delivered. What happens to the changes already queued:
 ///
-/// Ownership: consumes the handle. Blocking: for a callback in progress (see above).
+/// - a callback subscription delivers them first: the dispatcher thread calls the callback for
+///   each change queued before the free, then stops, and the free waits for that. When it
+///   returns, every change written before the call has reached the callback, no callback is
+///   running and none will run, so `user_data` may be freed right after.
+///   Called from inside the subscription's own callback, it cannot wait for itself: the queued
+///   changes are dropped and the thread stops when the callback returns. When two callbacks
+///   free each other's subscriptions at the same time, the free that would wait forever (the
+///   second to start) drops its subscription's queued changes and returns without waiting; the
+///   callback of that subscription is then still on the stack, blocked in the other free.
+/// - a polled subscription drops them (the handle is gone, nobody can poll it), and polls
+///   waiting in other threads return NETRIG_E_CLOSED.
+///
+/// Ownership: consumes the handle. Blocking: a callback subscription waits for the callback to
+/// take the queued changes (at most `capacity` calls) and return; a polled one never blocks.
 /// Thread-safety: any thread.
 #[no_mangle]
 pub extern "C" fn netrig_subscription_free(sub: netrig_subscription) -> netrig_status {

@@ -124,8 +124,8 @@ impl Subscriber {
         self.ready.notify_one();
     }
 
-    /// Stops queueing. `discard` drops what is queued too (the subscriber itself closed); a
-    /// store going away keeps it, so its last events can still be read.
+    /// Stops queueing. `discard` drops what is queued too; without it the queued events can
+    /// still be read (a store going away, a callback subscription draining before it stops).
     fn close(&self, discard: bool) {
         let mut inbox = self.inbox.lock();
         inbox.closed = true;
@@ -314,18 +314,79 @@ impl Subscription {
         SubscriptionStats { delivered: inbox.delivered, dropped: inbox.dropped, queued: inbox.events }
     }
 
-    /// Unsubscribes: queued events are dropped, pollers get [`Error::Closed`], and a dispatcher
-    /// thread finishes the callback it is in and stops. Waits for the
-    /// dispatcher thread, unless called from it. Idempotent.
+    /// Unsubscribes. No event written after this call starts is queued; what happens to the
+    /// events already queued depends on the kind of subscription:
+    ///
+    /// - with a callback ([`Store::subscribe_with`]): the dispatcher thread delivers every
+    ///   queued event, then stops, and `close` waits for it, so when `close` returns every
+    ///   change written before it has been handed to the callback and no call runs any more.
+    ///   From inside the callback itself `close` cannot wait: the events still queued are
+    ///   dropped and the thread stops when the callback returns. When two callbacks close each
+    ///   other's subscriptions at the same time, waiting would never end: the second of the two
+    ///   to get here drops its subscription's queued events and returns without waiting (its
+    ///   callback is the one that is blocked in the other `close`).
+    /// - polled: queued events are dropped (nobody can poll a closed subscription) and pollers
+    ///   blocked in other threads wake with [`Error::Closed`].
+    ///
+    /// Idempotent.
     pub fn close(&self) {
         if let Some(store) = self.store.upgrade() {
             store.unsubscribe(self.sub.id);
         }
-        self.sub.close(true);
         let handle = self.dispatcher.lock().take();
-        if let Some(h) = handle {
-            if h.thread().id() != std::thread::current().id() {
-                let _ = h.join();
+        let Some(handle) = handle else {
+            self.sub.close(true);
+            return;
+        };
+        let dispatcher = handle.thread().id();
+        if dispatcher == std::thread::current().id() {
+            self.sub.close(true);
+            return;
+        }
+        // The dispatcher reads what is queued, then `Closed`, and stops.
+        self.sub.close(false);
+        match waits::begin(dispatcher) {
+            Some(_waiting) => {
+                let _ = handle.join();
+            }
+            None => self.sub.close(true),
+        }
+    }
+}
+
+/// Which thread waits for which dispatcher thread, so that a wait that would close a cycle
+/// (callback A closing B while B's callback closes A) is refused instead of hanging forever.
+mod waits {
+    use std::collections::HashMap;
+    use std::thread::{self, ThreadId};
+
+    use parking_lot::Mutex;
+
+    static WAITING_FOR: Mutex<Option<HashMap<ThreadId, ThreadId>>> = Mutex::new(None);
+
+    /// Records that this thread is about to wait for `dispatcher`, or returns None when
+    /// `dispatcher` is (through others) already waiting for this thread.
+    pub(super) fn begin(dispatcher: ThreadId) -> Option<Waiting> {
+        let me = thread::current().id();
+        let mut guard = WAITING_FOR.lock();
+        let map = guard.get_or_insert_with(HashMap::new);
+        let mut next = Some(dispatcher);
+        while let Some(t) = next {
+            if t == me {
+                return None;
+            }
+            next = map.get(&t).copied();
+        }
+        map.insert(me, dispatcher);
+        Some(Waiting(me))
+    }
+
+    pub(super) struct Waiting(ThreadId);
+
+    impl Drop for Waiting {
+        fn drop(&mut self) {
+            if let Some(map) = WAITING_FOR.lock().as_mut() {
+                map.remove(&self.0);
             }
         }
     }
@@ -342,6 +403,11 @@ impl Store {
     /// `capacity` events (0 for [`DEFAULT_EVENT_CAPACITY`]). Also returns a snapshot of the
     /// prefix taken at the same instant: every change after the snapshot is an event, and no
     /// change before it is, so a UI can draw the snapshot and apply events with no gap.
+    ///
+    /// Order: the events of one key come in version order, a batch's events together, and of
+    /// two writes where one returned before the other began, the first one's event comes first
+    /// (an event is queued before its write returns). So a marker key written after a set of
+    /// writes has finished arrives after all of their events.
     pub fn subscribe(self: &Arc<Self>, prefix: &str, capacity: usize) -> Result<(Snapshot, Subscription)> {
         if super::has_nul(prefix.as_bytes()) {
             return Err(Error::InvalidArg(format!("prefix '{}' contains NUL", prefix.escape_debug())));
@@ -385,8 +451,9 @@ impl Store {
     /// queue and calls `callback` with each event, or with [`Error::Lagged`] where events were
     /// dropped. The callback runs on that one thread, one call at a time, never under a store
     /// lock, so it may read and write the store. A panic in it is caught and loses only the
-    /// event it was handling. Closing or dropping the subscription stops the thread after the
-    /// call in progress and waits for it (unless done from inside the callback).
+    /// event it was handling. Closing or dropping the subscription delivers the events queued
+    /// until then, stops the thread and waits for it (see [`Subscription::close`] for a close
+    /// from inside a callback).
     pub fn subscribe_with<F>(
         self: &Arc<Self>,
         prefix: &str,
