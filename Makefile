@@ -6,6 +6,9 @@
 #   make test   runs every test: Rust (store-only and full builds), the demo, the C examples against the
 #               static and shared libraries and under valgrind, and the Python package's tests
 # Both install what they need on a fresh machine first (scripts/setup.sh).
+#   make stress runs make demo's programs 20 times and every Rust and Python test binary 3 times,
+#               each beside two CPU-bound hogs, and prints pass counts (scripts/stress.sh; not
+#               part of make test)
 
 CARGO ?= cargo
 # The fake fleet of the parallel demo: 50 devices, of which 2 refuse the login, 2 hang on "show
@@ -13,7 +16,7 @@ CARGO ?= cargo
 DEMO_FLEET ?= --devices 50 --auth-failures 2 --hangs 2 --drops 1
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: demo test setup setup-test lib rust-test fakedev-test c-test py-test lint asan bench header clean
+.PHONY: demo test stress setup setup-test lib rust-test fakedev-test c-test py-test lint asan bench header clean
 
 demo: setup lib
 	$(MAKE) -C examples-c build
@@ -24,6 +27,9 @@ demo: setup lib
 
 test: setup-test rust-test fakedev-test demo c-test py-test lint asan
 	@echo "make test: all passed"
+
+stress: setup-test
+	./scripts/stress.sh
 
 setup:
 	@./scripts/setup.sh
