@@ -445,10 +445,11 @@ fn config_sets_modes_save_and_junos_commit() {
     assert_eq!(netrig_device_config_mode(dev, 1000), NETRIG_OK);
     assert_eq!(netrig_device_exit_config_mode(dev, 0), NETRIG_OK);
     assert_eq!(netrig_device_exit_config_mode(dev, 0), NETRIG_OK);
-    // SAFETY: live out pointer.
-    let saved = take(|out| netrig_device_save_config(dev, 0, out)).unwrap();
+    // SAFETY: live out pointer, then NULL (refused).
+    let saved = take(|out| unsafe { netrig_device_save_config(dev, 0, out) }).unwrap();
     assert!(saved.contains("[OK]"), "{saved:?}");
-    expect(netrig_device_save_config(dev, 0, null_mut()), NETRIG_E_NULL_ARG, "'out'");
+    // SAFETY: NULL out pointer, refused before use.
+    expect(unsafe { netrig_device_save_config(dev, 0, null_mut()) }, NETRIG_E_NULL_ARG, "'out'");
     free(dev);
 
     // Without a secret, open stays in user mode and enable is refused.

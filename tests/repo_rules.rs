@@ -171,3 +171,151 @@ fn readme_pool_and_runner_snippet_compiles() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// One exported C function as written in src/ffi: its name, whether it is `unsafe extern "C"`,
+/// its parameter list and its body (up to the next exported function).
+struct CFunction {
+    file: String,
+    name: String,
+    is_unsafe: bool,
+    params: String,
+    body: String,
+}
+
+fn c_functions() -> Vec<CFunction> {
+    let mut found = vec![];
+    let mut stack = vec![root().join("src/ffi")];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+                continue;
+            }
+            let text = std::fs::read_to_string(&path).unwrap();
+            let file = path.strip_prefix(root()).unwrap().display().to_string();
+            let starts: Vec<usize> = text.match_indices("#[no_mangle]").map(|(i, _)| i).collect();
+            for (n, &start) in starts.iter().enumerate() {
+                let item = &text[start..starts.get(n + 1).copied().unwrap_or(text.len())];
+                let Some(at) = item.find("extern \"C\" fn ") else { continue };
+                let head = &item[..at];
+                let rest = &item[at + "extern \"C\" fn ".len()..];
+                let name: String = rest.chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect();
+                // The parameter list: from the first '(' to its matching ')'.
+                let open = rest.find('(').unwrap();
+                let mut depth = 0;
+                let mut close = open;
+                for (i, c) in rest[open..].char_indices() {
+                    match c {
+                        '(' => depth += 1,
+                        ')' => {
+                            depth -= 1;
+                            if depth == 0 {
+                                close = open + i;
+                                break;
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+                found.push(CFunction {
+                    file: file.clone(),
+                    name,
+                    is_unsafe: head.trim_end().ends_with("unsafe"),
+                    params: rest[open + 1..close].to_owned(),
+                    body: rest[close..].to_owned(),
+                });
+            }
+        }
+    }
+    assert!(found.len() > 100, "found only {} exported functions: the scan is broken", found.len());
+    found
+}
+
+/// A C function that takes a raw pointer can be given a bad one by its caller, so it is
+/// `unsafe extern "C"`: Rust code calling it must say `unsafe` too.
+#[test]
+fn every_c_function_taking_a_pointer_is_unsafe() {
+    let safe: Vec<String> = c_functions()
+        .into_iter()
+        .filter(|f| f.params.contains('*') && !f.is_unsafe)
+        .map(|f| format!("{}: {}", f.file, f.name))
+        .collect();
+    assert!(safe.is_empty(), "C functions that take a raw pointer but are not `unsafe extern \"C\"`: {safe:#?}");
+}
+
+/// Each entry point runs inside the panic guard (`call` / `call_value`) under its own name, so
+/// that the last error names the function the caller called. Only functions that cannot fail
+/// and return a constant (the version, the options defaults) may do without a guard.
+#[test]
+fn every_guard_names_its_own_function() {
+    let mut problems = vec![];
+    for f in c_functions() {
+        let mut guards: Vec<&str> = vec![];
+        for g in ["call(\"", "call_value(\""] {
+            for (i, _) in f.body.match_indices(g) {
+                guards.push(f.body[i + g.len()..].split('"').next().unwrap());
+            }
+        }
+        if guards.is_empty() {
+            if !(f.name == "netrig_version" || f.name.ends_with("_options_default")) {
+                problems.push(format!("{}: {} has no panic guard", f.file, f.name));
+            }
+            continue;
+        }
+        for g in guards {
+            if g != f.name {
+                problems.push(format!("{}: {} is guarded under the name {g:?}", f.file, f.name));
+            }
+        }
+    }
+    assert!(problems.is_empty(), "{problems:#?}");
+}
+
+/// Every file that THREAD_SAFETY.md or a comment in src/ cites (`tests/x.rs`, `src/y.rs`,
+/// `examples-c/z.c`, ...) exists, so the citations cannot point at files that were renamed or
+/// never written.
+#[test]
+fn cited_files_exist() {
+    let mut texts = vec![("THREAD_SAFETY.md".to_owned(), std::fs::read_to_string(root().join("THREAD_SAFETY.md")).unwrap())];
+    for doc in ["README.md", "CONTRIBUTING.md"] {
+        if let Ok(t) = std::fs::read_to_string(root().join(doc)) {
+            texts.push((doc.to_owned(), t));
+        }
+    }
+    let mut stack = vec![root().join("src")];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                let name = path.strip_prefix(root()).unwrap().display().to_string();
+                texts.push((name, std::fs::read_to_string(&path).unwrap()));
+            }
+        }
+    }
+    let mut missing = vec![];
+    for (from, text) in &texts {
+        for dir in ["tests/", "src/", "examples-c/", "benches/", "scripts/", "python/"] {
+            for (i, _) in text.match_indices(dir) {
+                // Only a path that starts at a word boundary and names a file with an extension.
+                if i > 0 && text.as_bytes()[i - 1].is_ascii_alphanumeric() {
+                    continue;
+                }
+                let path: String =
+                    text[i..].chars().take_while(|c| c.is_alphanumeric() || matches!(c, '/' | '_' | '-' | '.')).collect();
+                let path = path.trim_end_matches('.');
+                let is_file = path.rsplit('/').next().is_some_and(|last| {
+                    ["rs", "c", "cpp", "h", "hpp", "py", "sh", "toml", "md"].iter().any(|e| last.ends_with(&format!(".{e}")))
+                });
+                if is_file && !root().join(path).exists() {
+                    missing.push(format!("{from} cites {path}, which does not exist"));
+                }
+            }
+        }
+    }
+    missing.sort();
+    missing.dedup();
+    assert!(missing.is_empty(), "{missing:#?}");
+}

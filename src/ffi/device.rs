@@ -588,7 +588,7 @@ pub(super) fn config_options(flags: u32) -> Result<ConfigOptions> {
 /// Ownership: `*out` as for `netrig_device_send_command`.
 /// Blocking: up to `timeout_ms` (0 = the device's default). Thread-safety: any thread.
 #[no_mangle]
-pub extern "C" fn netrig_device_save_config(
+pub unsafe extern "C" fn netrig_device_save_config(
     dev: netrig_device,
     timeout_ms: u32,
     out: *mut netrig_output,
