@@ -236,3 +236,25 @@ fn subscription_free_of_a_polled_subscription_wakes_the_poller() {
     assert!(st == NETRIG_E_CLOSED || st == NETRIG_E_INVALID_HANDLE, "poll returned {st:?}");
     assert_eq!(netrig_store_free(s), NETRIG_OK);
 }
+
+/// The handle kind in messages is the C type's name: a change is a `netrig_change`.
+#[test]
+fn a_change_handle_is_named_netrig_change_in_messages() {
+    let mut s = netrig_store { id: 0 };
+    // SAFETY: NULL options, live out pointer.
+    assert_eq!(unsafe { netrig_store_new(std::ptr::null(), &mut s) }, NETRIG_OK);
+    let mut sub = netrig_subscription { id: 0 };
+    // SAFETY: live prefix and out pointer.
+    assert_eq!(unsafe { netrig_store_subscribe(s, c("").as_ptr(), 0, &mut sub, null_mut()) }, NETRIG_OK);
+    set_int(s, "k", 1);
+    let mut ch = netrig_change { id: 0 };
+    // SAFETY: live out pointer.
+    assert_eq!(unsafe { netrig_subscription_poll(sub, 5000, &mut ch) }, NETRIG_OK);
+    let mut stats = netrig_subscription_stats::default();
+    // SAFETY: live out pointer; the handle is of the wrong kind on purpose.
+    let st = unsafe { netrig_subscription_get_stats(netrig_subscription { id: ch.id }, &mut stats) };
+    abi::expect(st, NETRIG_E_INVALID_HANDLE, "is a netrig_change, not a netrig_subscription");
+    assert_eq!(netrig_change_free(ch), NETRIG_OK);
+    assert_eq!(netrig_subscription_free(sub), NETRIG_OK);
+    assert_eq!(netrig_store_free(s), NETRIG_OK);
+}

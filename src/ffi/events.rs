@@ -123,7 +123,7 @@ impl CChange {
 /// Subscriptions are shared so that a poll can wait outside the handle table: freeing one while
 /// another thread polls it wakes that poll (NETRIG_E_CLOSED) instead of waiting for it.
 static SUBSCRIPTIONS: HandleTable<Arc<Subscription>> = HandleTable::new(Kind::Subscription);
-static CHANGES: HandleTable<CChange> = HandleTable::new(Kind::Event);
+static CHANGES: HandleTable<CChange> = HandleTable::new(Kind::Change);
 
 /// The caller's callback and `user_data`, carried to the dispatcher thread.
 struct ChangeCallback {

@@ -40,7 +40,7 @@ pub enum Kind {
     Job = 8,
     Run = 9,
     Subscription = 10,
-    Event = 11,
+    Change = 11,
     Queue = 12,
     Item = 13,
 }
@@ -58,7 +58,7 @@ impl Kind {
             Kind::Job => "netrig_job",
             Kind::Run => "netrig_run",
             Kind::Subscription => "netrig_subscription",
-            Kind::Event => "netrig_event",
+            Kind::Change => "netrig_change",
             Kind::Queue => "netrig_queue",
             Kind::Item => "netrig_item",
         }
@@ -76,7 +76,7 @@ impl Kind {
             Kind::Job,
             Kind::Run,
             Kind::Subscription,
-            Kind::Event,
+            Kind::Change,
             Kind::Queue,
             Kind::Item,
         ]
