@@ -2475,7 +2475,9 @@ enum netrig_status netrig_run_error(struct netrig_run run,
  * cancelled, aborted (the reason or null), totals and step_totals (succeeded, failed,
  * timed_out, cancelled, skipped), failed_hosts (names), and hosts: name, state, duration_ms,
  * connect and steps (state, status, error, output, stderr, exit_status, duration_ms).
- * NETRIG_E_BUSY while the run is running.
+ * Durations are milliseconds rounded to the microsecond (`1234.567`); status is the NETRIG_
+ * name; texts keep every character (device output that was not UTF-8 has U+FFFD in place of
+ * the bad bytes). NETRIG_E_BUSY while the run is running.
  *
  * Ownership: on success `*out` receives a result the caller frees with `netrig_output_free`.
  * Blocking: never (builds the JSON). Thread-safety: any thread.
@@ -2527,9 +2529,13 @@ enum netrig_status netrig_snapshot_get(struct netrig_snapshot snapshot,
                                        struct netrig_entry *out);
 
 /**
- * The snapshot as a JSON object keyed by store key:
- * `{"key": {"type": "int", "value": 3, "version": 7, "ttl_ms": null}, ...}`. Bytes values are
- * lowercase hex. `*out_json` receives a NUL-terminated string and `*out_len` (may be NULL) its
+ * The snapshot as a JSON object keyed by store key, in key order:
+ * `{"key": {"type": "int", "value": 3, "version": 7, "ttl_ms": null}, ...}`. `ttl_ms` is the
+ * whole milliseconds left, null for a key that never expires. Bytes values are lowercase hex.
+ * JSON has no NaN or infinity, so those doubles are the strings "NaN", "inf" and "-inf" (the
+ * type still says "double"); every other double is a number that reads back to the same
+ * value. Keys and strings keep every character (JSON escapes quotes, backslashes and control
+ * characters). `*out_json` receives a NUL-terminated string and `*out_len` (may be NULL) its
  * length.
  *
  * Ownership: the string belongs to the snapshot (made on first call, then reused) and stays
@@ -2632,7 +2638,8 @@ enum netrig_status netrig_test_get_info(struct netrig_store store,
 /**
  * The whole test state as JSON, read at one instant:
  * `{"running":true,"script":"a.sh","pid":12,"bin":"b","topology":"t","run":3,
- * "started_ms":1700000000000,"stopped_ms":null,"fields":{"k":"v"},"version":9}`.
+ * "started_ms":1700000000000,"stopped_ms":null,"fields":{"k":"v"},"version":9}`; fields
+ * never set are null, and texts keep every character (JSON escapes what it must).
  * Written NUL-terminated into `buf` (`cap` bytes); `*len` (may be NULL) gets its length. When
  * `cap` is too small: NETRIG_E_BUFFER_TOO_SMALL, `*len` = the length (allocate `*len + 1`).
  *

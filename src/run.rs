@@ -8,17 +8,16 @@
 //! which stops in-flight operations within one read slice; unstarted work is skipped.
 
 use std::collections::VecDeque;
-use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
 
 use parking_lot::{Condvar, Mutex};
+use serde::Serialize;
 
 use crate::device::{ConfigOptions, Device, DeviceOptions, Protocol};
 use crate::error::{netrig_status, Error, Result};
-use crate::json::string as json_str;
 use crate::pool::{Lease, Pool, PoolKey};
 
 /// A device to run on: options to open it with, or the key of a pool that has seen it.
@@ -266,8 +265,9 @@ pub struct HostResult {
     pub duration: Duration,
 }
 
-/// Hosts (or steps) by how they ended.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+/// Hosts (or steps) by how they ended. Serializes as the `totals` objects of
+/// [`Report::to_json`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct Totals {
     pub succeeded: usize,
     pub failed: usize,
@@ -312,58 +312,85 @@ impl Report {
             .collect()
     }
 
+    /// The report as one JSON object: `wall_ms`, `cancelled`, `aborted` (the reason or null),
+    /// `totals` and `step_totals` ([`Totals`]' fields), `failed_hosts` (names, as
+    /// [`Report::failed_hosts`]) and `hosts`: `name`, `state`, `duration_ms`, `connect` and
+    /// `steps` (`state`, `status` as its NETRIG_ name, `error`, `output`, `stderr`,
+    /// `exit_status` or null, `duration_ms`). Durations are milliseconds as numbers rounded to
+    /// the microsecond (`1234.567`, `0.0`). Texts keep every character (device output that was
+    /// not UTF-8 was already replaced with U+FFFD when it became a `String`); JSON escapes what
+    /// it must.
     pub fn to_json(&self) -> String {
-        let mut j = String::with_capacity(256 + self.hosts.len() * 256);
-        let totals = |t: &Totals| {
-            format!(
-                "{{\"succeeded\":{},\"failed\":{},\"timed_out\":{},\"cancelled\":{},\"skipped\":{}}}",
-                t.succeeded, t.failed, t.timed_out, t.cancelled, t.skipped
-            )
-        };
-        let _ = write!(
-            j,
-            "{{\"wall_ms\":{:.3},\"cancelled\":{},\"aborted\":{},\"totals\":{},\"step_totals\":{},\"failed_hosts\":[",
-            self.wall.as_secs_f64() * 1e3,
-            self.cancelled,
-            self.aborted.as_deref().map_or("null".into(), json_str),
-            totals(&self.totals),
-            totals(&self.step_totals)
-        );
-        for (i, h) in self.failed_hosts().iter().enumerate() {
-            let _ = write!(j, "{}{}", if i > 0 { "," } else { "" }, json_str(h));
+        #[derive(Serialize)]
+        struct Doc<'a> {
+            wall_ms: f64,
+            cancelled: bool,
+            aborted: Option<&'a str>,
+            totals: &'a Totals,
+            step_totals: &'a Totals,
+            failed_hosts: Vec<&'a str>,
+            hosts: Vec<HostJson<'a>>,
         }
-        j.push_str("],\"hosts\":[");
-        for (i, h) in self.hosts.iter().enumerate() {
-            let _ = write!(
-                j,
-                "{}{{\"name\":{},\"state\":\"{}\",\"duration_ms\":{:.3},\"connect\":{},\"steps\":[",
-                if i > 0 { "," } else { "" },
-                json_str(&h.name),
-                h.state.name(),
-                h.duration.as_secs_f64() * 1e3,
-                step_json(&h.connect)
-            );
-            for (k, s) in h.steps.iter().enumerate() {
-                let _ = write!(j, "{}{}", if k > 0 { "," } else { "" }, step_json(s));
-            }
-            j.push_str("]}");
-        }
-        j.push_str("]}");
-        j
+        crate::json::to_string(&Doc {
+            wall_ms: millis(self.wall),
+            cancelled: self.cancelled,
+            aborted: self.aborted.as_deref(),
+            totals: &self.totals,
+            step_totals: &self.step_totals,
+            failed_hosts: self.failed_hosts(),
+            hosts: self
+                .hosts
+                .iter()
+                .map(|h| HostJson {
+                    name: &h.name,
+                    state: h.state.name(),
+                    duration_ms: millis(h.duration),
+                    connect: StepJson::of(&h.connect),
+                    steps: h.steps.iter().map(StepJson::of).collect(),
+                })
+                .collect(),
+        })
     }
 }
 
-fn step_json(s: &StepResult) -> String {
-    format!(
-        "{{\"state\":\"{}\",\"status\":\"{}\",\"error\":{},\"output\":{},\"stderr\":{},\"exit_status\":{},\"duration_ms\":{:.3}}}",
-        s.state.name(),
-        s.status.name().to_str().unwrap_or("?"),
-        json_str(&s.error),
-        json_str(&s.output),
-        json_str(&s.stderr),
-        s.exit_status.map_or("null".into(), |x| x.to_string()),
-        s.duration.as_secs_f64() * 1e3
-    )
+#[derive(Serialize)]
+struct HostJson<'a> {
+    name: &'a str,
+    state: &'static str,
+    duration_ms: f64,
+    connect: StepJson<'a>,
+    steps: Vec<StepJson<'a>>,
+}
+
+#[derive(Serialize)]
+struct StepJson<'a> {
+    state: &'static str,
+    status: &'static str,
+    error: &'a str,
+    output: &'a str,
+    stderr: &'a str,
+    exit_status: Option<i32>,
+    duration_ms: f64,
+}
+
+impl StepJson<'_> {
+    fn of(s: &StepResult) -> StepJson<'_> {
+        StepJson {
+            state: s.state.name(),
+            status: s.status.name().to_str().unwrap_or("?"),
+            error: &s.error,
+            output: &s.output,
+            stderr: &s.stderr,
+            exit_status: s.exit_status,
+            duration_ms: millis(s.duration),
+        }
+    }
+}
+
+/// `d` in milliseconds, rounded to the microsecond, so that the JSON number reads like
+/// `1234.567` rather than a binary fraction's 17 digits.
+fn millis(d: Duration) -> f64 {
+    (d.as_secs_f64() * 1e6).round() / 1e3
 }
 
 /// What happened, as the run goes.

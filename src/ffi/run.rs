@@ -945,7 +945,9 @@ pub unsafe extern "C" fn netrig_run_error(
 /// cancelled, aborted (the reason or null), totals and step_totals (succeeded, failed,
 /// timed_out, cancelled, skipped), failed_hosts (names), and hosts: name, state, duration_ms,
 /// connect and steps (state, status, error, output, stderr, exit_status, duration_ms).
-/// NETRIG_E_BUSY while the run is running.
+/// Durations are milliseconds rounded to the microsecond (`1234.567`); status is the NETRIG_
+/// name; texts keep every character (device output that was not UTF-8 has U+FFFD in place of
+/// the bad bytes). NETRIG_E_BUSY while the run is running.
 ///
 /// Ownership: on success `*out` receives a result the caller frees with `netrig_output_free`.
 /// Blocking: never (builds the JSON). Thread-safety: any thread.

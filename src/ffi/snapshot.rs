@@ -178,9 +178,13 @@ pub unsafe extern "C" fn netrig_snapshot_get(
     })
 }
 
-/// The snapshot as a JSON object keyed by store key:
-/// `{"key": {"type": "int", "value": 3, "version": 7, "ttl_ms": null}, ...}`. Bytes values are
-/// lowercase hex. `*out_json` receives a NUL-terminated string and `*out_len` (may be NULL) its
+/// The snapshot as a JSON object keyed by store key, in key order:
+/// `{"key": {"type": "int", "value": 3, "version": 7, "ttl_ms": null}, ...}`. `ttl_ms` is the
+/// whole milliseconds left, null for a key that never expires. Bytes values are lowercase hex.
+/// JSON has no NaN or infinity, so those doubles are the strings "NaN", "inf" and "-inf" (the
+/// type still says "double"); every other double is a number that reads back to the same
+/// value. Keys and strings keep every character (JSON escapes quotes, backslashes and control
+/// characters). `*out_json` receives a NUL-terminated string and `*out_len` (may be NULL) its
 /// length.
 ///
 /// Ownership: the string belongs to the snapshot (made on first call, then reused) and stays

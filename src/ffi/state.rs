@@ -183,7 +183,8 @@ pub unsafe extern "C" fn netrig_test_get_info(store: netrig_store, out: *mut net
 
 /// The whole test state as JSON, read at one instant:
 /// `{"running":true,"script":"a.sh","pid":12,"bin":"b","topology":"t","run":3,
-/// "started_ms":1700000000000,"stopped_ms":null,"fields":{"k":"v"},"version":9}`.
+/// "started_ms":1700000000000,"stopped_ms":null,"fields":{"k":"v"},"version":9}`; fields
+/// never set are null, and texts keep every character (JSON escapes what it must).
 /// Written NUL-terminated into `buf` (`cap` bytes); `*len` (may be NULL) gets its length. When
 /// `cap` is too small: NETRIG_E_BUFFER_TOO_SMALL, `*len` = the length (allocate `*len + 1`).
 ///

@@ -30,12 +30,12 @@ mod durable;
 
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BTreeSet};
-use std::fmt::Write as _;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use hashbrown::HashMap;
 use parking_lot::{Condvar, Mutex, MutexGuard};
+use serde::Serialize;
 
 use crate::error::{Error, Result};
 
@@ -141,8 +141,9 @@ pub struct Claim {
 }
 
 /// How many items are in each state, and how many were completed in the queue's life (for a
-/// durable queue, over every process that opened it).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+/// durable queue, over every process that opened it). Serializes as the `counts` object of
+/// [`QueueSnapshot::to_json`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct Counts {
     pub pending: usize,
     pub processing: usize,
@@ -187,58 +188,62 @@ impl QueueSnapshot {
     /// `{"queue": "uploads", "counts": {"pending": 1, ...}, "items": [{"id": 7, "status":
     /// "pending", "priority": 0, "attempts": 0, "lease_remaining_ms": null, "last_error": null,
     /// "payload": "...", "payload_encoding": "utf8"}, ...]}`. A payload that is valid UTF-8 is
-    /// given as text (`"payload_encoding": "utf8"`), any other as lowercase hex (`"hex"`).
+    /// given as text (`"payload_encoding": "utf8"`), any other as lowercase hex (`"hex"`), so
+    /// the document is always valid JSON and the payload's bytes can always be recovered.
+    /// `lease_remaining_ms` is whole milliseconds, null for an item that is not processing.
     pub fn to_json(&self) -> String {
-        let c = &self.counts;
-        let mut out = String::with_capacity(128 + self.items.iter().map(|i| 160 + 2 * i.payload.len()).sum::<usize>());
-        out.push_str("{\"queue\":");
-        crate::json::push_str(&mut out, &self.name);
-        let _ = write!(
-            out,
-            ",\"counts\":{{\"pending\":{},\"processing\":{},\"suspended\":{},\"failed\":{},\"completed\":{}}},\"items\":[",
-            c.pending, c.processing, c.suspended, c.failed, c.completed
-        );
-        for (n, i) in self.items.iter().enumerate() {
-            if n > 0 {
-                out.push(',');
-            }
-            let _ = write!(
-                out,
-                "{{\"id\":{},\"status\":\"{}\",\"priority\":{},\"attempts\":{},\"lease_remaining_ms\":",
-                i.id,
-                i.status.name(),
-                i.priority,
-                i.attempts
-            );
-            match i.lease_remaining {
-                Some(d) => {
-                    let _ = write!(out, "{}", d.as_millis());
-                }
-                None => out.push_str("null"),
-            }
-            out.push_str(",\"last_error\":");
-            match &i.last_error {
-                Some(e) => crate::json::push_str(&mut out, e),
-                None => out.push_str("null"),
-            }
-            out.push_str(",\"payload\":");
-            match std::str::from_utf8(&i.payload) {
-                Ok(text) => {
-                    crate::json::push_str(&mut out, text);
-                    out.push_str(",\"payload_encoding\":\"utf8\"}");
-                }
-                Err(_) => {
-                    out.push('"');
-                    for byte in i.payload.iter() {
-                        let _ = write!(out, "{byte:02x}");
-                    }
-                    out.push_str("\",\"payload_encoding\":\"hex\"}");
-                }
-            }
+        #[derive(Serialize)]
+        struct Doc<'a> {
+            queue: &'a str,
+            counts: &'a Counts,
+            items: Items<'a>,
         }
-        out.push_str("]}");
-        out
+        let size = 128 + self.items.iter().map(|i| 160 + 2 * i.payload.len()).sum::<usize>();
+        crate::json::to_string_sized(&Doc { queue: &self.name, counts: &self.counts, items: Items(&self.items) }, size)
     }
+}
+
+/// The items of a [`QueueSnapshot`] as a JSON array, rendered one by one (no list of copies).
+struct Items<'a>(&'a [ItemInfo]);
+
+impl Serialize for Items<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.collect_seq(self.0.iter().map(|i| {
+            let (payload, payload_encoding) = match std::str::from_utf8(&i.payload) {
+                Ok(text) => (Payload::Text(text), "utf8"),
+                Err(_) => (Payload::Hex(crate::json::Hex(&i.payload)), "hex"),
+            };
+            ItemJson {
+                id: i.id,
+                status: i.status.name(),
+                priority: i.priority,
+                attempts: i.attempts,
+                lease_remaining_ms: i.lease_remaining.map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
+                last_error: i.last_error.as_deref(),
+                payload,
+                payload_encoding,
+            }
+        }))
+    }
+}
+
+#[derive(Serialize)]
+struct ItemJson<'a> {
+    id: u64,
+    status: &'static str,
+    priority: i32,
+    attempts: u32,
+    lease_remaining_ms: Option<u64>,
+    last_error: Option<&'a str>,
+    payload: Payload<'a>,
+    payload_encoding: &'static str,
+}
+
+#[derive(Serialize)]
+#[serde(untagged)]
+enum Payload<'a> {
+    Text(&'a str),
+    Hex(crate::json::Hex<'a>),
 }
 
 #[derive(Debug, Clone, Copy)]

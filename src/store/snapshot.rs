@@ -1,10 +1,12 @@
 //! Consistent copies of the store (or of a key prefix), and their JSON form.
 
-use std::fmt::Write as _;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use serde::{Serialize, Serializer};
+
 use super::{Shard, Store, Value};
+use crate::json::Hex;
 
 /// One key of a [`Snapshot`].
 #[derive(Debug, Clone, PartialEq)]
@@ -43,45 +45,57 @@ impl Snapshot {
         self.entries.binary_search_by(|e| (*e.key).cmp(key)).ok().map(|i| &self.entries[i])
     }
 
-    /// The snapshot as one JSON object keyed by store key:
+    /// The snapshot as one JSON object keyed by store key, in key order:
     /// `{"key": {"type": "int", "value": 3, "version": 7, "ttl_ms": null}, ...}`.
-    /// Bytes are lowercase hex; doubles that JSON cannot hold (NaN, infinities) are the strings
-    /// "NaN", "inf" and "-inf".
+    /// `type` is the value's type name (bool, int, double, str, bytes) and `ttl_ms` the whole
+    /// milliseconds left, or null for a key that never expires. Bytes are lowercase hex. JSON
+    /// has no NaN or infinity, so those doubles are the strings "NaN", "inf" and "-inf" (the
+    /// `type` still says double); every other double is a number that parses back to the same
+    /// bits. Keys and strings keep every character; JSON escapes what it must.
     pub fn to_json(&self) -> String {
-        let mut out = String::with_capacity(64 * self.entries.len() + 2);
-        out.push('{');
-        for (i, e) in self.entries.iter().enumerate() {
-            if i > 0 {
-                out.push(',');
-            }
-            crate::json::push_str(&mut out, &e.key);
-            out.push_str(":{\"type\":\"");
-            out.push_str(e.value.value_type().name());
-            out.push_str("\",\"value\":");
-            match &e.value {
-                Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
-                Value::Int(n) => write!(out, "{n}").unwrap(),
-                Value::Double(d) if d.is_nan() => out.push_str("\"NaN\""),
-                Value::Double(d) if d.is_infinite() => out.push_str(if *d > 0.0 { "\"inf\"" } else { "\"-inf\"" }),
-                Value::Double(d) => write!(out, "{d:?}").unwrap(),
-                Value::Str(s) => crate::json::push_str(&mut out, s),
-                Value::Bytes(b) => {
-                    out.push('"');
-                    for byte in b.iter() {
-                        write!(out, "{byte:02x}").unwrap();
-                    }
-                    out.push('"');
-                }
-            }
-            write!(out, ",\"version\":{},\"ttl_ms\":", e.version).unwrap();
-            match e.ttl_remaining {
-                Some(d) => write!(out, "{}", d.as_millis()).unwrap(),
-                None => out.push_str("null"),
-            }
-            out.push('}');
+        crate::json::to_string_sized(&SnapshotJson(self), 2 + 64 * self.entries.len())
+    }
+}
+
+/// The JSON form of a [`Snapshot`]: see [`Snapshot::to_json`].
+struct SnapshotJson<'a>(&'a Snapshot);
+
+impl Serialize for SnapshotJson<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_map(self.0.entries.iter().map(|e| {
+            let entry = EntryJson {
+                ty: e.value.value_type().name(),
+                value: ValueJson(&e.value),
+                version: e.version,
+                ttl_ms: e.ttl_remaining.map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
+            };
+            (&*e.key, entry)
+        }))
+    }
+}
+
+#[derive(Serialize)]
+struct EntryJson<'a> {
+    #[serde(rename = "type")]
+    ty: &'static str,
+    value: ValueJson<'a>,
+    version: u64,
+    ttl_ms: Option<u64>,
+}
+
+struct ValueJson<'a>(&'a Value);
+
+impl Serialize for ValueJson<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self.0 {
+            Value::Bool(b) => s.serialize_bool(*b),
+            Value::Int(n) => s.serialize_i64(*n),
+            Value::Double(d) if d.is_nan() => s.serialize_str("NaN"),
+            Value::Double(d) if d.is_infinite() => s.serialize_str(if *d > 0.0 { "inf" } else { "-inf" }),
+            Value::Double(d) => s.serialize_f64(*d),
+            Value::Str(text) => s.serialize_str(text),
+            Value::Bytes(b) => Hex(b).serialize(s),
         }
-        out.push('}');
-        out
     }
 }
 

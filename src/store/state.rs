@@ -18,6 +18,8 @@
 use std::collections::BTreeMap;
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use serde::Serialize;
+
 use super::{Batch, Snapshot, Store, Ttl, Value};
 use crate::error::{Error, Result};
 
@@ -48,8 +50,8 @@ pub struct TestUpdate {
     pub fields: Vec<(String, Option<String>)>,
 }
 
-/// The test-execution state at one instant.
-#[derive(Debug, Clone, Default, PartialEq)]
+/// The test-execution state at one instant. Its `Serialize` form is [`TestState::to_json`]'s.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct TestState {
     pub running: bool,
     pub script: Option<String>,
@@ -129,26 +131,12 @@ impl TestState {
         st
     }
 
-    /// `{"running":true,"script":"x.sh","pid":12,...,"fields":{"k":"v"},"version":7}`; absent
-    /// fields are null.
+    /// `{"running":true,"script":"x.sh","pid":12,"bin":"b","topology":"t","run":3,
+    /// "started_ms":1700000000000,"stopped_ms":null,"fields":{"k":"v"},"version":7}`: the
+    /// fields of [`TestState`] under their own names, absent ones null, `fields` an object.
+    /// Strings keep every character; JSON escapes what it must.
     pub fn to_json(&self) -> String {
-        use crate::json::string;
-        let s = |v: &Option<String>| v.as_deref().map_or("null".to_owned(), string);
-        let i = |v: Option<i64>| v.map_or("null".to_owned(), |n| n.to_string());
-        let fields: Vec<String> = self.fields.iter().map(|(k, v)| format!("{}:{}", string(k), string(v))).collect();
-        format!(
-            "{{\"running\":{},\"script\":{},\"pid\":{},\"bin\":{},\"topology\":{},\"run\":{},\"started_ms\":{},\"stopped_ms\":{},\"fields\":{{{}}},\"version\":{}}}",
-            self.running,
-            s(&self.script),
-            i(self.pid),
-            s(&self.bin),
-            s(&self.topology),
-            self.run,
-            i(self.started_ms),
-            i(self.stopped_ms),
-            fields.join(","),
-            self.version
-        )
+        crate::json::to_string(self)
     }
 }
 
@@ -170,31 +158,32 @@ impl ServiceState {
         }
         Some(st)
     }
-
-    fn to_json_fields(&self, out: &mut String) {
-        out.push_str(&format!(
-            "{{\"running\":{},\"detail\":{},\"since_ms\":{},\"version\":{}}}",
-            self.running,
-            crate::json::string(&self.detail),
-            self.since_ms,
-            self.version
-        ));
-    }
 }
 
-/// All services as one JSON object keyed by name.
+/// One service in [`services_json`]: its name is the key.
+#[derive(Serialize)]
+struct ServiceJson<'a> {
+    running: bool,
+    detail: &'a str,
+    since_ms: i64,
+    version: u64,
+}
+
+/// All services as one JSON object keyed by name, in the order given:
+/// `{"qsfp_service":{"running":true,"detail":"pid 7","since_ms":1700000000000,"version":4}}`,
+/// `{}` for none. Names and details keep every character; JSON escapes what it must.
 pub fn services_json(services: &[ServiceState]) -> String {
-    let mut out = String::from("{");
-    for (i, s) in services.iter().enumerate() {
-        if i > 0 {
-            out.push(',');
+    struct All<'a>(&'a [ServiceState]);
+    impl Serialize for All<'_> {
+        fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+            s.collect_map(self.0.iter().map(|sv| {
+                let json =
+                    ServiceJson { running: sv.running, detail: &sv.detail, since_ms: sv.since_ms, version: sv.version };
+                (&sv.name, json)
+            }))
         }
-        crate::json::push_str(&mut out, &s.name);
-        out.push(':');
-        s.to_json_fields(&mut out);
     }
-    out.push('}');
-    out
+    crate::json::to_string(&All(services))
 }
 
 impl Store {
