@@ -525,7 +525,7 @@ impl Inner {
                     }
                     (None, Some(o)) => Arc::clone(o),
                     (None, None) => {
-                        return Err(Error::NotFound(format!(
+                        return Err(Error::Absent(format!(
                             "pool: {} was never checked out with options; nothing to connect with",
                             c.key
                         )))

@@ -656,7 +656,7 @@ fn prewarm_opens_sessions_in_parallel_and_reports_the_hosts_that_failed() {
     // A key the pool never saw has nothing to connect with.
     let unknown = PoolKey { username: "nobody".into(), ..PoolKey::of(&opts(auth)) };
     let r = pool.checkout_key(&unknown, None);
-    assert!(matches!(&r, Err(Error::NotFound(m)) if m.contains("nobody@")), "{r:?}");
+    assert!(matches!(&r, Err(Error::Absent(m)) if m.contains("nobody@")), "{r:?}");
 
     // At most `parallel` connects at a time: 8 devices that greet after 200 ms, 4 at a time, take
     // two rounds (one at a time would take eight, all at once one).

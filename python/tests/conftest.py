@@ -10,6 +10,41 @@ PYTHON_DIR = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(PYTHON_DIR))
 
 import netrig  # noqa: E402
+import netrig.errors  # noqa: E402
+import netrig.ffi  # noqa: E402
+
+# Every error text of the suite is checked for Rust Debug output and raw libssh2 codes: each
+# text the package reads with netrig_last_error() and each NetrigError it builds is recorded,
+# and a test whose texts show one of these fragments fails at teardown.
+DEBUG_FRAGMENTS = ("(..)", "Some(", "Session(", "SFTP(", "Err(", "Ok(", "{ ")
+_texts: list[str] = []
+_last_error = netrig.ffi.last_error
+_error_init = netrig.errors.NetrigError.__init__
+
+
+def _recorded_last_error() -> str:
+    text = _last_error()
+    _texts.append(text)
+    return text
+
+
+def _recorded_error_init(self, message: str = "", *args, **kwargs):
+    _texts.append(message)
+    _error_init(self, message, *args, **kwargs)
+
+
+netrig.ffi.last_error = _recorded_last_error
+netrig.errors.NetrigError.__init__ = _recorded_error_init
+
+
+@pytest.fixture(autouse=True)
+def error_texts_are_readable():
+    _texts.clear()
+    yield
+    bad = [(f, t) for t in list(_texts) for f in DEBUG_FRAGMENTS if f in t]
+    assert not bad, "error texts show Rust Debug output or raw libssh2 codes: " + "; ".join(
+        f"{f!r} in {t!r}" for f, t in bad
+    )
 
 
 @pytest.fixture

@@ -44,7 +44,8 @@ pub(crate) fn connect(name: &str, opts: &DeviceOptions) -> Result<Conn> {
     })?;
     let _ = tcp.set_nodelay(true);
     let tcp = Arc::new(tcp);
-    let mut session = ssh2::Session::new().map_err(|e| Error::Connect(format!("{name}: {e}")))?;
+    let mut session = ssh2::Session::new()
+        .map_err(|e| Error::Connect(format!("{name}: cannot start an SSH session: {}", super::ssh_text::words(&e))))?;
     session.set_tcp_stream(SharedTcp(Arc::clone(&tcp)));
     let left = opts.connect_timeout.saturating_sub(start.elapsed()).max(Duration::from_millis(1));
     session.set_timeout(super::ceil_ms(left));
@@ -52,7 +53,7 @@ pub(crate) fn connect(name: &str, opts: &DeviceOptions) -> Result<Conn> {
         ssh2::ErrorCode::Session(-9) => {
             Error::Timeout(format!("{name}: no SSH handshake within {} ms", opts.connect_timeout.as_millis()))
         }
-        _ => Error::Connect(format!("{name}: SSH handshake failed: {e}")),
+        _ => Error::Connect(format!("{name}: SSH handshake failed: {}", super::ssh_text::words(&e))),
     })?;
     check_host_key(name, &session, opts)?;
     session.set_timeout(super::ceil_ms(opts.auth_timeout));
@@ -60,12 +61,14 @@ pub(crate) fn connect(name: &str, opts: &DeviceOptions) -> Result<Conn> {
     if let Some(every) = opts.keepalive {
         session.set_keepalive(false, every.as_secs().max(1) as u32);
     }
-    let mut channel = session.channel_session().map_err(|e| Error::Connect(format!("{name}: channel: {e}")))?;
+    let mut channel = session.channel_session().map_err(|e| {
+        Error::Connect(format!("{name}: opening the shell channel failed: {}", super::ssh_text::words(&e)))
+    })?;
     let (cols, rows) = opts.terminal;
     channel
         .request_pty("vt100", None, Some((cols, rows, 0, 0)))
         .and_then(|_| channel.shell())
-        .map_err(|e| Error::Connect(format!("{name}: shell: {e}")))?;
+        .map_err(|e| Error::Connect(format!("{name}: starting the shell failed: {}", super::ssh_text::words(&e))))?;
     Ok(Conn::new(session, channel, tcp))
 }
 
@@ -163,6 +166,9 @@ impl ssh2::KeyboardInteractivePrompt for Answer<'_> {
 fn authenticate(name: &str, session: &ssh2::Session, opts: &DeviceOptions) -> Result<()> {
     let started = Instant::now();
     let user = opts.username.as_str();
+    let mut tried = method(&opts.auth);
+    // The methods the device accepts, from its answer to a refused attempt.
+    let mut accepts: Option<String> = None;
     let result = match &opts.auth {
         // Many devices offer only keyboard-interactive for passwords; answer it with the password.
         // Password first: asking for the method list costs a round trip (and some servers
@@ -175,10 +181,16 @@ fn authenticate(name: &str, session: &ssh2::Session, opts: &DeviceOptions) -> Re
             }
             session.set_timeout(super::ceil_ms(opts.auth_timeout.saturating_sub(started.elapsed())));
             match session.auth_methods(user) {
-                Ok(methods) if !methods.contains("password") && methods.contains("keyboard-interactive") => {
-                    session.userauth_keyboard_interactive(user, &mut Answer(p))
+                Ok(methods) => {
+                    accepts = Some(methods.to_owned());
+                    if !methods.contains("password") && methods.contains("keyboard-interactive") {
+                        tried.push_str(", then keyboard-interactive with the password");
+                        session.userauth_keyboard_interactive(user, &mut Answer(p))
+                    } else {
+                        Err(e)
+                    }
                 }
-                _ => Err(e),
+                Err(_) => Err(e),
             }
         }),
         Auth::Agent => session.userauth_agent(user),
@@ -190,10 +202,54 @@ fn authenticate(name: &str, session: &ssh2::Session, opts: &DeviceOptions) -> Re
     };
     match result {
         Ok(()) if session.authenticated() => Ok(()),
-        Ok(()) => Err(Error::Auth(format!("{name}: authentication as '{user}' incomplete"))),
-        Err(e) if e.code() == ssh2::ErrorCode::Session(-9) => {
-            Err(Error::Timeout(format!("{name}: no authentication answer within {} ms", opts.auth_timeout.as_millis())))
+        Ok(()) => Err(Error::Auth(format!(
+            "{name}: authentication as '{user}' by {tried} is incomplete: the device asks for a further method"
+        ))),
+        Err(e) if e.code() == ssh2::ErrorCode::Session(-9) => Err(Error::Timeout(format!(
+            "{name}: no authentication answer within {} ms (tried {tried} as '{user}')",
+            opts.auth_timeout.as_millis()
+        ))),
+        Err(e) if matches!(e.code(), ssh2::ErrorCode::Session(-18 | -19)) => {
+            if accepts.is_none() {
+                // Asked only after a refusal, within what is left of the auth timeout.
+                let left = opts.auth_timeout.saturating_sub(started.elapsed()).max(Duration::from_millis(1));
+                session.set_timeout(super::ceil_ms(left));
+                accepts = session.auth_methods(user).ok().map(str::to_owned);
+            }
+            let answer = match accepts.as_deref() {
+                Some(m) if !m.is_empty() => format!(" (it accepts: {})", m.replace(',', ", ")),
+                _ => String::new(),
+            };
+            Err(Error::Auth(format!("{name}: authentication as '{user}' by {tried} refused by the device{answer}")))
         }
-        Err(e) => Err(Error::Auth(format!("{name}: authentication as '{user}' with {:?} refused: {e}", opts.auth))),
+        Err(e) => {
+            let why = match &opts.auth {
+                Auth::Agent => agent_words(&e),
+                _ => super::ssh_text::words(&e),
+            };
+            Err(Error::Auth(format!("{name}: authentication as '{user}' by {tried} failed: {why}")))
+        }
+    }
+}
+
+/// Why the agent could not be used: libssh2 reports these under generic codes ("bad use",
+/// "invalid argument"), and only its message tells them apart.
+fn agent_words(e: &ssh2::Error) -> String {
+    match e.message() {
+        "no auth sock variable" => "SSH_AUTH_SOCK is not set, so there is no agent to ask".into(),
+        "failed connecting with agent" => "no agent answers at SSH_AUTH_SOCK".into(),
+        "no identities found in the ssh agent" => "the agent holds no keys".into(),
+        _ => super::ssh_text::words(e),
+    }
+}
+
+/// The authentication method in words, as error texts name it (no secret, ever).
+fn method(auth: &Auth) -> String {
+    match auth {
+        Auth::Password(_) => "password".into(),
+        Auth::KeyboardInteractive(_) => "keyboard-interactive".into(),
+        Auth::KeyFile { path, .. } => format!("public key from {}", path.display()),
+        Auth::KeyMemory { .. } => "public key given in memory".into(),
+        Auth::Agent => "the SSH agent's first key (agent at SSH_AUTH_SOCK)".into(),
     }
 }

@@ -258,11 +258,14 @@ impl Device {
             status => {
                 let mut stderr = String::new();
                 let _ = ch.stderr().read_to_string(&mut stderr);
+                let said = match stderr.trim() {
+                    "" => "it printed nothing".to_owned(),
+                    s => s.to_owned(),
+                };
                 Err(Error::Io(format!(
-                    "{}: {what}: the device's scp failed (exit status {}): {}",
+                    "{}: {what}: the device's scp failed (exit status {}): {said}",
                     self.name,
                     status.map_or_else(|_| "unknown".into(), |s| s.to_string()),
-                    stderr.trim()
                 )))
             }
         }
@@ -331,9 +334,9 @@ impl Device {
             // Socket send/recv failures, disconnects, a closed channel.
             ssh2::ErrorCode::Session(-7 | -13 | -26 | -43) => {
                 conn.closed = true;
-                Error::Closed(format!("{}: {what}: {e}", self.name))
+                Error::Closed(format!("{}: {what}: {}", self.name, super::ssh_text::words(&e)))
             }
-            _ => Error::Io(format!("{}: {what}: {e}", self.name)),
+            _ => Error::Io(format!("{}: {what}: {}", self.name, super::ssh_text::words(&e))),
         }
     }
 

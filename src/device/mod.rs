@@ -11,6 +11,7 @@ mod connect;
 mod files;
 mod log;
 pub mod platform;
+mod ssh_text;
 
 use std::io::{Read, Write};
 use std::path::PathBuf;
@@ -538,7 +539,7 @@ impl Device {
                 Err(e) => {
                     conn.closed = true;
                     return Err(Error::Closed(format!(
-                        "{}: {e} while waiting for {what}; last bytes: {}",
+                        "{}: connection lost while waiting for {what} ({e}); last bytes: {}",
                         self.name,
                         tail(&buf)
                     )));

@@ -8,9 +8,31 @@ use std::ffi::{CStr, CString};
 use netrig::ffi::netrig_last_error;
 use netrig::netrig_status::{self, NETRIG_OK};
 
+/// The last error text of this thread. Every text read here is also checked for Rust `Debug`
+/// output and raw libssh2 codes (see [`assert_readable`]), so each failing path a C ABI test
+/// looks at is checked too.
+#[track_caller]
 pub fn last_error() -> String {
     // SAFETY: netrig_last_error returns a NUL-terminated string valid until the next failing call.
-    unsafe { CStr::from_ptr(netrig_last_error()) }.to_string_lossy().into_owned()
+    let text = unsafe { CStr::from_ptr(netrig_last_error()) }.to_string_lossy().into_owned();
+    assert_readable(&text);
+    text
+}
+
+/// Fragments that only Rust `Debug` output or ssh2's `[Session(-18)]` prefix produce.
+pub const DEBUG_FRAGMENTS: &[&str] = &["(..)", "Some(", "Session(", "SFTP(", "Err(", "Ok(", "{ "];
+
+/// The first `Debug`-shaped fragment of `text`, if any.
+pub fn debug_fragment(text: &str) -> Option<&'static str> {
+    DEBUG_FRAGMENTS.iter().copied().find(|f| text.contains(f))
+}
+
+/// Asserts that an error text reads as words: no `Debug` output, no raw libssh2 codes.
+#[track_caller]
+pub fn assert_readable(text: &str) {
+    if let Some(f) = debug_fragment(text) {
+        panic!("error text shows Rust Debug output or a raw libssh2 code ({f:?}): {text}");
+    }
 }
 
 pub fn c(s: &str) -> CString {

@@ -59,6 +59,8 @@ impl Opts {
             NETRIG_OK => Ok(dev),
             st => {
                 assert_eq!(dev.id, 0, "open wrote its out-parameter although it failed");
+                // Read (and so check) the text even where the caller looks only at the status.
+                let _ = last_error();
                 Err(st)
             }
         }
