@@ -1748,7 +1748,8 @@ enum netrig_status netrig_pool_new(const struct netrig_pool_options *opts, struc
  * Ownership: consumes the handle. Blocking: never waits for checked-out sessions, runs or
  * checkouts in progress on other threads; closing an idle session sends its disconnect
  * without waiting for an answer. Thread-safety: any thread, also while other threads check
- * out from the pool (their checkouts complete, or fail with NETRIG_E_CLOSED).
+ * out from the pool: a checkout waiting for a session fails at once with NETRIG_E_CLOSED, one
+ * already opening or health-checking its session completes.
  */
 enum netrig_status netrig_pool_free(struct netrig_pool pool);
 

@@ -1,0 +1,96 @@
+//! Regressions found by the outside probe of the C ABI (issue 12, section 5): each test drove
+//! the defect it is named after before the fix, through the C ABI as a C caller drives it.
+#![cfg(feature = "ssh")]
+
+use std::ffi::c_void;
+use std::path::PathBuf;
+use std::process::Command;
+use std::ptr::{null, null_mut};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use fakedev::{Faults, Fleet, Group, Inventory};
+use netrig::ffi::*;
+use netrig::netrig_status::{self, *};
+use support::abi::{c, expect, last_error, ok};
+use support::c_abi::Opts;
+
+mod support;
+
+fn fleet(profile: &str, n: usize, faults: Faults) -> Fleet {
+    Fleet::start_inventory(&Inventory::default().group(Group::new(profile, n).faults(faults))).unwrap()
+}
+
+fn temp(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("netrig-c-abi-probe-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(name);
+    let _ = std::fs::remove_file(&path);
+    path
+}
+
+/// Polls `done` until it holds, failing the test after `limit`.
+#[track_caller]
+fn wait_for(what: &str, limit: Duration, mut done: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !done() {
+        assert!(start.elapsed() < limit, "{what}: not within {limit:?}");
+        thread::sleep(Duration::from_millis(2));
+    }
+}
+
+// ---- 1. netrig_pool_free wakes a waiting checkout with NETRIG_E_CLOSED ----
+
+fn pool_stats(pool: netrig_pool) -> netrig_pool_stats {
+    let mut s = netrig_pool_stats::default();
+    // SAFETY: live out pointer.
+    ok(unsafe { netrig_pool_get_stats(pool, &mut s) });
+    s
+}
+
+#[test]
+fn pool_free_ends_a_waiting_checkout_with_closed() {
+    let f = fleet("cisco_ios", 1, Faults::default());
+    let o = Opts::new(&f.devices()[0], "cisco_ios");
+    let mut po = netrig_pool_options {
+        max_per_host: 0,
+        max_total: 0,
+        idle_timeout_ms: 0,
+        max_lifetime_ms: 0,
+        checkout_timeout_ms: 0,
+        health_check_after_ms: 0,
+        health_check_timeout_ms: 0,
+    };
+    // SAFETY: live out pointer.
+    ok(unsafe { netrig_pool_options_default(&mut po) });
+    po.max_per_host = 1;
+    let mut pool = netrig_pool { id: 0 };
+    // SAFETY: live options and out pointer.
+    ok(unsafe { netrig_pool_new(&po, &mut pool) });
+    let mut held = netrig_device { id: 0 };
+    // SAFETY: the options' strings live in `o`; live out pointer.
+    ok(unsafe { netrig_pool_checkout(pool, &o.o, 0, &mut held) });
+
+    let waiter = {
+        let d = f.devices()[0].clone();
+        thread::spawn(move || {
+            let o = Opts::new(&d, "cisco_ios");
+            let mut dev = netrig_device { id: 0 };
+            // SAFETY: the options' strings live in `o`; live out pointer.
+            let st = unsafe { netrig_pool_checkout(pool, &o.o, 10_000, &mut dev) };
+            (st, last_error(), dev.id, Instant::now())
+        })
+    };
+    wait_for("the second checkout waits", Duration::from_secs(10), || pool_stats(pool).waits == 1);
+    let freed_at = Instant::now();
+    ok(netrig_pool_free(pool));
+    let (st, err, id, returned_at) = waiter.join().unwrap();
+    assert_eq!(st, NETRIG_E_CLOSED, "{err}");
+    assert!(err.starts_with("netrig_pool_checkout: ") && err.contains("closed"), "{err}");
+    assert_eq!(id, 0, "out written on failure");
+    // The 10 s checkout timeout is what the waiter got before the fix.
+    assert!(returned_at - freed_at < Duration::from_secs(2), "woke {:?} after the free", returned_at - freed_at);
+    // The session on loan stays usable and is closed at its free.
+    ok(netrig_device_free(held));
+}
+
