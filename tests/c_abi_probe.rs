@@ -94,3 +94,119 @@ fn pool_free_ends_a_waiting_checkout_with_closed() {
     ok(netrig_device_free(held));
 }
 
+// ---- 2. accept-new appends to one known_hosts file from threads and processes ----
+
+fn known_hosts_lines(path: &std::path::Path) -> Vec<String> {
+    std::fs::read_to_string(path).unwrap().lines().filter(|l| !l.trim().is_empty()).map(String::from).collect()
+}
+
+/// Every device opens with STRICT against the file: its entry survived.
+fn strict_opens(f: &Fleet, kh: &std::path::Path) {
+    for d in f.devices() {
+        let mut o = Opts::new(d, "cisco_ios");
+        o.o.host_key_policy = NETRIG_HOSTKEY_STRICT;
+        o.set(|o| &mut o.known_hosts, kh.to_str().unwrap());
+        match o.open() {
+            Ok(dev) => ok(netrig_device_free(dev)),
+            Err(st) => panic!("{}: {st:?}: {}", d.addr(), last_error()),
+        }
+    }
+}
+
+#[test]
+fn accept_new_from_several_threads_keeps_every_entry() {
+    const N: usize = 6;
+    let f = fleet("cisco_ios", N, Faults::default());
+    let kh = temp("known_hosts_threads");
+    let barrier = std::sync::Arc::new(std::sync::Barrier::new(N));
+    let opens: Vec<_> = f
+        .devices()
+        .iter()
+        .map(|d| {
+            let (d, kh, barrier) = (d.clone(), kh.clone(), barrier.clone());
+            thread::spawn(move || {
+                let mut o = Opts::new(&d, "cisco_ios");
+                o.o.host_key_policy = NETRIG_HOSTKEY_ACCEPT_NEW;
+                o.set(|o| &mut o.known_hosts, kh.to_str().unwrap());
+                barrier.wait();
+                o.open().map(|dev| netrig_device_free(dev)).map_err(|st| format!("{st:?}: {}", last_error()))
+            })
+        })
+        .collect();
+    for t in opens {
+        assert_eq!(t.join().unwrap(), Ok(NETRIG_OK));
+    }
+    let lines = known_hosts_lines(&kh);
+    assert_eq!(lines.len(), N, "{lines:#?}");
+    for d in f.devices() {
+        let entry = format!("[{}]:{} ", d.host, d.port);
+        assert_eq!(lines.iter().filter(|l| l.starts_with(&entry)).count(), 1, "{entry}: {lines:#?}");
+    }
+    strict_opens(&f, &kh);
+}
+
+/// The child role of the test below (in its own process): opens, with accept-new, every device
+/// in `NETRIG_PROBE_KH_CHILD` ("known_hosts path" then "host port user password" per line),
+/// all at once, each on its own thread.
+fn accept_new_child(spec: &str) {
+    let mut lines = spec.lines();
+    let kh = PathBuf::from(lines.next().unwrap());
+    let opens: Vec<_> = lines
+        .map(|l| {
+            let f: Vec<&str> = l.split(' ').collect();
+            let mut o = netrig::device::DeviceOptions::new(
+                f[0],
+                f[1].parse().unwrap(),
+                f[2],
+                netrig::device::Auth::Password(f[3].into()),
+                netrig::device::Platform::named("cisco_ios").unwrap(),
+            );
+            o.host_key = netrig::device::HostKeyPolicy::AcceptNew(kh.clone());
+            thread::spawn(move || netrig::device::Device::open(&o).map(drop))
+        })
+        .collect();
+    for t in opens {
+        t.join().unwrap().unwrap();
+    }
+}
+
+#[test]
+fn accept_new_from_several_processes_keeps_every_entry() {
+    if let Ok(spec) = std::env::var("NETRIG_PROBE_KH_CHILD") {
+        return accept_new_child(&spec);
+    }
+    const CHILDREN: usize = 3;
+    const EACH: usize = 3;
+    let f = fleet("cisco_ios", CHILDREN * EACH, Faults::default());
+    let kh = temp("known_hosts_processes");
+    let spawned: Vec<_> = f
+        .devices()
+        .chunks(EACH)
+        .map(|devices| {
+            let mut spec = kh.display().to_string();
+            for d in devices {
+                spec += &format!("\n{} {} {} {}", d.host, d.port, d.username, d.password);
+            }
+            Command::new(std::env::current_exe().unwrap())
+                .args(["--exact", "accept_new_from_several_processes_keeps_every_entry", "--test-threads=1"])
+                .env("NETRIG_PROBE_KH_CHILD", spec)
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for child in spawned {
+        let out = child.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "child failed: {}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let lines = known_hosts_lines(&kh);
+    assert_eq!(lines.len(), CHILDREN * EACH, "{lines:#?}");
+    strict_opens(&f, &kh);
+}
+
