@@ -210,3 +210,65 @@ fn accept_new_from_several_processes_keeps_every_entry() {
     strict_opens(&f, &kh);
 }
 
+// ---- 3. every thread in netrig_run_next_event gets NETRIG_E_CLOSED at the end ----
+
+#[test]
+fn run_end_gives_closed_to_every_thread_waiting_for_events() {
+    let f = fleet("cisco_ios", 1, Faults { hang_on: vec!["show hang".into()], ..Faults::default() });
+    let target = Opts::new(&f.devices()[0], "cisco_ios");
+    for round in 0..3 {
+        let mut job = netrig_job { id: 0 };
+        // SAFETY: live out pointer, the options' strings live in `target`, a live C string.
+        unsafe {
+            ok(netrig_job_new(&mut job));
+            ok(netrig_job_add_target(job, &target.o));
+            ok(netrig_job_add_command(job, c("show hang").as_ptr(), 20_000));
+        }
+        let mut opts = netrig_run_options { max_workers: 0, strategy: 0, on_failure: 0, events: 0 };
+        // SAFETY: live out pointer.
+        ok(unsafe { netrig_run_options_default(&mut opts) });
+        opts.events = 1;
+        let mut run = netrig_run { id: 0 };
+        // SAFETY: live options and out pointer; no callback.
+        ok(unsafe { netrig_run_start(job, netrig_pool { id: 0 }, &opts, None, null_mut(), &mut run) });
+        let taken = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let takers: Vec<_> = (0..2)
+            .map(|_| {
+                let taken = taken.clone();
+                thread::spawn(move || loop {
+                    let mut e = netrig_event {
+                        kind: 0,
+                        host: 0,
+                        step: 0,
+                        state: 0,
+                        status: NETRIG_OK,
+                        elapsed_us: 0,
+                        worker: 0,
+                    };
+                    // SAFETY: live out pointer.
+                    match unsafe { netrig_run_next_event(run, NETRIG_WAIT_FOREVER, &mut e) } {
+                        NETRIG_OK => {
+                            if e.kind == NETRIG_EVENT_STEP_STARTED {
+                                taken.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                            }
+                        }
+                        st => return (st, last_error()),
+                    }
+                })
+            })
+            .collect();
+        // The run hangs in its step: both threads are (or soon are) waiting for the next event
+        // when the cancel ends it. Whatever the interleaving, both must end with CLOSED.
+        wait_for("the step started", Duration::from_secs(10), || taken.load(std::sync::atomic::Ordering::SeqCst) == 1);
+        thread::sleep(Duration::from_millis(20));
+        ok(netrig_run_cancel(run));
+        for t in takers {
+            let (st, err) = t.join().unwrap();
+            assert_eq!(st, NETRIG_E_CLOSED, "round {round}: {err}");
+            assert!(err.contains("all its events were taken"), "{err}");
+        }
+        ok(netrig_run_free(run));
+        ok(netrig_job_free(job));
+    }
+}
+
