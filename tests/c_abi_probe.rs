@@ -272,3 +272,159 @@ fn run_end_gives_closed_to_every_thread_waiting_for_events() {
     }
 }
 
+// ---- 5 and 6. no input size aborts or panics ----
+
+extern "C" {
+    fn mmap(addr: *mut c_void, len: usize, prot: i32, flags: i32, fd: i32, off: i64) -> *mut c_void;
+    fn munmap(addr: *mut c_void, len: usize) -> i32;
+}
+
+const TIB: usize = 1 << 40;
+
+/// `len` readable bytes (all zero) that cost no memory: a read-only private anonymous mapping
+/// without swap reservation.
+struct Huge {
+    p: *mut c_void,
+    len: usize,
+}
+
+impl Huge {
+    fn new(len: usize) -> Huge {
+        const PROT_READ: i32 = 1;
+        const MAP_PRIVATE: i32 = 2;
+        const MAP_ANONYMOUS: i32 = 0x20;
+        const MAP_NORESERVE: i32 = 0x4000;
+        // SAFETY: a fresh anonymous mapping; no existing memory is touched.
+        let p = unsafe { mmap(null_mut(), len, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0) };
+        assert!(p as isize != -1, "mmap of {len} bytes failed");
+        Huge { p, len }
+    }
+
+    fn ptr(&self) -> *const u8 {
+        self.p.cast()
+    }
+}
+
+impl Drop for Huge {
+    fn drop(&mut self) {
+        // SAFETY: the mapping made in `new`, unmapped once.
+        unsafe { munmap(self.p, self.len) };
+    }
+}
+
+/// Whether the kernel refuses an allocation larger than its memory (its default heuristic,
+/// and strict accounting); with "always overcommit" it grants 1 TiB and only the copy would
+/// fail, in the kernel's OOM killer, which no library can turn into a status.
+fn refuses_huge_allocations() -> bool {
+    std::fs::read_to_string("/proc/sys/vm/overcommit_memory").map_or(true, |m| m.trim() != "1")
+}
+
+fn bytes_value(p: *const u8, len: usize) -> netrig_value {
+    netrig_value {
+        kind: netrig_type::NETRIG_TYPE_BYTES as u32,
+        b: 0,
+        i: 0,
+        d: 0.0,
+        str: null(),
+        bytes: p,
+        bytes_len: len,
+    }
+}
+
+fn new_store(opts: Option<netrig_store_options>) -> netrig_store {
+    let mut s = netrig_store { id: 0 };
+    let p = opts.as_ref().map_or(null(), |o| o as *const _);
+    // SAFETY: live options or NULL, live out pointer.
+    ok(unsafe { netrig_store_new(p, &mut s) });
+    s
+}
+
+/// A status that is neither OK nor a panic, with a readable message naming the function.
+#[track_caller]
+fn refused(st: netrig_status, function: &str, want: &[netrig_status]) {
+    let err = last_error();
+    assert!(want.contains(&st), "{function}: {st:?}: {err}");
+    assert!(err.starts_with(function), "{err}");
+    for fragment in ["Error", "unwrap", "Layout", "{ ", "(.."] {
+        assert!(!err.contains(fragment), "not a readable message: {err}");
+    }
+}
+
+#[test]
+fn store_values_past_the_bound_are_full_before_any_copy() {
+    let huge = Huge::new(TIB);
+    let s = new_store(None);
+    let k = c("big");
+    for len in [TIB, isize::MAX as usize, (256 << 20) + 1] {
+        // SAFETY: `huge` is readable for TIB bytes; longer lengths are refused before any read.
+        unsafe {
+            let st = netrig_store_set_bytes(s, k.as_ptr(), huge.ptr(), len, 0);
+            refused(st, "netrig_store_set_bytes", &[NETRIG_E_FULL]);
+            assert!(last_error().contains("can never fit"), "{}", last_error());
+            let v = bytes_value(huge.ptr(), len);
+            let st = netrig_store_cas(s, k.as_ptr(), 0, &v, 0, null_mut());
+            refused(st, "netrig_store_cas", &[NETRIG_E_FULL]);
+        }
+    }
+    // The store is untouched and still works.
+    let mut n = usize::MAX;
+    // SAFETY: live out pointer; a 3-byte buffer.
+    unsafe {
+        ok(netrig_store_len(s, &mut n));
+        assert_eq!(n, 0);
+        ok(netrig_store_set_bytes(s, k.as_ptr(), b"abc".as_ptr(), 3, 0));
+    }
+    ok(netrig_store_free(s));
+}
+
+#[test]
+fn sizes_no_allocator_can_give_are_a_status() {
+    let huge = Huge::new(TIB);
+    // A store with no byte bound, a batch (bound to no store) and a queue with no payload bound:
+    // only the allocator can refuse. PTRDIFF_MAX can never be allocated; 1 TiB is refused by a
+    // kernel that does not overcommit without limit.
+    let mut lens = vec![isize::MAX as usize, isize::MAX as usize - 8];
+    if refuses_huge_allocations() {
+        lens.push(TIB);
+    }
+    let mut so = netrig_store_options_default();
+    so.max_bytes = u64::MAX;
+    let s = new_store(Some(so));
+    let mut batch = netrig_batch { id: 0 };
+    let mut qo = netrig_queue_options { max_items: 0, max_attempts: 0, lease_ms: 0, max_payload: 0 };
+    let mut q = netrig_queue { id: 0 };
+    let k = c("big");
+    // SAFETY (block): live out pointers; `huge` is readable for TIB bytes, longer lengths are
+    // refused before any read.
+    unsafe {
+        ok(netrig_batch_new(&mut batch));
+        ok(netrig_queue_options_default(&mut qo));
+        qo.max_payload = usize::MAX;
+        ok(netrig_queue_new(&qo, &mut q));
+        for len in lens {
+            let v = bytes_value(huge.ptr(), len);
+            let st = netrig_store_set_bytes(s, k.as_ptr(), huge.ptr(), len, 0);
+            refused(st, "netrig_store_set_bytes", &[NETRIG_E_FULL]);
+            let st = netrig_store_cas(s, k.as_ptr(), 0, &v, 0, null_mut());
+            refused(st, "netrig_store_cas", &[NETRIG_E_FULL]);
+            let st = netrig_batch_set(batch, k.as_ptr(), &v, 0);
+            refused(st, "netrig_batch_set", &[NETRIG_E_FULL]);
+            let mut id = 0;
+            let st = netrig_queue_push(q, huge.ptr(), len, 0, &mut id);
+            refused(st, "netrig_queue_push", &[NETRIG_E_FULL]);
+            assert_eq!(id, 0);
+        }
+        let mut n = usize::MAX;
+        ok(netrig_batch_len(batch, &mut n));
+        assert_eq!(n, 0);
+        // Everything still works with sizes that fit.
+        ok(netrig_store_set_bytes(s, k.as_ptr(), huge.ptr(), 1 << 20, 0));
+        ok(netrig_queue_push(q, huge.ptr(), 1 << 20, 0, null_mut()));
+        ok(netrig_batch_set(batch, k.as_ptr(), &bytes_value(huge.ptr(), 1 << 20), 0));
+        ok(netrig_store_apply(s, batch));
+    }
+    ok(netrig_batch_free(batch));
+    ok(netrig_queue_free(q));
+    ok(netrig_store_free(s));
+}
+

@@ -274,7 +274,12 @@ pub unsafe extern "C" fn netrig_store_set_bytes(
     len: usize,
     ttl_ms: i64,
 ) -> netrig_status {
-    call("netrig_store_set_bytes", || set(store, key, ttl_ms, || Ok(Value::bytes(bytes_arg(data, len, "data")?))))
+    call("netrig_store_set_bytes", || {
+        let key = str_arg(key, "key")?;
+        let ttl = Ttl::from_millis(ttl_ms)?;
+        let data = bytes_arg(data, len, "data")?;
+        with_store(store, |s| s.set_bytes(key, data, ttl)).map(drop)
+    })
 }
 
 /// Reads `key`; `*out_version` (optional, may be NULL) receives the version of the write that
@@ -498,9 +503,13 @@ pub unsafe extern "C" fn netrig_store_cas(
             return Err(Error::NullArg("value"));
         }
         // SAFETY: non-NULL and, per this function's contract, a readable netrig_value.
-        let value = unsafe { &*value }.read_value()?;
+        let value = unsafe { &*value };
         let ttl = Ttl::from_millis(ttl_ms)?;
-        let version = with_store(store, |s| s.compare_and_set(key, expected_version, value, ttl))?;
+        let version = with_store(store, |s| {
+            // The size first: a value that can never fit is refused before it is copied.
+            s.check_fits(key, value.payload_len())?;
+            s.compare_and_set(key, expected_version, value.read_value()?, ttl)
+        })?;
         Out::optional(out_version).set(version);
         Ok(())
     })
