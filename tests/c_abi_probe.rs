@@ -428,3 +428,29 @@ fn sizes_no_allocator_can_give_are_a_status() {
     ok(netrig_store_free(s));
 }
 
+// ---- 7. get_value with a NULL buffer and a non-zero length ----
+
+#[test]
+fn get_value_refuses_a_null_buffer_with_a_length_for_every_type() {
+    let s = new_store(None);
+    let (ki, ks) = (c("n"), c("s"));
+    // SAFETY (block): live C strings and out pointers; `buf` NULL with a length is the input
+    // under test, which must be refused before anything is written through it.
+    unsafe {
+        ok(netrig_store_set_int(s, ki.as_ptr(), 7, 0));
+        ok(netrig_store_set_str(s, ks.as_ptr(), c("x").as_ptr(), 0));
+        for k in [&ki, &ks] {
+            let mut v = bytes_value(null(), 0);
+            let mut len = 99usize;
+            let st = netrig_store_get_value(s, k.as_ptr(), &mut v, null_mut(), 16, &mut len, null_mut());
+            expect(st, NETRIG_E_NULL_ARG, "'buf'");
+            assert_eq!((v.kind, len), (netrig_type::NETRIG_TYPE_BYTES as u32, 99), "out written on failure");
+        }
+        // NULL with 0 stays fine for a scalar.
+        let mut v = bytes_value(null(), 0);
+        let mut len = 99usize;
+        ok(netrig_store_get_value(s, ki.as_ptr(), &mut v, null_mut(), 0, &mut len, null_mut()));
+        assert_eq!((v.kind, v.i, len), (netrig_type::NETRIG_TYPE_INT as u32, 7, 0));
+    }
+    ok(netrig_store_free(s));
+}

@@ -437,6 +437,10 @@ pub unsafe extern "C" fn netrig_store_get_value(
     call("netrig_store_get_value", || {
         let out_value = Out::new(out_value, "out_value")?;
         let out_len = Out::new(out_len, "out_len")?;
+        // Checked for every type, as the buffer rules say, not only where a value is copied.
+        if buf.is_null() && buf_len > 0 {
+            return Err(Error::NullArg("buf"));
+        }
         let key = str_arg(key, "key")?;
         let v = with_store(store, |s| s.get(key))?;
         let mut value = netrig_value::scalar(&v.value);
