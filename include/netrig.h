@@ -1217,7 +1217,8 @@ const char *netrig_status_str(int status);
 
 /**
  * The text of the last error on the calling thread, with context ("netrig_store_get_int: key
- * 'x' not found"), or "" if no netrig call on this thread has failed.
+ * 'x' not found"), or "" if no netrig call on this thread has failed. A text longer than 2047
+ * bytes is cut and ends with "...".
  *
  * Ownership: the string belongs to the calling thread; do not free it. It stays valid until
  * the next netrig call on this thread that fails; copy it to keep it. Blocking: never.
