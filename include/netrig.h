@@ -1217,7 +1217,8 @@ const char *netrig_status_str(int status);
 
 /**
  * The text of the last error on the calling thread, with context ("netrig_store_get_int: key
- * 'x' not found"), or "" if no netrig call on this thread has failed.
+ * 'x' not found"), or "" if no netrig call on this thread has failed. A text longer than 2047
+ * bytes is cut and ends with "...".
  *
  * Ownership: the string belongs to the calling thread; do not free it. It stays valid until
  * the next netrig call on this thread that fails; copy it to keep it. Blocking: never.
@@ -1763,7 +1764,8 @@ enum netrig_status netrig_pool_new(const struct netrig_pool_options *opts, struc
  * Ownership: consumes the handle. Blocking: never waits for checked-out sessions, runs or
  * checkouts in progress on other threads; closing an idle session sends its disconnect
  * without waiting for an answer. Thread-safety: any thread, also while other threads check
- * out from the pool (their checkouts complete, or fail with NETRIG_E_CLOSED).
+ * out from the pool: a checkout waiting for a session fails at once with NETRIG_E_CLOSED, one
+ * already opening or health-checking its session completes.
  */
 enum netrig_status netrig_pool_free(struct netrig_pool pool);
 

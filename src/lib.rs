@@ -12,6 +12,7 @@ pub mod ffi;
 #[cfg(feature = "durable")]
 pub mod journal;
 mod json;
+mod mem;
 #[cfg(feature = "ssh")]
 pub mod pool;
 pub mod queue;

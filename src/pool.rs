@@ -316,7 +316,25 @@ impl Pool {
         timeout: Option<Duration>,
         stop: &AtomicBool,
     ) -> Result<Lease> {
-        self.inner.checkout(key.clone(), opts, timeout, Some(stop))
+        self.inner.checkout(key.clone(), opts, timeout, Some(Watch::Stop(stop)))
+    }
+
+    /// A checkout (by options, or by key when `opts` is None) that gives up with
+    /// [`Error::Closed`] once `closed` is raised and [`Pool::wake_waiters`] called: the C
+    /// handle's checkouts, which `netrig_pool_free` ends while runs keep using the pool.
+    pub(crate) fn checkout_unless_closed(
+        &self,
+        key: &PoolKey,
+        opts: Option<&DeviceOptions>,
+        timeout: Option<Duration>,
+        closed: &AtomicBool,
+    ) -> Result<Lease> {
+        self.inner.checkout(key.clone(), opts, timeout, Some(Watch::Closed(closed)))
+    }
+
+    /// Wakes every waiting checkout to look at its flags again (after raising a `closed`).
+    pub(crate) fn wake_waiters(&self) {
+        self.inner.wake_all(&self.inner.state.lock());
     }
 
     /// Opens a session to each target in parallel (at most `parallel` connects at a time, each
@@ -392,6 +410,15 @@ enum Plan {
     Connect { opts: Arc<DeviceOptions>, evicted: Vec<Arc<Device>> },
 }
 
+/// A flag a checkout watches while it waits, besides its deadline.
+#[derive(Clone, Copy)]
+enum Watch<'a> {
+    /// A run's cancel flag: raised without a wake-up, so the wait looks at it every SLICE.
+    Stop(&'a AtomicBool),
+    /// A C handle's freed flag: raised before [`Pool::wake_waiters`], so no polling is needed.
+    Closed(&'a AtomicBool),
+}
+
 /// A checkout's progress through waits.
 struct Checkout {
     key: PoolKey,
@@ -413,7 +440,7 @@ impl Inner {
         key: PoolKey,
         opts: Option<&DeviceOptions>,
         timeout: Option<Duration>,
-        stop: Option<&AtomicBool>,
+        watch: Option<Watch<'_>>,
     ) -> Result<Lease> {
         let start = Instant::now();
         let mut c = Checkout {
@@ -425,7 +452,7 @@ impl Inner {
             waited_on: None,
         };
         loop {
-            match self.plan(&mut c, opts, stop)? {
+            match self.plan(&mut c, opts, watch)? {
                 Plan::Idle { lease, check: false, expired } => {
                     drop(expired);
                     return Ok(lease);
@@ -466,7 +493,7 @@ impl Inner {
         self: &Arc<Self>,
         c: &mut Checkout,
         opts: Option<&DeviceOptions>,
-        stop: Option<&AtomicBool>,
+        watch: Option<Watch<'_>>,
     ) -> Result<Plan> {
         let mut guard = self.state.lock();
         loop {
@@ -474,9 +501,19 @@ impl Inner {
             if st.closed {
                 return Err(Error::Closed(format!("pool: closed; cannot check out {}", c.key)));
             }
-            if stop.is_some_and(|s| s.load(Ordering::SeqCst)) {
-                Self::end_wait(st, c);
-                return Err(Error::Cancelled(format!("pool: checkout of {} cancelled", c.key)));
+            match watch {
+                Some(Watch::Stop(s)) if s.load(Ordering::SeqCst) => {
+                    Self::end_wait(st, c);
+                    return Err(Error::Cancelled(format!("pool: checkout of {} cancelled", c.key)));
+                }
+                Some(Watch::Closed(f)) if f.load(Ordering::SeqCst) => {
+                    Self::end_wait(st, c);
+                    return Err(Error::Closed(format!(
+                        "pool: closed (its handle was freed) while waiting to check out {}",
+                        c.key
+                    )));
+                }
+                _ => {}
             }
             let now = Instant::now();
             let (found, expired) = self.take_fresh(st, &c.key, now);
@@ -564,7 +601,7 @@ impl Inner {
                 c.waited_on = Some(host.failures + 1);
             }
             // With a stop flag, wake every slice to look at it.
-            let until = if stop.is_some() { c.deadline.min(now + SLICE) } else { c.deadline };
+            let until = if matches!(watch, Some(Watch::Stop(_))) { c.deadline.min(now + SLICE) } else { c.deadline };
             if below_host {
                 // The host has room but the pool has none, and no session is idle to evict.
                 st.total_waiters += 1;

@@ -621,18 +621,44 @@ impl Run {
     /// `None` when none came in time, or when the run has ended and every event was taken
     /// (tell them apart with [`Run::is_finished`]), or when events were not asked for.
     pub fn next_event(&self, timeout: Duration) -> Option<Event> {
-        let (queue, cond) = self.shared.queue.as_ref()?;
-        let deadline = Instant::now() + timeout;
+        self.wait_event(Some(timeout)).ok()
+    }
+
+    /// The next event of a run started with `events: true`, waiting up to `timeout` (None: no
+    /// limit) for one, or why there is none. Decided under the queue's lock, so that of several
+    /// threads waiting when the run ends, the one that does not get the last event learns
+    /// [`NoEvent::Ended`] too.
+    pub fn wait_event(&self, timeout: Option<Duration>) -> std::result::Result<Event, NoEvent> {
+        let (queue, cond) = self.shared.queue.as_ref().ok_or(NoEvent::NotQueued)?;
+        let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
         let mut q = queue.lock();
         loop {
             if let Some(e) = q.events.pop_front() {
-                return Some(e);
+                return Ok(e);
             }
-            if q.ended || cond.wait_until(&mut q, deadline).timed_out() {
-                return q.events.pop_front();
+            if q.ended {
+                return Err(NoEvent::Ended);
+            }
+            match deadline {
+                Some(at) if cond.wait_until(&mut q, at).timed_out() => {
+                    return q.events.pop_front().ok_or(if q.ended { NoEvent::Ended } else { NoEvent::TimedOut })
+                }
+                Some(_) => {}
+                None => cond.wait(&mut q),
             }
         }
     }
+}
+
+/// Why [`Run::wait_event`] returned no event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NoEvent {
+    /// None came within the timeout; the run goes on.
+    TimedOut,
+    /// The run has ended and every event, [`EventKind::RunFinished`] last, was taken.
+    Ended,
+    /// The run was started without `events`.
+    NotQueued,
 }
 
 impl Drop for Run {

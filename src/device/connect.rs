@@ -1,6 +1,7 @@
 //! Opening a session: TCP connect with a deadline, SSH handshake, host key policy, authentication,
 //! PTY and shell.
 
+use std::io::Write as _;
 use std::net::{TcpStream, ToSocketAddrs};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -87,36 +88,90 @@ fn check_host_key(name: &str, session: &ssh2::Session, opts: &DeviceOptions) -> 
     let seen = fingerprint(key);
     // How known_hosts names this host: "host" on port 22, "[host]:port" elsewhere.
     let entry = if opts.port == 22 { opts.host.clone() } else { format!("[{}]:{}", opts.host, opts.port) };
-    let known_hosts = |path: &PathBuf, add: bool| -> Result<()> {
+    // Several threads and processes may record hosts in one file at once: each reads it under
+    // a shared lock and records a host under an exclusive one, appending only that host's line,
+    // so no addition is lost (reading, extending and rewriting the whole file loses the lines
+    // another writer added in between). The locks are flock(2) locks (std's File::lock), which
+    // exclude other open files of the same process too, so threads are covered as well.
+    let lookup = |path: &PathBuf, shared_lock: bool| -> Result<Known> {
         let mut kh = session.known_hosts().map_err(|e| Error::HostKey(format!("{name}: {e}")))?;
-        if path.exists() {
+        // Held (with its lock, if asked for) until the file has been read.
+        let file = match std::fs::File::open(path) {
+            Ok(file) if shared_lock => {
+                file.lock_shared().map_err(|e| Error::HostKey(format!("{name}: locking {}: {e}", path.display())))?;
+                Some(file)
+            }
+            Ok(file) => Some(file),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+            Err(e) => return Err(Error::HostKey(format!("{name}: {}: {e}", path.display()))),
+        };
+        if file.is_some() {
             kh.read_file(path, ssh2::KnownHostFileKind::OpenSSH)
                 .map_err(|e| Error::HostKey(format!("{name}: {}: {e}", path.display())))?;
         }
-        match kh.check_port(&opts.host, opts.port, key) {
-            ssh2::CheckResult::Match => Ok(()),
-            ssh2::CheckResult::Mismatch => {
-                let known = kh
-                    .iter()
+        Ok(match kh.check_port(&opts.host, opts.port, key) {
+            ssh2::CheckResult::Match => Known::Match,
+            ssh2::CheckResult::Mismatch => Known::Mismatch(
+                kh.iter()
                     .ok()
                     .and_then(|hosts| {
                         hosts.into_iter().find_map(|h| (h.name() == Some(entry.as_str())).then(|| h.key().to_owned()))
                     })
                     .and_then(|b64| decode_base64(&b64))
                     .map(|k| fingerprint(&k))
-                    .unwrap_or_else(|| "(unreadable)".into());
-                Err(Error::HostKey(format!(
-                    "{name}: HOST KEY CHANGED: known_hosts {} has {known}, the device presented {seen}",
-                    path.display()
-                )))
-            }
-            ssh2::CheckResult::NotFound | ssh2::CheckResult::Failure if add => {
-                let (_, kind) = session.host_key().expect("checked above");
-                kh.add(&entry, key, "added by netrig (accept-new)", kind.into())
-                    .and_then(|_| kh.write_file(path, ssh2::KnownHostFileKind::OpenSSH))
-                    .map_err(|e| Error::HostKey(format!("{name}: recording the key in {}: {e}", path.display())))
-            }
-            _ => Err(Error::HostKey(format!(
+                    .unwrap_or_else(|| "(unreadable)".into()),
+            ),
+            ssh2::CheckResult::NotFound | ssh2::CheckResult::Failure => Known::NotFound(kh),
+        })
+    };
+    let record = |path: &PathBuf| -> Result<Known> {
+        let recording =
+            |e: &dyn std::fmt::Display| Error::HostKey(format!("{name}: recording the key in {}: {e}", path.display()));
+        let file =
+            std::fs::OpenOptions::new().read(true).append(true).create(true).open(path).map_err(|e| recording(&e))?;
+        file.lock().map_err(|e| recording(&e))?;
+        // Under the lock: another writer may have recorded this host since the first look.
+        let mut kh = match lookup(path, false)? {
+            Known::NotFound(kh) => kh,
+            found => return Ok(found),
+        };
+        let (_, kind) = session.host_key().expect("checked above");
+        kh.add(&entry, key, "added by netrig (accept-new)", kind.into()).map_err(|e| recording(&e))?;
+        let host = kh
+            .iter()
+            .map_err(|e| recording(&e))?
+            .into_iter()
+            .find(|h| h.name() == Some(entry.as_str()))
+            .ok_or_else(|| recording(&"the new entry is missing"))?;
+        let mut line = kh.write_string(&host, ssh2::KnownHostFileKind::OpenSSH).map_err(|e| recording(&e))?;
+        if !line.ends_with('\n') {
+            line.push('\n');
+        }
+        let len = file.metadata().map_err(|e| recording(&e))?.len();
+        let mut last = [b'\n'];
+        if len > 0 {
+            use std::os::unix::fs::FileExt;
+            file.read_exact_at(&mut last, len - 1).map_err(|e| recording(&e))?;
+        }
+        if last[0] != b'\n' {
+            line.insert(0, '\n');
+        }
+        // One write of the whole line, at the end of the file whatever its length now.
+        (&file).write_all(line.as_bytes()).map_err(|e| recording(&e))?;
+        Ok(Known::Match)
+    };
+    let known_hosts = |path: &PathBuf, add: bool| -> Result<()> {
+        let found = match lookup(path, true)? {
+            Known::NotFound(_) if add => record(path)?,
+            found => found,
+        };
+        match found {
+            Known::Match => Ok(()),
+            Known::Mismatch(known) => Err(Error::HostKey(format!(
+                "{name}: HOST KEY CHANGED: known_hosts {} has {known}, the device presented {seen}",
+                path.display()
+            ))),
+            Known::NotFound(_) => Err(Error::HostKey(format!(
                 "{name}: host key {seen} is not in {} (strict host key checking)",
                 path.display()
             ))),
@@ -131,6 +186,15 @@ fn check_host_key(name: &str, session: &ssh2::Session, opts: &DeviceOptions) -> 
         HostKeyPolicy::Strict(path) => known_hosts(path, false),
         HostKeyPolicy::AcceptNew(path) => known_hosts(path, true),
     }
+}
+
+/// What a known_hosts file says about the device's key; when it does not know the host, the
+/// file as read, for adding it.
+enum Known {
+    Match,
+    /// The file has another key for the host: its fingerprint.
+    Mismatch(String),
+    NotFound(ssh2::KnownHosts),
 }
 
 pub(crate) fn decode_base64(s: &str) -> Option<Vec<u8>> {

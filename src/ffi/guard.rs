@@ -1,18 +1,69 @@
 //! The panic guard every entry point runs in, and the thread-local last error.
 
 use std::cell::{Cell, RefCell};
-use std::ffi::{c_char, CString};
+use std::ffi::c_char;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Once;
 
 use crate::error::{netrig_status, Error, Result};
 
+/// A NUL-terminated text kept in place, with no heap and so no destructor.
+///
+/// The thread-locals below hold these rather than `String`s because a netrig call may come
+/// from a pthread key destructor, after the thread's Rust thread-locals were destroyed: a
+/// thread-local that needs a destructor and is first used then is created again and its
+/// destructor never runs, so its heap text leaks. A thread-local without one is plain
+/// thread memory, usable until the thread is gone.
+struct Text<const N: usize>([u8; N]);
+
+impl<const N: usize> Text<N> {
+    const fn new() -> Self {
+        Text([0; N])
+    }
+
+    /// Stores `s`, with interior NULs replaced by '?' so that the whole text reaches C, cut at
+    /// a character boundary and ended with "..." when it is longer than `N - 1` bytes.
+    fn set(&mut self, s: &str) {
+        let mut len = s.len();
+        let mut cut = false;
+        if len > N - 1 {
+            len = N - 4;
+            while !s.is_char_boundary(len) {
+                len -= 1;
+            }
+            cut = true;
+        }
+        for (to, &b) in self.0.iter_mut().zip(&s.as_bytes()[..len]) {
+            *to = if b == 0 { b'?' } else { b };
+        }
+        if cut {
+            self.0[len..len + 3].copy_from_slice(b"...");
+            len += 3;
+        }
+        self.0[len] = 0;
+    }
+
+    fn as_ptr(&self) -> *const c_char {
+        self.0.as_ptr().cast()
+    }
+
+    fn as_str(&self) -> &str {
+        let len = self.0.iter().position(|&b| b == 0).unwrap_or(N);
+        // Only `set` writes the bytes: UTF-8, cut at a character boundary.
+        std::str::from_utf8(&self.0[..len]).unwrap_or("")
+    }
+}
+
+/// Longest last-error text kept, with its NUL; longer ones end with "...".
+const LAST_ERROR_LEN: usize = 2048;
+
 thread_local! {
-    static LAST_ERROR: RefCell<CString> = RefCell::new(CString::default());
+    static LAST_ERROR: RefCell<Text<LAST_ERROR_LEN>> = const { RefCell::new(Text::new()) };
     /// How many guarded entry points are running on this thread (callbacks can nest them).
     static GUARD_DEPTH: Cell<u32> = const { Cell::new(0) };
-    /// Where the last panic inside a guard happened, recorded by the quiet hook.
-    static PANIC_AT: RefCell<Option<String>> = const { RefCell::new(None) };
+    /// Where the last panic inside a guard happened ("" if none since the last look), recorded
+    /// by the quiet hook.
+    static PANIC_AT: RefCell<Text<512>> = const { RefCell::new(Text::new()) };
 }
 
 static QUIET_HOOK: Once = Once::new();
@@ -34,7 +85,7 @@ fn install_quiet_hook() {
         std::panic::set_hook(Box::new(move |info| {
             if GUARD_DEPTH.try_with(|d| d.get() > 0).unwrap_or(false) {
                 let at = info.location().map(|l| format!("{}:{}", l.file(), l.line()));
-                let _ = PANIC_AT.try_with(|p| *p.borrow_mut() = at);
+                let _ = PANIC_AT.try_with(|p| p.borrow_mut().set(at.as_deref().unwrap_or("")));
             } else {
                 previous(info);
             }
@@ -52,27 +103,31 @@ fn guarded<T>(body: impl FnOnce() -> T) -> Result<T, String> {
         let text = panic_text(&*payload);
         // Dropping a payload can itself panic; keep that inside the boundary too.
         let _ = catch_unwind(AssertUnwindSafe(move || drop(payload)));
-        match PANIC_AT.try_with(|p| p.borrow_mut().take()).ok().flatten() {
-            Some(at) => format!("{text} (at {at})"),
-            None => text,
+        let at = PANIC_AT
+            .try_with(|p| {
+                let at = p.borrow().as_str().to_owned();
+                p.borrow_mut().set("");
+                at
+            })
+            .unwrap_or_default();
+        if at.is_empty() {
+            text
+        } else {
+            format!("{text} (at {at})")
         }
     })
 }
 
 /// Records `message` as this thread's last error. Interior NULs are replaced so the whole text
-/// reaches C.
+/// reaches C; a text past 2047 bytes is cut.
 pub(crate) fn set_last_error(message: String) {
-    let message = CString::new(message).unwrap_or_else(|e| {
-        let bytes: Vec<u8> = e.into_vec().into_iter().map(|b| if b == 0 { b'?' } else { b }).collect();
-        CString::new(bytes).expect("NULs replaced")
-    });
-    let _ = LAST_ERROR.try_with(|slot| *slot.borrow_mut() = message);
+    LAST_ERROR.with(|slot| slot.borrow_mut().set(&message));
 }
 
 /// A pointer to this thread's last error text ("" when there is none), valid until the next
 /// failing netrig call on this thread.
 pub(crate) fn last_error_ptr() -> *const c_char {
-    LAST_ERROR.try_with(|slot| slot.borrow().as_ptr()).unwrap_or(c"".as_ptr())
+    LAST_ERROR.with(|slot| slot.borrow().as_ptr())
 }
 
 use crate::error::panic_text;
@@ -146,5 +201,17 @@ mod tests {
     fn interior_nul_in_message_is_kept_visible() {
         set_last_error("a\0b".into());
         assert_eq!(last(), "a?b");
+    }
+
+    #[test]
+    fn a_long_message_is_cut_at_a_character_boundary() {
+        let long = "é".repeat(LAST_ERROR_LEN);
+        set_last_error(long.clone());
+        let got = last();
+        assert!(got.len() < LAST_ERROR_LEN && got.ends_with("..."), "{}", got.len());
+        assert!(long.starts_with(got.trim_end_matches("...")));
+        let fits = "x".repeat(LAST_ERROR_LEN - 1);
+        set_last_error(fits.clone());
+        assert_eq!(last(), fits);
     }
 }

@@ -123,7 +123,18 @@ impl netrig_value {
         v
     }
 
-    /// Converts a caller's value, checking its kind, pointers and UTF-8.
+    /// The length of the bytes a bytes value points to, for checking before they are copied (0
+    /// for other kinds, whose size is their own).
+    fn payload_len(&self) -> usize {
+        if self.kind == netrig_type::NETRIG_TYPE_BYTES as u32 {
+            self.bytes_len
+        } else {
+            0
+        }
+    }
+
+    /// Converts a caller's value, checking its kind, pointers and UTF-8. A copy the allocator
+    /// cannot give is [`Error::Full`].
     fn read_value(&self) -> crate::Result<Value> {
         match self.kind {
             k if k == netrig_type::NETRIG_TYPE_BOOL as u32 => Ok(Value::Bool(self.b != 0)),
@@ -131,7 +142,7 @@ impl netrig_value {
             k if k == netrig_type::NETRIG_TYPE_DOUBLE as u32 => Ok(Value::Double(self.d)),
             k if k == netrig_type::NETRIG_TYPE_STR as u32 => Value::str(str_arg(self.str, "value.str")?),
             k if k == netrig_type::NETRIG_TYPE_BYTES as u32 => {
-                Ok(Value::bytes(bytes_arg(self.bytes, self.bytes_len, "value.bytes")?))
+                Value::try_bytes(bytes_arg(self.bytes, self.bytes_len, "value.bytes")?)
             }
             k => Err(Error::InvalidArg(format!("value.kind {k} is not a netrig_type (1..=5)"))),
         }
@@ -165,7 +176,8 @@ pub extern "C" fn netrig_status_str(status: c_int) -> *const c_char {
 }
 
 /// The text of the last error on the calling thread, with context ("netrig_store_get_int: key
-/// 'x' not found"), or "" if no netrig call on this thread has failed.
+/// 'x' not found"), or "" if no netrig call on this thread has failed. A text longer than 2047
+/// bytes is cut and ends with "...".
 ///
 /// Ownership: the string belongs to the calling thread; do not free it. It stays valid until
 /// the next netrig call on this thread that fails; copy it to keep it. Blocking: never.

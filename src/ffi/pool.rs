@@ -8,6 +8,7 @@
 
 use std::ffi::c_char;
 use std::fmt::Write as _;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -101,9 +102,21 @@ pub struct netrig_pool_stats {
     pub peak_in_use: u64,
 }
 
-pub(super) static POOLS: HandleTable<Arc<Pool>> = HandleTable::new(Kind::Pool);
+/// A pool as its C handle holds it: the pool, which runs started on it share, and the flag
+/// `netrig_pool_free` raises to end the checkouts still waiting through this handle (the runs'
+/// own checkouts go on).
+pub(super) struct CPool {
+    pool: Arc<Pool>,
+    freed: AtomicBool,
+}
+
+pub(super) static POOLS: HandleTable<Arc<CPool>> = HandleTable::new(Kind::Pool);
 
 pub(super) fn lookup_pool(p: netrig_pool) -> Result<Arc<Pool>> {
+    POOLS.with(p.id, |c| Arc::clone(&c.pool))
+}
+
+fn lookup_cpool(p: netrig_pool) -> Result<Arc<CPool>> {
     POOLS.with(p.id, Arc::clone)
 }
 
@@ -272,7 +285,7 @@ pub unsafe extern "C" fn netrig_pool_new(opts: *const netrig_pool_options, out: 
             // SAFETY: non-NULL and, per the contract, a readable netrig_pool_options for the call.
             unsafe { *opts }.to_options()?
         };
-        let id = POOLS.insert(Arc::new(Pool::new(opts)?))?;
+        let id = POOLS.insert(Arc::new(CPool { pool: Arc::new(Pool::new(opts)?), freed: AtomicBool::new(false) }))?;
         out.set(netrig_pool { id });
         Ok(())
     })
@@ -285,10 +298,18 @@ pub unsafe extern "C" fn netrig_pool_new(opts: *const netrig_pool_options, out: 
 /// Ownership: consumes the handle. Blocking: never waits for checked-out sessions, runs or
 /// checkouts in progress on other threads; closing an idle session sends its disconnect
 /// without waiting for an answer. Thread-safety: any thread, also while other threads check
-/// out from the pool (their checkouts complete, or fail with NETRIG_E_CLOSED).
+/// out from the pool: a checkout waiting for a session fails at once with NETRIG_E_CLOSED, one
+/// already opening or health-checking its session completes.
 #[no_mangle]
 pub extern "C" fn netrig_pool_free(pool: netrig_pool) -> netrig_status {
-    call("netrig_pool_free", || POOLS.remove(pool.id))
+    call("netrig_pool_free", || {
+        let c = POOLS.take(pool.id)?;
+        // Checkouts waiting through this handle hold the pool, so dropping the handle's
+        // reference alone would leave them waiting for their full timeout.
+        c.freed.store(true, Ordering::SeqCst);
+        c.pool.wake_waiters();
+        Ok(())
+    })
 }
 
 /// Lends a session to the device `opts` describes: an idle one of the same (host, port,
@@ -321,9 +342,12 @@ pub unsafe extern "C" fn netrig_pool_checkout(
 ) -> netrig_status {
     call("netrig_pool_checkout", || {
         let out = Out::new(out, "out")?;
-        let p = lookup_pool(pool)?;
+        let p = lookup_cpool(pool)?;
         let opts = read_device_options(opts, "opts")?;
-        lend(p.checkout(&opts, checkout_timeout(timeout_ms))?, &out)
+        lend(
+            p.pool.checkout_unless_closed(&PoolKey::of(&opts), Some(&opts), checkout_timeout(timeout_ms), &p.freed)?,
+            &out,
+        )
     })
 }
 
@@ -346,9 +370,9 @@ pub unsafe extern "C" fn netrig_pool_checkout_key(
 ) -> netrig_status {
     call("netrig_pool_checkout_key", || {
         let out = Out::new(out, "out")?;
-        let p = lookup_pool(pool)?;
+        let p = lookup_cpool(pool)?;
         let key = read_key(host, port, username, platform)?;
-        lend(p.checkout_key(&key, checkout_timeout(timeout_ms))?, &out)
+        lend(p.pool.checkout_unless_closed(&key, None, checkout_timeout(timeout_ms), &p.freed)?, &out)
     })
 }
 

@@ -23,8 +23,8 @@ use super::handle::{HandleTable, Kind};
 use super::pool::{netrig_pool, read_device_options, read_key};
 use crate::error::{netrig_status, Error, Result};
 use crate::run::{
-    Action, Event, EventKind, HostResult, OnFailure, Progress, Report, Run, RunOptions, State, Step, StepResult,
-    Strategy, Target, Totals, DEFAULT_MAX_WORKERS,
+    Action, Event, EventKind, HostResult, NoEvent, OnFailure, Progress, Report, Run, RunOptions, State, Step,
+    StepResult, Strategy, Target, Totals, DEFAULT_MAX_WORKERS,
 };
 
 /// A list of targets and steps to run. Create with `netrig_job_new`, free with
@@ -219,7 +219,6 @@ struct CRun {
     names: Vec<String>,
     /// Which steps are exec steps (their output's exit status is -1 when they got none).
     exec_steps: Vec<bool>,
-    events: bool,
     /// Runs with a C callback: the identity `IN_CALLBACK` holds while that callback runs.
     callback: Option<Arc<()>>,
 }
@@ -610,9 +609,8 @@ pub unsafe extern "C" fn netrig_run_start(
         });
         let names = targets.iter().map(Target::name).collect();
         let exec_steps = steps.iter().map(|s| matches!(s.action, Action::Exec(_))).collect();
-        let events = opts.events;
         let run = Run::start(targets, steps, opts, pool, progress)?;
-        let c = Arc::new(CRun { run, names, exec_steps, events, callback: callback_id });
+        let c = Arc::new(CRun { run, names, exec_steps, callback: callback_id });
         match RUNS.insert(Arc::clone(&c)) {
             Ok(id) => {
                 out.set(netrig_run { id });
@@ -688,21 +686,16 @@ pub unsafe extern "C" fn netrig_run_next_event(
     call("netrig_run_next_event", || {
         let out = Out::new(out, "out")?;
         let c = crun(run)?;
-        if !c.events {
-            return Err(Error::InvalidArg(
-                "the run was started without events; set netrig_run_options.events to queue them".into(),
-            ));
-        }
-        // RUN_FINISHED is queued as the run ends: when the run had ended before this call, all
-        // its events were queued, so finding none means they were all taken.
-        let ended = c.run.is_finished();
-        match c.run.next_event(Duration::from_millis(timeout_ms as u64)) {
-            Some(e) => {
+        match c.run.wait_event(super::wait_arg(timeout_ms)) {
+            Ok(e) => {
                 out.set(netrig_event::from(&e));
                 Ok(())
             }
-            None if ended => Err(Error::Closed("the run has ended and all its events were taken".into())),
-            None => Err(Error::Timeout(format!("no event within {timeout_ms} ms"))),
+            Err(NoEvent::TimedOut) => Err(Error::Timeout(format!("no event within {timeout_ms} ms"))),
+            Err(NoEvent::Ended) => Err(Error::Closed("the run has ended and all its events were taken".into())),
+            Err(NoEvent::NotQueued) => Err(Error::InvalidArg(
+                "the run was started without events; set netrig_run_options.events to queue them".into(),
+            )),
         }
     })
 }

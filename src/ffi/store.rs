@@ -274,7 +274,12 @@ pub unsafe extern "C" fn netrig_store_set_bytes(
     len: usize,
     ttl_ms: i64,
 ) -> netrig_status {
-    call("netrig_store_set_bytes", || set(store, key, ttl_ms, || Ok(Value::bytes(bytes_arg(data, len, "data")?))))
+    call("netrig_store_set_bytes", || {
+        let key = str_arg(key, "key")?;
+        let ttl = Ttl::from_millis(ttl_ms)?;
+        let data = bytes_arg(data, len, "data")?;
+        with_store(store, |s| s.set_bytes(key, data, ttl)).map(drop)
+    })
 }
 
 /// Reads `key`; `*out_version` (optional, may be NULL) receives the version of the write that
@@ -432,6 +437,10 @@ pub unsafe extern "C" fn netrig_store_get_value(
     call("netrig_store_get_value", || {
         let out_value = Out::new(out_value, "out_value")?;
         let out_len = Out::new(out_len, "out_len")?;
+        // Checked for every type, as the buffer rules say, not only where a value is copied.
+        if buf.is_null() && buf_len > 0 {
+            return Err(Error::NullArg("buf"));
+        }
         let key = str_arg(key, "key")?;
         let v = with_store(store, |s| s.get(key))?;
         let mut value = netrig_value::scalar(&v.value);
@@ -498,9 +507,13 @@ pub unsafe extern "C" fn netrig_store_cas(
             return Err(Error::NullArg("value"));
         }
         // SAFETY: non-NULL and, per this function's contract, a readable netrig_value.
-        let value = unsafe { &*value }.read_value()?;
+        let value = unsafe { &*value };
         let ttl = Ttl::from_millis(ttl_ms)?;
-        let version = with_store(store, |s| s.compare_and_set(key, expected_version, value, ttl))?;
+        let version = with_store(store, |s| {
+            // The size first: a value that can never fit is refused before it is copied.
+            s.check_fits(key, value.payload_len())?;
+            s.compare_and_set(key, expected_version, value.read_value()?, ttl)
+        })?;
         Out::optional(out_version).set(version);
         Ok(())
     })

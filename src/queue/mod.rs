@@ -631,7 +631,7 @@ impl Queue {
                 self.opts.max_payload
             )));
         }
-        let payload: Arc<[u8]> = Arc::from(payload);
+        let payload = crate::mem::try_shared(payload, &|| format!("queue '{}': payload", self.name))?;
         self.op(|st, fx, _| {
             if st.closed {
                 return Err(self.closed());

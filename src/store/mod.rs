@@ -418,6 +418,15 @@ impl Store {
         self.write_one(key, |_| Ok(Some((value.clone(), Expiry::Set(ttl)))))
     }
 
+    /// Writes a copy of `data` to a key and returns the new version. Unlike
+    /// `set(key, Value::bytes(data), ttl)`, the size is checked against the bounds (and the
+    /// allocator) before anything is copied: data of any size is at worst [`Error::Full`].
+    pub fn set_bytes(&self, key: &str, data: &[u8], ttl: Ttl) -> Result<u64> {
+        self.check_key(key)?;
+        self.check_fits(key, data.len())?;
+        self.set(key, Value::try_bytes(data)?, ttl)
+    }
+
     /// Writes `value` only if the key's current version is `expected_version`; 0 means the key
     /// must not exist. Returns the new version, or [`Error::Conflict`] with the version found.
     pub fn compare_and_set(&self, key: &str, expected_version: u64, value: Value, ttl: Ttl) -> Result<u64> {
@@ -548,18 +557,32 @@ impl Store {
         }
     }
 
-    /// Takes room for a write from the store-wide bounds, or fails with nothing taken.
-    /// `what` names the write in the error ("key 'x'", "batch of 3 operations"); `largest` is
-    /// the weight of its largest single entry, which can never fit past `max_bytes`.
-    fn reserve(&self, what: &dyn Fn() -> String, delta: Delta, largest: usize) -> Result<()> {
-        let usage = &self.usage.0;
-        let (max_entries, max_bytes) = (self.opts.max_entries, self.opts.max_bytes);
+    /// Fails with [`Error::Full`] when an entry of `largest` bytes (key plus value) can never
+    /// fit past `max_bytes`.
+    fn check_weight(&self, what: &dyn Fn() -> String, largest: usize) -> Result<()> {
+        let max_bytes = self.opts.max_bytes;
         if largest > max_bytes {
             return Err(Error::Full(format!(
                 "{}: an entry of {largest} bytes (key plus value) can never fit; max_bytes is {max_bytes}",
                 what()
             )));
         }
+        Ok(())
+    }
+
+    /// Checks, before a value of `value_len` bytes is copied, that `key` with it could ever
+    /// fit, so that the size of a caller's value is refused instead of copied first.
+    pub(crate) fn check_fits(&self, key: &str, value_len: usize) -> Result<()> {
+        self.check_weight(&|| format!("key '{key}'"), key.len().saturating_add(value_len))
+    }
+
+    /// Takes room for a write from the store-wide bounds, or fails with nothing taken.
+    /// `what` names the write in the error ("key 'x'", "batch of 3 operations"); `largest` is
+    /// the weight of its largest single entry, which can never fit past `max_bytes`.
+    fn reserve(&self, what: &dyn Fn() -> String, delta: Delta, largest: usize) -> Result<()> {
+        let usage = &self.usage.0;
+        let (max_entries, max_bytes) = (self.opts.max_entries, self.opts.max_bytes);
+        self.check_weight(what, largest)?;
         let _adding = (delta.entries > 0).then(|| usage.adding.lock());
         if delta.entries > 0 {
             let add = delta.entries as usize;

@@ -67,11 +67,17 @@ impl Value {
                 "string value contains NUL at offset {pos}; store it as bytes instead"
             )));
         }
-        Ok(Value::Str(Arc::from(s)))
+        Ok(Value::Str(crate::mem::try_shared_str(s, &|| "string value".into())?))
     }
 
     pub fn bytes(b: &[u8]) -> Value {
         Value::Bytes(Arc::from(b))
+    }
+
+    /// Like [`Value::bytes`], for data of any size: [`Error::Full`] instead of an abort when
+    /// the allocator cannot give a copy of it.
+    pub fn try_bytes(b: &[u8]) -> Result<Value> {
+        Ok(Value::Bytes(crate::mem::try_shared(b, &|| "bytes value".into())?))
     }
 
     pub(crate) fn check(&self) -> Result<()> {
