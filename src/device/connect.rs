@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
 
+use super::ssh_text::words;
 use super::{Auth, Conn, DeviceOptions, HostKeyPolicy};
 use crate::error::{Error, Result};
 
@@ -94,7 +95,7 @@ fn check_host_key(name: &str, session: &ssh2::Session, opts: &DeviceOptions) -> 
     // another writer added in between). The locks are flock(2) locks (std's File::lock), which
     // exclude other open files of the same process too, so threads are covered as well.
     let lookup = |path: &PathBuf, shared_lock: bool| -> Result<Known> {
-        let mut kh = session.known_hosts().map_err(|e| Error::HostKey(format!("{name}: {e}")))?;
+        let mut kh = session.known_hosts().map_err(|e| Error::HostKey(format!("{name}: known hosts: {}", words(&e))))?;
         // Held (with its lock, if asked for) until the file has been read.
         let file = match std::fs::File::open(path) {
             Ok(file) if shared_lock => {
@@ -107,7 +108,7 @@ fn check_host_key(name: &str, session: &ssh2::Session, opts: &DeviceOptions) -> 
         };
         if file.is_some() {
             kh.read_file(path, ssh2::KnownHostFileKind::OpenSSH)
-                .map_err(|e| Error::HostKey(format!("{name}: {}: {e}", path.display())))?;
+                .map_err(|e| Error::HostKey(format!("{name}: reading {}: {}", path.display(), words(&e))))?;
         }
         Ok(match kh.check_port(&opts.host, opts.port, key) {
             ssh2::CheckResult::Match => Known::Match,
@@ -136,14 +137,14 @@ fn check_host_key(name: &str, session: &ssh2::Session, opts: &DeviceOptions) -> 
             found => return Ok(found),
         };
         let (_, kind) = session.host_key().expect("checked above");
-        kh.add(&entry, key, "added by netrig (accept-new)", kind.into()).map_err(|e| recording(&e))?;
+        kh.add(&entry, key, "added by netrig (accept-new)", kind.into()).map_err(|e| recording(&words(&e)))?;
         let host = kh
             .iter()
-            .map_err(|e| recording(&e))?
+            .map_err(|e| recording(&words(&e)))?
             .into_iter()
             .find(|h| h.name() == Some(entry.as_str()))
             .ok_or_else(|| recording(&"the new entry is missing"))?;
-        let mut line = kh.write_string(&host, ssh2::KnownHostFileKind::OpenSSH).map_err(|e| recording(&e))?;
+        let mut line = kh.write_string(&host, ssh2::KnownHostFileKind::OpenSSH).map_err(|e| recording(&words(&e)))?;
         if !line.ends_with('\n') {
             line.push('\n');
         }
