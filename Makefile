@@ -76,6 +76,12 @@ bench:
 	$(CARGO) build --release -p fakedev
 	ulimit -Sn $$(ulimit -Hn) 2>/dev/null || true; $(CARGO) bench --bench run
 
+# include/netrig.h from the extern "C" items of src/ffi, with the cbindgen version pinned in
+# tools/header/Cargo.toml. Run it after changing the C ABI and commit the header with the code;
+# tests/repo_rules.rs (header_is_committed) fails while they differ. A build never writes it.
+header:
+	$(CARGO) run --release -q -p netrig-header
+
 clean:
 	$(CARGO) clean
 	$(MAKE) -C examples-c clean
