@@ -34,6 +34,26 @@
  *          targets failed.) Static strings (netrig_version, netrig_status_str) are never freed, and
  *          netrig_last_error's text lives until the next failing call on the same thread.
  *
+ * OPTIONS  The options structs (netrig_store_options, netrig_device_options, netrig_pool_options,
+ *          netrig_run_options, netrig_queue_options) can grow: each starts with a size_t
+ *          struct_size, and new fields are only ever added at the end. Fill one with its
+ *          _default function, passing its size, then set what you need:
+ *              netrig_pool_options o;
+ *              netrig_pool_options_default(&o, sizeof o);   (o.struct_size = sizeof o)
+ *              o.max_per_host = 2;
+ *          A function that takes the struct reads only its first struct_size bytes and gives
+ *          every field beyond them its default, so a program built against an older netrig.h
+ *          runs unchanged on a newer library. A struct_size below sizeof(size_t) (0: the struct
+ *          was never filled) or above the library's own struct (a newer header than the library)
+ *          is NETRIG_E_INVALID_ARG, and so is the same size passed to a _default function. The
+ *          elements of an array of options (netrig_pool_prewarm's targets) are struct_size bytes
+ *          apart and all have the same struct_size. Where a function accepts NULL options, NULL
+ *          means every default.
+ *
+ * ABI      Within a major version (NETRIG_VERSION_MAJOR; the shared library's SONAME is
+ *          libnetrig.so.<major>) functions, constants, statuses and trailing option fields are
+ *          only added, never changed or removed. Any break changes the major.
+ *
  * THREADS  Every function may be called from any thread at any time, on any handle. Each
  *          function's doc says whether and how long it blocks. No netrig call does I/O while
  *          holding a lock another caller needs.
@@ -505,10 +525,16 @@ typedef struct netrig_store {
 } netrig_store;
 
 /**
- * Options of `netrig_device_open`. Start from `netrig_device_options_default()` and set what
- * you need; string fields are borrowed for the call and NULL means "not given".
+ * Options of `netrig_device_open`. Start from `netrig_device_options_default(&o, sizeof o)`
+ * and set what you need; string fields are borrowed for the call and NULL means "not given".
  */
 typedef struct netrig_device_options {
+  /**
+   * `sizeof` this struct in the caller's netrig.h, set by `netrig_device_options_default(&o,
+   * sizeof o)`. The library reads only that many bytes, so the fields a newer header added
+   * take their defaults for a program built against an older one (OPTIONS in the preamble).
+   */
+  size_t struct_size;
   /**
    * Host name or address (required).
    */
@@ -717,10 +743,16 @@ typedef struct netrig_subscription_stats {
 } netrig_subscription_stats;
 
 /**
- * Limits of a pool. Start from `netrig_pool_options_default` and change what you need, so
- * fields added later keep their defaults. Every field must be at least 1.
+ * Limits of a pool. Start from `netrig_pool_options_default(&o, sizeof o)` and change what you
+ * need, so fields added later keep their defaults. Every field must be at least 1.
  */
 typedef struct netrig_pool_options {
+  /**
+   * `sizeof` this struct in the caller's netrig.h, set by `netrig_pool_options_default(&o,
+   * sizeof o)`. The library reads only that many bytes, so the fields a newer header added
+   * take their defaults for a program built against an older one (OPTIONS in the preamble).
+   */
+  size_t struct_size;
   /**
    * Sessions open to one (host, port, username, platform) at most, counting idle, in use and
    * being opened (default 4). Checkouts beyond it wait for a check-in.
@@ -846,10 +878,16 @@ typedef struct netrig_pool_stats {
 } netrig_pool_stats;
 
 /**
- * Bounds of a queue. Start from `netrig_queue_options_default` and change what you need, so
- * fields added later keep their defaults. Every field must be at least 1.
+ * Bounds of a queue. Start from `netrig_queue_options_default(&o, sizeof o)` and change what
+ * you need, so fields added later keep their defaults. Every field must be at least 1.
  */
 typedef struct netrig_queue_options {
+  /**
+   * `sizeof` this struct in the caller's netrig.h, set by `netrig_queue_options_default(&o,
+   * sizeof o)`. The library reads only that many bytes, so the fields a newer header added
+   * take their defaults for a program built against an older one (OPTIONS in the preamble).
+   */
+  size_t struct_size;
   /**
    * Items held at most: pending, processing, suspended and failed together (default
    * 100000). A push past it returns NETRIG_E_FULL. Completed items are not held.
@@ -909,9 +947,16 @@ typedef struct netrig_job {
 } netrig_job;
 
 /**
- * How a run goes. Start from `netrig_run_options_default` and change what you need.
+ * How a run goes. Start from `netrig_run_options_default(&o, sizeof o)` and change what you
+ * need, so fields added later keep their defaults.
  */
 typedef struct netrig_run_options {
+  /**
+   * `sizeof` this struct in the caller's netrig.h, set by `netrig_run_options_default(&o,
+   * sizeof o)`. The library reads only that many bytes, so the fields a newer header added
+   * take their defaults for a program built against an older one (OPTIONS in the preamble).
+   */
+  size_t struct_size;
   /**
    * Worker threads at most, and so devices worked on at once (default 128; at least 1). A run
    * never starts more threads than it has targets.
@@ -1175,10 +1220,16 @@ typedef struct netrig_service_info {
 } netrig_service_info;
 
 /**
- * Limits and defaults of a new store. Start from `netrig_store_options_default()` and change
- * what you need, so fields added later keep their defaults.
+ * Limits and defaults of a new store. Start from `netrig_store_options_default(&o, sizeof o)`
+ * and change what you need, so fields added later keep their defaults.
  */
 typedef struct netrig_store_options {
+  /**
+   * `sizeof` this struct in the caller's netrig.h, set by `netrig_store_options_default(&o,
+   * sizeof o)`. The library reads only that many bytes, so the fields a newer header added
+   * take their defaults for a program built against an older one (OPTIONS in the preamble).
+   */
+  size_t struct_size;
   /**
    * Most keys held at once (default 1,000,000). A set past it returns NETRIG_E_FULL.
    */
@@ -1322,13 +1373,17 @@ enum netrig_status netrig_batch_clear(struct netrig_batch batch);
 enum netrig_status netrig_store_apply(struct netrig_store store, struct netrig_batch batch);
 
 /**
- * The default device options: port 22, strict host key checking against ~/.ssh/known_hosts,
- * connect and auth timeouts 10 s, operation timeout 30 s, keepalive 30 s, a 511 x 24 terminal,
- * and every string NULL (host, username, credentials and platform must be set).
+ * Fills `*out` with the default device options: port 22, strict host key checking against
+ * ~/.ssh/known_hosts, connect and auth timeouts 10 s, operation timeout 30 s, keepalive 30 s,
+ * a 511 x 24 terminal, and every string NULL (host, username, credentials and platform must be
+ * set). `struct_size` is `sizeof *out` (see OPTIONS in the preamble); NETRIG_E_INVALID_ARG when
+ * it is smaller than a size_t or larger than this library's struct.
  *
- * Ownership: returned by value. Blocking: never. Thread-safety: any thread.
+ * Ownership: `*out` is the caller's, written on success. Blocking: never.
+ * Thread-safety: any thread.
  */
-struct netrig_device_options netrig_device_options_default(void);
+enum netrig_status netrig_device_options_default(struct netrig_device_options *out,
+                                                 size_t struct_size);
 
 /**
  * Opens a session: TCP connect, SSH handshake, host key check, authentication, PTY and shell;
@@ -1720,14 +1775,16 @@ enum netrig_status netrig_change_get(struct netrig_change change, struct netrig_
 enum netrig_status netrig_change_free(struct netrig_change change);
 
 /**
- * The pool defaults: max_per_host 4, max_total 512, idle_timeout_ms 300000 (5 min),
- * max_lifetime_ms 3600000 (1 h), checkout_timeout_ms 30000, health_check_after_ms 10000,
- * health_check_timeout_ms 5000.
+ * Fills `*out` with the pool defaults: max_per_host 4, max_total 512, idle_timeout_ms 300000
+ * (5 min), max_lifetime_ms 3600000 (1 h), checkout_timeout_ms 30000, health_check_after_ms
+ * 10000, health_check_timeout_ms 5000. `struct_size` is `sizeof *out` (see OPTIONS in the
+ * preamble); NETRIG_E_INVALID_ARG when it is smaller than a size_t or larger than this
+ * library's struct.
  *
  * Ownership: `*out` is the caller's, written on success. Blocking: never.
  * Thread-safety: any thread.
  */
-enum netrig_status netrig_pool_options_default(struct netrig_pool_options *out);
+enum netrig_status netrig_pool_options_default(struct netrig_pool_options *out, size_t struct_size);
 
 /**
  * Creates a pool of device sessions, with a background thread ("netrig-pool-reaper") that
@@ -1853,12 +1910,15 @@ enum netrig_status netrig_pool_get_stats(struct netrig_pool pool, struct netrig_
 enum netrig_status netrig_pool_close_all(struct netrig_pool pool);
 
 /**
- * The queue defaults: max_items 100000, max_attempts 3, lease_ms 30000, max_payload 16 MiB.
+ * Fills `*out` with the queue defaults: max_items 100000, max_attempts 3, lease_ms 30000,
+ * max_payload 16 MiB. `struct_size` is `sizeof *out` (see OPTIONS in the preamble);
+ * NETRIG_E_INVALID_ARG when it is smaller than a size_t or larger than this library's struct.
  *
  * Ownership: `*out` is the caller's, written on success. Blocking: never.
  * Thread-safety: any thread.
  */
-enum netrig_status netrig_queue_options_default(struct netrig_queue_options *out);
+enum netrig_status netrig_queue_options_default(struct netrig_queue_options *out,
+                                                size_t struct_size);
 
 /**
  * Creates an empty in-memory queue (named "memory" in error texts). NETRIG_E_INVALID_ARG when
@@ -2269,13 +2329,15 @@ enum netrig_status netrig_job_add_get(struct netrig_job job,
                                       uint32_t timeout_ms);
 
 /**
- * The run defaults: max_workers 128, NETRIG_STRATEGY_FREE, NETRIG_ON_FAILURE_SKIP_HOST,
- * events 0.
+ * Fills `*out` with the run defaults: max_workers 128, NETRIG_STRATEGY_FREE,
+ * NETRIG_ON_FAILURE_SKIP_HOST, events 0. `struct_size` is `sizeof *out` (see OPTIONS in the
+ * preamble); NETRIG_E_INVALID_ARG when it is smaller than a size_t or larger than this
+ * library's struct.
  *
  * Ownership: `*out` is the caller's, written on success. Blocking: never.
  * Thread-safety: any thread.
  */
-enum netrig_status netrig_run_options_default(struct netrig_run_options *out);
+enum netrig_status netrig_run_options_default(struct netrig_run_options *out, size_t struct_size);
 
 /**
  * Starts the job's steps on every target of the job and returns at once. The run uses
@@ -2676,11 +2738,16 @@ enum netrig_status netrig_services_json(struct netrig_store store,
                                         size_t *len);
 
 /**
- * The default store options.
+ * Fills `*out` with the default store options: max_entries 1000000, max_bytes 256 MiB,
+ * default_ttl_ms 0 (never expire), max_key_len 1024. `struct_size` is `sizeof *out` (see
+ * OPTIONS in the preamble); NETRIG_E_INVALID_ARG when it is smaller than a size_t or larger
+ * than this library's struct.
  *
- * Ownership: returned by value. Blocking: never. Thread-safety: any thread.
+ * Ownership: `*out` is the caller's, written on success. Blocking: never.
+ * Thread-safety: any thread.
  */
-struct netrig_store_options netrig_store_options_default(void);
+enum netrig_status netrig_store_options_default(struct netrig_store_options *out,
+                                                size_t struct_size);
 
 /**
  * Creates an empty in-memory store.

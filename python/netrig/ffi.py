@@ -296,8 +296,12 @@ class netrig_entry(Structure):
     ]
 
 
+# The options structs start with struct_size (OPTIONS in the header's preamble): fill one with
+# its netrig_*_options_default(byref(o), sizeof(o)) before setting fields; a struct made here
+# and passed as it is has struct_size 0, which the library refuses (NETRIG_E_INVALID_ARG).
 class netrig_store_options(Structure):
     _fields_ = [
+        ("struct_size", c_size_t),  # sizeof this struct, set by its _default function
         ("max_entries", c_uint64),
         ("max_bytes", c_uint64),
         ("default_ttl_ms", c_int64),
@@ -309,6 +313,7 @@ class netrig_device_options(Structure):
     # Field order and types exactly as in the header; every char pointer is borrowed for the
     # netrig_device_open call only (NULL = not given).
     _fields_ = [
+        ("struct_size", c_size_t),  # sizeof this struct, set by its _default function
         ("host", c_char_p),
         ("port", c_uint16),
         ("username", c_char_p),
@@ -345,6 +350,7 @@ netrig_progress_fn = CFUNCTYPE(c_bool, c_void_p, c_uint64, c_uint64)
 
 class netrig_pool_options(Structure):
     _fields_ = [
+        ("struct_size", c_size_t),  # sizeof this struct, set by its _default function
         ("max_per_host", c_uint32),
         ("max_total", c_uint32),
         ("idle_timeout_ms", c_uint32),
@@ -368,6 +374,7 @@ class netrig_pool_stats(Structure):
 
 class netrig_run_options(Structure):
     _fields_ = [
+        ("struct_size", c_size_t),  # sizeof this struct, set by its _default function
         ("max_workers", c_uint32),
         ("strategy", c_uint32),
         ("on_failure", c_uint32),
@@ -475,6 +482,7 @@ class netrig_service_info(Structure):
 class netrig_queue_options(Structure):
     # Fill from netrig_queue_options_default; every field must be at least 1.
     _fields_ = [
+        ("struct_size", c_size_t),  # sizeof this struct, set by its _default function
         ("max_items", c_size_t),
         ("max_attempts", c_uint32),
         ("lease_ms", c_uint32),
@@ -519,7 +527,7 @@ _PROTOTYPES: dict[str, tuple[object, list[object]]] = {
     "netrig_strlist_get": (_S, [netrig_strlist, c_size_t, _P(c_char_p)]),
     "netrig_strlist_free": (_S, [netrig_strlist]),
     # stores
-    "netrig_store_options_default": (netrig_store_options, []),
+    "netrig_store_options_default": (_S, [_P(netrig_store_options), c_size_t]),
     "netrig_store_new": (_S, [_P(netrig_store_options), _P(netrig_store)]),
     "netrig_store_free": (_S, [netrig_store]),
     "netrig_store_set_bool": (_S, [netrig_store, c_char_p, c_bool, c_int64]),
@@ -585,7 +593,7 @@ _PROTOTYPES: dict[str, tuple[object, list[object]]] = {
     "netrig_service_remove": (_S, [netrig_store, c_char_p]),
     "netrig_services_json": (_S, [netrig_store, c_char_p, c_size_t, _P(c_size_t)]),
     # work queues. netrig_queue_claim* block; CDLL releases the GIL while they wait.
-    "netrig_queue_options_default": (_S, [_P(netrig_queue_options)]),
+    "netrig_queue_options_default": (_S, [_P(netrig_queue_options), c_size_t]),
     "netrig_queue_new": (_S, [_P(netrig_queue_options), _P(netrig_queue)]),
     "netrig_queue_open": (_S, [c_char_p, c_char_p, _P(netrig_queue_options), c_uint32, _P(netrig_queue)]),
     "netrig_queue_free": (_S, [netrig_queue]),
@@ -611,7 +619,7 @@ _PROTOTYPES: dict[str, tuple[object, list[object]]] = {
     "netrig_item_attempt": (_S, [netrig_item, _P(c_uint32)]),
     "netrig_item_free": (_S, [netrig_item]),
     # devices. Every blocking call goes through CDLL, which releases the GIL for its duration.
-    "netrig_device_options_default": (netrig_device_options, []),
+    "netrig_device_options_default": (_S, [_P(netrig_device_options), c_size_t]),
     "netrig_device_open": (_S, [_P(netrig_device_options), _P(netrig_device)]),
     "netrig_device_free": (_S, [netrig_device]),
     "netrig_device_close": (_S, [netrig_device]),
@@ -656,7 +664,7 @@ _PROTOTYPES: dict[str, tuple[object, list[object]]] = {
     "netrig_output_elapsed_us": (_S, [netrig_output, _P(c_uint64)]),
     "netrig_output_free": (_S, [netrig_output]),
     # pools. A checkout returns an ordinary netrig_device; netrig_device_free gives it back.
-    "netrig_pool_options_default": (_S, [_P(netrig_pool_options)]),
+    "netrig_pool_options_default": (_S, [_P(netrig_pool_options), c_size_t]),
     "netrig_pool_new": (_S, [_P(netrig_pool_options), _P(netrig_pool)]),
     "netrig_pool_free": (_S, [netrig_pool]),
     "netrig_pool_checkout": (_S, [netrig_pool, _P(netrig_device_options), c_uint32, _P(netrig_device)]),
@@ -681,7 +689,7 @@ _PROTOTYPES: dict[str, tuple[object, list[object]]] = {
     "netrig_job_add_exec": (_S, [netrig_job, c_char_p, c_uint32]),
     "netrig_job_add_put": (_S, [netrig_job, c_char_p, c_char_p, c_uint32, c_uint32]),
     "netrig_job_add_get": (_S, [netrig_job, c_char_p, c_char_p, c_uint32, c_uint32]),
-    "netrig_run_options_default": (_S, [_P(netrig_run_options)]),
+    "netrig_run_options_default": (_S, [_P(netrig_run_options), c_size_t]),
     "netrig_run_start": (
         _S,
         [netrig_job, netrig_pool, _P(netrig_run_options), netrig_event_fn, c_void_p, _P(netrig_run)],

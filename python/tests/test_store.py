@@ -95,8 +95,10 @@ def test_struct_layouts_match_the_header():
     assert ffi.netrig_value.i.offset == 8 and ffi.netrig_value.bytes_len.offset == 40
     assert ctypes.sizeof(ffi.netrig_entry) == 72
     assert ffi.netrig_entry.version.offset == 56
-    assert ctypes.sizeof(ffi.netrig_store_options) == 32
-    opts = lib.netrig_store_options_default()
+    assert ctypes.sizeof(ffi.netrig_store_options) == 40
+    opts = ffi.netrig_store_options()
+    assert lib.netrig_store_options_default(ctypes.byref(opts), ctypes.sizeof(opts)) == ffi.NETRIG_OK
+    assert opts.struct_size == 40
     assert (opts.max_entries, opts.max_bytes, opts.default_ttl_ms, opts.max_key_len) == (
         1_000_000,
         256 << 20,
