@@ -9,9 +9,15 @@ Library lookup, first match wins:
 
 1. ``$NETRIG_LIBRARY``, a path to the shared library. When it is set it is the only candidate:
    a wrong path is an error, never a silent fallback to another build.
-2. ``libnetrig.so`` (``.dylib`` on macOS, ``netrig.dll`` on Windows) beside this package.
-3. ``target/release/<that name>`` in the package directory or any directory above it, which
+2. ``libnetrig.so.0`` (the SONAME: ABI major 0), then ``libnetrig.so`` (``.dylib`` on macOS,
+   ``netrig.dll`` on Windows) beside this package.
+3. ``target/release/libnetrig.so`` in the package directory or any directory above it, which
    finds a ``cargo build --release`` of the repository this package lives in.
+4. ``libnetrig.so.0`` through the system's library search path (``LD_LIBRARY_PATH``, the
+   ld.so cache): an installed libnetrig of this ABI.
+
+This package speaks ABI major ``ABI_MAJOR``: a library of another major (its
+``netrig_version()``) is refused at import, whichever way it was found.
 """
 
 from __future__ import annotations
@@ -77,12 +83,18 @@ __all__ = [
     "netrig_queue_counts",
 ]
 
+# The ABI major this package is written for; the shared library's SONAME carries it.
+ABI_MAJOR = 0
+
 if sys.platform == "darwin":
     LIBRARY_NAME = "libnetrig.dylib"
+    SONAME = None
 elif sys.platform == "win32":
     LIBRARY_NAME = "netrig.dll"
+    SONAME = None
 else:
     LIBRARY_NAME = "libnetrig.so"
+    SONAME = f"libnetrig.so.{ABI_MAJOR}"
 
 # netrig_status (a C enum, passed as int). Numbers are stable; see include/netrig.h.
 NETRIG_OK = 0
@@ -187,10 +199,20 @@ def _candidates() -> list[Path]:
     if env:
         return [Path(env)]
     here = Path(__file__).resolve().parent
-    found = [here / LIBRARY_NAME]
+    found = [here / SONAME] if SONAME else []
+    found.append(here / LIBRARY_NAME)
     for d in (here, *here.parents):
         found.append(d / "target" / "release" / LIBRARY_NAME)
     return found
+
+
+def _checked(cdll: ctypes.CDLL, where: object) -> ctypes.CDLL:
+    cdll.netrig_version.restype = c_char_p
+    cdll.netrig_version.argtypes = []
+    version = cdll.netrig_version().decode("ascii")
+    if int(version.split(".")[0]) != ABI_MAJOR:
+        raise ImportError(f"netrig: {where} is libnetrig {version}, but this package needs ABI major {ABI_MAJOR}")
+    return cdll
 
 
 def _load() -> tuple[ctypes.CDLL, Path]:
@@ -198,9 +220,17 @@ def _load() -> tuple[ctypes.CDLL, Path]:
     for path in tried:
         if path.is_file():
             try:
-                return ctypes.CDLL(str(path)), path
+                cdll = ctypes.CDLL(str(path))
             except OSError as e:
                 raise ImportError(f"netrig: found {path} but could not load it: {e}") from e
+            return _checked(cdll, path), path
+    if SONAME and not os.environ.get("NETRIG_LIBRARY"):
+        try:
+            cdll = ctypes.CDLL(SONAME)
+        except OSError:
+            tried.append(Path(f"{SONAME} (system library path)"))
+        else:
+            return _checked(cdll, SONAME), Path(SONAME)
     listing = "\n  ".join(str(p) for p in tried)
     how = (
         "NETRIG_LIBRARY is set, so no other location is searched"

@@ -5,8 +5,10 @@ import gc
 import json
 import math
 import re
+import sys
 import threading
 import time
+import types
 from ctypes import byref, c_int64, c_size_t, c_uint32, c_uint64
 from pathlib import Path
 
@@ -87,6 +89,19 @@ def test_library_lookup_env_var():
     assert "NETRIG_LIBRARY" in out.stderr
     out = run_child("import netrig; print(netrig.ffi.library_path)", env={"NETRIG_LIBRARY": lib_path}, timeout=20)
     assert out.returncode == 0 and out.stdout.strip() == lib_path
+
+
+def test_library_of_another_abi_major_is_refused():
+    # The SONAME carries the ABI major; a library found by path is checked by its version.
+    if sys.platform.startswith("linux"):
+        assert ffi.SONAME == f"libnetrig.so.{ffi.ABI_MAJOR}" == "libnetrig.so.0"
+    assert int(ffi.version().split(".")[0]) == ffi.ABI_MAJOR
+
+    def newer() -> bytes:
+        return f"{ffi.ABI_MAJOR + 1}.0.0".encode()
+
+    with pytest.raises(ImportError, match=f"needs ABI major {ffi.ABI_MAJOR}"):
+        ffi._checked(types.SimpleNamespace(netrig_version=newer), "/elsewhere/libnetrig.so")
 
 
 def test_struct_layouts_match_the_header():
