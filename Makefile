@@ -37,9 +37,12 @@ setup:
 setup-test:
 	@./scripts/setup.sh --test
 
-# The library, and the fake device fleet that the C device demo runs against.
+# The library, and the fake device fleet that the C device demo runs against. Programs linked
+# with -lnetrig record the SONAME, libnetrig.so.0, so the loader looks for that name: the
+# symlink beside the build output is what an installed library would have.
 lib:
 	$(CARGO) build --release
+	ln -sf libnetrig.so target/release/libnetrig.so.0
 	$(CARGO) build --release -p fakedev
 
 rust-test:
@@ -56,6 +59,12 @@ c-test: lib
 	@others=$$(nm -D --defined-only target/release/libnetrig.so | awk '{print $$3}' | grep -v '^netrig_' || true); \
 	  if [ -n "$$others" ]; then echo "libnetrig.so exports non-netrig symbols: $$others" >&2; exit 1; fi; \
 	  echo "libnetrig.so exports $$(nm -D --defined-only target/release/libnetrig.so | grep -c ' netrig_') symbols, all netrig_"
+	@# The SONAME carries the ABI major (README, "ABI policy"), and the shared examples load it by it.
+	@soname=$$(readelf -d target/release/libnetrig.so | sed -n 's/.*(SONAME).*\[\(.*\)\]/\1/p'); \
+	  if [ "$$soname" != libnetrig.so.0 ]; then echo "libnetrig.so has SONAME '$$soname', not libnetrig.so.0" >&2; exit 1; fi; \
+	  needed=$$(readelf -d examples-c/build/quickstart-shared | sed -n 's/.*(NEEDED).*\[\(libnetrig[^]]*\)\]/\1/p'); \
+	  if [ "$$needed" != libnetrig.so.0 ]; then echo "quickstart-shared needs '$$needed', not libnetrig.so.0" >&2; exit 1; fi; \
+	  echo "libnetrig.so has SONAME $$soname"
 
 py-test: lib
 	$(CARGO) build --release -p fakedev
@@ -81,6 +90,12 @@ bench:
 	$(CARGO) bench --bench device
 	$(CARGO) build --release -p fakedev
 	ulimit -Sn $$(ulimit -Hn) 2>/dev/null || true; $(CARGO) bench --bench run
+
+# include/netrig.h from the extern "C" items of src/ffi, with the cbindgen version pinned in
+# tools/header/Cargo.toml. Run it after changing the C ABI and commit the header with the code;
+# tests/repo_rules.rs (header_is_committed) fails while they differ. A build never writes it.
+header:
+	$(CARGO) run --release -q -p netrig-header
 
 clean:
 	$(CARGO) clean

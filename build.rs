@@ -1,11 +1,11 @@
-//! Generates include/netrig.h from the `extern "C"` items in src/ with cbindgen.
+//! Build-time work, kept in OUT_DIR and the linker's arguments: nothing here writes into the
+//! source tree (include/netrig.h is made by `make header`, see tools/header).
 //!
-//! The header is written to OUT_DIR (what the test `header_is_committed` compares against git)
-//! and to include/netrig.h when its content changed, so a build leaves the working tree with
-//! the header that matches the code. Commit it with the code that changed it.
-//!
-//! For benches only, it also compiles the C baseline (benches/baseline.c), a pthread mutex plus
-//! hash map, so the benchmark measures netrig against plain C in the same run.
+//! - The shared library's SONAME carries the ABI major (libnetrig.so.0, from
+//!   NETRIG_VERSION_MAJOR in src/lib.rs), so a program linked against it is only ever loaded
+//!   with a libnetrig of the same ABI (README, "ABI policy").
+//! - For benches only, it compiles the C baseline (benches/baseline.c), a pthread mutex plus
+//!   hash map, so the benchmark measures netrig against plain C in the same run.
 
 use std::env;
 use std::fs;
@@ -13,24 +13,13 @@ use std::path::PathBuf;
 
 fn main() {
     let root = PathBuf::from(env::var("CARGO_MANIFEST_DIR").unwrap());
-    let out_dir = PathBuf::from(env::var("OUT_DIR").unwrap());
-    println!("cargo:rerun-if-changed=src");
-    println!("cargo:rerun-if-changed=cbindgen.toml");
+    println!("cargo:rerun-if-changed=src/lib.rs");
     println!("cargo:rerun-if-changed=benches/baseline.c");
 
-    let config = cbindgen::Config::from_file(root.join("cbindgen.toml")).expect("cbindgen.toml");
-    let header = cbindgen::Builder::new()
-        .with_crate(&root)
-        .with_config(config)
-        .generate()
-        .expect("cbindgen could not generate include/netrig.h");
-    let generated = out_dir.join("netrig.h");
-    header.write_to_file(&generated);
-    let text = fs::read(&generated).unwrap();
-    let committed = root.join("include/netrig.h");
-    if fs::read(&committed).ok().as_deref() != Some(&text[..]) {
-        fs::create_dir_all(root.join("include")).unwrap();
-        fs::write(&committed, &text).unwrap();
+    let elf = env::var("CARGO_CFG_TARGET_FAMILY").is_ok_and(|f| f.split(',').any(|f| f == "unix"))
+        && !matches!(env::var("CARGO_CFG_TARGET_VENDOR").as_deref(), Ok("apple"));
+    if elf {
+        println!("cargo:rustc-cdylib-link-arg=-Wl,-soname,libnetrig.so.{}", abi_major(&root));
     }
 
     let baseline = root.join("benches/baseline.c");
@@ -41,4 +30,13 @@ fn main() {
         }
         println!("cargo:rustc-link-arg-benches=-lpthread");
     }
+}
+
+/// NETRIG_VERSION_MAJOR of src/lib.rs: the one place the ABI major is written.
+fn abi_major(root: &std::path::Path) -> u32 {
+    let lib = fs::read_to_string(root.join("src/lib.rs")).expect("src/lib.rs");
+    lib.lines()
+        .find_map(|l| l.strip_prefix("pub const NETRIG_VERSION_MAJOR: u32 = "))
+        .and_then(|v| v.trim_end_matches(';').trim().parse().ok())
+        .expect("src/lib.rs defines `pub const NETRIG_VERSION_MAJOR: u32 = <n>;`")
 }

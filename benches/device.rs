@@ -341,7 +341,14 @@ impl CDevice {
         let (host, user, password) = (c(&d.host), c(&d.username), c(&d.password));
         let secret = c(d.secret.as_deref().expect("cisco_ios has a secret"));
         let (platform, fingerprint) = (c("cisco_ios"), c(&d.host_key_fingerprint));
-        let mut o = ffi::netrig_device_options_default();
+        let mut o = std::mem::MaybeUninit::<ffi::netrig_device_options>::uninit();
+        // SAFETY: a live out pointer and its size.
+        assert_eq!(
+            unsafe { ffi::netrig_device_options_default(o.as_mut_ptr(), size_of_val(&o)) },
+            netrig::netrig_status::NETRIG_OK
+        );
+        // SAFETY: filled on NETRIG_OK.
+        let mut o = unsafe { o.assume_init() };
         o.host = host.as_ptr();
         o.port = d.port;
         o.username = user.as_ptr();

@@ -187,16 +187,26 @@ int main(void) {
     EXPECT(NETRIG_E_INVALID_ARG, netrig_batch_set, (batch, "k", &(netrig_value){ .kind = 99 }, 0));
     EXPECT(NETRIG_E_INVALID_ARG, netrig_store_set_str, (store, "k", "", -2));
 
-    netrig_store_options opts = netrig_store_options_default();
+    netrig_store_options opts;
+    EXPECT(NETRIG_OK, netrig_store_options_default, (&opts, sizeof opts));
     opts.max_entries = 0;
     EXPECT(NETRIG_E_INVALID_ARG, netrig_store_new, (&opts, &small));
-    opts = netrig_store_options_default();
+    EXPECT(NETRIG_OK, netrig_store_options_default, (&opts, sizeof opts));
     opts.default_ttl_ms = -1;
     EXPECT(NETRIG_E_INVALID_ARG, netrig_store_new, (&opts, &small));
     CHECK(small.id == 0); /* out-parameters are written only on success */
 
+    /* Options structs carry their size (struct_size, set by the _default function): one that was
+     * never filled, or a size that is not a netrig.h struct's, is refused. */
+    netrig_store_options unfilled = {0};
+    EXPECT(NETRIG_E_INVALID_ARG, netrig_store_new, (&unfilled, &small));
+    EXPECT(NETRIG_E_INVALID_ARG, netrig_store_options_default, (&opts, 0));
+    EXPECT(NETRIG_E_INVALID_ARG, netrig_store_options_default, (&opts, sizeof opts + 8));
+    EXPECT(NETRIG_E_NULL_ARG, netrig_store_options_default, (NULL, sizeof opts));
+    CHECK(small.id == 0);
+
     /* A value that can never fit max_bytes, and a store that runs out of entries. */
-    opts = netrig_store_options_default();
+    EXPECT(NETRIG_OK, netrig_store_options_default, (&opts, sizeof opts));
     opts.max_bytes = 1024;
     opts.max_entries = 2;
     EXPECT(NETRIG_OK, netrig_store_new, (&opts, &small));

@@ -381,7 +381,8 @@ int main(int argc, char **argv) {
     setvbuf(stdout, NULL, _IOLBF, 0);
 
     /* Start from the defaults so that fields added later keep theirs. Strings are copied. */
-    netrig_device_options opts = netrig_device_options_default();
+    netrig_device_options opts;
+    TRY(netrig_device_options_default(&opts, sizeof opts));
     opts.host = argv[1];
     opts.port = (uint16_t)port;
     opts.username = argv[3];

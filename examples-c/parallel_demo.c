@@ -448,14 +448,15 @@ int main(int argc, char **argv) {
 
     /* The pool: defaults, except at most 2 sessions per device. */
     netrig_pool_options pool_opts;
-    TRY(netrig_pool_options_default(&pool_opts));
+    TRY(netrig_pool_options_default(&pool_opts, sizeof pool_opts));
     pool_opts.max_per_host = 2;
     TRY(netrig_pool_new(&pool_opts, &pool));
 
     /* The job: every device, and three steps. Options and strings are copied by the job. */
     TRY(netrig_job_new(&job));
     for (size_t h = 0; h < n; h++) {
-        netrig_device_options o = netrig_device_options_default();
+        netrig_device_options o;
+        TRY(netrig_device_options_default(&o, sizeof o));
         o.host = fleet[h].host;
         o.port = fleet[h].port;
         o.username = fleet[h].username;
@@ -474,7 +475,7 @@ int main(int argc, char **argv) {
     TRY(netrig_job_add_config(job, config, sizeof config / sizeof config[0], 0, 0));
 
     netrig_run_options opts;
-    TRY(netrig_run_options_default(&opts));
+    TRY(netrig_run_options_default(&opts, sizeof opts));
     opts.max_workers = (uint32_t)workers;
     /* opts.on_failure stays NETRIG_ON_FAILURE_SKIP_HOST: a host's failed step skips its next ones. */
 

@@ -165,7 +165,7 @@ static bool run(const char *dir) {
         return false;
     }
     netrig_queue_options qo;
-    OK(netrig_queue_options_default(&qo));
+    OK(netrig_queue_options_default(&qo, sizeof qo));
     qo.max_attempts = MAX_ATTEMPTS;
     qo.lease_ms = 5000;
     if (!OK(netrig_queue_open(queue_path, "results", &qo, NETRIG_DURABLE_PROCESS_CRASH, &sh.queue))) {

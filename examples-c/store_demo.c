@@ -323,7 +323,8 @@ int main(int argc, char **argv) {
     setvbuf(stdout, NULL, _IOLBF, 0);
 
     printf("netrig %s: %d threads x %ld iterations on one store\n", netrig_version(), THREADS, iters);
-    netrig_store_options opts = netrig_store_options_default();
+    netrig_store_options opts;
+    TRY(netrig_store_options_default(&opts, sizeof opts));
     opts.max_entries = 10000;
     TRY(netrig_store_new(&opts, &store));
 

@@ -9,7 +9,7 @@ use netrig::netrig_status::{self, *};
 
 #[path = "support/abi.rs"]
 mod abi;
-use abi::{c, expect, last_error};
+use abi::{c, expect, last_error, options_default};
 
 fn new_store(opts: Option<netrig_store_options>) -> netrig_store {
     let mut s = netrig_store { id: 0 };
@@ -324,7 +324,7 @@ fn invalid_utf8_empty_and_huge_keys() {
 
 #[test]
 fn bounds_give_full_and_store_nothing() {
-    let opts = netrig_store_options { max_entries: 2, max_bytes: 64, ..netrig_store_options_default() };
+    let opts = netrig_store_options { max_entries: 2, max_bytes: 64, ..options_default(netrig_store_options_default) };
     let s = new_store(Some(opts));
     let big = [7u8; 100];
     // SAFETY (whole test): all pointers are live locals.
@@ -340,7 +340,7 @@ fn bounds_give_full_and_store_nothing() {
         let mut len = 0;
         assert_eq!(netrig_store_len(s, &mut len), NETRIG_OK);
         assert_eq!(len, 2);
-        let bad = netrig_store_options { max_entries: 0, ..netrig_store_options_default() };
+        let bad = netrig_store_options { max_entries: 0, ..options_default(netrig_store_options_default) };
         let mut s2 = netrig_store { id: 0 };
         expect(netrig_store_new(&bad, &mut s2), NETRIG_E_INVALID_ARG, "max_entries");
         assert_eq!(s2.id, 0);

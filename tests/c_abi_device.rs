@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use fakedev::{DeviceInfo, Faults, Fleet, Group, Inventory};
 use netrig::ffi::*;
 use netrig::netrig_status::{self, *};
-use support::abi::{c, expect, last_error, BAD_UTF8};
+use support::abi::{c, expect, last_error, options_default, BAD_UTF8};
 use support::c_abi::{start_blocked, Opts};
 
 mod support;
@@ -91,7 +91,7 @@ fn temp(name: &str) -> std::path::PathBuf {
 
 #[test]
 fn options_default_values() {
-    let o = netrig_device_options_default();
+    let o = options_default(netrig_device_options_default);
     assert_eq!(o.port, 22);
     assert_eq!(o.host_key_policy, NETRIG_HOSTKEY_STRICT);
     assert_eq!(

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use fakedev::{Faults, Fleet, Group, Inventory};
 use netrig::ffi::*;
 use netrig::netrig_status::{self, *};
-use support::abi::{c, expect, last_error, ok, BAD_UTF8};
+use support::abi::{c, expect, last_error, ok, options_default, BAD_UTF8};
 use support::c_abi::{start_blocked, Opts};
 
 mod support;
@@ -111,10 +111,7 @@ fn add_config(job: netrig_job, lines: &[&str]) {
 }
 
 fn run_options() -> netrig_run_options {
-    let mut o = netrig_run_options { max_workers: 0, strategy: 9, on_failure: 9, events: 9 };
-    // SAFETY: live out pointer.
-    ok(unsafe { netrig_run_options_default(&mut o) });
-    o
+    options_default(netrig_run_options_default)
 }
 
 fn start(
@@ -223,21 +220,12 @@ fn eventually(what: &str, cond: impl Fn() -> bool) {
 
 #[test]
 fn pool_and_run_options_defaults() {
-    let mut o = netrig_pool_options {
-        max_per_host: 0,
-        max_total: 0,
-        idle_timeout_ms: 0,
-        max_lifetime_ms: 0,
-        checkout_timeout_ms: 0,
-        health_check_after_ms: 0,
-        health_check_timeout_ms: 0,
-    };
+    let o = options_default(netrig_pool_options_default);
     // SAFETY (whole test): live out pointers or NULL.
     unsafe {
-        ok(netrig_pool_options_default(&mut o));
-        expect(netrig_pool_options_default(null_mut()), NETRIG_E_NULL_ARG, "'out'");
+        expect(netrig_pool_options_default(null_mut(), size_of_val(&o)), NETRIG_E_NULL_ARG, "'out'");
         let mut r = run_options();
-        expect(netrig_run_options_default(null_mut()), NETRIG_E_NULL_ARG, "'out'");
+        expect(netrig_run_options_default(null_mut(), size_of_val(&r)), NETRIG_E_NULL_ARG, "'out'");
         assert_eq!((o.max_per_host, o.max_total, o.idle_timeout_ms, o.max_lifetime_ms), (4, 512, 300_000, 3_600_000));
         assert_eq!((o.checkout_timeout_ms, o.health_check_after_ms, o.health_check_timeout_ms), (30_000, 10_000, 5000));
         assert_eq!(
@@ -268,16 +256,7 @@ fn pool_functions_check_handles_and_arguments() {
     // owner, or NULL.
     unsafe {
         ok(netrig_store_new(null(), &mut store));
-        let mut defaults = netrig_pool_options {
-            max_per_host: 0,
-            max_total: 0,
-            idle_timeout_ms: 0,
-            max_lifetime_ms: 0,
-            checkout_timeout_ms: 0,
-            health_check_after_ms: 0,
-            health_check_timeout_ms: 0,
-        };
-        ok(netrig_pool_options_default(&mut defaults));
+        let defaults = options_default(netrig_pool_options_default);
         let mut p = netrig_pool { id: 7 };
         expect(netrig_pool_new(null(), null_mut()), NETRIG_E_NULL_ARG, "'out'");
         for field in 0..7 {

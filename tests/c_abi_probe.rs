@@ -52,17 +52,7 @@ fn pool_stats(pool: netrig_pool) -> netrig_pool_stats {
 fn pool_free_ends_a_waiting_checkout_with_closed() {
     let f = fleet("cisco_ios", 1, Faults::default());
     let o = Opts::new(&f.devices()[0], "cisco_ios");
-    let mut po = netrig_pool_options {
-        max_per_host: 0,
-        max_total: 0,
-        idle_timeout_ms: 0,
-        max_lifetime_ms: 0,
-        checkout_timeout_ms: 0,
-        health_check_after_ms: 0,
-        health_check_timeout_ms: 0,
-    };
-    // SAFETY: live out pointer.
-    ok(unsafe { netrig_pool_options_default(&mut po) });
+    let mut po = support::abi::options_default(netrig_pool_options_default);
     po.max_per_host = 1;
     let mut pool = netrig_pool { id: 0 };
     // SAFETY: live options and out pointer.
@@ -224,9 +214,7 @@ fn run_end_gives_closed_to_every_thread_waiting_for_events() {
             ok(netrig_job_add_target(job, &target.o));
             ok(netrig_job_add_command(job, c("show hang").as_ptr(), 20_000));
         }
-        let mut opts = netrig_run_options { max_workers: 0, strategy: 0, on_failure: 0, events: 0 };
-        // SAFETY: live out pointer.
-        ok(unsafe { netrig_run_options_default(&mut opts) });
+        let mut opts = support::abi::options_default(netrig_run_options_default);
         opts.events = 1;
         let mut run = netrig_run { id: 0 };
         // SAFETY: live options and out pointer; no callback.
@@ -387,18 +375,17 @@ fn sizes_no_allocator_can_give_are_a_status() {
     if refuses_huge_allocations() {
         lens.push(TIB);
     }
-    let mut so = netrig_store_options_default();
+    let mut so = support::abi::options_default(netrig_store_options_default);
     so.max_bytes = u64::MAX;
     let s = new_store(Some(so));
     let mut batch = netrig_batch { id: 0 };
-    let mut qo = netrig_queue_options { max_items: 0, max_attempts: 0, lease_ms: 0, max_payload: 0 };
+    let mut qo = support::abi::options_default(netrig_queue_options_default);
     let mut q = netrig_queue { id: 0 };
     let k = c("big");
     // SAFETY (block): live out pointers; `huge` is readable for TIB bytes, longer lengths are
     // refused before any read.
     unsafe {
         ok(netrig_batch_new(&mut batch));
-        ok(netrig_queue_options_default(&mut qo));
         qo.max_payload = usize::MAX;
         ok(netrig_queue_new(&qo, &mut q));
         for len in lens {

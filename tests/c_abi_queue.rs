@@ -14,7 +14,7 @@ use netrig::netrig_status::{self, *};
 
 #[path = "support/abi.rs"]
 mod abi;
-use abi::{c, expect, last_error, ok, BAD_UTF8};
+use abi::{c, expect, last_error, ok, options_default, BAD_UTF8};
 
 /// NETRIG_WAIT_FOREVER (defined in Rust by the SSH-enabled build only).
 const WAIT_FOREVER: u32 = u32::MAX;
@@ -27,10 +27,7 @@ fn bad_utf8() -> *const c_char {
 }
 
 fn defaults() -> netrig_queue_options {
-    let mut o = netrig_queue_options { max_items: 0, max_attempts: 0, lease_ms: 0, max_payload: 0 };
-    // SAFETY: live out pointer.
-    ok(unsafe { netrig_queue_options_default(&mut o) });
-    o
+    options_default(netrig_queue_options_default)
 }
 
 fn new_queue(opts: Option<netrig_queue_options>) -> netrig_queue {
@@ -121,7 +118,11 @@ fn options_default_and_checked() {
     let d = defaults();
     assert_eq!((d.max_items, d.max_attempts, d.lease_ms, d.max_payload), (100_000, 3, 30_000, 16 << 20));
     // SAFETY: NULL out.
-    expect(unsafe { netrig_queue_options_default(null_mut()) }, NETRIG_E_NULL_ARG, "'out'");
+    expect(
+        unsafe { netrig_queue_options_default(null_mut(), size_of::<netrig_queue_options>()) },
+        NETRIG_E_NULL_ARG,
+        "'out'",
+    );
     for (field, o) in [
         ("max_items", netrig_queue_options { max_items: 0, ..d }),
         ("max_attempts", netrig_queue_options { max_attempts: 0, ..d }),

@@ -201,7 +201,8 @@ def device_options(
         if not 0 <= n <= _UINT32_MAX:
             raise ValueError(f"{what} {n} does not fit in uint32")
 
-    o = lib.netrig_device_options_default()
+    o = ffi.netrig_device_options()
+    check(lib.netrig_device_options_default(byref(o), ctypes.sizeof(o)))
     # The encoded strings must outlive the open call: `keep` holds them until it returns.
     keep = []
 

@@ -9,9 +9,15 @@ Library lookup, first match wins:
 
 1. ``$NETRIG_LIBRARY``, a path to the shared library. When it is set it is the only candidate:
    a wrong path is an error, never a silent fallback to another build.
-2. ``libnetrig.so`` (``.dylib`` on macOS, ``netrig.dll`` on Windows) beside this package.
-3. ``target/release/<that name>`` in the package directory or any directory above it, which
+2. ``libnetrig.so.0`` (the SONAME: ABI major 0), then ``libnetrig.so`` (``.dylib`` on macOS,
+   ``netrig.dll`` on Windows) beside this package.
+3. ``target/release/libnetrig.so`` in the package directory or any directory above it, which
    finds a ``cargo build --release`` of the repository this package lives in.
+4. ``libnetrig.so.0`` through the system's library search path (``LD_LIBRARY_PATH``, the
+   ld.so cache): an installed libnetrig of this ABI.
+
+This package speaks ABI major ``ABI_MAJOR``: a library of another major (its
+``netrig_version()``) is refused at import, whichever way it was found.
 """
 
 from __future__ import annotations
@@ -77,12 +83,18 @@ __all__ = [
     "netrig_queue_counts",
 ]
 
+# The ABI major this package is written for; the shared library's SONAME carries it.
+ABI_MAJOR = 0
+
 if sys.platform == "darwin":
     LIBRARY_NAME = "libnetrig.dylib"
+    SONAME = None
 elif sys.platform == "win32":
     LIBRARY_NAME = "netrig.dll"
+    SONAME = None
 else:
     LIBRARY_NAME = "libnetrig.so"
+    SONAME = f"libnetrig.so.{ABI_MAJOR}"
 
 # netrig_status (a C enum, passed as int). Numbers are stable; see include/netrig.h.
 NETRIG_OK = 0
@@ -187,10 +199,20 @@ def _candidates() -> list[Path]:
     if env:
         return [Path(env)]
     here = Path(__file__).resolve().parent
-    found = [here / LIBRARY_NAME]
+    found = [here / SONAME] if SONAME else []
+    found.append(here / LIBRARY_NAME)
     for d in (here, *here.parents):
         found.append(d / "target" / "release" / LIBRARY_NAME)
     return found
+
+
+def _checked(cdll: ctypes.CDLL, where: object) -> ctypes.CDLL:
+    cdll.netrig_version.restype = c_char_p
+    cdll.netrig_version.argtypes = []
+    version = cdll.netrig_version().decode("ascii")
+    if int(version.split(".")[0]) != ABI_MAJOR:
+        raise ImportError(f"netrig: {where} is libnetrig {version}, but this package needs ABI major {ABI_MAJOR}")
+    return cdll
 
 
 def _load() -> tuple[ctypes.CDLL, Path]:
@@ -198,9 +220,17 @@ def _load() -> tuple[ctypes.CDLL, Path]:
     for path in tried:
         if path.is_file():
             try:
-                return ctypes.CDLL(str(path)), path
+                cdll = ctypes.CDLL(str(path))
             except OSError as e:
                 raise ImportError(f"netrig: found {path} but could not load it: {e}") from e
+            return _checked(cdll, path), path
+    if SONAME and not os.environ.get("NETRIG_LIBRARY"):
+        try:
+            cdll = ctypes.CDLL(SONAME)
+        except OSError:
+            tried.append(Path(f"{SONAME} (system library path)"))
+        else:
+            return _checked(cdll, SONAME), Path(SONAME)
     listing = "\n  ".join(str(p) for p in tried)
     how = (
         "NETRIG_LIBRARY is set, so no other location is searched"
@@ -296,8 +326,12 @@ class netrig_entry(Structure):
     ]
 
 
+# The options structs start with struct_size (OPTIONS in the header's preamble): fill one with
+# its netrig_*_options_default(byref(o), sizeof(o)) before setting fields; a struct made here
+# and passed as it is has struct_size 0, which the library refuses (NETRIG_E_INVALID_ARG).
 class netrig_store_options(Structure):
     _fields_ = [
+        ("struct_size", c_size_t),  # sizeof this struct, set by its _default function
         ("max_entries", c_uint64),
         ("max_bytes", c_uint64),
         ("default_ttl_ms", c_int64),
@@ -309,6 +343,7 @@ class netrig_device_options(Structure):
     # Field order and types exactly as in the header; every char pointer is borrowed for the
     # netrig_device_open call only (NULL = not given).
     _fields_ = [
+        ("struct_size", c_size_t),  # sizeof this struct, set by its _default function
         ("host", c_char_p),
         ("port", c_uint16),
         ("username", c_char_p),
@@ -345,6 +380,7 @@ netrig_progress_fn = CFUNCTYPE(c_bool, c_void_p, c_uint64, c_uint64)
 
 class netrig_pool_options(Structure):
     _fields_ = [
+        ("struct_size", c_size_t),  # sizeof this struct, set by its _default function
         ("max_per_host", c_uint32),
         ("max_total", c_uint32),
         ("idle_timeout_ms", c_uint32),
@@ -368,6 +404,7 @@ class netrig_pool_stats(Structure):
 
 class netrig_run_options(Structure):
     _fields_ = [
+        ("struct_size", c_size_t),  # sizeof this struct, set by its _default function
         ("max_workers", c_uint32),
         ("strategy", c_uint32),
         ("on_failure", c_uint32),
@@ -475,6 +512,7 @@ class netrig_service_info(Structure):
 class netrig_queue_options(Structure):
     # Fill from netrig_queue_options_default; every field must be at least 1.
     _fields_ = [
+        ("struct_size", c_size_t),  # sizeof this struct, set by its _default function
         ("max_items", c_size_t),
         ("max_attempts", c_uint32),
         ("lease_ms", c_uint32),
@@ -519,7 +557,7 @@ _PROTOTYPES: dict[str, tuple[object, list[object]]] = {
     "netrig_strlist_get": (_S, [netrig_strlist, c_size_t, _P(c_char_p)]),
     "netrig_strlist_free": (_S, [netrig_strlist]),
     # stores
-    "netrig_store_options_default": (netrig_store_options, []),
+    "netrig_store_options_default": (_S, [_P(netrig_store_options), c_size_t]),
     "netrig_store_new": (_S, [_P(netrig_store_options), _P(netrig_store)]),
     "netrig_store_free": (_S, [netrig_store]),
     "netrig_store_set_bool": (_S, [netrig_store, c_char_p, c_bool, c_int64]),
@@ -585,7 +623,7 @@ _PROTOTYPES: dict[str, tuple[object, list[object]]] = {
     "netrig_service_remove": (_S, [netrig_store, c_char_p]),
     "netrig_services_json": (_S, [netrig_store, c_char_p, c_size_t, _P(c_size_t)]),
     # work queues. netrig_queue_claim* block; CDLL releases the GIL while they wait.
-    "netrig_queue_options_default": (_S, [_P(netrig_queue_options)]),
+    "netrig_queue_options_default": (_S, [_P(netrig_queue_options), c_size_t]),
     "netrig_queue_new": (_S, [_P(netrig_queue_options), _P(netrig_queue)]),
     "netrig_queue_open": (_S, [c_char_p, c_char_p, _P(netrig_queue_options), c_uint32, _P(netrig_queue)]),
     "netrig_queue_free": (_S, [netrig_queue]),
@@ -611,7 +649,7 @@ _PROTOTYPES: dict[str, tuple[object, list[object]]] = {
     "netrig_item_attempt": (_S, [netrig_item, _P(c_uint32)]),
     "netrig_item_free": (_S, [netrig_item]),
     # devices. Every blocking call goes through CDLL, which releases the GIL for its duration.
-    "netrig_device_options_default": (netrig_device_options, []),
+    "netrig_device_options_default": (_S, [_P(netrig_device_options), c_size_t]),
     "netrig_device_open": (_S, [_P(netrig_device_options), _P(netrig_device)]),
     "netrig_device_free": (_S, [netrig_device]),
     "netrig_device_close": (_S, [netrig_device]),
@@ -656,7 +694,7 @@ _PROTOTYPES: dict[str, tuple[object, list[object]]] = {
     "netrig_output_elapsed_us": (_S, [netrig_output, _P(c_uint64)]),
     "netrig_output_free": (_S, [netrig_output]),
     # pools. A checkout returns an ordinary netrig_device; netrig_device_free gives it back.
-    "netrig_pool_options_default": (_S, [_P(netrig_pool_options)]),
+    "netrig_pool_options_default": (_S, [_P(netrig_pool_options), c_size_t]),
     "netrig_pool_new": (_S, [_P(netrig_pool_options), _P(netrig_pool)]),
     "netrig_pool_free": (_S, [netrig_pool]),
     "netrig_pool_checkout": (_S, [netrig_pool, _P(netrig_device_options), c_uint32, _P(netrig_device)]),
@@ -681,7 +719,7 @@ _PROTOTYPES: dict[str, tuple[object, list[object]]] = {
     "netrig_job_add_exec": (_S, [netrig_job, c_char_p, c_uint32]),
     "netrig_job_add_put": (_S, [netrig_job, c_char_p, c_char_p, c_uint32, c_uint32]),
     "netrig_job_add_get": (_S, [netrig_job, c_char_p, c_char_p, c_uint32, c_uint32]),
-    "netrig_run_options_default": (_S, [_P(netrig_run_options)]),
+    "netrig_run_options_default": (_S, [_P(netrig_run_options), c_size_t]),
     "netrig_run_start": (
         _S,
         [netrig_job, netrig_pool, _P(netrig_run_options), netrig_event_fn, c_void_p, _P(netrig_run)],

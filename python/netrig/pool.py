@@ -24,7 +24,7 @@ threads; every blocking call releases the GIL.
 from __future__ import annotations
 
 import threading
-from ctypes import byref, c_int, c_size_t
+from ctypes import byref, c_int, c_size_t, sizeof
 from dataclasses import dataclass, fields
 from typing import Any, Dict, Iterable, Mapping, Optional
 
@@ -99,7 +99,7 @@ class Pool(OwnedHandle):
         self._handle: Optional[ffi.netrig_pool] = None
         self._close_lock = threading.Lock()
         o = ffi.netrig_pool_options()
-        check(lib.netrig_pool_options_default(byref(o)))
+        check(lib.netrig_pool_options_default(byref(o), sizeof(o)))
         for name, value in (("max_per_host", max_per_host), ("max_total", max_total)):
             if isinstance(value, bool) or not isinstance(value, int):
                 raise TypeError(f"{name} is an int, not {type(value).__name__}")

@@ -96,7 +96,7 @@ def _claim_ms(seconds: Optional[float], what: str) -> int:
 
 def _queue_options(max_items, max_attempts, lease, max_payload) -> ffi.netrig_queue_options:
     opts = ffi.netrig_queue_options()
-    check(lib.netrig_queue_options_default(byref(opts)))
+    check(lib.netrig_queue_options_default(byref(opts), ctypes.sizeof(opts)))
     if max_items is not None:
         opts.max_items = _bounded_int(max_items, "max_items", _SIZE_MAX)
     if max_attempts is not None:

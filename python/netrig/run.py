@@ -304,7 +304,7 @@ class Run(OwnedHandle):
         self._close_lock = threading.Lock()
         self._report: Optional[Report] = None
         opts = ffi.netrig_run_options()
-        check(lib.netrig_run_options_default(byref(opts)))
+        check(lib.netrig_run_options_default(byref(opts), ctypes.sizeof(opts)))
         opts.max_workers = runner.max_workers
         opts.strategy = _STRATEGY[runner.strategy]
         opts.on_failure = _ON_FAILURE[runner.on_failure]

@@ -270,7 +270,8 @@ def _durable_args(path: object, durability: object) -> "tuple[bytes, int]":
 
 
 def _store_options(max_entries, max_bytes, default_ttl, max_key_len) -> ffi.netrig_store_options:
-    opts = lib.netrig_store_options_default()
+    opts = ffi.netrig_store_options()
+    check(lib.netrig_store_options_default(byref(opts), ctypes.sizeof(opts)))
     if max_entries is not None:
         opts.max_entries = _uint64(max_entries, "max_entries")
     if max_bytes is not None:

@@ -665,7 +665,8 @@ def test_raw_device_calls_check_their_arguments(ios):
     assert lib.netrig_device_send_command(zero, b"x", 0, ctypes.byref(out)) == ffi.NETRIG_E_INVALID_HANDLE
     assert netrig.last_error(), "the failure has its text"
     assert lib.netrig_output_free(ffi.netrig_output(12345)) == ffi.NETRIG_E_INVALID_HANDLE
-    opts = lib.netrig_device_options_default()
+    opts = ffi.netrig_device_options()
+    assert lib.netrig_device_options_default(ctypes.byref(opts), ctypes.sizeof(opts)) == ffi.NETRIG_OK
     assert (opts.port, opts.connect_timeout_ms, opts.timeout_ms, opts.term_cols, opts.term_rows) == (
         22,
         10_000,
@@ -675,5 +676,5 @@ def test_raw_device_calls_check_their_arguments(ios):
     )
     # x86-64 / aarch64 LP64 layout of the header's struct (checked with offsetof in C).
     o = ffi.netrig_device_options
-    assert ctypes.sizeof(o) == 184
-    assert (o.use_agent.offset, o.term_cols.offset, o.session_log.offset) == (56, 168, 176)
+    assert ctypes.sizeof(o) == 192 and o.struct_size.offset == 0
+    assert (o.use_agent.offset, o.term_cols.offset, o.session_log.offset) == (64, 176, 184)

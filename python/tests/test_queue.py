@@ -55,11 +55,11 @@ def run_thread(fn):
 
 def test_struct_layouts_and_defaults_match_the_header():
     o = ffi.netrig_queue_options
-    assert ctypes.sizeof(o) == 24
-    assert (o.max_items.offset, o.max_attempts.offset, o.lease_ms.offset, o.max_payload.offset) == (0, 8, 12, 16)
+    assert ctypes.sizeof(o) == 32 and o.struct_size.offset == 0
+    assert (o.max_items.offset, o.max_attempts.offset, o.lease_ms.offset, o.max_payload.offset) == (8, 16, 20, 24)
     assert ctypes.sizeof(ffi.netrig_queue_counts) == 40 and ffi.netrig_queue_counts.completed.offset == 32
     d = ffi.netrig_queue_options()
-    assert lib.netrig_queue_options_default(byref(d)) == ffi.NETRIG_OK
+    assert lib.netrig_queue_options_default(byref(d), ctypes.sizeof(d)) == ffi.NETRIG_OK
     assert (d.max_items, d.max_attempts, d.lease_ms, d.max_payload) == (100000, 3, 30000, 16 << 20)
     assert ffi.NETRIG_WAIT_FOREVER == 0xFFFFFFFF
 
@@ -75,10 +75,13 @@ def test_raw_calls_with_bad_handles_and_options_return_statuses():
     assert lib.netrig_queue_free(h) == ffi.NETRIG_OK
     assert lib.netrig_queue_free(h) == ffi.NETRIG_E_INVALID_HANDLE
     opts = ffi.netrig_queue_options()
-    lib.netrig_queue_options_default(byref(opts))
+    assert lib.netrig_queue_options_default(byref(opts), ctypes.sizeof(opts)) == ffi.NETRIG_OK
     opts.max_attempts = 0
     assert lib.netrig_queue_new(byref(opts), byref(h)) == ffi.NETRIG_E_INVALID_ARG
     assert "max_attempts" in netrig.last_error()
+    # A struct never filled by netrig_queue_options_default has struct_size 0: refused.
+    assert lib.netrig_queue_new(byref(ffi.netrig_queue_options()), byref(h)) == ffi.NETRIG_E_INVALID_ARG
+    assert "struct_size is 0" in netrig.last_error()
 
 
 # -- order, payloads, bounds -------------------------------------------------------------------

@@ -5,8 +5,10 @@ import gc
 import json
 import math
 import re
+import sys
 import threading
 import time
+import types
 from ctypes import byref, c_int64, c_size_t, c_uint32, c_uint64
 from pathlib import Path
 
@@ -89,14 +91,29 @@ def test_library_lookup_env_var():
     assert out.returncode == 0 and out.stdout.strip() == lib_path
 
 
+def test_library_of_another_abi_major_is_refused():
+    # The SONAME carries the ABI major; a library found by path is checked by its version.
+    if sys.platform.startswith("linux"):
+        assert ffi.SONAME == f"libnetrig.so.{ffi.ABI_MAJOR}" == "libnetrig.so.0"
+    assert int(ffi.version().split(".")[0]) == ffi.ABI_MAJOR
+
+    def newer() -> bytes:
+        return f"{ffi.ABI_MAJOR + 1}.0.0".encode()
+
+    with pytest.raises(ImportError, match=f"needs ABI major {ffi.ABI_MAJOR}"):
+        ffi._checked(types.SimpleNamespace(netrig_version=newer), "/elsewhere/libnetrig.so")
+
+
 def test_struct_layouts_match_the_header():
     # x86-64 / aarch64 LP64 layout of the header's structs.
     assert ctypes.sizeof(ffi.netrig_value) == 48
     assert ffi.netrig_value.i.offset == 8 and ffi.netrig_value.bytes_len.offset == 40
     assert ctypes.sizeof(ffi.netrig_entry) == 72
     assert ffi.netrig_entry.version.offset == 56
-    assert ctypes.sizeof(ffi.netrig_store_options) == 32
-    opts = lib.netrig_store_options_default()
+    assert ctypes.sizeof(ffi.netrig_store_options) == 40
+    opts = ffi.netrig_store_options()
+    assert lib.netrig_store_options_default(ctypes.byref(opts), ctypes.sizeof(opts)) == ffi.NETRIG_OK
+    assert opts.struct_size == 40
     assert (opts.max_entries, opts.max_bytes, opts.default_ttl_ms, opts.max_key_len) == (
         1_000_000,
         256 << 20,

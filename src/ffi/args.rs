@@ -115,3 +115,139 @@ pub(crate) fn str_array<'a>(p: *const *const c_char, n: usize, what: &'static st
     let ptrs = unsafe { std::slice::from_raw_parts(p, n) };
     ptrs.iter().map(|&s| str_arg(s, what)).collect()
 }
+
+/// An options struct that can grow (`netrig_*_options`): `#[repr(C)]`, a `size_t struct_size`
+/// first, then fields only ever added at the end. A caller built against an older header has a
+/// shorter struct and says so in `struct_size`; the library reads that many bytes over its
+/// defaults, so the fields the caller's header did not have take their defaults.
+///
+/// # Safety
+///
+/// Implement it only for a `#[repr(C)]` struct whose first field is `struct_size: usize` and
+/// whose other fields are valid for every bit pattern (integers and raw pointers; no enums,
+/// references, `bool` or `Option<fn>`), so that any prefix of caller bytes over a valid value
+/// is a valid value.
+pub(crate) unsafe trait GrowableOptions: Copy {
+    /// The C type's name, for messages.
+    const NAME: &'static str;
+    /// The full defaults, `struct_size` included (`size_of::<Self>()`).
+    fn defaults() -> Self;
+}
+
+/// The smallest `struct_size` accepted: the field itself (a struct that sets nothing else).
+/// Every header since the field was introduced has at least that; anything less is 0 or a
+/// struct that was never filled by its `_default` function.
+const MIN_STRUCT_SIZE: usize = std::mem::size_of::<usize>();
+
+/// Checks a caller's struct size (`label`: where it came from) against what this library's `T`
+/// holds; `hint` says how to get it right.
+fn struct_size_arg<T: GrowableOptions>(size: usize, label: &str, hint: &str) -> Result<usize> {
+    let ours = std::mem::size_of::<T>();
+    if size < MIN_STRUCT_SIZE {
+        return Err(Error::InvalidArg(format!(
+            "{label} is {size}, less than the {MIN_STRUCT_SIZE} bytes of struct_size itself: {hint}"
+        )));
+    }
+    if size > ours {
+        return Err(Error::InvalidArg(format!(
+            "{label} is {size}, more than the {ours} bytes of {} in this libnetrig {}: either the \
+             program was built with a newer netrig.h than this library, or the size is wrong ({hint})",
+            T::NAME,
+            env!("CARGO_PKG_VERSION"),
+        )));
+    }
+    Ok(size)
+}
+
+/// The hint of a struct_size that is wrong in an options argument.
+fn fill_hint<T: GrowableOptions>() -> String {
+    format!("fill the {0} with {0}_default(&o, sizeof o) before setting its fields", T::NAME)
+}
+
+/// Reads the options struct at `p` as the caller's header defined it: the first
+/// `p->struct_size` bytes over `T::defaults()`. NULL is `NullArg(what)`; see
+/// [`options_or_default`] for the functions where NULL means the defaults.
+pub(crate) fn options_arg<T: GrowableOptions>(p: *const T, what: &'static str) -> Result<T> {
+    if p.is_null() {
+        return Err(Error::NullArg(what));
+    }
+    // SAFETY: non-NULL, and the contract makes `p` a readable options struct for the call,
+    // which starts with its `size_t struct_size` (GrowableOptions); unaligned in case a caller
+    // packed it.
+    let size = unsafe { p.cast::<usize>().read_unaligned() };
+    read_prefix(p.cast::<u8>(), struct_size_arg::<T>(size, &format!("{what}.struct_size"), &fill_hint::<T>())?)
+}
+
+/// `options_arg`, with NULL meaning the defaults.
+pub(crate) fn options_or_default<T: GrowableOptions>(p: *const T, what: &'static str) -> Result<T> {
+    if p.is_null() {
+        Ok(T::defaults())
+    } else {
+        options_arg(p, what)
+    }
+}
+
+/// An array of `n` options structs as the caller's header laid it out: its elements are
+/// `struct_size` bytes apart (the caller's `sizeof`), and every element has the same size.
+pub(crate) fn options_array_arg<T: GrowableOptions>(p: *const T, n: usize, what: &'static str) -> Result<Vec<T>> {
+    if n == 0 {
+        return Ok(Vec::new());
+    }
+    if p.is_null() {
+        return Err(Error::NullArg(what));
+    }
+    if n > 1 << 20 {
+        return Err(Error::InvalidArg(format!("{what}: {n} entries is more than 1048576")));
+    }
+    let first = options_arg(p, what)?;
+    // SAFETY: `first` was read from `p`, so it starts with its struct_size (GrowableOptions).
+    let stride = unsafe { std::ptr::addr_of!(first).cast::<usize>().read() };
+    let mut all = Vec::with_capacity(n);
+    all.push(first);
+    for i in 1..n {
+        // The contract makes `n` elements of the caller's size readable at `p`; `i * stride`
+        // is at most 2^20 times size_of::<T>(), far below isize::MAX.
+        let element = p.cast::<u8>().wrapping_add(i * stride);
+        // SAFETY: element `i` of the caller's array, readable by the contract, starts with its
+        // struct_size; unaligned as the caller's size need not be a multiple of T's alignment.
+        let size = unsafe { element.cast::<usize>().read_unaligned() };
+        if size != stride {
+            return Err(Error::InvalidArg(format!(
+                "{what}[{i}].struct_size is {size} and {what}[0].struct_size {stride}: \
+                 {}",
+                fill_hint::<T>()
+            )));
+        }
+        all.push(read_prefix(element, size)?);
+    }
+    Ok(all)
+}
+
+/// `T::defaults()` with the first `size` bytes (checked: at most `size_of::<T>()`) from `src`.
+fn read_prefix<T: GrowableOptions>(src: *const u8, size: usize) -> Result<T> {
+    debug_assert!(size <= std::mem::size_of::<T>());
+    let mut value = T::defaults();
+    // SAFETY: the contract makes `size` bytes at `src` readable (the caller's struct_size);
+    // `size <= size_of::<T>()` was checked, so the bytes fit in `value`, a local that cannot
+    // overlap the caller's memory; GrowableOptions makes any bytes over the defaults a valid T.
+    unsafe { std::ptr::copy_nonoverlapping(src, std::ptr::addr_of_mut!(value).cast::<u8>(), size) };
+    Ok(value)
+}
+
+/// What every `netrig_*_options_default(out, struct_size)` does: checks `out` and `struct_size`
+/// (the caller's `sizeof`), then writes that many bytes of the defaults, with `struct_size` set
+/// to it, so a program built against an older header gets exactly the struct it knows.
+pub(crate) fn options_default<T: GrowableOptions>(out: *mut T, struct_size: usize) -> Result<()> {
+    if out.is_null() {
+        return Err(Error::NullArg("out"));
+    }
+    let size = struct_size_arg::<T>(struct_size, "struct_size", &format!("pass sizeof({})", T::NAME))?;
+    let mut value = T::defaults();
+    // SAFETY: `value` is a local T, which starts with its struct_size (GrowableOptions).
+    unsafe { std::ptr::addr_of_mut!(value).cast::<usize>().write(size) };
+    // SAFETY: `out` is non-NULL and the contract makes the caller's struct, `size` bytes (its
+    // sizeof, which the caller passed), writable; `size <= size_of::<T>()` so the bytes are in
+    // `value`, a local that cannot overlap it. The copy is untyped (padding bytes included).
+    unsafe { std::ptr::copy_nonoverlapping(std::ptr::addr_of!(value).cast::<u8>(), out.cast::<u8>(), size) };
+    Ok(())
+}

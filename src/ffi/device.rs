@@ -12,6 +12,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::args::{options_arg, options_default, GrowableOptions};
 use super::args::{str_arg, str_array, Out};
 use super::guard::call;
 use super::handle::{HandleTable, Kind};
@@ -70,12 +71,16 @@ pub const NETRIG_CONFIG_COMMIT_CHECK: u32 = 4;
 #[allow(non_camel_case_types)]
 pub type netrig_progress_fn = Option<unsafe extern "C" fn(user_data: *mut c_void, done: u64, total: u64) -> bool>;
 
-/// Options of `netrig_device_open`. Start from `netrig_device_options_default()` and set what
-/// you need; string fields are borrowed for the call and NULL means "not given".
+/// Options of `netrig_device_open`. Start from `netrig_device_options_default(&o, sizeof o)`
+/// and set what you need; string fields are borrowed for the call and NULL means "not given".
 #[allow(non_camel_case_types)]
 #[repr(C)]
 #[derive(Debug, Clone, Copy)]
 pub struct netrig_device_options {
+    /// `sizeof` this struct in the caller's netrig.h, set by `netrig_device_options_default(&o,
+    /// sizeof o)`. The library reads only that many bytes, so the fields a newer header added
+    /// take their defaults for a program built against an older one (OPTIONS in the preamble).
+    pub struct_size: usize,
     /// Host name or address (required).
     pub host: *const c_char,
     /// TCP port (default 22).
@@ -291,15 +296,35 @@ impl netrig_device_options {
     }
 }
 
-/// The default device options: port 22, strict host key checking against ~/.ssh/known_hosts,
-/// connect and auth timeouts 10 s, operation timeout 30 s, keepalive 30 s, a 511 x 24 terminal,
-/// and every string NULL (host, username, credentials and platform must be set).
+/// Fills `*out` with the default device options: port 22, strict host key checking against
+/// ~/.ssh/known_hosts, connect and auth timeouts 10 s, operation timeout 30 s, keepalive 30 s,
+/// a 511 x 24 terminal, and every string NULL (host, username, credentials and platform must be
+/// set). `struct_size` is `sizeof *out` (see OPTIONS in the preamble); NETRIG_E_INVALID_ARG when
+/// it is smaller than a size_t or larger than this library's struct.
 ///
-/// Ownership: returned by value. Blocking: never. Thread-safety: any thread.
+/// Ownership: `*out` is the caller's, written on success. Blocking: never.
+/// Thread-safety: any thread.
 #[no_mangle]
-pub extern "C" fn netrig_device_options_default() -> netrig_device_options {
+pub unsafe extern "C" fn netrig_device_options_default(
+    out: *mut netrig_device_options,
+    struct_size: usize,
+) -> netrig_status {
+    call("netrig_device_options_default", || options_default(out, struct_size))
+}
+
+// SAFETY: #[repr(C)], `struct_size: usize` first, and every other field an integer or a raw
+// pointer (valid for any bits).
+unsafe impl GrowableOptions for netrig_device_options {
+    const NAME: &'static str = "netrig_device_options";
+    fn defaults() -> Self {
+        default_device_options()
+    }
+}
+
+fn default_device_options() -> netrig_device_options {
     let null = std::ptr::null();
     netrig_device_options {
+        struct_size: std::mem::size_of::<netrig_device_options>(),
         host: null,
         port: 22,
         username: null,
@@ -347,11 +372,7 @@ pub unsafe extern "C" fn netrig_device_open(
 ) -> netrig_status {
     call("netrig_device_open", || {
         let out = Out::new(out, "out")?;
-        if options.is_null() {
-            return Err(Error::NullArg("options"));
-        }
-        // SAFETY: non-NULL and, per the contract, a readable netrig_device_options for the call.
-        let opts = unsafe { *options }.to_options()?;
+        let opts = options_arg(options, "options")?.to_options()?;
         let device = Device::open(&opts)?;
         let id = DEVICES.insert(DeviceSlot::Owned(Arc::new(device)))?;
         out.set(netrig_device { id });

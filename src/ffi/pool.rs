@@ -12,6 +12,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::args::{options_arg, options_array_arg, options_default, options_or_default, GrowableOptions};
 use super::args::{str_arg, Out};
 use super::device::{netrig_device, netrig_device_options, opt_str, DeviceSlot, DEVICES};
 use super::guard::call;
@@ -29,12 +30,16 @@ pub struct netrig_pool {
     pub id: u64,
 }
 
-/// Limits of a pool. Start from `netrig_pool_options_default` and change what you need, so
-/// fields added later keep their defaults. Every field must be at least 1.
+/// Limits of a pool. Start from `netrig_pool_options_default(&o, sizeof o)` and change what you
+/// need, so fields added later keep their defaults. Every field must be at least 1.
 #[allow(non_camel_case_types)]
 #[repr(C)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct netrig_pool_options {
+    /// `sizeof` this struct in the caller's netrig.h, set by `netrig_pool_options_default(&o,
+    /// sizeof o)`. The library reads only that many bytes, so the fields a newer header added
+    /// take their defaults for a program built against an older one (OPTIONS in the preamble).
+    pub struct_size: usize,
     /// Sessions open to one (host, port, username, platform) at most, counting idle, in use and
     /// being opened (default 4). Checkouts beyond it wait for a check-in.
     pub max_per_host: u32,
@@ -184,11 +189,7 @@ impl From<PoolStats> for netrig_pool_stats {
 
 /// Reads a caller's `netrig_device_options` (NULL checked) into the core's options.
 pub(super) fn read_device_options(p: *const netrig_device_options, what: &'static str) -> Result<DeviceOptions> {
-    if p.is_null() {
-        return Err(Error::NullArg(what));
-    }
-    // SAFETY: non-NULL and, per the contract, a readable netrig_device_options for the call.
-    unsafe { *p }.to_options()
+    options_arg(p, what)?.to_options()
 }
 
 /// A pool key from C strings; a NULL platform is "generic", as in `netrig_device_options`.
@@ -244,18 +245,29 @@ fn lend(lease: Lease, out: &Out<netrig_device>) -> Result<()> {
     Ok(())
 }
 
-/// The pool defaults: max_per_host 4, max_total 512, idle_timeout_ms 300000 (5 min),
-/// max_lifetime_ms 3600000 (1 h), checkout_timeout_ms 30000, health_check_after_ms 10000,
-/// health_check_timeout_ms 5000.
+/// Fills `*out` with the pool defaults: max_per_host 4, max_total 512, idle_timeout_ms 300000
+/// (5 min), max_lifetime_ms 3600000 (1 h), checkout_timeout_ms 30000, health_check_after_ms
+/// 10000, health_check_timeout_ms 5000. `struct_size` is `sizeof *out` (see OPTIONS in the
+/// preamble); NETRIG_E_INVALID_ARG when it is smaller than a size_t or larger than this
+/// library's struct.
 ///
 /// Ownership: `*out` is the caller's, written on success. Blocking: never.
 /// Thread-safety: any thread.
 #[no_mangle]
-pub unsafe extern "C" fn netrig_pool_options_default(out: *mut netrig_pool_options) -> netrig_status {
-    call("netrig_pool_options_default", || {
-        let out = Out::new(out, "out")?;
+pub unsafe extern "C" fn netrig_pool_options_default(
+    out: *mut netrig_pool_options,
+    struct_size: usize,
+) -> netrig_status {
+    call("netrig_pool_options_default", || options_default(out, struct_size))
+}
+
+// SAFETY: #[repr(C)], `struct_size: usize` first, and every other field a u32.
+unsafe impl GrowableOptions for netrig_pool_options {
+    const NAME: &'static str = "netrig_pool_options";
+    fn defaults() -> Self {
         let d = PoolOptions::default();
-        out.set(netrig_pool_options {
+        netrig_pool_options {
+            struct_size: std::mem::size_of::<netrig_pool_options>(),
             max_per_host: d.max_per_host.min(u32::MAX as usize) as u32,
             max_total: d.max_total.min(u32::MAX as usize) as u32,
             idle_timeout_ms: to_ms(d.idle_timeout),
@@ -263,9 +275,8 @@ pub unsafe extern "C" fn netrig_pool_options_default(out: *mut netrig_pool_optio
             checkout_timeout_ms: to_ms(d.checkout_timeout),
             health_check_after_ms: to_ms(d.health_check_after),
             health_check_timeout_ms: to_ms(d.health_check_timeout),
-        });
-        Ok(())
-    })
+        }
+    }
 }
 
 /// Creates a pool of device sessions, with a background thread ("netrig-pool-reaper") that
@@ -279,12 +290,7 @@ pub unsafe extern "C" fn netrig_pool_options_default(out: *mut netrig_pool_optio
 pub unsafe extern "C" fn netrig_pool_new(opts: *const netrig_pool_options, out: *mut netrig_pool) -> netrig_status {
     call("netrig_pool_new", || {
         let out = Out::new(out, "out")?;
-        let opts = if opts.is_null() {
-            PoolOptions::default()
-        } else {
-            // SAFETY: non-NULL and, per the contract, a readable netrig_pool_options for the call.
-            unsafe { *opts }.to_options()?
-        };
+        let opts = options_or_default(opts, "opts")?.to_options()?;
         let id = POOLS.insert(Arc::new(CPool { pool: Arc::new(Pool::new(opts)?), freed: AtomicBool::new(false) }))?;
         out.set(netrig_pool { id });
         Ok(())
@@ -434,24 +440,14 @@ pub unsafe extern "C" fn netrig_pool_prewarm(
         if parallel == 0 {
             return Err(Error::InvalidArg("parallel is 0; at least one connect must run at a time".into()));
         }
-        let opts: Vec<DeviceOptions> = if count == 0 {
-            Vec::new()
-        } else {
-            if targets.is_null() {
-                return Err(Error::NullArg("targets"));
-            }
-            if count > 1 << 20 {
-                return Err(Error::InvalidArg(format!("count {count} is more than 1048576 targets")));
-            }
-            // SAFETY: non-NULL, `count` is bounded, and the contract makes `count` readable
-            // netrig_device_options at `targets` for the call.
-            let targets = unsafe { std::slice::from_raw_parts(targets, count) };
-            targets
-                .iter()
-                .enumerate()
-                .map(|(i, t)| t.to_options().map_err(|e| retext(&e, format!("targets[{i}]: {e}"))))
-                .collect::<Result<_>>()?
-        };
+        if count > 1 << 20 {
+            return Err(Error::InvalidArg(format!("count {count} is more than 1048576 targets")));
+        }
+        let opts: Vec<DeviceOptions> = options_array_arg(targets, count, "targets")?
+            .iter()
+            .enumerate()
+            .map(|(i, t)| t.to_options().map_err(|e| retext(&e, format!("targets[{i}]: {e}"))))
+            .collect::<Result<_>>()?;
         let results = p.prewarm(&opts, parallel as usize);
         let mut first: Option<Error> = None;
         let mut text = String::new();

@@ -12,6 +12,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::args::{bytes_arg, str_arg, write_buf, Out};
+use super::args::{options_default, options_or_default, GrowableOptions};
 use super::guard::call;
 use super::handle::{HandleTable, Kind};
 use crate::error::{netrig_status, Error, Result};
@@ -36,12 +37,16 @@ pub struct netrig_item {
     pub id: u64,
 }
 
-/// Bounds of a queue. Start from `netrig_queue_options_default` and change what you need, so
-/// fields added later keep their defaults. Every field must be at least 1.
+/// Bounds of a queue. Start from `netrig_queue_options_default(&o, sizeof o)` and change what
+/// you need, so fields added later keep their defaults. Every field must be at least 1.
 #[allow(non_camel_case_types)]
 #[repr(C)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct netrig_queue_options {
+    /// `sizeof` this struct in the caller's netrig.h, set by `netrig_queue_options_default(&o,
+    /// sizeof o)`. The library reads only that many bytes, so the fields a newer header added
+    /// take their defaults for a program built against an older one (OPTIONS in the preamble).
+    pub struct_size: usize,
     /// Items held at most: pending, processing, suspended and failed together (default
     /// 100000). A push past it returns NETRIG_E_FULL. Completed items are not held.
     pub max_items: usize,
@@ -127,11 +132,7 @@ impl netrig_queue_options {
 }
 
 fn read_options(opts: *const netrig_queue_options) -> Result<QueueOptions> {
-    if opts.is_null() {
-        return Ok(QueueOptions::default());
-    }
-    // SAFETY: non-NULL and, per the contract, a readable netrig_queue_options for the call.
-    unsafe { *opts }.to_options()
+    options_or_default(opts, "opts")?.to_options()
 }
 
 fn status_code(s: ItemStatus) -> u32 {
@@ -143,23 +144,33 @@ fn status_code(s: ItemStatus) -> u32 {
     }
 }
 
-/// The queue defaults: max_items 100000, max_attempts 3, lease_ms 30000, max_payload 16 MiB.
+/// Fills `*out` with the queue defaults: max_items 100000, max_attempts 3, lease_ms 30000,
+/// max_payload 16 MiB. `struct_size` is `sizeof *out` (see OPTIONS in the preamble);
+/// NETRIG_E_INVALID_ARG when it is smaller than a size_t or larger than this library's struct.
 ///
 /// Ownership: `*out` is the caller's, written on success. Blocking: never.
 /// Thread-safety: any thread.
 #[no_mangle]
-pub unsafe extern "C" fn netrig_queue_options_default(out: *mut netrig_queue_options) -> netrig_status {
-    call("netrig_queue_options_default", || {
-        let out = Out::new(out, "out")?;
+pub unsafe extern "C" fn netrig_queue_options_default(
+    out: *mut netrig_queue_options,
+    struct_size: usize,
+) -> netrig_status {
+    call("netrig_queue_options_default", || options_default(out, struct_size))
+}
+
+// SAFETY: #[repr(C)], `struct_size: usize` first, and every other field an integer.
+unsafe impl GrowableOptions for netrig_queue_options {
+    const NAME: &'static str = "netrig_queue_options";
+    fn defaults() -> Self {
         let d = QueueOptions::default();
-        out.set(netrig_queue_options {
+        netrig_queue_options {
+            struct_size: std::mem::size_of::<netrig_queue_options>(),
             max_items: d.max_items,
             max_attempts: d.max_attempts,
             lease_ms: d.lease.as_millis().min(u32::MAX as u128) as u32,
             max_payload: d.max_payload,
-        });
-        Ok(())
-    })
+        }
+    }
 }
 
 /// Creates an empty in-memory queue (named "memory" in error texts). NETRIG_E_INVALID_ARG when

@@ -16,6 +16,7 @@ use std::time::Duration;
 use parking_lot::Mutex;
 
 use super::args::str_array;
+use super::args::{options_default, options_or_default, GrowableOptions};
 use super::args::{str_arg, write_buf, Out};
 use super::device::{config_options, netrig_device_options, netrig_output, protocol, COutput, OUTPUTS};
 use super::guard::call;
@@ -86,11 +87,16 @@ pub const NETRIG_STATE_CANCELLED: u32 = 4;
 /// Never started (an earlier step failed, or the run was cancelled or aborted first).
 pub const NETRIG_STATE_SKIPPED: u32 = 5;
 
-/// How a run goes. Start from `netrig_run_options_default` and change what you need.
+/// How a run goes. Start from `netrig_run_options_default(&o, sizeof o)` and change what you
+/// need, so fields added later keep their defaults.
 #[allow(non_camel_case_types)]
 #[repr(C)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct netrig_run_options {
+    /// `sizeof` this struct in the caller's netrig.h, set by `netrig_run_options_default(&o,
+    /// sizeof o)`. The library reads only that many bytes, so the fields a newer header added
+    /// take their defaults for a program built against an older one (OPTIONS in the preamble).
+    pub struct_size: usize,
     /// Worker threads at most, and so devices worked on at once (default 128; at least 1). A run
     /// never starts more threads than it has targets.
     pub max_workers: u32,
@@ -517,17 +523,25 @@ pub unsafe extern "C" fn netrig_job_add_get(
     })
 }
 
-/// The run defaults: max_workers 128, NETRIG_STRATEGY_FREE, NETRIG_ON_FAILURE_SKIP_HOST,
-/// events 0.
+/// Fills `*out` with the run defaults: max_workers 128, NETRIG_STRATEGY_FREE,
+/// NETRIG_ON_FAILURE_SKIP_HOST, events 0. `struct_size` is `sizeof *out` (see OPTIONS in the
+/// preamble); NETRIG_E_INVALID_ARG when it is smaller than a size_t or larger than this
+/// library's struct.
 ///
 /// Ownership: `*out` is the caller's, written on success. Blocking: never.
 /// Thread-safety: any thread.
 #[no_mangle]
-pub unsafe extern "C" fn netrig_run_options_default(out: *mut netrig_run_options) -> netrig_status {
-    call("netrig_run_options_default", || {
-        let out = Out::new(out, "out")?;
+pub unsafe extern "C" fn netrig_run_options_default(out: *mut netrig_run_options, struct_size: usize) -> netrig_status {
+    call("netrig_run_options_default", || options_default(out, struct_size))
+}
+
+// SAFETY: #[repr(C)], `struct_size: usize` first, and every other field an integer.
+unsafe impl GrowableOptions for netrig_run_options {
+    const NAME: &'static str = "netrig_run_options";
+    fn defaults() -> Self {
         let d = RunOptions::default();
-        out.set(netrig_run_options {
+        netrig_run_options {
+            struct_size: std::mem::size_of::<netrig_run_options>(),
             max_workers: DEFAULT_MAX_WORKERS as u32,
             strategy: match d.strategy {
                 Strategy::Free => NETRIG_STRATEGY_FREE,
@@ -539,9 +553,8 @@ pub unsafe extern "C" fn netrig_run_options_default(out: *mut netrig_run_options
                 OnFailure::Abort => NETRIG_ON_FAILURE_ABORT,
             },
             events: u8::from(d.events),
-        });
-        Ok(())
-    })
+        }
+    }
 }
 
 /// Starts the job's steps on every target of the job and returns at once. The run uses
@@ -596,12 +609,7 @@ pub unsafe extern "C" fn netrig_run_start(
             (j.targets.clone(), j.steps.clone())
         })?;
         let pool = if pool.id == 0 { None } else { Some(super::pool::lookup_pool(pool)?) };
-        let opts = if opts.is_null() {
-            RunOptions::default()
-        } else {
-            // SAFETY: non-NULL and, per the contract, a readable netrig_run_options for the call.
-            unsafe { *opts }.to_options()?
-        };
+        let opts = options_or_default(opts, "opts")?.to_options()?;
         let callback_id = callback.map(|_| Arc::new(()));
         let progress = callback.zip(callback_id.clone()).map(|(f, id)| {
             let cb = EventCallback { f, user_data, id };

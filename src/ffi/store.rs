@@ -9,6 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::args::{bytes_arg, str_arg, write_buf, Out};
+use super::args::{options_default, options_or_default, GrowableOptions};
 use super::guard::call;
 use super::handle::{HandleTable, Kind};
 use super::{netrig_type, netrig_value};
@@ -24,12 +25,16 @@ pub struct netrig_store {
     pub id: u64,
 }
 
-/// Limits and defaults of a new store. Start from `netrig_store_options_default()` and change
-/// what you need, so fields added later keep their defaults.
+/// Limits and defaults of a new store. Start from `netrig_store_options_default(&o, sizeof o)`
+/// and change what you need, so fields added later keep their defaults.
 #[allow(non_camel_case_types)]
 #[repr(C)]
 #[derive(Debug, Clone, Copy)]
 pub struct netrig_store_options {
+    /// `sizeof` this struct in the caller's netrig.h, set by `netrig_store_options_default(&o,
+    /// sizeof o)`. The library reads only that many bytes, so the fields a newer header added
+    /// take their defaults for a program built against an older one (OPTIONS in the preamble).
+    pub struct_size: usize,
     /// Most keys held at once (default 1,000,000). A set past it returns NETRIG_E_FULL.
     pub max_entries: u64,
     /// Most bytes of keys plus values held at once; scalars weigh 8 (default 256 MiB).
@@ -56,6 +61,7 @@ pub(super) fn with_store<R>(store: netrig_store, f: impl FnOnce(&Store) -> Resul
 impl From<&StoreOptions> for netrig_store_options {
     fn from(o: &StoreOptions) -> Self {
         netrig_store_options {
+            struct_size: std::mem::size_of::<netrig_store_options>(),
             max_entries: o.max_entries as u64,
             max_bytes: o.max_bytes as u64,
             default_ttl_ms: o.default_ttl.map_or(0, |d| d.as_millis() as i64),
@@ -85,12 +91,27 @@ impl netrig_store_options {
     }
 }
 
-/// The default store options.
+/// Fills `*out` with the default store options: max_entries 1000000, max_bytes 256 MiB,
+/// default_ttl_ms 0 (never expire), max_key_len 1024. `struct_size` is `sizeof *out` (see
+/// OPTIONS in the preamble); NETRIG_E_INVALID_ARG when it is smaller than a size_t or larger
+/// than this library's struct.
 ///
-/// Ownership: returned by value. Blocking: never. Thread-safety: any thread.
+/// Ownership: `*out` is the caller's, written on success. Blocking: never.
+/// Thread-safety: any thread.
 #[no_mangle]
-pub extern "C" fn netrig_store_options_default() -> netrig_store_options {
-    (&StoreOptions::default()).into()
+pub unsafe extern "C" fn netrig_store_options_default(
+    out: *mut netrig_store_options,
+    struct_size: usize,
+) -> netrig_status {
+    call("netrig_store_options_default", || options_default(out, struct_size))
+}
+
+// SAFETY: #[repr(C)], `struct_size: usize` first, and every other field an integer.
+unsafe impl GrowableOptions for netrig_store_options {
+    const NAME: &'static str = "netrig_store_options";
+    fn defaults() -> Self {
+        (&StoreOptions::default()).into()
+    }
 }
 
 /// Creates an empty in-memory store.
@@ -106,13 +127,7 @@ pub unsafe extern "C" fn netrig_store_new(
 ) -> netrig_status {
     call("netrig_store_new", || {
         let out = Out::new(out, "out")?;
-        let opts = if options.is_null() {
-            StoreOptions::default()
-        } else {
-            // SAFETY: non-NULL and, per this function's contract, points to a readable
-            // netrig_store_options for the duration of the call.
-            unsafe { *options }.to_options()?
-        };
+        let opts = options_or_default(options, "options")?.to_options()?;
         let id = STORES.insert(Arc::new(Store::new(opts)?))?;
         out.set(netrig_store { id });
         Ok(())
@@ -160,13 +175,7 @@ pub unsafe extern "C" fn netrig_store_open(
     call("netrig_store_open", || {
         let out = Out::new(out, "out")?;
         let path = str_arg(path, "path")?;
-        let opts = if options.is_null() {
-            StoreOptions::default()
-        } else {
-            // SAFETY: non-NULL and, per this function's contract, points to a readable
-            // netrig_store_options for the duration of the call.
-            unsafe { *options }.to_options()?
-        };
+        let opts = options_or_default(options, "options")?.to_options()?;
         let store = Store::open(path, opts, durability_arg(durability)?)?;
         let id = STORES.insert(Arc::new(store))?;
         out.set(netrig_store { id });

@@ -55,3 +55,13 @@ pub fn expect(status: netrig_status, want: netrig_status, needle: &str) {
 pub fn ok(status: netrig_status) {
     assert_eq!(status, NETRIG_OK, "{}", last_error());
 }
+
+/// An options struct filled by its `netrig_*_options_default(out, sizeof *out)`, as a C caller
+/// does.
+pub fn options_default<T>(fill: unsafe extern "C" fn(*mut T, usize) -> netrig_status) -> T {
+    let mut o = std::mem::MaybeUninit::<T>::uninit();
+    // SAFETY: a live out pointer to a T and its size.
+    assert_eq!(unsafe { fill(o.as_mut_ptr(), std::mem::size_of::<T>()) }, NETRIG_OK, "{}", last_error());
+    // SAFETY: the call returned NETRIG_OK, so it wrote all size_of::<T>() bytes of defaults.
+    unsafe { o.assume_init() }
+}

@@ -32,7 +32,7 @@ impl Opts {
         .iter()
         .map(|s| c(s))
         .collect();
-        let mut o = netrig_device_options_default();
+        let mut o = super::abi::options_default(netrig_device_options_default);
         o.host = strings[0].as_ptr();
         o.port = d.port;
         o.username = strings[1].as_ptr();
