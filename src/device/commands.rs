@@ -1,0 +1,151 @@
+//! The commands a caller sends to the CLI: one command read to the prompt, to an expect
+//! pattern or to a quiet period, and interactive dialogues; and the cleaning that turns the raw
+//! bytes of a reply into [`Output`] text, which the modes use for their replies too.
+
+use std::time::Duration;
+
+use regex::bytes::Regex;
+
+use super::read::{tail_matcher, Done};
+use super::{platform, Conn, Device, Output, Platform};
+use crate::error::{Error, Result};
+
+fn pattern(what: &str, p: &str) -> Result<Regex> {
+    Regex::new(p).map_err(|e| Error::InvalidArg(format!("{what} '{p}' is not a valid pattern: {e}")))
+}
+
+/// A prompt that asks for something secret: the answer is redacted in the session log.
+fn asks_secret(buf: &[u8]) -> bool {
+    static SECRET: std::sync::OnceLock<Regex> = std::sync::OnceLock::new();
+    SECRET
+        .get_or_init(|| Regex::new(r"(?i)(password|passphrase|secret)[^\n]*:\s*$").expect("pattern compiles"))
+        .is_match(&Platform::last_line(buf))
+}
+
+impl Device {
+    /// Sends one command and returns its output, read until the prompt comes back. The echoed
+    /// command and the trailing prompt are removed; paging is answered if it appears.
+    /// `timeout` defaults to the device's operation timeout.
+    pub fn send_command(&self, command: &str, timeout: Option<Duration>) -> Result<Output> {
+        self.command(command, None, timeout, false)
+    }
+
+    /// Like `send_command`, but returns `Error::Busy` at once if another operation is running.
+    pub fn try_send_command(&self, command: &str, timeout: Option<Duration>) -> Result<Output> {
+        self.command(command, None, timeout, true)
+    }
+
+    /// Sends one command and reads until `expect` (a regex) matches the output, instead of
+    /// until the prompt. Use it for commands that end in a question or a custom marker.
+    pub fn send_command_expect(&self, command: &str, expect: &str, timeout: Option<Duration>) -> Result<Output> {
+        let expect = pattern("expect pattern", expect)?;
+        self.command(command, Some(&expect), timeout, false)
+    }
+
+    fn command(
+        &self,
+        command: &str,
+        expect: Option<&Regex>,
+        timeout: Option<Duration>,
+        nowait: bool,
+    ) -> Result<Output> {
+        self.op(timeout, nowait, |conn, start, deadline| {
+            self.send_line(conn, deadline, command)?;
+            let raw = match expect {
+                None => self.read_prompt(conn, deadline, &format!("the prompt after '{command}'"))?,
+                Some(re) => {
+                    self.read_until(conn, deadline, &format!("'{}' after '{command}'", re.as_str()), tail_matcher(re))?
+                }
+            };
+            self.note_early_end(conn, &raw);
+            Ok(Output { text: clean(&self.platform, &raw, command), elapsed: start.elapsed() })
+        })
+    }
+
+    /// A read that ended before a prompt (an expect pattern, a quiet period) may leave the device
+    /// still printing: the next line then resynchronises instead of taking that output as its own.
+    fn note_early_end(&self, conn: &mut Conn, raw: &[u8]) {
+        if !self.platform.at_prompt(raw) {
+            conn.dirty = true;
+        }
+    }
+
+    /// Sends one command and reads until the device has been quiet for `quiet` (for output that
+    /// ends without a prompt). The deadline still bounds the whole operation.
+    pub fn send_command_timing(&self, command: &str, quiet: Duration, timeout: Option<Duration>) -> Result<Output> {
+        self.op(timeout, false, |conn, start, deadline| {
+            self.send_line(conn, deadline, command)?;
+            let what = format!("a quiet period of {} ms after '{command}'", quiet.as_millis());
+            let raw = self.read_until(conn, deadline, &what, |_, _| Done::IfQuiet(quiet))?;
+            self.note_early_end(conn, &raw);
+            Ok(Output { text: clean(&self.platform, &raw, command), elapsed: start.elapsed() })
+        })
+    }
+
+    /// Answers a dialogue: for each `(send, expect)` pair, sends `send` and a newline, then reads
+    /// until `expect` (a regex) matches, or until the prompt when `expect` is empty. Answers to
+    /// password prompts are redacted in the session log. Returns the whole transcript.
+    pub fn send_interactive(&self, steps: &[(&str, &str)], timeout: Option<Duration>) -> Result<Output> {
+        let patterns = steps
+            .iter()
+            .map(|(_, e)| if e.is_empty() { Ok(None) } else { pattern("expect pattern", e).map(Some) })
+            .collect::<Result<Vec<_>>>()?;
+        self.op(timeout, false, |conn, start, deadline| {
+            let mut transcript = Vec::new();
+            let mut previous = conn.prompt.clone();
+            for ((send, _), expect) in steps.iter().zip(&patterns) {
+                if asks_secret(&previous) {
+                    conn.write(&self.name, format!("{send}\n").as_bytes(), true)?;
+                } else {
+                    self.send_line(conn, deadline, send)?;
+                }
+                let raw = match expect {
+                    None => self.read_prompt(conn, deadline, &format!("the prompt after '{send}'"))?,
+                    Some(re) => {
+                        self.read_until(conn, deadline, &format!("'{}' after '{send}'", re.as_str()), tail_matcher(re))?
+                    }
+                };
+                self.note_early_end(conn, &raw);
+                transcript.extend_from_slice(&raw);
+                previous = raw;
+            }
+            Ok(Output { text: clean(&self.platform, &transcript, ""), elapsed: start.elapsed() })
+        })
+    }
+}
+
+/// Removes the echoed command (first line, when it is the command), the trailing prompt (last
+/// line, when it is a prompt), ANSI escapes and carriage returns, and decodes the whole buffer
+/// at once (so multi-byte characters split across reads come out whole). One pass over the
+/// bytes: a 2 MB output is cleaned in about a millisecond.
+pub(super) fn clean(platform: &Platform, raw: &[u8], command: &str) -> String {
+    let mut out = Vec::with_capacity(raw.len() + 1);
+    platform::strip_into(raw, &mut out, true);
+    let first_end = memchr::memchr(b'\n', &out).unwrap_or(out.len());
+    let echo = !command.is_empty() && out[..first_end].trim_ascii() == command.trim().as_bytes();
+    let start = if echo { (first_end + 1).min(out.len()) } else { 0 };
+    let last_start = memchr::memrchr(b'\n', &out[start..]).map_or(start, |i| start + i + 1);
+    let last = &out[last_start..];
+    if last.is_empty() || platform.prompt.is_match(last) {
+        out.truncate(last_start);
+    } else {
+        out.push(b'\n');
+    }
+    out.drain(..start);
+    String::from_utf8(out).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clean_strips_echo_prompt_and_ansi() {
+        let raw = b"show clock\r\n\x1b[K*10:42 UTC\r\nline two\r\n\x1b[1;32mR1#\x1b[0m";
+        let ios = Platform::named("cisco_ios").unwrap();
+        assert_eq!(clean(&ios, raw, "show clock"), "*10:42 UTC\nline two\n");
+        assert_eq!(clean(&ios, b"terminal length 0\r\nR1#", "terminal length 0"), "");
+        // An expect pattern that stops before a prompt keeps the last line.
+        assert_eq!(clean(&ios, b"copy x y\r\nDestination filename [y]? ", "copy x y"), "Destination filename [y]? \n");
+    }
+}

@@ -1,0 +1,134 @@
+//! How to reach a device: the options [`Device::open`](super::Device::open) takes, the login
+//! methods and host-key policies they name, and the defaults a caller gets without asking.
+//! Options are cloned freely (pool keys, parallel jobs), so the secrets they hold are wiped on
+//! drop and [`Auth`]'s `Debug` never shows them.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use zeroize::{Zeroize, Zeroizing};
+
+use super::Platform;
+
+/// How to prove who we are.
+#[derive(Clone)]
+pub enum Auth {
+    Password(String),
+    KeyboardInteractive(String),
+    KeyFile {
+        path: PathBuf,
+        passphrase: Option<String>,
+    },
+    KeyMemory {
+        private_key: String,
+        passphrase: Option<String>,
+    },
+    /// Keys held by the SSH agent of SSH_AUTH_SOCK.
+    Agent,
+}
+
+impl Drop for Auth {
+    fn drop(&mut self) {
+        // Passwords, keys and passphrases do not outlive their use in memory.
+        match self {
+            Auth::Password(p) | Auth::KeyboardInteractive(p) => p.zeroize(),
+            Auth::KeyFile { passphrase, .. } => passphrase.zeroize(),
+            Auth::KeyMemory { private_key, passphrase } => {
+                private_key.zeroize();
+                passphrase.zeroize();
+            }
+            Auth::Agent => {}
+        }
+    }
+}
+
+impl Auth {
+    /// The secrets this method holds, for redaction in the session log.
+    pub(super) fn secrets(&self) -> Vec<Zeroizing<String>> {
+        let mut out = Vec::new();
+        match self {
+            Auth::Password(p) | Auth::KeyboardInteractive(p) => out.push(Zeroizing::new(p.clone())),
+            Auth::KeyFile { passphrase, .. } | Auth::KeyMemory { passphrase, .. } => {
+                out.extend(passphrase.iter().map(|p| Zeroizing::new(p.clone())))
+            }
+            Auth::Agent => {}
+        }
+        out
+    }
+}
+
+impl std::fmt::Debug for Auth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Secrets never reach logs or error messages.
+        f.write_str(match self {
+            Auth::Password(_) => "Password(..)",
+            Auth::KeyboardInteractive(_) => "KeyboardInteractive(..)",
+            Auth::KeyFile { .. } => "KeyFile(..)",
+            Auth::KeyMemory { .. } => "KeyMemory(..)",
+            Auth::Agent => "Agent",
+        })
+    }
+}
+
+/// Which host keys to trust.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HostKeyPolicy {
+    /// The key must be in this known_hosts file (the default, with ~/.ssh/known_hosts).
+    Strict(PathBuf),
+    /// The key's SHA-256 fingerprint must be this one ("SHA256:..." as OpenSSH prints it).
+    Pinned(String),
+    /// Trust and record a host's key on first use; a changed key is refused.
+    AcceptNew(PathBuf),
+    /// Trust any key. Named so that nobody uses it by accident.
+    InsecureAcceptAny,
+}
+
+#[derive(Debug, Clone)]
+pub struct DeviceOptions {
+    pub host: String,
+    pub port: u16,
+    pub username: String,
+    pub auth: Auth,
+    /// Enable secret; when set, `open` enters privileged mode. Wiped from memory on drop.
+    pub secret: Option<String>,
+    pub host_key: HostKeyPolicy,
+    /// TCP connect plus SSH handshake.
+    pub connect_timeout: Duration,
+    pub auth_timeout: Duration,
+    /// Default deadline of each operation.
+    pub timeout: Duration,
+    /// SSH keepalive interval while an operation waits on the device; `None` sends none.
+    pub keepalive: Option<Duration>,
+    pub platform: Platform,
+    /// Columns and rows of the PTY.
+    pub terminal: (u32, u32),
+    /// Append a transcript of the session to this file (secrets redacted).
+    pub session_log: Option<PathBuf>,
+}
+
+impl Drop for DeviceOptions {
+    fn drop(&mut self) {
+        self.secret.zeroize();
+    }
+}
+
+impl DeviceOptions {
+    pub fn new(host: &str, port: u16, username: &str, auth: Auth, platform: Platform) -> DeviceOptions {
+        let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_default();
+        DeviceOptions {
+            host: host.into(),
+            port,
+            username: username.into(),
+            auth,
+            secret: None,
+            host_key: HostKeyPolicy::Strict(home.join(".ssh/known_hosts")),
+            connect_timeout: Duration::from_secs(10),
+            auth_timeout: Duration::from_secs(10),
+            timeout: Duration::from_secs(30),
+            keepalive: Some(Duration::from_secs(30)),
+            platform,
+            terminal: (511, 24),
+            session_log: None,
+        }
+    }
+}
