@@ -83,7 +83,7 @@ pub enum HostKeyPolicy {
     InsecureAcceptAny,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct DeviceOptions {
     pub host: String,
     pub port: u16,
@@ -104,6 +104,28 @@ pub struct DeviceOptions {
     pub terminal: (u32, u32),
     /// Append a transcript of the session to this file (secrets redacted).
     pub session_log: Option<PathBuf>,
+}
+
+/// Written by hand so that the enable secret never reaches a log or a panic message (`Auth`
+/// hides its own secrets the same way).
+impl std::fmt::Debug for DeviceOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DeviceOptions")
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("username", &self.username)
+            .field("auth", &self.auth)
+            .field("secret", &self.secret.as_ref().map(|_| "<redacted>"))
+            .field("host_key", &self.host_key)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("auth_timeout", &self.auth_timeout)
+            .field("timeout", &self.timeout)
+            .field("keepalive", &self.keepalive)
+            .field("platform", &self.platform)
+            .field("terminal", &self.terminal)
+            .field("session_log", &self.session_log)
+            .finish()
+    }
 }
 
 impl Drop for DeviceOptions {
@@ -130,5 +152,19 @@ impl DeviceOptions {
             terminal: (511, 24),
             session_log: None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_output_shows_no_secret() {
+        let mut o = DeviceOptions::new("h", 22, "u", Auth::Password("pw-123".into()), Platform::named("cisco_ios").unwrap());
+        o.secret = Some("enable-456".into());
+        let text = format!("{o:?}");
+        assert!(!text.contains("pw-123") && !text.contains("enable-456"), "{text}");
+        assert!(text.contains("<redacted>") && text.contains("host: \"h\""), "{text}");
     }
 }
