@@ -37,13 +37,24 @@ fn header_is_committed() {
 fn header_documents_every_function() {
     let mut problems = vec![];
     let lines: Vec<&str> = GENERATED.lines().collect();
+    let mut checked = vec![];
     for (i, line) in lines.iter().enumerate() {
-        let Some(pos) = line.find(" netrig_") else { continue };
-        let is_fn = line.contains('(') && !line.starts_with(' ') && !line.starts_with('#') && !line.starts_with(" *");
+        // The name is the word before the first '(', after a space (`enum netrig_status
+        // netrig_x(`) or a pointer star (`const char *netrig_x(`).
+        let head = line.split('(').next().unwrap();
+        let name = head.rsplit([' ', '*']).next().unwrap().to_owned();
+        if !name.starts_with("netrig_") {
+            continue;
+        }
+        let is_fn = line.contains('(')
+            && !line.starts_with(' ')
+            && !line.starts_with('#')
+            && !line.starts_with(" *")
+            && !line.starts_with("typedef");
         if !is_fn {
             continue;
         }
-        let name = line[pos..].split('(').next().unwrap().trim().to_owned();
+        checked.push(name.clone());
         if lines[..i].last().is_none_or(|prev| prev.trim() != "*/") {
             problems.push(format!("{name}: no doc comment"));
             continue;
@@ -57,6 +68,9 @@ fn header_documents_every_function() {
         }
     }
     assert!(problems.is_empty(), "header docs incomplete: {problems:#?}");
+    for f in ["netrig_version", "netrig_status_str", "netrig_last_error", "netrig_store_set_int"] {
+        assert!(checked.iter().any(|n| n == f), "{f} was not among the functions checked");
+    }
 }
 
 /// The before-stop hook and this test enforce the same rule: each `unsafe impl Send/Sync` in
