@@ -59,8 +59,10 @@ fn subscribe_returns_a_snapshot_with_no_gap_to_the_events() {
             let mut after = 0;
             let mut i = 0i64;
             while after < 1000 {
+                // Read before the set: a set that saw the flag came after the subscribe.
+                let counted = subscribed.load(Ordering::SeqCst);
                 s.set("c/n", Value::Int(i), Ttl::Never).unwrap();
-                if subscribed.load(Ordering::SeqCst) {
+                if counted {
                     after += 1;
                 }
                 i += 1;
