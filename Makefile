@@ -55,7 +55,7 @@ fakedev-test:
 
 c-test: lib
 	$(MAKE) -C examples-c build run valgrind
-	@# The shared library exports netrig_ symbols and nothing else (CONVENTIONS.md, "Names").
+	@# The shared library exports netrig_ symbols and nothing else (CONTRIBUTING.md, "Names").
 	@others=$$(nm -D --defined-only target/release/libnetrig.so | awk '{print $$3}' | grep -v '^netrig_' || true); \
 	  if [ -n "$$others" ]; then echo "libnetrig.so exports non-netrig symbols: $$others" >&2; exit 1; fi; \
 	  echo "libnetrig.so exports $$(nm -D --defined-only target/release/libnetrig.so | grep -c ' netrig_') symbols, all netrig_"

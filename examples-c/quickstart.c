@@ -36,6 +36,10 @@ int main(void) {
     netrig_status s = netrig_store_get_int(store, "dut/1/state", &n, NULL);
     printf("%s: %s\n", netrig_status_str(s), netrig_last_error());
     /* -> NETRIG_E_TYPE: netrig_store_get_int: key 'dut/1/state' has type str, not int */
+    if (s != NETRIG_E_TYPE) {
+        fprintf(stderr, "quickstart: expected NETRIG_E_TYPE, got %s\n", netrig_status_str(s));
+        return 1;
+    }
 
     CHECK(netrig_store_free(store));
     return 0;

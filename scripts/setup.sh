@@ -12,13 +12,36 @@ command -v pkg-config >/dev/null || need_apt+=(pkg-config)
 pkg-config --exists openssl 2>/dev/null || need_apt+=(libssl-dev)
 command -v valgrind >/dev/null || need_apt+=(valgrind)
 command -v git >/dev/null || need_apt+=(git)
+if [ "${1:-}" = "--test" ]; then
+  # The Linux-target device tests start real OpenSSH sshd instances of their own on loopback
+  # ports; they never install it themselves.
+  [ -x /usr/sbin/sshd ] || need_apt+=(openssh-server)
+  command -v ssh-keygen >/dev/null || need_apt+=(openssh-client)
+fi
 
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "setup: installing ${need_apt[*]}"
   sudo=""
   [ "$(id -u)" = 0 ] || sudo="sudo"
-  $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${need_apt[@]}" >/dev/null
+  # The package's own ssh service must not start (the tests use their own instances): a
+  # policy-rc.d that denies service starts, unless the machine already has one.
+  policy=""
+  if [[ " ${need_apt[*]} " == *" openssh-server "* ]] && [ ! -e /usr/sbin/policy-rc.d ]; then
+    policy=/usr/sbin/policy-rc.d
+    printf '#!/bin/sh\n# netrig scripts/setup.sh: no service starts during install\nexit 101\n' | $sudo tee $policy >/dev/null
+    $sudo chmod 755 $policy
+  fi
+  ok=1
+  $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${need_apt[@]}" >/dev/null || ok=0
+  [ -z "$policy" ] || $sudo rm -f "$policy"
+  if [ $ok = 0 ]; then
+    echo "setup: FAILED to install ${need_apt[*]} with apt-get (see its messages above)" >&2
+    exit 1
+  fi
+fi
+if [ "${1:-}" = "--test" ] && [ ! -x /usr/sbin/sshd ]; then
+  echo "setup: openssh-server is installed but /usr/sbin/sshd is missing; the device tests need it" >&2
+  exit 1
 fi
 
 if [ "${1:-}" = "--test" ]; then

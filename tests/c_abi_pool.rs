@@ -21,8 +21,9 @@ use support::c_abi::{start_blocked, Opts};
 mod support;
 
 /// The promise of netrig_device_cancel's and netrig_run_cancel's docs, with room for a loaded
-/// machine where only the ordering matters.
-const CANCEL_LIMIT: Duration = Duration::from_millis(500);
+/// 2-core machine where only the ordering matters (what is cancelled would otherwise run for
+/// its 20 s deadline, or forever).
+const CANCEL_LIMIT: Duration = Duration::from_millis(1000);
 
 const CLOCK: &str = "*10:42:13.123 UTC Sat Nov 21 2026\n";
 
@@ -701,7 +702,7 @@ fn freeing_a_leased_handle_while_another_thread_uses_it_discards_the_session() {
     thread::sleep(Duration::from_millis(100));
     let freed_at = Instant::now();
     ok(netrig_device_free(dev));
-    assert!(freed_at.elapsed() < Duration::from_millis(50), "free waited {:?}", freed_at.elapsed());
+    assert!(freed_at.elapsed() < CANCEL_LIMIT, "free waited {:?}", freed_at.elapsed());
     let (r, returned_at) = blocked.join().unwrap();
     assert_eq!(r.unwrap_err(), NETRIG_E_CANCELLED, "the running call was cancelled");
     assert!(returned_at - freed_at < CANCEL_LIMIT, "returned {:?} after the free", returned_at - freed_at);
@@ -928,7 +929,7 @@ fn events_are_polled_until_closed() {
     let t = Instant::now();
     // SAFETY: live out pointer.
     expect(unsafe { netrig_run_next_event(run, NETRIG_WAIT_FOREVER, &mut e) }, NETRIG_E_CLOSED, "taken");
-    assert!(t.elapsed() < Duration::from_millis(100));
+    assert!(t.elapsed() < CANCEL_LIMIT, "a forever wait on a finished run waited {:?}", t.elapsed());
     ok(netrig_run_wait(run, 0));
     ok(netrig_run_free(run));
     ok(netrig_job_free(job));
@@ -1031,7 +1032,7 @@ fn run_free_and_pool_free_never_wait_for_a_running_run() {
     let t = Instant::now();
     ok(netrig_pool_free(pool));
     ok(netrig_run_free(run));
-    assert!(t.elapsed() < Duration::from_millis(50), "the frees waited {:?}", t.elapsed());
+    assert!(t.elapsed() < CANCEL_LIMIT, "the frees waited {:?}", t.elapsed());
     expect(netrig_run_wait(run, 0), NETRIG_E_INVALID_HANDLE, "was freed");
     eventually("the freed run ends, cancelled", || counts.kinds()[NETRIG_EVENT_RUN_FINISHED as usize] == 1);
     assert_eq!(counts.kinds()[NETRIG_EVENT_HOST_FINISHED as usize], 3);

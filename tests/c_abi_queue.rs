@@ -19,8 +19,9 @@ use abi::{c, expect, last_error, ok, options_default, BAD_UTF8};
 /// NETRIG_WAIT_FOREVER (defined in Rust by the SSH-enabled build only).
 const WAIT_FOREVER: u32 = u32::MAX;
 
-/// Room for a loaded machine where only the order of events matters.
-const MARGIN: Duration = Duration::from_millis(150);
+/// Room for a loaded machine (2 cores, two CPU hogs) where only the order of events matters:
+/// well under the 5 s and forever waits these tests tell apart from a prompt answer.
+const MARGIN: Duration = Duration::from_secs(1);
 
 fn bad_utf8() -> *const c_char {
     BAD_UTF8.as_ptr().cast()
@@ -366,8 +367,8 @@ fn a_whole_workflow_through_the_abi() {
     assert_eq!(counts(q), [1, 0, 0, 1, 1]);
     // Suspend and resume by id.
     ok(netrig_queue_suspend(q, a));
-    assert_eq!(try_claim(q, 0), Err(NETRIG_E_TIMEOUT));
-    expect(NETRIG_E_TIMEOUT, NETRIG_E_TIMEOUT, "no item to claim, none pending (0 processing, 1 suspended, 1 failed)");
+    let st = try_claim(q, 0).map_or_else(|st| st, |_| NETRIG_OK);
+    expect(st, NETRIG_E_TIMEOUT, "no item to claim, none pending (0 processing, 1 suspended, 1 failed)");
     expect(netrig_queue_suspend(q, 999), NETRIG_E_NOT_FOUND, "queue 'memory': item 999 is not there");
     expect(netrig_queue_resume(q, c_), NETRIG_E_INVALID_ARG, "retry_failed()");
     ok(netrig_queue_resume(q, a));
@@ -449,23 +450,27 @@ fn claim_timeouts_and_a_push_from_another_thread() {
     let q = new_queue(None);
     let start = Instant::now();
     assert_eq!(try_claim(q, 0), Err(NETRIG_E_TIMEOUT));
-    assert!(start.elapsed() < Duration::from_millis(50));
+    assert!(start.elapsed() < MARGIN, "a claim with timeout 0 waited {:?}", start.elapsed());
     let start = Instant::now();
     assert_eq!(try_claim(q, 200), Err(NETRIG_E_TIMEOUT));
     let took = start.elapsed();
     assert!(took >= Duration::from_millis(200) && took < Duration::from_millis(200) + MARGIN, "{took:?}");
     assert!(last_error().contains("none came within 2"), "{}", last_error());
     // Blocked forever until another thread pushes.
+    let (started, claiming) = std::sync::mpsc::channel();
     let claimer = thread::spawn(move || {
+        started.send(()).unwrap();
         let item = try_claim(q, WAIT_FOREVER).unwrap();
         (item, Instant::now())
     });
+    // Told right before the claim; the short wait lets it reach its wait.
+    claiming.recv().unwrap();
     thread::sleep(Duration::from_millis(100));
     let pushed_at = Instant::now();
     let id = push(q, b"wake", 0);
     let (item, got_at) = claimer.join().unwrap();
     assert_eq!(item_id(item), id);
-    assert!(got_at.duration_since(pushed_at) < Duration::from_millis(50));
+    assert!(got_at.duration_since(pushed_at) < MARGIN, "woke {:?} after the push", got_at.duration_since(pushed_at));
     ok(netrig_queue_complete(q, item));
     ok(netrig_item_free(item));
     ok(netrig_queue_free(q));
@@ -646,5 +651,8 @@ fn status_constants_are_distinct_and_documented_values() {
     assert_eq!(NETRIG_QUEUE_MAX_ERROR_LEN, netrig::queue::MAX_ERROR_LEN);
     #[cfg(feature = "ssh")]
     assert_eq!(WAIT_FOREVER, NETRIG_WAIT_FOREVER);
-    let _ = netrig_status::NETRIG_E_LEASE;
+    assert_eq!(netrig_status::NETRIG_E_LEASE as i32, 23);
+    // SAFETY: netrig_status_str returns a static NUL-terminated string.
+    let name = unsafe { std::ffi::CStr::from_ptr(netrig_status_str(NETRIG_E_LEASE as i32)) };
+    assert_eq!(name.to_str().unwrap(), "NETRIG_E_LEASE");
 }

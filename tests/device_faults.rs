@@ -4,7 +4,8 @@
 //! cancel, and a device whose prompt never matches.
 //!
 //! Deadlines are checked from both sides: an operation that times out must not give up before its
-//! deadline, and must return within the deadline + 10% + 50 ms (loopback and scheduling jitter).
+//! deadline, and must return within the deadline + 10% + 250 ms (loopback and scheduling jitter
+//! on a loaded 2-core machine).
 //! Run with `--nocapture` to see the timings.
 #![cfg(feature = "ssh")]
 
@@ -23,8 +24,13 @@ use netrig::Error;
 // Helpers
 // ---------------------------------------------------------------------------------------------
 
-/// Loopback and scheduling jitter allowed on top of a deadline's 10%.
-const JITTER: Duration = Duration::from_millis(50);
+/// Loopback and scheduling jitter allowed on top of a deadline's 10%: room for a 2-core machine
+/// with two CPU hogs beside the test.
+const JITTER: Duration = Duration::from_millis(250);
+
+/// A failure that must come at once, told apart from the 5 s deadline it would otherwise wait
+/// for, with room for a loaded machine.
+const QUICK: Duration = Duration::from_millis(1500);
 
 fn upper_bound(deadline: Duration) -> Duration {
     deadline + deadline / 10 + JITTER
@@ -349,9 +355,9 @@ fn output_in_small_fragments_and_byte_by_byte_is_complete() {
     }
 }
 
-/// netrig BUG (fails): prompt detection accepts any prompt-shaped last line, so output that
-/// arrives in pieces ends early at an output line that looks like a prompt ("Device#   PID ..."
-/// in `show version`), and the rest of the output is then returned as the next command's output.
+/// Output that arrives one byte at a time and holds a prompt-shaped line ("Device#   PID ..." in
+/// `show version`) is returned whole: the command does not end early at that line, and the rest
+/// is not taken for the next command's output.
 #[test]
 fn byte_by_byte_output_with_a_prompt_like_line_is_complete() {
     let f = fleet("cisco_ios", Faults { fragment: Some(1), ..Faults::default() });
@@ -459,7 +465,7 @@ fn a_connection_dropped_mid_output_is_closed_at_once_and_stays_closed() {
             && m.contains("show running-config") && m.contains("hostname R1")),
         "Closed, naming the device, with the half output received: {err}"
     );
-    assert_within(took, Duration::from_millis(500), "a drop mid-output (deadline 5 s)");
+    assert_within(took, QUICK, "a drop mid-output (deadline 5 s)");
 
     for _ in 0..2 {
         let (r, took) = timed(|| dev.send_command("show clock", None));
@@ -477,13 +483,13 @@ fn a_drop_while_opening_and_a_logout_are_closed() {
     let o = options(&f.devices()[0], named("cisco_ios"));
     let (r, took) = timed(|| Device::open(&o));
     assert!(matches!(&r, Err(Error::Closed(m)) if m.contains("terminal length 0")), "{r:?}");
-    assert_within(took, Duration::from_millis(500), "open of a device that drops during setup");
+    assert_within(took, QUICK, "open of a device that drops during setup");
 
     let f = fleet("cisco_ios", Faults::default());
     let dev = open(&f.devices()[0], "cisco_ios");
     let (r, took) = timed(|| dev.send_command("exit", None));
     assert!(matches!(&r, Err(Error::Closed(m)) if m.contains("exit")), "{r:?}");
-    assert_within(took, Duration::from_millis(500), "logout");
+    assert_within(took, QUICK, "logout");
     assert!(matches!(dev.send_command("show clock", None), Err(Error::Closed(_))));
 }
 
@@ -527,7 +533,7 @@ fn max_sessions_refuses_the_extra_connection_with_a_connect_error() {
     let (r, took) = timed(|| Device::open(&o));
     let err = r.unwrap_err();
     assert!(matches!(&err, Error::Connect(m) if m.contains(&format!("device 127.0.0.1:{}", d.port))), "{err}");
-    assert_within(took, Duration::from_millis(500), "an extra connection (connect_timeout 5 s)");
+    assert_within(took, QUICK, "an extra connection (connect_timeout 5 s)");
     assert_eq!(d.stats().refused, 1);
 
     // The session that holds the slot is unaffected, and its slot is free again once it closes.
@@ -600,7 +606,7 @@ fn nobody_listening_is_a_fast_connect_error() {
     let (r, took) = timed(|| Device::open(&o));
     let err = r.unwrap_err();
     assert!(matches!(&err, Error::Connect(m) if m.contains(&format!("device 127.0.0.1:{port}"))), "{err}");
-    assert_within(took, Duration::from_millis(200), "connect to a closed port (connect_timeout 5 s)");
+    assert_within(took, QUICK, "connect to a closed port (connect_timeout 5 s)");
 }
 
 #[test]
@@ -658,16 +664,19 @@ fn a_listener_with_a_full_backlog_times_out_at_connect_timeout() {
                 full = true;
                 break;
             }
-            Err(e) => {
-                eprintln!("SKIPPED: could not fill the backlog of {addr}: {e} after {} connections", held.len());
-                return;
-            }
+            Err(e) => panic!(
+                "precondition: could not fill the listen backlog of {addr}: {e} after {} connections \
+                 (this test needs Linux's behaviour of dropping SYNs to a full accept queue, and ~130 free fds)",
+                held.len()
+            ),
         }
     }
-    if !full {
-        eprintln!("SKIPPED: the backlog of {addr} took more than {} connections", held.len());
-        return;
-    }
+    assert!(
+        full,
+        "precondition: the listen backlog of {addr} took more than {} connections without filling \
+         (std listens with a backlog of 128; is net.ipv4.tcp_abort_on_overflow or syncookies changing that?)",
+        held.len()
+    );
     eprintln!("backlog of {addr} full after {} connections", held.len());
     let o = options_for(addr.port(), Duration::from_millis(600));
     let (r, took) = timed(|| Device::open(&o));
@@ -729,7 +738,7 @@ fn storm(dev: &Arc<Device>, per_thread: usize) -> (Vec<Call>, u64) {
                 let s = Instant::now();
                 match dev.try_send_command("show clock", Some(Duration::from_secs(30))) {
                     Err(Error::Busy(_)) => {
-                        assert!(s.elapsed() < Duration::from_millis(100), "Busy took {:?}", s.elapsed());
+                        assert!(s.elapsed() < QUICK, "Busy took {:?}", s.elapsed());
                         busy.fetch_add(1, Ordering::SeqCst);
                     }
                     result => calls.push(Call {
@@ -791,9 +800,9 @@ fn sixteen_threads_share_one_device_and_every_output_is_exactly_its_own() {
     );
 }
 
-/// netrig BUG (fails): the cancelled command's output still arrives after `Cancelled` was
-/// returned, and the next command takes it (up to its prompt) as its own output; every later
-/// command is then one output behind.
+/// A cancel during a storm of 16 threads cancels only the command running at that moment, within
+/// one read slice; that command's late output is not taken by the next command, so every later
+/// output is its own (none is one behind) and the device stays usable.
 #[test]
 fn a_cancel_during_a_storm_stops_only_the_running_command_and_the_device_stays_usable() {
     // 80 ms per response, so that the running command is still waiting for its output when the
@@ -838,7 +847,8 @@ fn a_cancel_during_a_storm_stops_only_the_running_command_and_the_device_stays_u
     );
 }
 
-/// netrig BUG (fails): same cause as above, in its smallest form.
+/// The same in its smallest form: after a cancelled command, the next command gets its own output,
+/// not the cancelled one's late answer.
 #[test]
 fn after_a_cancel_the_next_command_gets_its_own_output() {
     let f = fleet("cisco_ios", Faults { latency_ms: 100, ..Faults::default() });
@@ -853,8 +863,8 @@ fn after_a_cancel_the_next_command_gets_its_own_output() {
     assert_output(&out, &expected("cisco_ios", "show version"), "show version", "R1#");
 }
 
-/// netrig BUG (fails): a command that times out because the device is slow (not hung) leaves its
-/// late output in the channel, and the next command returns that output instead of its own.
+/// A command that times out because the device is slow (not hung) does not leave its late output
+/// for the next command: that one returns its own output.
 #[test]
 fn after_a_timeout_the_late_answer_is_not_taken_for_the_next_commands_output() {
     let f = fleet("cisco_ios", Faults { latency_ms: 200, ..Faults::default() });
@@ -908,9 +918,8 @@ fn a_device_whose_prompt_never_matches_fails_open_with_a_timeout_naming_it() {
     assert_timed_out_at(took, o.timeout, "open with a prompt pattern that never matches");
 }
 
-/// netrig BUG (fails): when `open` times out within its first 1.5 s (the patience before it sends
-/// RETURN), the message's "last bytes" are empty although the device printed its banner and
-/// prompt: `read_until` drops its buffer on error and the retry starts from nothing.
+/// When `open` times out within its first 1.5 s (the patience before it sends RETURN), the
+/// Timeout's "last bytes" still show what the device printed (its prompt), at the deadline.
 #[test]
 fn an_open_timeout_shorter_than_the_return_patience_still_shows_what_the_device_printed() {
     let f = fleet("cisco_ios", Faults::default());
@@ -924,9 +933,9 @@ fn an_open_timeout_shorter_than_the_return_patience_still_shows_what_the_device_
     assert_timed_out_at(took, o.timeout, "open with a prompt pattern that never matches, 1 s");
 }
 
-/// netrig BUG (fails): a device that takes longer than 1.5 s to print its first prompt gets a
-/// RETURN from `open` anyway, answers it with a second prompt, and that prompt is taken as the end
-/// of the first command: every output is then shifted by one.
+/// A device that takes longer than 1.5 s to print its first prompt (so `open` sends a RETURN and
+/// gets a second prompt) does not shift outputs: the first command gets its own output, not an
+/// extra prompt's empty one.
 #[test]
 fn a_first_prompt_slower_than_the_return_patience_does_not_shift_outputs() {
     let f = fleet("cisco_ios", Faults { latency_ms: 1600, ..Faults::default() });

@@ -65,7 +65,8 @@ fn modes_enable_config_and_save_on_ios() {
     let err = dev.send_command("write memory", None).map(|o| o.text).unwrap();
     assert!(err.contains("Invalid input"), "write memory needs enable: {err:?}");
     assert!(matches!(dev.enable(None), Err(Error::Auth(m)) if m.contains("none was given")));
-    assert!(dev.send_command("show version", None).is_ok(), "an unanswered enable leaves the device usable");
+    let out = dev.send_command("show version", None).unwrap();
+    assert!(out.text.starts_with("Cisco IOS Software"), "an unanswered enable leaves the device usable: {:?}", out.text);
     drop(dev);
 
     let dev = Device::open(&options(d, "cisco_ios")).unwrap();
@@ -110,9 +111,11 @@ fn config_sets_report_the_failing_line_and_leave_config_mode() {
     // Staying in config mode when asked.
     let stay = ConfigOptions { exit: false, ..ConfigOptions::default() };
     dev.send_config_set(&["hostname R9"], stay, None).unwrap();
-    let raw = dev.send_command("do show clock", None);
-    assert!(raw.is_ok());
+    // Still in config mode: a config command is taken, and config mode's prompt ends it.
+    let out = dev.send_command_expect("hostname R10", r"R10\(config\)#", Some(Duration::from_secs(5))).unwrap();
+    assert!(!out.text.contains("Invalid input"), "{:?}", out.text);
     dev.exit_config_mode(None).unwrap();
+    assert!(dev.send_command("show version", None).unwrap().text.contains("R10 uptime"), "config mode was left");
     assert!(matches!(
         dev.send_config_set(&["x"], ConfigOptions { commit: Commit::Commit, ..ConfigOptions::default() }, None),
         Err(Error::InvalidArg(m)) if m.contains("no commit")
@@ -146,10 +149,12 @@ fn is_alive_is_a_real_round_trip() {
     .unwrap();
     let dev = Device::open(&options(&fleet.devices()[0], "cisco_ios")).unwrap();
     assert!(dev.is_alive(None).unwrap());
-    assert!(dev.send_command("show tech-support", None).is_err());
+    let r = dev.send_command("show tech-support", None);
+    assert!(matches!(&r, Err(Error::Closed(_))), "{r:?}");
     let t = Instant::now();
     assert!(!dev.is_alive(Some(Duration::from_millis(500))).unwrap());
-    assert!(t.elapsed() < Duration::from_millis(600));
+    // Within its 500 ms timeout, with room for a loaded machine.
+    assert!(t.elapsed() < Duration::from_millis(500 + 1000), "{:?}", t.elapsed());
 }
 
 #[test]
@@ -192,7 +197,7 @@ fn exec_and_sftp_on_a_linux_board() {
     let err = dev.get_file("/tmp/fw.bin", &local_back, Protocol::Sftp, Some(&mut stop), None).unwrap_err();
     assert!(matches!(&err, Error::Cancelled(m) if m.contains("progress callback")), "{err}");
     assert!(!local_back.exists(), "a cancelled get leaves no file under the real name");
-    assert!(dev.send_command("pwd", None).is_ok());
+    assert!(dev.send_command("pwd", None).unwrap().text.starts_with('/'), "the shell still answers");
 }
 
 #[test]

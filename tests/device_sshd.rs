@@ -49,7 +49,8 @@ fn shell_and_exec_on_real_openssh() {
     let t = std::time::Instant::now();
     let err = dev.exec("sleep 5", Some(Duration::from_millis(400))).unwrap_err();
     assert!(matches!(err, Error::Timeout(_)), "{err}");
-    assert!(t.elapsed() < Duration::from_millis(440 + 50), "{:?}", t.elapsed());
+    // At the 400 ms deadline (not after the 5 s sleep), with room for a loaded machine.
+    assert!(t.elapsed() < Duration::from_millis(400 + 1000), "{:?}", t.elapsed());
     assert!(dev.is_alive(None).unwrap(), "the session survives an exec timeout");
 }
 

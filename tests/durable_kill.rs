@@ -17,6 +17,9 @@ use netrig::journal::Durability;
 use netrig::queue::{Claim, ItemStatus, Queue, QueueOptions};
 use netrig::store::{Batch, Store, StoreOptions, Ttl, Value};
 
+#[path = "support/harness.rs"]
+mod harness;
+
 const ROUNDS: usize = 20;
 const KEYS: u64 = 50;
 
@@ -229,15 +232,17 @@ impl Model {
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    if args.len() == 5 && args[1] == "--child" {
-        child(Path::new(&args[2]), args[3].parse().unwrap(), args[4].parse().unwrap());
+    if args.get(1).map(String::as_str) == Some("--child") {
+        let [_, _, dir, seed, base] = &args[..] else {
+            eprintln!("durable_kill: usage: durable_kill --child DIR SEED BASE");
+            std::process::exit(2)
+        };
+        child(Path::new(dir), seed.parse().unwrap(), base.parse().unwrap());
         return;
     }
-    // `cargo test` passes its own flags; a filter that is not this test's name skips it.
-    if let Some(filter) = args.iter().skip(1).find(|a| !a.starts_with('-')) {
-        if !"durable_kill".contains(filter.as_str()) {
-            return;
-        }
+    // `cargo test` passes libtest's flags and filters; anything else is an error.
+    if harness::mode("durable_kill", &args[1..]) != harness::Mode::Run {
+        return;
     }
     let started = Instant::now();
     let dir = std::env::temp_dir().join(format!("netrig-kill-{}", std::process::id()));

@@ -25,8 +25,9 @@ use netrig::Error;
 // Helpers
 // ---------------------------------------------------------------------------------------------
 
-/// Loopback and scheduling jitter allowed on top of a deadline's 10% (a loaded 2-core box).
-const JITTER: Duration = Duration::from_millis(100);
+/// Loopback and scheduling jitter allowed on top of a deadline's 10% (a loaded 2-core box with
+/// two CPU hogs beside the test).
+const JITTER: Duration = Duration::from_millis(250);
 
 /// How long the fake device may take to notice that netrig closed a connection.
 const CLOSE_SEEN: Duration = Duration::from_secs(2);
@@ -413,22 +414,23 @@ fn the_reaper_closes_sessions_idle_past_idle_timeout_without_any_checkout() {
     let f = ios(1);
     let d = &f.devices()[0];
     let o = opts(d);
-    let idle_timeout = Duration::from_millis(400);
+    // The waits below are 600 ms short of the timeout, room for a loaded machine's oversleep.
+    let idle_timeout = Duration::from_millis(1000);
     let pool = pool(PoolOptions { idle_timeout, ..PoolOptions::default() });
     drop(pool.checkout(&o, None).unwrap());
     // Used again before the timeout: the clock starts over.
-    thread::sleep(Duration::from_millis(250));
+    thread::sleep(Duration::from_millis(400));
     let lease = pool.checkout(&o, None).unwrap();
     assert!(lease.reused());
     drop(lease);
     let checked_in = Instant::now();
-    thread::sleep(Duration::from_millis(250));
-    assert_eq!(d.stats().active_connections, 1, "250 ms after its last use the session is still open");
+    thread::sleep(Duration::from_millis(400));
+    assert_eq!(d.stats().active_connections, 1, "400 ms after its last use the session is still open");
     assert_eq!(pool.stats().evicted_idle, 0);
 
     assert_active(d, 0, "the reaper closes the idle session");
     let closed = checked_in.elapsed();
-    eprintln!("timing: idle session closed {} ms after check-in (idle_timeout 400 ms)", closed.as_millis());
+    eprintln!("timing: idle session closed {} ms after check-in (idle_timeout 1000 ms)", closed.as_millis());
     assert!(closed >= idle_timeout, "closed after {closed:?}, before idle_timeout");
     assert!(closed <= upper_bound(idle_timeout) + Duration::from_millis(100), "closed after {closed:?}");
     let s = pool.stats();
@@ -445,7 +447,7 @@ fn a_session_past_max_lifetime_is_closed_at_check_in_or_while_idle() {
     let f = ios(1);
     let d = &f.devices()[0];
     let o = opts(d);
-    let max_lifetime = Duration::from_millis(600);
+    let max_lifetime = Duration::from_millis(1000);
     let pool = pool(PoolOptions { max_lifetime, ..PoolOptions::default() });
 
     // Out on loan past its lifetime: closed when it comes back.
@@ -467,7 +469,7 @@ fn a_session_past_max_lifetime_is_closed_at_check_in_or_while_idle() {
     drop(lease);
     assert_active(d, 0, "the reaper closes the session at the end of its lifetime");
     let closed = opened.elapsed();
-    eprintln!("timing: session closed {} ms after it opened (max_lifetime 600 ms)", closed.as_millis());
+    eprintln!("timing: session closed {} ms after it opened (max_lifetime 1000 ms)", closed.as_millis());
     assert!(closed >= max_lifetime, "closed after {closed:?}, before max_lifetime");
     assert!(closed <= upper_bound(max_lifetime) + Duration::from_millis(100), "closed after {closed:?}");
     let s = pool.stats();
@@ -658,16 +660,16 @@ fn prewarm_opens_sessions_in_parallel_and_reports_the_hosts_that_failed() {
     let r = pool.checkout_key(&unknown, None);
     assert!(matches!(&r, Err(Error::Absent(m)) if m.contains("nobody@")), "{r:?}");
 
-    // At most `parallel` connects at a time: 8 devices that greet after 200 ms, 4 at a time, take
+    // At most `parallel` connects at a time: 8 devices that greet after 500 ms, 4 at a time, take
     // two rounds (one at a time would take eight, all at once one).
-    let late = fleet(vec![faulty("late", 8, Faults { banner_delay_ms: 200, ..Faults::default() })]);
+    let late = fleet(vec![faulty("late", 8, Faults { banner_delay_ms: 500, ..Faults::default() })]);
     let targets: Vec<DeviceOptions> = late.devices().iter().map(opts).collect();
     let pool = self::pool(PoolOptions::default());
     let (results, took) = timed(|| pool.prewarm(&targets, 4));
     assert!(results.iter().all(Result::is_ok), "{results:?}");
-    eprintln!("timing: prewarm of 8 devices with a 200 ms banner delay, 4 at a time: {} ms", took.as_millis());
-    assert!(took >= Duration::from_millis(400), "more than 4 connects at a time: {took:?}");
-    assert_within(took, Duration::from_millis(1000), "prewarm in two rounds");
+    eprintln!("timing: prewarm of 8 devices with a 500 ms banner delay, 4 at a time: {} ms", took.as_millis());
+    assert!(took >= Duration::from_millis(1000), "more than 4 connects at a time: {took:?}");
+    assert_within(took, Duration::from_millis(2500), "prewarm in two rounds (one at a time takes 4 s)");
     assert_eq!(pool.stats().idle, 8);
 }
 

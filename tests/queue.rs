@@ -11,9 +11,9 @@ use std::time::{Duration, Instant};
 use netrig::queue::{Claim, Counts, ItemStatus, Queue, QueueOptions};
 use netrig::Error;
 
-/// Room for a loaded machine (two cores, a parallel build) where only the order of events
-/// matters, not their exact time.
-const MARGIN: Duration = Duration::from_millis(150);
+/// Room for a loaded machine (two cores, two CPU hogs) where only the order of events
+/// matters, not their exact time: a prompt wake-up against a 10 s or endless wait.
+const MARGIN: Duration = Duration::from_secs(1);
 
 fn ms(n: u64) -> Duration {
     Duration::from_millis(n)
@@ -105,7 +105,7 @@ fn a_full_queue_says_what_it_holds_and_changes_nothing() {
     // Payload bound.
     let e = q.push(&[0; 9], 0).unwrap_err();
     assert!(matches!(&e, Error::InvalidArg(m) if m.contains("9 bytes is over max_payload 8")), "{e}");
-    q.push(&[0; 8], 0).unwrap_err(); // full again, not too big
+    assert!(matches!(q.push(&[0; 8], 0), Err(Error::Full(_))), "full again, not too big");
     assert_eq!(q.counts(), counts(3, 0, 1, 0, 1));
 }
 
@@ -128,30 +128,33 @@ fn claim_timeout_is_accurate() {
     // Zero only looks.
     let start = Instant::now();
     let e = q.claim(Some(Duration::ZERO)).unwrap_err();
-    assert!(start.elapsed() < ms(50), "{:?}", start.elapsed());
-    assert!(e.to_string().contains("none pending"), "{e}");
+    assert!(start.elapsed() < MARGIN, "{:?}", start.elapsed());
+    assert!(matches!(&e, Error::Timeout(m) if m.contains("none pending")), "{e}");
 }
 
 #[test]
 fn a_blocked_claim_wakes_promptly_on_a_push_from_another_thread() {
     let q = Arc::new(queue(QueueOptions::default()));
     for _ in 0..3 {
+        let (started, claiming) = std::sync::mpsc::channel();
         let claimer = {
             let q = Arc::clone(&q);
             thread::spawn(move || {
+                started.send(()).unwrap();
                 let c = q.claim(None).unwrap();
                 (c, Instant::now())
             })
         };
-        // Give the claimer time to block (if it has not, it finds the item at once: the
-        // latency check below holds either way).
+        // Told right before the claim; the short wait lets it block (if it has not, it finds
+        // the item at once: the latency check below holds either way).
+        claiming.recv().unwrap();
         thread::sleep(ms(100));
         let pushed_at = Instant::now();
         let id = q.push(b"wake up", 0).unwrap();
         let (c, got_at) = claimer.join().unwrap();
         assert_eq!(c.id, id);
         let latency = got_at.duration_since(pushed_at);
-        assert!(latency < ms(50), "the claim returned {latency:?} after the push");
+        assert!(latency < MARGIN, "the claim returned {latency:?} after the push");
         q.complete(c.id, c.token).unwrap();
     }
 }
@@ -176,7 +179,7 @@ fn an_expired_lease_goes_to_a_blocked_claimer_at_the_deadline() {
     assert_ne!(c.token, first.token);
     assert!(got_at >= first.lease_deadline, "reclaimed before the deadline");
     let late = got_at.duration_since(first.lease_deadline);
-    assert!(late < ms(50), "reclaimed {late:?} after the deadline");
+    assert!(late < MARGIN, "reclaimed {late:?} after the deadline (its own timeout is 10 s)");
     let m = lease_error(q.complete(first.id, first.token), "lease of claim 1 expired");
     assert!(m.contains("processing again under claim 2"), "{m}");
     lease_error(q.extend(first.id, first.token, ms(1000)), "expired");
@@ -192,23 +195,31 @@ fn a_lease_shortened_while_claimers_wait_is_reclaimed_on_time() {
     let q = Arc::new(queue(QueueOptions::default()));
     let id = q.push(b"job", 0).unwrap();
     let first = q.claim_with_lease(Some(Duration::ZERO), Duration::from_secs(30)).unwrap();
+    // Each waiter's own timeout (10 s) is far past the shortened lease, so only the shortening
+    // can wake one on time.
+    let (done, results) = std::sync::mpsc::channel();
     let waiters: Vec<_> = (0..2)
         .map(|_| {
-            let q = Arc::clone(&q);
-            thread::spawn(move || q.claim(Some(ms(500))).map(|c| (c, Instant::now())))
+            let (q, done) = (Arc::clone(&q), done.clone());
+            thread::spawn(move || done.send(q.claim(Some(Duration::from_secs(10))).map(|c| (c, Instant::now()))).unwrap())
         })
         .collect();
     thread::sleep(ms(100));
     let deadline = q.extend(first.id, first.token, ms(150)).unwrap();
-    let results: Vec<_> = waiters.into_iter().map(|w| w.join().unwrap()).collect();
-    let (c, at) = results.iter().find_map(|r| r.as_ref().ok()).expect("one waiter got the item");
-    assert!(results.iter().filter(|r| r.is_ok()).count() == 1);
+    let (c, at) = results.recv().unwrap().expect("the first waiter to return got the item");
     assert_eq!((c.id, c.attempt), (id, 2));
     assert!(
-        *at >= deadline && at.duration_since(deadline) < ms(50),
+        at >= deadline && at.duration_since(deadline) < MARGIN,
         "{:?} after the deadline",
         at.duration_since(deadline)
     );
+    // The other waiter is still waiting; a second item releases it.
+    let other = q.push(b"for the other waiter", 0).unwrap();
+    let (c2, _) = results.recv().unwrap().expect("the other waiter gets the second item");
+    assert_eq!(c2.id, other);
+    for w in waiters {
+        w.join().unwrap();
+    }
 }
 
 #[test]
@@ -255,17 +266,20 @@ fn an_expired_lease_is_refused_before_anyone_reclaims_it() {
 fn extend_keeps_the_lease_alive() {
     let q = queue(QueueOptions::default());
     q.push(b"long job", 0).unwrap();
-    let c = q.claim_with_lease(Some(Duration::ZERO), ms(100)).unwrap();
+    // Renewed every 200 ms for 600 ms leases: a renewal may come 400 ms late (a loaded
+    // machine) and still be in time.
+    let c = q.claim_with_lease(Some(Duration::ZERO), ms(600)).unwrap();
     let mut deadline = c.lease_deadline;
     for _ in 0..4 {
-        thread::sleep(ms(60));
-        let renewed = q.extend(c.id, c.token, ms(100)).unwrap();
+        thread::sleep(ms(200));
+        let renewed = q.extend(c.id, c.token, ms(600)).unwrap();
         assert!(renewed > deadline);
         deadline = renewed;
     }
-    // 240 ms after the claim, well past the first 100 ms lease, it still holds.
-    assert!(q.claim(Some(Duration::ZERO)).is_err());
-    assert!(q.extend(c.id, c.token, Duration::ZERO).is_err());
+    // 800 ms after the claim, past the first 600 ms lease, it still holds.
+    assert!(c.lease_deadline < Instant::now());
+    assert!(matches!(q.claim(Some(Duration::ZERO)), Err(Error::Timeout(_))));
+    assert!(matches!(q.extend(c.id, c.token, Duration::ZERO), Err(Error::InvalidArg(m)) if m.contains("lease is 0")));
     q.complete(c.id, c.token).unwrap();
 }
 
@@ -354,7 +368,7 @@ fn a_resume_wakes_a_blocked_claimer() {
     q.resume(id).unwrap();
     let (c, at) = claimer.join().unwrap();
     assert_eq!(c.id, id);
-    assert!(at.duration_since(resumed_at) < ms(50));
+    assert!(at.duration_since(resumed_at) < MARGIN, "woke {:?} after the resume", at.duration_since(resumed_at));
 }
 
 #[test]
@@ -565,9 +579,7 @@ mod durable {
     use super::*;
     use netrig::journal::Durability;
     use std::collections::HashMap;
-    use std::io::{BufRead, BufReader};
     use std::path::{Path, PathBuf};
-    use std::process::{Command, Stdio};
 
     /// A directory under the system temp dir, removed when dropped.
     struct TempDir(PathBuf);
@@ -702,105 +714,5 @@ mod durable {
         let e = Queue::open(&dir.0.join("no/such/dir/q.db"), "a", QueueOptions::default(), Durability::ProcessCrash)
             .unwrap_err();
         assert!(matches!(&e, Error::Io(m) if m.contains("no/such/dir/q.db")), "{e}");
-    }
-
-    /// The child half of `acknowledged_work_survives_kill_9`: runs only when that test starts
-    /// this binary with NETRIG_QUEUE_CHILD set, and works on the queue until it is killed,
-    /// printing each operation after it returned Ok.
-    #[test]
-    fn kill_9_child() {
-        let Ok(path) = std::env::var("NETRIG_QUEUE_CHILD") else { return };
-        let q = open(Path::new(&path), "crash", QueueOptions { max_attempts: 5, ..Default::default() });
-        for i in 0u64.. {
-            let id = q.push(format!("item {i}").as_bytes(), 0).unwrap();
-            println!("queue-child pushed {id}");
-            if i % 3 == 0 {
-                let c = q.claim(Some(Duration::ZERO)).unwrap();
-                println!("queue-child claimed {} {}", c.id, c.attempt);
-                if i % 2 == 0 {
-                    q.complete(c.id, c.token).unwrap();
-                    println!("queue-child completed {}", c.id);
-                }
-            }
-        }
-    }
-
-    /// A process pushes, claims and completes in a loop and is killed with SIGKILL: every
-    /// operation it saw return Ok is in the file, claimed items are pending again with their
-    /// attempt counted, nothing is duplicated, and ids continue.
-    #[test]
-    fn acknowledged_work_survives_kill_9() {
-        let dir = TempDir::new("kill9");
-        let mut completed_before = 0;
-        for round in 0..2 {
-            let mut child = Command::new(std::env::current_exe().unwrap())
-                .args(["durable::kill_9_child", "--exact", "--nocapture", "--test-threads=1"])
-                .env("NETRIG_QUEUE_CHILD", dir.file())
-                .stdout(Stdio::piped())
-                .stderr(Stdio::null())
-                .spawn()
-                .unwrap();
-            let mut pushed = HashSet::new();
-            let mut claimed: HashMap<u64, u32> = HashMap::new();
-            let mut completed = HashSet::new();
-            let mut out = BufReader::new(child.stdout.take().unwrap());
-            let mut acknowledged = 0;
-            let mut killed = false;
-            loop {
-                let mut line = Vec::new();
-                out.read_until(b'\n', &mut line).unwrap();
-                // A line without its newline was cut by the kill; the pipe ends after it.
-                if line.last() != Some(&b'\n') {
-                    break;
-                }
-                let line = String::from_utf8(line).unwrap();
-                let Some(rest) = line.trim_end().strip_prefix("queue-child ") else { continue };
-                acknowledged += 1;
-                let words: Vec<&str> = rest.split(' ').collect();
-                let id: u64 = words[1].parse().unwrap();
-                match words[0] {
-                    "pushed" => assert!(pushed.insert(id), "id {id} pushed twice"),
-                    "claimed" => {
-                        claimed.insert(id, words[2].parse().unwrap());
-                    }
-                    "completed" => assert!(completed.insert(id)),
-                    other => panic!("unexpected child line {other}"),
-                }
-                if acknowledged == 600 {
-                    // SIGKILL mid-work; the lines it wrote before dying are read on.
-                    child.kill().unwrap();
-                    killed = true;
-                }
-            }
-            child.wait().unwrap();
-            assert!(killed, "the child ended before it was killed");
-            let q = open(&dir.file(), "crash", QueueOptions { max_attempts: 5, ..Default::default() });
-            let s = q.snapshot();
-            let held: HashMap<u64, _> = s.items.iter().map(|i| (i.id, i)).collect();
-            assert_eq!(held.len(), s.items.len(), "an item is in the file twice");
-            for id in &completed {
-                assert!(!held.contains_key(id), "round {round}: completed item {id} came back");
-            }
-            for id in pushed.difference(&completed) {
-                let item = held.get(id).unwrap_or_else(|| panic!("round {round}: acknowledged item {id} lost"));
-                assert_eq!(item.status, ItemStatus::Pending);
-                if let Some(&attempt) = claimed.get(id) {
-                    assert!(item.attempts >= attempt, "round {round}: item {id} lost its attempt");
-                }
-            }
-            // At most the one operation in flight at the kill went further than acknowledged.
-            let unacknowledged: Vec<u64> = held.keys().filter(|id| !pushed.contains(id)).copied().collect();
-            assert!(unacknowledged.len() <= 1, "{unacknowledged:?}");
-            let c = s.counts.completed - completed_before;
-            let acked = completed.len() as u64;
-            assert!(c == acked || c == acked + 1, "round {round}: {c} completions in the file, {acked} acknowledged");
-            let highest = held.keys().chain(pushed.iter()).max().copied().unwrap();
-            assert!(q.push(b"after", 0).unwrap() > highest);
-            // Clean slate for the next round, through the queue itself.
-            while let Ok(c) = q.claim(Some(Duration::ZERO)) {
-                q.complete(c.id, c.token).unwrap();
-            }
-            completed_before = q.counts().completed;
-        }
     }
 }

@@ -32,8 +32,9 @@ use netrig::Error;
 const JITTER: Duration = Duration::from_millis(250);
 
 /// How long a run may take to end after a cancel or an abort: a read slice (25 ms) to stop each
-/// in-flight step, then closing sessions and building the report.
-const PROMPT_END: Duration = Duration::from_millis(500);
+/// in-flight step, then closing sessions and building the report, on a loaded 2-core machine
+/// (the steps cancelled would otherwise run for 20 s).
+const PROMPT_END: Duration = Duration::from_millis(1500);
 
 const CLOCK: &str = "*10:42:13.123 UTC Sat Nov 21 2026\n";
 
@@ -353,7 +354,7 @@ fn cancel_while_hosts_hang_ends_the_run_promptly_and_skips_the_rest() {
     };
     assert!(none.is_none() && !run.is_finished(), "the hosts hang for 20 s");
     assert!(
-        waited >= Duration::from_millis(100) && waited < Duration::from_millis(400),
+        waited >= Duration::from_millis(100) && waited < Duration::from_millis(100 + 1000),
         "wait(100 ms) took {waited:?}"
     );
     let cancelled_at = Instant::now();
@@ -820,7 +821,7 @@ fn the_event_stream_delivers_every_event_once_with_run_finished_last() {
         let t = Instant::now();
         (run.next_event(Duration::from_secs(5)), t.elapsed())
     };
-    assert!(none.is_none() && took < Duration::from_millis(50), "after the end, no event and no wait: {took:?}");
+    assert!(none.is_none() && took < Duration::from_secs(1), "after the end, no event and no wait (of 5 s): {took:?}");
 
     assert_eq!(stream.last().unwrap().kind, EventKind::RunFinished);
     assert_eq!(stream.iter().filter(|e| e.kind == EventKind::RunFinished).count(), 1);
@@ -868,7 +869,7 @@ fn the_event_stream_delivers_every_event_once_with_run_finished_last() {
     let quiet = Run::start(targets(&f.devices()[..1]), vec![], RunOptions::default(), None, None).unwrap();
     let t = Instant::now();
     assert!(quiet.next_event(Duration::from_secs(5)).is_none());
-    assert!(t.elapsed() < Duration::from_millis(50));
+    assert!(t.elapsed() < Duration::from_secs(1), "waited {:?} of 5 s", t.elapsed());
     quiet.wait(None).unwrap();
 }
 

@@ -41,7 +41,8 @@ fn set_delete_and_expire_events_carry_key_value_and_version() {
         e,
         Event { kind: EventKind::Expire, key: "dut/2/link".into(), value: Value::str("up").unwrap(), version: v3 }
     );
-    assert!(start.elapsed() < Duration::from_millis(100 + 100), "expire event late: {:?}", start.elapsed());
+    // Prompt against the 5 s poll, with room for a loaded machine.
+    assert!(start.elapsed() < Duration::from_millis(100 + 1000), "expire event late: {:?}", start.elapsed());
     assert!(matches!(sub.poll(Some(Duration::ZERO)), Err(Error::Timeout(_))));
     assert_eq!(sub.stats().delivered, 5);
 }
@@ -49,22 +50,36 @@ fn set_delete_and_expire_events_carry_key_value_and_version() {
 #[test]
 fn subscribe_returns_a_snapshot_with_no_gap_to_the_events() {
     let s = store();
+    let subscribed = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    // The writer runs before, during and for 1000 writes after the subscribe, so events do
+    // follow the snapshot however the threads are scheduled.
     let writer = {
-        let s = s.clone();
+        let (s, subscribed) = (s.clone(), subscribed.clone());
         thread::spawn(move || {
-            for i in 0..20_000i64 {
+            let mut after = 0;
+            let mut i = 0i64;
+            while after < 1000 {
+                // Read before the set: a set that saw the flag came after the subscribe.
+                let counted = subscribed.load(Ordering::SeqCst);
                 s.set("c/n", Value::Int(i), Ttl::Never).unwrap();
+                if counted {
+                    after += 1;
+                }
+                i += 1;
             }
+            i - 1
         })
     };
     while !s.contains("c/n").unwrap() {
         thread::yield_now();
     }
-    let (snap, sub) = s.subscribe("c/", 1 << 16).unwrap();
-    writer.join().unwrap();
+    let (snap, sub) = s.subscribe("c/", 1 << 22).unwrap();
+    subscribed.store(true, Ordering::SeqCst);
+    let final_value = writer.join().unwrap();
     let first = snap.get("c/n").unwrap().clone();
     let mut last = first.value.clone();
     let mut version = first.version;
+    let mut events = 0;
     loop {
         match sub.poll(Some(Duration::ZERO)) {
             Ok(e) => {
@@ -73,13 +88,15 @@ fn subscribe_returns_a_snapshot_with_no_gap_to_the_events() {
                 assert!(e.version > version);
                 version = e.version;
                 last = e.value;
+                events += 1;
             }
             Err(Error::Timeout(_)) => break,
             Err(Error::Lagged { .. }) => panic!("the default capacity should not lag here only if the writer finished"),
             Err(e) => panic!("{e}"),
         }
     }
-    assert_eq!(last, Value::Int(19_999));
+    assert!(events >= 1000, "only {events} events after the snapshot");
+    assert_eq!(last, Value::Int(final_value));
 }
 
 #[test]
@@ -173,15 +190,16 @@ fn clear_and_purge_announce_deletes_and_expiries() {
     let mut got: Vec<_> = (0..2).map(|_| sub.poll(WAIT).unwrap()).map(|e| (e.key.to_string(), e.kind)).collect();
     got.sort_by(|a, b| a.0.cmp(&b.0));
     assert_eq!(got, [("a".into(), EventKind::Delete), ("b".into(), EventKind::Expire)]);
-    // Overwriting an expired key announces its expiry first.
-    s.set("c", Value::Int(1), Ttl::After(Duration::from_millis(1))).unwrap();
+    // Overwriting an expired key announces its expiry first. Subscribed before the set, so the
+    // expiry is seen whether the timer or the overwrite announces it.
     let (_, sub2) = s.subscribe("c", 0).unwrap();
+    s.set("c", Value::Int(1), Ttl::After(Duration::from_millis(1))).unwrap();
     drop(sub);
     thread::sleep(Duration::from_millis(5));
     s.set("c", Value::Int(2), Ttl::Never).unwrap();
-    let kinds: Vec<_> = (0..2).map(|_| sub2.poll(WAIT).unwrap().kind).collect();
+    let kinds: Vec<_> = (0..3).map(|_| sub2.poll(WAIT).unwrap().kind).collect();
     assert!(
-        kinds == [EventKind::Expire, EventKind::Set],
+        kinds == [EventKind::Set, EventKind::Expire, EventKind::Set],
         "timer or overwrite must announce the expiry once, before the set: {kinds:?}"
     );
     assert!(matches!(sub2.poll(Some(Duration::from_millis(20))), Err(Error::Timeout(_))));
@@ -194,7 +212,8 @@ fn poll_times_out_on_time_and_close_wakes_it() {
     let start = Instant::now();
     assert!(matches!(sub.poll(Some(Duration::from_millis(200))), Err(Error::Timeout(m)) if m.contains("'x'")));
     let took = start.elapsed();
-    assert!(took >= Duration::from_millis(200) && took < Duration::from_millis(220), "{took:?}");
+    // Never early; late only by what a loaded machine adds to a wake-up.
+    assert!(took >= Duration::from_millis(200) && took < Duration::from_millis(200 + 1000), "{took:?}");
 
     let sub = Arc::new(sub);
     let poller = {

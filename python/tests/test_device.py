@@ -89,6 +89,16 @@ def fleet(tmp_path_factory):
         by_prefix.setdefault(d["name"].rsplit("-", 1)[0], d)
     assert set(by_prefix) == set(groups)
     by_prefix["_keys"] = keys
+    stats_lock = threading.Lock()
+
+    def commands(prefix):
+        """How many command lines the device of `prefix` has received (fakedev's stats)."""
+        with stats_lock:
+            proc.stdin.write("stats\n")
+            proc.stdin.flush()
+            return json.loads(proc.stdout.readline())[by_prefix[prefix]["name"]]["commands"]
+
+    by_prefix["_commands"] = commands
     yield by_prefix
     proc.stdin.close()  # EOF stops the fleet
     try:
@@ -395,7 +405,7 @@ def test_timeout_at_the_deadline_with_the_last_bytes(hung):
     assert isinstance(e, netrig.NetrigTimeoutError) and e.status == ffi.NETRIG_E_TIMEOUT
     assert "UTC" in e.message, "the message ends with the last bytes received"
     assert "device 127.0.0.1:" in e.message
-    assert 0.5 <= took <= 0.55, took
+    assert 0.5 <= took <= 1.5, took  # never early; late only by a loaded machine's scheduling
     assert not hung.is_alive(timeout=0.3), "the hung device does not answer"
 
 
@@ -410,7 +420,7 @@ def test_cancel_from_another_thread_busy_and_the_gil(hung):
     t = time.monotonic()
     with pytest.raises(netrig.BusyError, match="another operation"):
         hung.try_send_command("show version")
-    assert time.monotonic() - t < 0.1, "try_ does not wait"
+    assert time.monotonic() - t < 1.0, "try_ does not wait (the other call has 10 s)"
     with pytest.raises(netrig.NetrigTimeoutError, match="another operation held the device"):
         hung.send_command("show version", timeout=0.2)
     with pytest.raises(netrig.NetrigTimeoutError):
@@ -421,7 +431,7 @@ def test_cancel_from_another_thread_busy_and_the_gil(hung):
     worker.join(2)
     assert not worker.is_alive()
     assert isinstance(box.get("error"), netrig.CancelledError), box
-    assert box["at"] - cancelled_at < 0.1, f"returned {box['at'] - cancelled_at:.3f} s after cancel"
+    assert box["at"] - cancelled_at < 1.0, f"returned {box['at'] - cancelled_at:.3f} s after cancel"
     assert "show clock" in box["error"].message or "cancelled" in box["error"].message
 
 
@@ -432,8 +442,13 @@ def test_cancel_without_an_operation_does_not_hit_the_next_one(ios):
 
 def test_busy_and_waiting_callers_get_their_own_output(fleet):
     with open_device(fleet, "slow") as dev:
+        base = fleet["_commands"]("slow")
         worker, box = in_thread(dev.send_command, "show clock")
-        time.sleep(0.1)
+        # Running once the device has the command: it answers 300 ms later.
+        give_up = time.monotonic() + 10
+        while fleet["_commands"]("slow") == base:
+            assert time.monotonic() < give_up, "the device never received the command"
+            time.sleep(0.001)
         with pytest.raises(netrig.BusyError):
             dev.try_send_command("show clock")
         waited = dev.send_command("show ip interface brief")
@@ -494,10 +509,10 @@ def test_close_from_another_thread_cancels_the_running_operation(fleet):
     time.sleep(0.2)
     t = time.monotonic()
     dev.close()
-    assert time.monotonic() - t < 0.1, "close does not wait for the running operation"
+    assert time.monotonic() - t < 1.0, "close does not wait for the running operation (10 s)"
     worker.join(2)
     assert isinstance(box.get("error"), netrig.CancelledError), box
-    assert box["at"] - t < 0.15
+    assert box["at"] - t < 1.0
     with pytest.raises(netrig.ClosedError):
         dev.send_command("show version")
 
@@ -564,7 +579,7 @@ def test_key_authentication_from_file_and_memory(fleet):
     pem = keys["locked"].read_text()
     with open_device(fleet, "keyed", private_key=pem, passphrase=PASSPHRASE, **common) as dev:
         assert "UTC" in dev.send_command("show clock")
-    with pytest.raises(netrig.NetrigError):
+    with pytest.raises(netrig.AuthError):
         open_device(fleet, "keyed", private_key=pem, passphrase="wrong", **common)
     with pytest.raises(netrig.AuthError):
         open_device(fleet, "ios", private_key_file=keys["plain"], **common)  # not authorized there

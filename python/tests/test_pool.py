@@ -134,7 +134,7 @@ def test_waiter_times_out_with_a_clear_error(fleet):
         with pytest.raises(netrig.NetrigTimeoutError) as e:
             checkout(pool, d, timeout=0.3)
         took = time.monotonic() - start
-        assert 0.29 <= took < 0.6, took
+        assert 0.29 <= took < 1.3, took  # never early; late only by a loaded machine's scheduling
         assert "no session" in str(e.value) and str(d["port"]) in str(e.value)
         assert pool.stats().timed_out_waits == 1
         held.close()
@@ -276,13 +276,18 @@ def test_abort_stops_the_run(fleet):
 
 def test_cancel_from_another_thread(fleet):
     targets = fleet_targets(fleet, ["hang"])
-    with Runner(targets, [Step.command("show version", timeout=30)], max_workers=8).start() as run:
-        time.sleep(0.5)
+    with Runner(targets, [Step.command("show version", timeout=30)], max_workers=8).start(events=True) as run:
+        # Cancel once every host is inside its (hung) step, told by the run's own events.
+        events = run.events(timeout=30)
+        started = 0
+        while started < min(len(targets), 8):
+            started += next(events).kind == "step_started"
         start = time.monotonic()
         run.cancel()
         report = run.wait(timeout=5)
         took = time.monotonic() - start
-    assert took < 0.5, took
+    # Prompt against the steps' 30 s timeout, with room for a loaded 2-core machine.
+    assert took < 1.5, took
     assert report.cancelled
     assert {h.state for h in report.hosts} == {"cancelled"}
     assert all(h.steps[0].status == "NETRIG_E_CANCELLED" for h in report.hosts)

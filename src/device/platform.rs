@@ -238,10 +238,10 @@ mod tests {
         assert!(junos.at_more(b"x\r\n---(more)---"));
         let linux = Platform::named("linux").unwrap();
         assert!(linux.at_prompt(b"admin@board1:~$ "));
-        assert!(Platform::named("vax_vms").is_err());
+        assert!(matches!(Platform::named("vax_vms"), Err(crate::Error::InvalidArg(_))));
         let g = Platform::generic(r"^\[ok\] $", Some("paging off"), None).unwrap();
         assert!(g.at_prompt(b"x\n[ok] "));
-        assert!(Platform::generic("(", None, None).is_err());
+        assert!(matches!(Platform::generic("(", None, None), Err(crate::Error::InvalidArg(_))));
     }
 
     #[test]

@@ -400,14 +400,14 @@ mod tests {
         let wrong = B.with(id, |_| ()).unwrap_err().to_string();
         assert!(wrong.contains("is a netrig_store, not a netrig_batch"), "{wrong}");
         assert!(A.with(0, |_| ()).unwrap_err().to_string().contains("NULL"));
-        assert!(A.with(0xdead_beef, |_| ()).is_err());
+        assert!(matches!(A.with(0xdead_beef, |_| ()), Err(Error::InvalidHandle(_))));
         A.remove(id).unwrap();
         assert!(A.with(id, |_| ()).unwrap_err().to_string().contains("freed"));
         assert!(matches!(A.remove(id), Err(Error::InvalidHandle(_))));
         // The slot is reused under a new generation; the old id stays dead.
         let id2 = A.insert("y".into()).unwrap();
         assert_ne!(id, id2);
-        assert!(A.with(id, |_| ()).is_err());
+        assert!(matches!(A.with(id, |_| ()), Err(Error::InvalidHandle(_))));
         assert_eq!(A.with(id2, |s| s.clone()).unwrap(), "y");
         A.remove(id2).unwrap();
     }

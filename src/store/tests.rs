@@ -71,15 +71,18 @@ fn nul_detection_covers_every_position() {
 
 #[test]
 fn ttl_expires_on_the_monotonic_clock_and_purge_counts() {
-    let s = Store::new(StoreOptions { default_ttl: Some(Duration::from_millis(40)), ..Default::default() }).unwrap();
+    // The default TTL is far longer than the short one, so a loaded machine that oversleeps
+    // the first wait still finds "default" there.
+    let s = Store::new(StoreOptions { default_ttl: Some(Duration::from_millis(1000)), ..Default::default() }).unwrap();
     s.set("short", Value::Int(1), MS(20)).unwrap();
     s.set("default", Value::Int(2), Ttl::Default).unwrap();
+    let set = std::time::Instant::now();
     s.set("forever", Value::Int(3), Ttl::Never).unwrap();
     assert_eq!(s.len(), 3);
     thread::sleep(Duration::from_millis(25));
     assert_eq!(s.get_int("short").unwrap_err(), Error::NotFound("short".into()));
     assert_eq!(s.len(), 2);
-    thread::sleep(Duration::from_millis(25));
+    thread::sleep((set + Duration::from_millis(1005)).saturating_duration_since(std::time::Instant::now()));
     assert!(!s.contains("default").unwrap());
     assert_eq!(s.keys(""), vec!["forever".to_string()]);
     assert_eq!(s.purge_expired(), 2);
@@ -90,9 +93,12 @@ fn ttl_expires_on_the_monotonic_clock_and_purge_counts() {
 #[test]
 fn add_int_keeps_the_counters_ttl() {
     let s = store();
-    s.set("c", Value::Int(1), MS(30)).unwrap();
+    let start = std::time::Instant::now();
+    s.set("c", Value::Int(1), MS(400)).unwrap();
+    // Incremented well into its TTL: a TTL restarted by the increment would run 100 ms longer.
+    thread::sleep(Duration::from_millis(100));
     assert_eq!(s.add_int("c", 2).unwrap().value, 3);
-    thread::sleep(Duration::from_millis(40));
+    thread::sleep((start + Duration::from_millis(410)).saturating_duration_since(std::time::Instant::now()));
     assert!(!s.contains("c").unwrap(), "an increment must not extend the TTL");
     assert_eq!(s.add_int("c", 5).unwrap().value, 5, "an expired counter starts again from 0");
 }
@@ -137,7 +143,10 @@ fn compare_and_set_and_versions_never_repeat() {
     s.delete("k").unwrap();
     let v3 = s.set("k", Value::Int(3), Ttl::Default).unwrap();
     assert!(v3 > v2, "a re-created key must not reuse an old version");
-    assert!(s.compare_and_set("k", v2, Value::Int(4), Ttl::Default).is_err());
+    assert_eq!(
+        s.compare_and_set("k", v2, Value::Int(4), Ttl::Default).unwrap_err(),
+        Error::Conflict { key: "k".into(), expected: v2, found: v3 }
+    );
     assert_eq!(s.get_int("k").unwrap().value, 3);
 }
 
@@ -257,9 +266,11 @@ fn threads_see_batches_whole_and_counters_exact() {
 
 #[test]
 fn options_are_validated() {
-    assert!(Store::new(StoreOptions { max_entries: 0, ..Default::default() }).is_err());
-    assert!(Store::new(StoreOptions { default_ttl: Some(Duration::ZERO), ..Default::default() }).is_err());
-    assert!(Ttl::from_millis(-2).is_err());
+    let e = Store::new(StoreOptions { max_entries: 0, ..Default::default() }).unwrap_err();
+    assert!(matches!(&e, Error::InvalidArg(m) if m.contains("max_entries")), "{e}");
+    let e = Store::new(StoreOptions { default_ttl: Some(Duration::ZERO), ..Default::default() }).unwrap_err();
+    assert!(matches!(&e, Error::InvalidArg(m) if m.contains("default_ttl")), "{e}");
+    assert!(matches!(Ttl::from_millis(-2), Err(Error::InvalidArg(_))));
     assert_eq!(Ttl::from_millis(0).unwrap(), Ttl::Never);
 }
 

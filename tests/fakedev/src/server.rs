@@ -132,6 +132,8 @@ fn clone_config(c: &russh::server::Config) -> russh::server::Config {
 struct Cut {
     cut: Arc<AtomicBool>,
     reader: Arc<Mutex<Option<Waker>>>,
+    /// Bytes written to the socket so far, so a cut can wait until data is on its way.
+    written: Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl Cut {
@@ -144,6 +146,10 @@ impl Cut {
 
     fn is_cut(&self) -> bool {
         self.cut.load(Ordering::SeqCst)
+    }
+
+    fn written(&self) -> u64 {
+        self.written.load(Ordering::SeqCst)
     }
 }
 
@@ -174,7 +180,11 @@ impl AsyncWrite for Cuttable {
         if self.cut.is_cut() {
             return Poll::Ready(Err(reset()));
         }
-        Pin::new(&mut self.inner).poll_write(cx, buf)
+        let r = Pin::new(&mut self.inner).poll_write(cx, buf);
+        if let Poll::Ready(Ok(n)) = &r {
+            self.cut.written.fetch_add(*n as u64, Ordering::SeqCst);
+        }
+        r
     }
 
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
@@ -261,8 +271,14 @@ async fn write_shaped(
             }
             Out::DataThenCut(bytes) => {
                 let half = bytes.len() / 2;
+                let before = cut.written();
                 let _ = handle.data(channel, bytes[..half].to_vec()).await;
-                // Let the half reach the socket before it goes away.
+                // Let the half reach the socket before it goes away: its SSH packet is written
+                // (a loaded machine can take a while to get there), then a moment more.
+                let give_up = std::time::Instant::now() + Duration::from_secs(5);
+                while cut.written() < before + half as u64 && std::time::Instant::now() < give_up {
+                    tokio::time::sleep(Duration::from_millis(1)).await;
+                }
                 tokio::time::sleep(Duration::from_millis(20)).await;
                 cut.now();
                 return;

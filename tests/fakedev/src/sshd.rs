@@ -7,9 +7,10 @@
 //! a test panics, stops the server and removes the directory. The system's `/etc/ssh` config and
 //! ssh service are never used.
 //!
-//! Needs root: it installs `openssh-server` with apt when `/usr/sbin/sshd` is missing, and logs
-//! in as the dedicated user `netrig-test` (created on first use) rather than root, because a
-//! device's operator account is an ordinary user and sshd treats root logins specially.
+//! Needs root and `/usr/sbin/sshd` (`scripts/setup.sh --test` installs openssh-server; a missing
+//! sshd is an error naming that script, never an install at test time), and logs in as the
+//! dedicated user `netrig-test` (created on first use) rather than root, because a device's
+//! operator account is an ordinary user and sshd treats root logins specially.
 //!
 //! ```no_run
 //! let sshd = fakedev::sshd::Sshd::start().unwrap();
@@ -398,7 +399,7 @@ fn fingerprint(public_key: &Path) -> io::Result<String> {
         .ok_or_else(|| io::Error::other(format!("ssh-keygen -lf {}: unexpected output", public_key.display())))
 }
 
-/// Everything here needs root: installing the package, creating the user, and an sshd that checks
+/// Everything here needs root: creating the user, and an sshd that checks
 /// passwords against /etc/shadow and switches to the user after login.
 fn ensure_root() -> io::Result<()> {
     let status = fs::read_to_string("/proc/self/status").unwrap_or_default();
@@ -407,55 +408,22 @@ fn ensure_root() -> io::Result<()> {
         Some("0") => Ok(()),
         Some(uid) => Err(io::Error::new(
             io::ErrorKind::PermissionDenied,
-            format!("sshd: a test sshd needs root (apt install, useradd, password login); running as uid {uid}"),
+            format!("sshd: a test sshd needs root (useradd, password login); running as uid {uid}"),
         )),
         None => Err(io::Error::other("sshd: cannot read the effective uid from /proc/self/status")),
     }
 }
 
-/// Installs openssh-server with apt when sshd is missing, once per process. The package's own
-/// ssh service is kept from starting (a policy-rc.d that denies service starts, unless the
-/// machine already has one): we only ever use our own instances on our own ports.
+/// The tests never install anything: `scripts/setup.sh --test` (run by `make test`) installs
+/// openssh-server with everything else, so a machine that cannot fails there, early and clearly.
 fn ensure_installed() -> io::Result<()> {
-    static INSTALLED: OnceLock<Result<(), String>> = OnceLock::new();
-    INSTALLED
-        .get_or_init(|| {
-            if Path::new(SSHD).exists() {
-                return Ok(());
-            }
-            if Command::new("apt-get").arg("--version").output().is_err() {
-                return Err(format!("sshd: {SSHD} is missing and apt-get is not available; install OpenSSH server"));
-            }
-            let policy = Path::new("/usr/sbin/policy-rc.d");
-            let ours = !policy.exists()
-                && fs::write(policy, "#!/bin/sh\n# netrig fakedev::sshd: no service starts during install\nexit 101\n")
-                    .is_ok()
-                && fs::set_permissions(policy, fs::Permissions::from_mode(0o755)).is_ok();
-            let result = apt(&["install", "--no-install-recommends", "openssh-server"]).or_else(|_| {
-                apt(&["update"]).and_then(|_| apt(&["install", "--no-install-recommends", "openssh-server"]))
-            });
-            if ours {
-                let _ = fs::remove_file(policy);
-            }
-            result.map_err(|e| format!("sshd: {SSHD} is missing and installing openssh-server failed: {e}"))?;
-            if !Path::new(SSHD).exists() {
-                return Err(format!("sshd: openssh-server installed but {SSHD} is still missing"));
-            }
-            Ok(())
-        })
-        .clone()
-        .map_err(io::Error::other)
-}
-
-fn apt(args: &[&str]) -> Result<(), String> {
-    let out = Command::new("apt-get")
-        .args(["-y", "-q", "-o", "DPkg::Lock::Timeout=300"])
-        .args(args)
-        .env("DEBIAN_FRONTEND", "noninteractive")
-        .stdin(Stdio::null())
-        .output()
-        .map_err(|e| format!("apt-get: {e}"))?;
-    check(out, &format!("apt-get {}", args.join(" "))).map(drop).map_err(|e| e.to_string())
+    if Path::new(SSHD).exists() {
+        return Ok(());
+    }
+    Err(io::Error::new(
+        io::ErrorKind::NotFound,
+        format!("sshd: {SSHD} is missing; run scripts/setup.sh --test (it installs openssh-server), or install OpenSSH server"),
+    ))
 }
 
 /// sshd refuses to start without its privilege-separation directory, which the init system
