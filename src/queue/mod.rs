@@ -27,15 +27,19 @@
 
 #[cfg(feature = "durable")]
 mod durable;
+mod snapshot;
+mod state;
+#[cfg(test)]
+mod tests;
 
 use std::cmp::Reverse;
-use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use hashbrown::HashMap;
 use parking_lot::{Condvar, Mutex, MutexGuard};
-use serde::Serialize;
+
+pub use snapshot::{Counts, ItemInfo, QueueSnapshot};
+use state::{Change, Effects, Ended, Item, State, Status};
 
 use crate::error::{Error, Result};
 
@@ -138,256 +142,6 @@ pub struct Claim {
     pub attempt: u32,
     /// When the lease ends unless extended.
     pub lease_deadline: Instant,
-}
-
-/// How many items are in each state, and how many were completed in the queue's life (for a
-/// durable queue, over every process that opened it). Serializes as the `counts` object of
-/// [`QueueSnapshot::to_json`].
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
-pub struct Counts {
-    pub pending: usize,
-    pub processing: usize,
-    pub suspended: usize,
-    pub failed: usize,
-    pub completed: u64,
-}
-
-impl Counts {
-    /// Items held: what `max_items` bounds.
-    pub fn held(&self) -> usize {
-        self.pending + self.processing + self.suspended + self.failed
-    }
-}
-
-/// One item in a [`QueueSnapshot`].
-#[derive(Debug, Clone, PartialEq)]
-pub struct ItemInfo {
-    pub id: u64,
-    pub priority: i32,
-    pub status: ItemStatus,
-    /// Claims so far (reset by [`Queue::retry_failed`]).
-    pub attempts: u32,
-    /// The text of the last `fail`, or why the last lease ended without one.
-    pub last_error: Option<Arc<str>>,
-    pub payload: Arc<[u8]>,
-    /// Time left on the lease of a processing item.
-    pub lease_remaining: Option<Duration>,
-}
-
-/// The items of a queue and its counts, taken at one instant.
-#[derive(Debug, Clone, PartialEq)]
-pub struct QueueSnapshot {
-    pub name: String,
-    pub counts: Counts,
-    /// Pending items in the order they would be claimed, then processing items by lease
-    /// deadline (soonest first), then suspended and failed items by id.
-    pub items: Vec<ItemInfo>,
-}
-
-impl QueueSnapshot {
-    /// `{"queue": "uploads", "counts": {"pending": 1, ...}, "items": [{"id": 7, "status":
-    /// "pending", "priority": 0, "attempts": 0, "lease_remaining_ms": null, "last_error": null,
-    /// "payload": "...", "payload_encoding": "utf8"}, ...]}`. A payload that is valid UTF-8 is
-    /// given as text (`"payload_encoding": "utf8"`), any other as lowercase hex (`"hex"`), so
-    /// the document is always valid JSON and the payload's bytes can always be recovered.
-    /// `lease_remaining_ms` is whole milliseconds, null for an item that is not processing.
-    pub fn to_json(&self) -> String {
-        #[derive(Serialize)]
-        struct Doc<'a> {
-            queue: &'a str,
-            counts: &'a Counts,
-            items: Items<'a>,
-        }
-        let size = 128 + self.items.iter().map(|i| 160 + 2 * i.payload.len()).sum::<usize>();
-        crate::json::to_string_sized(&Doc { queue: &self.name, counts: &self.counts, items: Items(&self.items) }, size)
-    }
-}
-
-/// The items of a [`QueueSnapshot`] as a JSON array, rendered one by one (no list of copies).
-struct Items<'a>(&'a [ItemInfo]);
-
-impl Serialize for Items<'_> {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
-        s.collect_seq(self.0.iter().map(|i| {
-            let (payload, payload_encoding) = match std::str::from_utf8(&i.payload) {
-                Ok(text) => (Payload::Text(text), "utf8"),
-                Err(_) => (Payload::Hex(crate::json::Hex(&i.payload)), "hex"),
-            };
-            ItemJson {
-                id: i.id,
-                status: i.status.name(),
-                priority: i.priority,
-                attempts: i.attempts,
-                lease_remaining_ms: i.lease_remaining.map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
-                last_error: i.last_error.as_deref(),
-                payload,
-                payload_encoding,
-            }
-        }))
-    }
-}
-
-#[derive(Serialize)]
-struct ItemJson<'a> {
-    id: u64,
-    status: &'static str,
-    priority: i32,
-    attempts: u32,
-    lease_remaining_ms: Option<u64>,
-    last_error: Option<&'a str>,
-    payload: Payload<'a>,
-    payload_encoding: &'static str,
-}
-
-#[derive(Serialize)]
-#[serde(untagged)]
-enum Payload<'a> {
-    Text(&'a str),
-    Hex(crate::json::Hex<'a>),
-}
-
-#[derive(Debug, Clone, Copy)]
-enum Status {
-    Pending,
-    Processing { token: u64, deadline: Instant },
-    Suspended,
-    Failed,
-}
-
-impl Status {
-    fn public(self) -> ItemStatus {
-        match self {
-            Status::Pending => ItemStatus::Pending,
-            Status::Processing { .. } => ItemStatus::Processing,
-            Status::Suspended => ItemStatus::Suspended,
-            Status::Failed => ItemStatus::Failed,
-        }
-    }
-}
-
-/// How the last claim of an item that was not completed ended, to explain a late settle.
-#[derive(Debug, Clone, Copy)]
-enum Ended {
-    Expired { deadline: Instant },
-    Failed,
-    Suspended,
-}
-
-#[derive(Debug)]
-struct Item {
-    priority: i32,
-    payload: Arc<[u8]>,
-    status: Status,
-    attempts: u32,
-    last_error: Option<Arc<str>>,
-    /// The token and attempt of the last claim that ended without `complete`, and how.
-    ended: Option<(u64, u32, Ended)>,
-}
-
-/// Claim order: higher priority first, then lower id.
-type PendingKey = (Reverse<i32>, u64);
-
-#[derive(Debug)]
-struct State {
-    items: HashMap<u64, Item>,
-    pending: BTreeSet<PendingKey>,
-    /// Processing items by lease deadline.
-    leases: BTreeSet<(Instant, u64)>,
-    suspended: BTreeSet<u64>,
-    failed: BTreeSet<u64>,
-    completed: u64,
-    next_id: u64,
-    next_token: u64,
-    closed: bool,
-    /// Claimers waiting on `Queue::ready`.
-    waiters: usize,
-    /// When the timed ones among them wake up at the latest (a multiset: instant -> count).
-    wakeups: BTreeMap<Instant, usize>,
-}
-
-impl State {
-    fn counts(&self) -> Counts {
-        Counts {
-            pending: self.pending.len(),
-            processing: self.leases.len(),
-            suspended: self.suspended.len(),
-            failed: self.failed.len(),
-            completed: self.completed,
-        }
-    }
-
-    /// True when claimers wait but none will wake by the earliest lease deadline, so none
-    /// would take that item back when the lease expires: a lease began or got shorter while
-    /// they slept, or the waiter that was to wake for it left.
-    fn lease_unwatched(&self) -> bool {
-        if self.waiters == 0 {
-            return false;
-        }
-        let Some(&(first, _)) = self.leases.first() else { return false };
-        self.wakeups.first_key_value().is_none_or(|(&wake, _)| wake > first)
-    }
-
-    fn make_pending(&mut self, id: u64, fx: &mut Effects) {
-        let item = self.items.get_mut(&id).expect("a state change names a held item");
-        item.status = Status::Pending;
-        self.pending.insert((Reverse(item.priority), id));
-        fx.ready += 1;
-    }
-
-    /// Takes a processing item's lease away and records how its claim ended.
-    fn end_lease(&mut self, id: u64, how: Ended) {
-        let item = self.items.get_mut(&id).expect("a state change names a held item");
-        if let Status::Processing { token, deadline } = item.status {
-            self.leases.remove(&(deadline, id));
-            item.ended = Some((token, item.attempts, how));
-        }
-    }
-
-    fn remove_from_status_index(&mut self, id: u64) {
-        let item = &self.items[&id];
-        match item.status {
-            Status::Pending => {
-                self.pending.remove(&(Reverse(item.priority), id));
-            }
-            Status::Processing { deadline, .. } => {
-                self.leases.remove(&(deadline, id));
-            }
-            Status::Suspended => {
-                self.suspended.remove(&id);
-            }
-            Status::Failed => {
-                self.failed.remove(&id);
-            }
-        }
-    }
-}
-
-/// What an operation changed besides its result: items that became claimable (waiters to
-/// wake) and, for a durable queue, the items whose rows to write.
-#[derive(Debug, Default)]
-struct Effects {
-    ready: usize,
-    /// None for an in-memory queue: nothing is recorded.
-    changes: Option<Vec<Change>>,
-}
-
-#[derive(Debug, Clone, Copy)]
-#[cfg_attr(not(feature = "durable"), allow(dead_code))]
-enum Change {
-    /// A new item: its whole row.
-    Insert(u64),
-    /// Status, attempts or last error changed.
-    Update(u64),
-    /// Completed or purged.
-    Delete(u64),
-}
-
-impl Effects {
-    fn record(&mut self, change: Change) {
-        if let Some(c) = &mut self.changes {
-            c.push(change);
-        }
-    }
 }
 
 /// A thread-safe work queue. Share it by reference or in an `Arc`; every method takes `&self`.
@@ -1014,24 +768,6 @@ impl Queue {
     }
 }
 
-impl State {
-    fn empty() -> State {
-        State {
-            items: HashMap::new(),
-            pending: BTreeSet::new(),
-            leases: BTreeSet::new(),
-            suspended: BTreeSet::new(),
-            failed: BTreeSet::new(),
-            completed: 0,
-            next_id: 1,
-            next_token: 0,
-            closed: false,
-            waiters: 0,
-            wakeups: BTreeMap::new(),
-        }
-    }
-}
-
 /// `s` cut to at most `max` bytes at a character boundary.
 fn cut(s: &str, max: usize) -> &str {
     if s.len() <= max {
@@ -1042,61 +778,4 @@ fn cut(s: &str, max: usize) -> &str {
         end -= 1;
     }
     &s[..end]
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn cut_keeps_whole_characters() {
-        assert_eq!(cut("héllo", 2), "h");
-        assert_eq!(cut("héllo", 3), "hé");
-        assert_eq!(cut("abc", 10), "abc");
-    }
-
-    #[test]
-    fn options_with_a_zero_are_refused_by_name() {
-        for (opts, field) in [
-            (QueueOptions { max_items: 0, ..Default::default() }, "max_items"),
-            (QueueOptions { max_attempts: 0, ..Default::default() }, "max_attempts"),
-            (QueueOptions { lease: Duration::ZERO, ..Default::default() }, "lease"),
-            (QueueOptions { max_payload: 0, ..Default::default() }, "max_payload"),
-        ] {
-            let e = Queue::new(opts).unwrap_err();
-            assert!(matches!(&e, Error::InvalidArg(m) if m.contains(field)), "{e}");
-        }
-        let e = Queue::new(QueueOptions { lease: Duration::MAX, ..Default::default() }).unwrap_err();
-        assert!(matches!(&e, Error::InvalidArg(m) if m.contains("too long")), "{e}");
-    }
-
-    /// The internal indexes agree with the items' statuses after a mix of operations.
-    #[test]
-    fn indexes_follow_statuses() {
-        let q = Queue::new(QueueOptions { max_attempts: 2, ..Default::default() }).unwrap();
-        let ids: Vec<u64> = (0..20).map(|i| q.push(&[i as u8], i % 3).unwrap()).collect();
-        let a = q.claim(Some(Duration::ZERO)).unwrap();
-        let b = q.claim(Some(Duration::ZERO)).unwrap();
-        q.fail(a.id, a.token, false, "x").unwrap();
-        q.suspend(b.id).unwrap();
-        q.suspend(ids[5]).unwrap();
-        let c = q.claim_with_lease(Some(Duration::ZERO), Duration::from_millis(1)).unwrap();
-        std::thread::sleep(Duration::from_millis(3));
-        let st = {
-            let (st, fx, _) = q.lock();
-            q.settle(st, fx);
-            q.state.lock()
-        };
-        for (id, it) in &st.items {
-            match it.status {
-                Status::Pending => assert!(st.pending.contains(&(Reverse(it.priority), *id))),
-                Status::Processing { deadline, .. } => assert!(st.leases.contains(&(deadline, *id))),
-                Status::Suspended => assert!(st.suspended.contains(id)),
-                Status::Failed => assert!(st.failed.contains(id)),
-            }
-        }
-        let total = st.pending.len() + st.leases.len() + st.suspended.len() + st.failed.len();
-        assert_eq!(total, st.items.len());
-        assert!(matches!(st.items[&c.id].status, Status::Pending));
-    }
 }
