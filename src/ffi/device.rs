@@ -15,7 +15,7 @@ use std::time::Duration;
 use super::args::{options_arg, options_default, GrowableOptions};
 use super::args::{str_arg, str_array, Out};
 use super::guard::call;
-use super::handle::{HandleTable, Kind};
+use super::handle::CHandle;
 use crate::device::{
     Auth, Commit, ConfigOptions, Device, DeviceOptions, ExecOutput, HostKeyPolicy, Output, Platform, Protocol,
 };
@@ -138,7 +138,7 @@ pub struct netrig_device_options {
 }
 
 /// The C form of an operation's result, made once so accessors only hand out pointers.
-pub(super) struct COutput {
+pub(crate) struct COutput {
     /// Output text (or exec's stdout), NUL-terminated (the NUL is not counted).
     text: Vec<u8>,
     /// Exec's stderr, NUL-terminated.
@@ -169,28 +169,22 @@ impl From<ExecOutput> for COutput {
 
 /// What a device handle holds: a session of its own (`netrig_device_open`), or a session lent by
 /// a pool (`netrig_pool_checkout`), which `netrig_device_free` gives back instead of closing.
-pub(super) enum DeviceSlot {
+pub(crate) enum DeviceSlot {
     Owned(Arc<Device>),
     Leased(Lease),
 }
 
 impl DeviceSlot {
-    fn device(&self) -> &Arc<Device> {
+    /// The device, by reference count, so that an operation holds its own reference and the
+    /// table's hazard slot is released at once (free and cancel never wait for a long
+    /// operation): `dev.with(DeviceSlot::device)?`. A lease's check-in counts those
+    /// references: a session still in use by a call is discarded.
+    fn device(&self) -> Arc<Device> {
         match self {
-            DeviceSlot::Owned(d) => d,
-            DeviceSlot::Leased(l) => l.device_arc(),
+            DeviceSlot::Owned(d) => Arc::clone(d),
+            DeviceSlot::Leased(l) => Arc::clone(l.device_arc()),
         }
     }
-}
-
-// Devices are shared by reference count so that an operation holds its own reference and the
-// table's hazard slot is released at once (free and cancel never wait for a long operation).
-// A lease's check-in counts those references: a session still in use by a call is discarded.
-pub(super) static DEVICES: HandleTable<DeviceSlot> = HandleTable::new(Kind::Device);
-pub(super) static OUTPUTS: HandleTable<COutput> = HandleTable::new(Kind::Output);
-
-fn device(dev: netrig_device) -> Result<Arc<Device>> {
-    DEVICES.with(dev.id, |slot| Arc::clone(slot.device()))
 }
 
 pub(super) fn opt_str<'a>(p: *const c_char, what: &'static str) -> Result<Option<&'a str>> {
@@ -374,8 +368,7 @@ pub unsafe extern "C" fn netrig_device_open(
         let out = Out::new(out, "out")?;
         let opts = options_arg(options, "options")?.to_options()?;
         let device = Device::open(&opts)?;
-        let id = DEVICES.insert(DeviceSlot::Owned(Arc::new(device)))?;
-        out.set(netrig_device { id });
+        out.set(netrig_device::insert(DeviceSlot::Owned(Arc::new(device)))?);
         Ok(())
     })
 }
@@ -400,12 +393,12 @@ pub extern "C" fn netrig_device_free(dev: netrig_device) -> netrig_status {
     call("netrig_device_free", || {
         // A leased session is not retired: the lease's check-in decides (back to the pool, or
         // discarded when a call of another thread still uses it or it is broken).
-        DEVICES.with(dev.id, |slot| {
+        dev.with(|slot| {
             if let DeviceSlot::Owned(d) = slot {
                 d.retire()
             }
         })?;
-        DEVICES.remove(dev.id)
+        dev.remove()
     })
 }
 
@@ -417,7 +410,7 @@ pub extern "C" fn netrig_device_free(dev: netrig_device) -> netrig_status {
 /// Thread-safety: any thread.
 #[no_mangle]
 pub extern "C" fn netrig_device_close(dev: netrig_device) -> netrig_status {
-    call("netrig_device_close", || device(dev)?.close())
+    call("netrig_device_close", || dev.with(DeviceSlot::device)?.close())
 }
 
 /// Cancels the operation running on the device: it returns NETRIG_E_CANCELLED within 100 ms,
@@ -428,14 +421,13 @@ pub extern "C" fn netrig_device_close(dev: netrig_device) -> netrig_status {
 /// meant to be made from another thread than the one running the operation.
 #[no_mangle]
 pub extern "C" fn netrig_device_cancel(dev: netrig_device) -> netrig_status {
-    call("netrig_device_cancel", || device(dev).map(|d| d.cancel()))
+    call("netrig_device_cancel", || dev.with(DeviceSlot::device).map(|d| d.cancel()))
 }
 
 fn run_op(out: *mut netrig_output, op: impl FnOnce() -> Result<COutput>) -> Result<()> {
     let out = Out::new(out, "out")?;
     let result = op()?;
-    let id = OUTPUTS.insert(result)?;
-    out.set(netrig_output { id });
+    out.set(netrig_output::insert(result)?);
     Ok(())
 }
 
@@ -459,7 +451,7 @@ pub unsafe extern "C" fn netrig_device_send_command(
     call("netrig_device_send_command", || {
         run_op(out, || {
             let command = str_arg(command, "command")?;
-            Ok(device(dev)?.send_command(command, timeout(timeout_ms))?.into())
+            Ok(dev.with(DeviceSlot::device)?.send_command(command, timeout(timeout_ms))?.into())
         })
     })
 }
@@ -480,7 +472,7 @@ pub unsafe extern "C" fn netrig_device_try_send_command(
     call("netrig_device_try_send_command", || {
         run_op(out, || {
             let command = str_arg(command, "command")?;
-            Ok(device(dev)?.try_send_command(command, timeout(timeout_ms))?.into())
+            Ok(dev.with(DeviceSlot::device)?.try_send_command(command, timeout(timeout_ms))?.into())
         })
     })
 }
@@ -502,7 +494,7 @@ pub unsafe extern "C" fn netrig_device_send_command_expect(
         run_op(out, || {
             let command = str_arg(command, "command")?;
             let expect = str_arg(expect, "expect")?;
-            Ok(device(dev)?.send_command_expect(command, expect, timeout(timeout_ms))?.into())
+            Ok(dev.with(DeviceSlot::device)?.send_command_expect(command, expect, timeout(timeout_ms))?.into())
         })
     })
 }
@@ -524,7 +516,7 @@ pub unsafe extern "C" fn netrig_device_send_command_timing(
         run_op(out, || {
             let command = str_arg(command, "command")?;
             let quiet = Duration::from_millis(quiet_ms as u64);
-            Ok(device(dev)?.send_command_timing(command, quiet, timeout(timeout_ms))?.into())
+            Ok(dev.with(DeviceSlot::device)?.send_command_timing(command, quiet, timeout(timeout_ms))?.into())
         })
     })
 }
@@ -551,7 +543,7 @@ pub unsafe extern "C" fn netrig_device_send_interactive(
             let sends = str_array(sends, n, "sends")?;
             let expects = str_array(expects, n, "expects")?;
             let steps: Vec<(&str, &str)> = sends.into_iter().zip(expects).collect();
-            Ok(device(dev)?.send_interactive(&steps, timeout(timeout_ms))?.into())
+            Ok(dev.with(DeviceSlot::device)?.send_interactive(&steps, timeout(timeout_ms))?.into())
         })
     })
 }
@@ -579,7 +571,7 @@ pub unsafe extern "C" fn netrig_device_send_config_set(
         run_op(out, || {
             let lines = str_array(lines, n, "lines")?;
             let opts = config_options(flags)?;
-            Ok(device(dev)?.send_config_set(&lines, opts, timeout(timeout_ms))?.into())
+            Ok(dev.with(DeviceSlot::device)?.send_config_set(&lines, opts, timeout(timeout_ms))?.into())
         })
     })
 }
@@ -614,7 +606,9 @@ pub unsafe extern "C" fn netrig_device_save_config(
     timeout_ms: u32,
     out: *mut netrig_output,
 ) -> netrig_status {
-    call("netrig_device_save_config", || run_op(out, || Ok(device(dev)?.save_config(timeout(timeout_ms))?.into())))
+    call("netrig_device_save_config", || {
+        run_op(out, || Ok(dev.with(DeviceSlot::device)?.save_config(timeout(timeout_ms))?.into()))
+    })
 }
 
 /// Enters privileged mode with the secret given at open (nothing to do when already there).
@@ -624,7 +618,7 @@ pub unsafe extern "C" fn netrig_device_save_config(
 /// Thread-safety: any thread.
 #[no_mangle]
 pub extern "C" fn netrig_device_enable(dev: netrig_device, timeout_ms: u32) -> netrig_status {
-    call("netrig_device_enable", || device(dev)?.enable(timeout(timeout_ms)))
+    call("netrig_device_enable", || dev.with(DeviceSlot::device)?.enable(timeout(timeout_ms)))
 }
 
 /// Leaves privileged mode (leaving configuration mode first if needed).
@@ -633,7 +627,7 @@ pub extern "C" fn netrig_device_enable(dev: netrig_device, timeout_ms: u32) -> n
 /// Thread-safety: any thread.
 #[no_mangle]
 pub extern "C" fn netrig_device_exit_enable(dev: netrig_device, timeout_ms: u32) -> netrig_status {
-    call("netrig_device_exit_enable", || device(dev)?.exit_enable(timeout(timeout_ms)))
+    call("netrig_device_exit_enable", || dev.with(DeviceSlot::device)?.exit_enable(timeout(timeout_ms)))
 }
 
 /// Enters configuration mode (entering privileged mode first if needed). NETRIG_E_PROMPT if
@@ -643,7 +637,7 @@ pub extern "C" fn netrig_device_exit_enable(dev: netrig_device, timeout_ms: u32)
 /// Thread-safety: any thread.
 #[no_mangle]
 pub extern "C" fn netrig_device_config_mode(dev: netrig_device, timeout_ms: u32) -> netrig_status {
-    call("netrig_device_config_mode", || device(dev)?.config_mode(timeout(timeout_ms)))
+    call("netrig_device_config_mode", || dev.with(DeviceSlot::device)?.config_mode(timeout(timeout_ms)))
 }
 
 /// Leaves configuration mode from any sub-mode (nothing to do when not in it).
@@ -652,7 +646,7 @@ pub extern "C" fn netrig_device_config_mode(dev: netrig_device, timeout_ms: u32)
 /// Thread-safety: any thread.
 #[no_mangle]
 pub extern "C" fn netrig_device_exit_config_mode(dev: netrig_device, timeout_ms: u32) -> netrig_status {
-    call("netrig_device_exit_config_mode", || device(dev)?.exit_config_mode(timeout(timeout_ms)))
+    call("netrig_device_exit_config_mode", || dev.with(DeviceSlot::device)?.exit_config_mode(timeout(timeout_ms)))
 }
 
 /// Checks the session with a real round trip (RETURN, then the prompt). `*alive` is true when
@@ -669,7 +663,7 @@ pub unsafe extern "C" fn netrig_device_is_alive(
 ) -> netrig_status {
     call("netrig_device_is_alive", || {
         let alive = Out::new(alive, "alive")?;
-        alive.set(device(dev)?.is_alive(timeout(timeout_ms))?);
+        alive.set(dev.with(DeviceSlot::device)?.is_alive(timeout(timeout_ms))?);
         Ok(())
     })
 }
@@ -690,7 +684,7 @@ pub unsafe extern "C" fn netrig_device_exec(
     call("netrig_device_exec", || {
         run_op(out, || {
             let command = str_arg(command, "command")?;
-            Ok(device(dev)?.exec(command, timeout(timeout_ms))?.into())
+            Ok(dev.with(DeviceSlot::device)?.exec(command, timeout(timeout_ms))?.into())
         })
     })
 }
@@ -746,7 +740,7 @@ pub unsafe extern "C" fn netrig_device_put_file(
         let local = str_arg(local_path, "local_path")?;
         let remote = str_arg(remote_path, "remote_path")?;
         let protocol = protocol(protocol_)?;
-        let d = device(dev)?;
+        let d = dev.with(DeviceSlot::device)?;
         transfer(progress, user_data, bytes, |p| d.put_file(Path::new(local), remote, protocol, p, timeout(timeout_ms)))
     })
 }
@@ -774,7 +768,7 @@ pub unsafe extern "C" fn netrig_device_get_file(
         let remote = str_arg(remote_path, "remote_path")?;
         let local = str_arg(local_path, "local_path")?;
         let protocol = protocol(protocol_)?;
-        let d = device(dev)?;
+        let d = dev.with(DeviceSlot::device)?;
         transfer(progress, user_data, bytes, |p| d.get_file(remote, Path::new(local), protocol, p, timeout(timeout_ms)))
     })
 }
@@ -787,7 +781,7 @@ fn output_bytes(
     which: impl FnOnce(&COutput) -> &Vec<u8>,
 ) -> Result<()> {
     let text = Out::new(text, "text")?;
-    let (ptr, n) = OUTPUTS.with(out.id, |o| {
+    let (ptr, n) = out.with(|o| {
         let bytes = which(o);
         (bytes.as_ptr() as *const c_char, bytes.len() - 1)
     })?;
@@ -830,7 +824,7 @@ pub unsafe extern "C" fn netrig_output_stderr(
 pub unsafe extern "C" fn netrig_output_exit_status(out: netrig_output, status: *mut i32) -> netrig_status {
     call("netrig_output_exit_status", || {
         let status = Out::new(status, "status")?;
-        status.set(OUTPUTS.with(out.id, |o| o.exit_status)?);
+        status.set(out.with(|o| o.exit_status)?);
         Ok(())
     })
 }
@@ -842,7 +836,7 @@ pub unsafe extern "C" fn netrig_output_exit_status(out: netrig_output, status: *
 pub unsafe extern "C" fn netrig_output_elapsed_us(out: netrig_output, us: *mut u64) -> netrig_status {
     call("netrig_output_elapsed_us", || {
         let us = Out::new(us, "us")?;
-        us.set(OUTPUTS.with(out.id, |o| o.elapsed_us)?);
+        us.set(out.with(|o| o.elapsed_us)?);
         Ok(())
     })
 }
@@ -853,5 +847,5 @@ pub unsafe extern "C" fn netrig_output_elapsed_us(out: netrig_output, us: *mut u
 /// Thread-safety: any thread.
 #[no_mangle]
 pub extern "C" fn netrig_output_free(out: netrig_output) -> netrig_status {
-    call("netrig_output_free", || OUTPUTS.remove(out.id))
+    call("netrig_output_free", || out.remove())
 }

@@ -14,9 +14,9 @@ use std::time::Duration;
 
 use super::args::{options_arg, options_array_arg, options_default, options_or_default, GrowableOptions};
 use super::args::{str_arg, Out};
-use super::device::{netrig_device, netrig_device_options, opt_str, DeviceSlot, DEVICES};
+use super::device::{netrig_device, netrig_device_options, opt_str, DeviceSlot};
 use super::guard::call;
-use super::handle::{HandleTable, Kind};
+use super::handle::CHandle;
 use crate::device::DeviceOptions;
 use crate::error::{netrig_status, Error, Result};
 use crate::pool::{Lease, Pool, PoolKey, PoolOptions, PoolStats};
@@ -110,19 +110,16 @@ pub struct netrig_pool_stats {
 /// A pool as its C handle holds it: the pool, which runs started on it share, and the flag
 /// `netrig_pool_free` raises to end the checkouts still waiting through this handle (the runs'
 /// own checkouts go on).
-pub(super) struct CPool {
+pub(crate) struct CPool {
     pool: Arc<Pool>,
     freed: AtomicBool,
 }
 
-pub(super) static POOLS: HandleTable<Arc<CPool>> = HandleTable::new(Kind::Pool);
-
-pub(super) fn lookup_pool(p: netrig_pool) -> Result<Arc<Pool>> {
-    POOLS.with(p.id, |c| Arc::clone(&c.pool))
-}
-
-fn lookup_cpool(p: netrig_pool) -> Result<Arc<CPool>> {
-    POOLS.with(p.id, Arc::clone)
+impl CPool {
+    /// The pool itself, for calls and runs that go on after they let go of the handle table.
+    pub(super) fn pool(&self) -> Arc<Pool> {
+        Arc::clone(&self.pool)
+    }
 }
 
 fn ms(v: u32) -> Duration {
@@ -240,8 +237,7 @@ fn checkout_timeout(ms: u32) -> Option<Duration> {
 
 /// Puts a lease in the device table; on failure the lease goes back to the pool.
 fn lend(lease: Lease, out: &Out<netrig_device>) -> Result<()> {
-    let id = DEVICES.insert(DeviceSlot::Leased(lease))?;
-    out.set(netrig_device { id });
+    out.set(netrig_device::insert(DeviceSlot::Leased(lease))?);
     Ok(())
 }
 
@@ -291,8 +287,10 @@ pub unsafe extern "C" fn netrig_pool_new(opts: *const netrig_pool_options, out: 
     call("netrig_pool_new", || {
         let out = Out::new(out, "out")?;
         let opts = options_or_default(opts, "opts")?.to_options()?;
-        let id = POOLS.insert(Arc::new(CPool { pool: Arc::new(Pool::new(opts)?), freed: AtomicBool::new(false) }))?;
-        out.set(netrig_pool { id });
+        out.set(netrig_pool::insert(Arc::new(CPool {
+            pool: Arc::new(Pool::new(opts)?),
+            freed: AtomicBool::new(false),
+        }))?);
         Ok(())
     })
 }
@@ -309,7 +307,7 @@ pub unsafe extern "C" fn netrig_pool_new(opts: *const netrig_pool_options, out: 
 #[no_mangle]
 pub extern "C" fn netrig_pool_free(pool: netrig_pool) -> netrig_status {
     call("netrig_pool_free", || {
-        let c = POOLS.take(pool.id)?;
+        let c = pool.take()?;
         // Checkouts waiting through this handle hold the pool, so dropping the handle's
         // reference alone would leave them waiting for their full timeout.
         c.freed.store(true, Ordering::SeqCst);
@@ -348,7 +346,7 @@ pub unsafe extern "C" fn netrig_pool_checkout(
 ) -> netrig_status {
     call("netrig_pool_checkout", || {
         let out = Out::new(out, "out")?;
-        let p = lookup_cpool(pool)?;
+        let p = pool.get()?;
         let opts = read_device_options(opts, "opts")?;
         lend(
             p.pool.checkout_unless_closed(&PoolKey::of(&opts), Some(&opts), checkout_timeout(timeout_ms), &p.freed)?,
@@ -376,7 +374,7 @@ pub unsafe extern "C" fn netrig_pool_checkout_key(
 ) -> netrig_status {
     call("netrig_pool_checkout_key", || {
         let out = Out::new(out, "out")?;
-        let p = lookup_cpool(pool)?;
+        let p = pool.get()?;
         let key = read_key(host, port, username, platform)?;
         lend(p.pool.checkout_unless_closed(&key, None, checkout_timeout(timeout_ms), &p.freed)?, &out)
     })
@@ -392,7 +390,7 @@ pub unsafe extern "C" fn netrig_pool_checkout_key(
 #[no_mangle]
 pub extern "C" fn netrig_pool_discard(dev: netrig_device) -> netrig_status {
     call("netrig_pool_discard", || {
-        let leased = DEVICES.with(dev.id, |slot| matches!(slot, DeviceSlot::Leased(_)))?;
+        let leased = dev.with(|slot| matches!(slot, DeviceSlot::Leased(_)))?;
         if !leased {
             return Err(Error::InvalidArg(format!(
                 "device handle {:#x} was opened with netrig_device_open, not checked out of a pool; \
@@ -400,7 +398,7 @@ pub extern "C" fn netrig_pool_discard(dev: netrig_device) -> netrig_status {
                 dev.id
             )));
         }
-        match DEVICES.take(dev.id)? {
+        match dev.take()? {
             DeviceSlot::Leased(lease) => lease.discard(),
             // The id was checked above and an id never changes what it holds.
             DeviceSlot::Owned(d) => d.retire(),
@@ -436,7 +434,7 @@ pub unsafe extern "C" fn netrig_pool_prewarm(
     failed: *mut usize,
 ) -> netrig_status {
     call("netrig_pool_prewarm", || {
-        let p = lookup_pool(pool)?;
+        let p = pool.with(|c| c.pool())?;
         if parallel == 0 {
             return Err(Error::InvalidArg("parallel is 0; at least one connect must run at a time".into()));
         }
@@ -491,7 +489,7 @@ pub unsafe extern "C" fn netrig_pool_prewarm(
 pub unsafe extern "C" fn netrig_pool_get_stats(pool: netrig_pool, out: *mut netrig_pool_stats) -> netrig_status {
     call("netrig_pool_get_stats", || {
         let out = Out::new(out, "out")?;
-        out.set(lookup_pool(pool)?.stats().into());
+        out.set(pool.with(|c| c.pool())?.stats().into());
         Ok(())
     })
 }
@@ -505,7 +503,7 @@ pub unsafe extern "C" fn netrig_pool_get_stats(pool: netrig_pool, out: *mut netr
 #[no_mangle]
 pub extern "C" fn netrig_pool_close_all(pool: netrig_pool) -> netrig_status {
     call("netrig_pool_close_all", || {
-        lookup_pool(pool)?.close_all();
+        pool.with(|c| c.pool())?.close_all();
         Ok(())
     })
 }

@@ -18,9 +18,9 @@ use parking_lot::Mutex;
 use super::args::str_array;
 use super::args::{options_default, options_or_default, GrowableOptions};
 use super::args::{str_arg, write_buf, Out};
-use super::device::{config_options, netrig_device_options, netrig_output, protocol, COutput, OUTPUTS};
+use super::device::{config_options, netrig_device_options, netrig_output, protocol, COutput};
 use super::guard::call;
-use super::handle::{HandleTable, Kind};
+use super::handle::CHandle;
 use super::pool::{netrig_pool, read_device_options, read_key};
 use crate::error::{netrig_status, Error, Result};
 use crate::run::{
@@ -213,13 +213,13 @@ pub struct netrig_step_result {
 }
 
 #[derive(Default)]
-struct JobSpec {
+pub(crate) struct JobSpec {
     targets: Vec<Target>,
     steps: Vec<Step>,
 }
 
 /// A run as C sees it: the core's run plus what C accessors need at any time.
-struct CRun {
+pub(crate) struct CRun {
     run: Run,
     /// "host:port" of each target, known from the start.
     names: Vec<String>,
@@ -233,13 +233,6 @@ thread_local! {
     /// The identity of the run whose callback this thread is running (0: none), so that
     /// `netrig_run_wait` from inside that callback fails instead of waiting for itself.
     static IN_CALLBACK: Cell<usize> = const { Cell::new(0) };
-}
-
-static JOBS: HandleTable<Mutex<JobSpec>> = HandleTable::new(Kind::Job);
-static RUNS: HandleTable<Arc<CRun>> = HandleTable::new(Kind::Run);
-
-fn crun(run: netrig_run) -> Result<Arc<CRun>> {
-    RUNS.with(run.id, Arc::clone)
 }
 
 fn state_code(s: State) -> u32 {
@@ -334,11 +327,11 @@ impl EventCallback {
 }
 
 fn add_step(job: netrig_job, step: Step) -> Result<()> {
-    JOBS.with(job.id, |j| j.lock().steps.push(step))
+    job.with(|j| j.lock().steps.push(step))
 }
 
 fn add_target(job: netrig_job, target: Target) -> Result<()> {
-    JOBS.with(job.id, |j| j.lock().targets.push(target))
+    job.with(|j| j.lock().targets.push(target))
 }
 
 fn step_timeout(step: Step, timeout_ms: u32) -> Step {
@@ -358,8 +351,7 @@ fn step_timeout(step: Step, timeout_ms: u32) -> Step {
 pub unsafe extern "C" fn netrig_job_new(out: *mut netrig_job) -> netrig_status {
     call("netrig_job_new", || {
         let out = Out::new(out, "out")?;
-        let id = JOBS.insert(Mutex::new(JobSpec::default()))?;
-        out.set(netrig_job { id });
+        out.set(netrig_job::insert(Mutex::new(JobSpec::default()))?);
         Ok(())
     })
 }
@@ -370,7 +362,7 @@ pub unsafe extern "C" fn netrig_job_new(out: *mut netrig_job) -> netrig_status {
 /// (microseconds). Thread-safety: any thread.
 #[no_mangle]
 pub extern "C" fn netrig_job_free(job: netrig_job) -> netrig_status {
-    call("netrig_job_free", || JOBS.remove(job.id))
+    call("netrig_job_free", || job.remove())
 }
 
 /// Adds a device to run on; a run opens its session with these options (or checks one out of
@@ -384,7 +376,7 @@ pub extern "C" fn netrig_job_free(job: netrig_job) -> netrig_status {
 #[no_mangle]
 pub unsafe extern "C" fn netrig_job_add_target(job: netrig_job, opts: *const netrig_device_options) -> netrig_status {
     call("netrig_job_add_target", || {
-        JOBS.with(job.id, |_| ())?;
+        job.with(|_| ())?;
         let opts = read_device_options(opts, "opts")?;
         add_target(job, Target::from(opts))
     })
@@ -407,7 +399,7 @@ pub unsafe extern "C" fn netrig_job_add_target_key(
     platform: *const c_char,
 ) -> netrig_status {
     call("netrig_job_add_target_key", || {
-        JOBS.with(job.id, |_| ())?;
+        job.with(|_| ())?;
         let key = read_key(host, port, username, platform)?;
         add_target(job, Target::Key(key))
     })
@@ -425,7 +417,7 @@ pub unsafe extern "C" fn netrig_job_add_command(
     timeout_ms: u32,
 ) -> netrig_status {
     call("netrig_job_add_command", || {
-        JOBS.with(job.id, |_| ())?;
+        job.with(|_| ())?;
         let command = str_arg(command, "command")?;
         add_step(job, step_timeout(Step::command(command), timeout_ms))
     })
@@ -446,7 +438,7 @@ pub unsafe extern "C" fn netrig_job_add_config(
     timeout_ms: u32,
 ) -> netrig_status {
     call("netrig_job_add_config", || {
-        JOBS.with(job.id, |_| ())?;
+        job.with(|_| ())?;
         if count == 0 {
             return Err(Error::InvalidArg("count is 0; a configuration step needs at least one line".into()));
         }
@@ -469,7 +461,7 @@ pub unsafe extern "C" fn netrig_job_add_exec(
     timeout_ms: u32,
 ) -> netrig_status {
     call("netrig_job_add_exec", || {
-        JOBS.with(job.id, |_| ())?;
+        job.with(|_| ())?;
         let command = str_arg(command, "command")?;
         add_step(job, step_timeout(Step::exec(command), timeout_ms))
     })
@@ -491,7 +483,7 @@ pub unsafe extern "C" fn netrig_job_add_put(
     timeout_ms: u32,
 ) -> netrig_status {
     call("netrig_job_add_put", || {
-        JOBS.with(job.id, |_| ())?;
+        job.with(|_| ())?;
         let local = str_arg(local, "local")?;
         let remote = str_arg(remote, "remote")?;
         let protocol = protocol(protocol_)?;
@@ -515,7 +507,7 @@ pub unsafe extern "C" fn netrig_job_add_get(
     timeout_ms: u32,
 ) -> netrig_status {
     call("netrig_job_add_get", || {
-        JOBS.with(job.id, |_| ())?;
+        job.with(|_| ())?;
         let remote = str_arg(remote, "remote")?;
         let local = str_arg(local, "local")?;
         let protocol = protocol(protocol_)?;
@@ -604,11 +596,11 @@ pub unsafe extern "C" fn netrig_run_start(
 ) -> netrig_status {
     call("netrig_run_start", || {
         let out = Out::new(out, "out")?;
-        let (targets, steps) = JOBS.with(job.id, |j| {
+        let (targets, steps) = job.with(|j| {
             let j = j.lock();
             (j.targets.clone(), j.steps.clone())
         })?;
-        let pool = if pool.id == 0 { None } else { Some(super::pool::lookup_pool(pool)?) };
+        let pool = if pool.id == 0 { None } else { Some(pool.with(|c| c.pool())?) };
         let opts = options_or_default(opts, "opts")?.to_options()?;
         let callback_id = callback.map(|_| Arc::new(()));
         let progress = callback.zip(callback_id.clone()).map(|(f, id)| {
@@ -619,9 +611,9 @@ pub unsafe extern "C" fn netrig_run_start(
         let exec_steps = steps.iter().map(|s| matches!(s.action, Action::Exec(_))).collect();
         let run = Run::start(targets, steps, opts, pool, progress)?;
         let c = Arc::new(CRun { run, names, exec_steps, callback: callback_id });
-        match RUNS.insert(Arc::clone(&c)) {
-            Ok(id) => {
-                out.set(netrig_run { id });
+        match netrig_run::insert(Arc::clone(&c)) {
+            Ok(run) => {
+                out.set(run);
                 Ok(())
             }
             Err(e) => {
@@ -647,7 +639,7 @@ pub unsafe extern "C" fn netrig_run_start(
 #[no_mangle]
 pub extern "C" fn netrig_run_wait(run: netrig_run, timeout_ms: u32) -> netrig_status {
     call("netrig_run_wait", || {
-        let c = crun(run)?;
+        let c = run.get()?;
         if let Some(id) = &c.callback {
             if IN_CALLBACK.try_with(Cell::get).unwrap_or(0) == Arc::as_ptr(id) as usize {
                 return Err(Error::InvalidArg(
@@ -671,7 +663,7 @@ pub extern "C" fn netrig_run_wait(run: netrig_run, timeout_ms: u32) -> netrig_st
 #[no_mangle]
 pub extern "C" fn netrig_run_cancel(run: netrig_run) -> netrig_status {
     call("netrig_run_cancel", || {
-        crun(run)?.run.cancel();
+        run.get()?.run.cancel();
         Ok(())
     })
 }
@@ -693,7 +685,7 @@ pub unsafe extern "C" fn netrig_run_next_event(
 ) -> netrig_status {
     call("netrig_run_next_event", || {
         let out = Out::new(out, "out")?;
-        let c = crun(run)?;
+        let c = run.get()?;
         match c.run.wait_event(super::wait_arg(timeout_ms)) {
             Ok(e) => {
                 out.set(netrig_event::from(&e));
@@ -721,18 +713,18 @@ pub extern "C" fn netrig_run_free(run: netrig_run) -> netrig_status {
     call("netrig_run_free", || {
         // Other threads may hold the run (waiting on it), so dropping the handle's reference
         // alone would not stop it.
-        RUNS.with(run.id, |c| {
+        run.with(|c| {
             if !c.run.is_finished() {
                 c.run.cancel()
             }
         })?;
-        RUNS.remove(run.id)
+        run.remove()
     })
 }
 
 /// The report of a finished run, or NETRIG_E_BUSY.
 fn report(run: netrig_run) -> Result<(Arc<CRun>, Arc<Report>)> {
-    let c = crun(run)?;
+    let c = run.get()?;
     let report = c.run.report().ok_or_else(|| {
         Error::Busy("the run is still running; its results are ready once netrig_run_wait returns NETRIG_OK".into())
     })?;
@@ -834,7 +826,7 @@ pub unsafe extern "C" fn netrig_run_host_name(
 ) -> netrig_status {
     call("netrig_run_host_name", || {
         let out_len = Out::new(out_len, "out_len")?;
-        let c = crun(run)?;
+        let c = run.get()?;
         let name = c.names.get(host).ok_or(Error::IndexOutOfRange {
             what: "the run's host list",
             index: host,
@@ -899,8 +891,7 @@ pub unsafe extern "C" fn netrig_run_step_output(
             s.exit_status.unwrap_or(none),
             s.duration,
         );
-        let id = OUTPUTS.insert(o)?;
-        out.set(netrig_output { id });
+        out.set(netrig_output::insert(o)?);
         Ok(())
     })
 }
@@ -957,8 +948,7 @@ pub unsafe extern "C" fn netrig_run_json(run: netrig_run, out: *mut netrig_outpu
     call("netrig_run_json", || {
         let out = Out::new(out, "out")?;
         let (_, r) = report(run)?;
-        let id = OUTPUTS.insert(COutput::new(r.to_json().into_bytes(), Vec::new(), 0, r.wall))?;
-        out.set(netrig_output { id });
+        out.set(netrig_output::insert(COutput::new(r.to_json().into_bytes(), Vec::new(), 0, r.wall))?);
         Ok(())
     })
 }

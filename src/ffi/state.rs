@@ -9,7 +9,8 @@ use std::ffi::c_char;
 
 use super::args::{str_arg, str_array, write_buf, Out};
 use super::guard::call;
-use super::store::{netrig_store, with_store};
+use super::handle::CHandle;
+use super::store::netrig_store;
 use crate::error::{netrig_status, Error, Result};
 use crate::store::{services_json, ServiceState, TestStart, TestState, TestUpdate};
 
@@ -109,7 +110,7 @@ pub unsafe extern "C" fn netrig_test_start(
             topology: str_arg(topology, "topology")?.to_owned(),
             fields: names.iter().zip(&values).map(|(n, v)| (n.to_string(), v.to_string())).collect(),
         };
-        let st = with_store(store, |s| s.test_start(&start))?;
+        let st = store.try_with(|s| s.test_start(&start))?;
         Out::optional(out).set(info(&st));
         Ok(())
     })
@@ -122,7 +123,7 @@ pub unsafe extern "C" fn netrig_test_start(
 #[no_mangle]
 pub unsafe extern "C" fn netrig_test_stop(store: netrig_store, out: *mut netrig_test_info) -> netrig_status {
     call("netrig_test_stop", || {
-        let st = with_store(store, |s| s.test_stop())?;
+        let st = store.try_with(|s| s.test_stop())?;
         Out::optional(out).set(info(&st));
         Ok(())
     })
@@ -163,7 +164,7 @@ pub unsafe extern "C" fn netrig_test_update(
             topology: opt_str(u.topology, "topology")?,
             fields: names.iter().map(|n| n.to_string()).zip(values).collect(),
         };
-        let st = with_store(store, |s| s.test_update(&update))?;
+        let st = store.try_with(|s| s.test_update(&update))?;
         Out::optional(out).set(info(&st));
         Ok(())
     })
@@ -176,7 +177,7 @@ pub unsafe extern "C" fn netrig_test_update(
 pub unsafe extern "C" fn netrig_test_get_info(store: netrig_store, out: *mut netrig_test_info) -> netrig_status {
     call("netrig_test_get_info", || {
         let out = Out::new(out, "out")?;
-        out.set(info(&with_store(store, |s| Ok(s.test_state()))?));
+        out.set(info(&store.try_with(|s| Ok(s.test_state()))?));
         Ok(())
     })
 }
@@ -197,7 +198,7 @@ pub unsafe extern "C" fn netrig_test_json(
     len: *mut usize,
 ) -> netrig_status {
     call("netrig_test_json", || {
-        let json = with_store(store, |s| Ok(s.test_state().to_json()))?;
+        let json = store.try_with(|s| Ok(s.test_state().to_json()))?;
         write_buf(buf.cast(), cap, json.as_bytes(), true, &Out::optional(len), &|| "test state JSON".into())
     })
 }
@@ -216,7 +217,7 @@ pub unsafe extern "C" fn netrig_service_set(
     call("netrig_service_set", || {
         let name = str_arg(name, "name")?;
         let detail = str_arg(detail, "detail")?;
-        with_store(store, |s| s.service_set(name, running != 0, detail)).map(drop)
+        store.try_with(|s| s.service_set(name, running != 0, detail)).map(drop)
     })
 }
 
@@ -239,7 +240,7 @@ pub unsafe extern "C" fn netrig_service_get(
     call("netrig_service_get", || {
         let out = Out::new(out, "out")?;
         let name = str_arg(name, "name")?;
-        let st: ServiceState = with_store(store, |s| s.service_get(name))?;
+        let st: ServiceState = store.try_with(|s| s.service_get(name))?;
         let what = || format!("detail of service '{name}'");
         write_buf(detail.cast(), cap, st.detail.as_bytes(), true, &Out::optional(detail_len), &what)?;
         out.set(netrig_service_info { running: st.running as u8, since_ms: st.since_ms, version: st.version });
@@ -254,7 +255,7 @@ pub unsafe extern "C" fn netrig_service_get(
 pub unsafe extern "C" fn netrig_service_remove(store: netrig_store, name: *const c_char) -> netrig_status {
     call("netrig_service_remove", || {
         let name = str_arg(name, "name")?;
-        with_store(store, |s| s.service_remove(name))
+        store.try_with(|s| s.service_remove(name))
     })
 }
 
@@ -271,7 +272,7 @@ pub unsafe extern "C" fn netrig_services_json(
     len: *mut usize,
 ) -> netrig_status {
     call("netrig_services_json", || {
-        let json = with_store(store, |s| Ok(services_json(&s.services())))?;
+        let json = store.try_with(|s| Ok(services_json(&s.services())))?;
         write_buf(buf.cast(), cap, json.as_bytes(), true, &Out::optional(len), &|| "services JSON".into())
     })
 }
