@@ -9,12 +9,12 @@ use std::ffi::c_char;
 
 use parking_lot::Mutex;
 
-use super::args::{str_arg, Out};
+use super::args::{ref_arg, str_arg, Out};
 use super::guard::call;
 use super::handle::CHandle;
 use super::netrig_value;
 use super::store::netrig_store;
-use crate::error::{netrig_status, Error};
+use crate::error::netrig_status;
 use crate::store::{Batch, Ttl};
 
 /// A batch of sets, deletes and version preconditions. Create with `netrig_batch_new`, free
@@ -67,11 +67,7 @@ pub unsafe extern "C" fn netrig_batch_set(
 ) -> netrig_status {
     call("netrig_batch_set", || {
         let key = str_arg(key, "key")?;
-        if value.is_null() {
-            return Err(Error::NullArg("value"));
-        }
-        // SAFETY: non-NULL and, per this function's contract, a readable netrig_value.
-        let value = unsafe { &*value }.read_value()?;
+        let value = ref_arg(value, "value")?.read_value()?;
         let ttl = Ttl::from_millis(ttl_ms)?;
         batch.with(|b| {
             b.lock().set(key, value, ttl);

@@ -12,8 +12,8 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::args::{ms, opt_str, str_arg, str_array, timeout_or_default, Out};
 use super::args::{options_arg, options_default, GrowableOptions};
-use super::args::{str_arg, str_array, Out};
 use super::guard::call;
 use super::handle::CHandle;
 use crate::device::{
@@ -187,18 +187,6 @@ impl DeviceSlot {
     }
 }
 
-pub(super) fn opt_str<'a>(p: *const c_char, what: &'static str) -> Result<Option<&'a str>> {
-    if p.is_null() {
-        Ok(None)
-    } else {
-        str_arg(p, what).map(Some)
-    }
-}
-
-pub(super) fn timeout(ms: u32) -> Option<Duration> {
-    (ms > 0).then(|| Duration::from_millis(ms as u64))
-}
-
 fn platform(o: &netrig_device_options) -> Result<Platform> {
     let name = opt_str(o.platform, "options.platform")?.unwrap_or("generic");
     if name != "generic" {
@@ -267,20 +255,20 @@ impl netrig_device_options {
                 return Err(Error::InvalidArg(format!("options.host_key_policy {other} is not a NETRIG_HOSTKEY_*")))
             }
         };
-        let ms = |v: u32, what: &str| {
+        let required_ms = |v: u32, what: &str| {
             if v == 0 {
                 Err(Error::InvalidArg(format!("options.{what} is 0; use netrig_device_options_default()")))
             } else {
-                Ok(Duration::from_millis(v as u64))
+                Ok(ms(v))
             }
         };
         if self.port == 0 {
             return Err(Error::InvalidArg("options.port is 0".into()));
         }
-        o.connect_timeout = ms(self.connect_timeout_ms, "connect_timeout_ms")?;
-        o.auth_timeout = ms(self.auth_timeout_ms, "auth_timeout_ms")?;
-        o.timeout = ms(self.timeout_ms, "timeout_ms")?;
-        o.keepalive = timeout(self.keepalive_ms);
+        o.connect_timeout = required_ms(self.connect_timeout_ms, "connect_timeout_ms")?;
+        o.auth_timeout = required_ms(self.auth_timeout_ms, "auth_timeout_ms")?;
+        o.timeout = required_ms(self.timeout_ms, "timeout_ms")?;
+        o.keepalive = timeout_or_default(self.keepalive_ms);
         if self.term_cols == 0 || self.term_rows == 0 {
             return Err(Error::InvalidArg("options.term_cols and term_rows must be > 0".into()));
         }
@@ -451,7 +439,7 @@ pub unsafe extern "C" fn netrig_device_send_command(
     call("netrig_device_send_command", || {
         run_op(out, || {
             let command = str_arg(command, "command")?;
-            Ok(dev.with(DeviceSlot::device)?.send_command(command, timeout(timeout_ms))?.into())
+            Ok(dev.with(DeviceSlot::device)?.send_command(command, timeout_or_default(timeout_ms))?.into())
         })
     })
 }
@@ -472,7 +460,7 @@ pub unsafe extern "C" fn netrig_device_try_send_command(
     call("netrig_device_try_send_command", || {
         run_op(out, || {
             let command = str_arg(command, "command")?;
-            Ok(dev.with(DeviceSlot::device)?.try_send_command(command, timeout(timeout_ms))?.into())
+            Ok(dev.with(DeviceSlot::device)?.try_send_command(command, timeout_or_default(timeout_ms))?.into())
         })
     })
 }
@@ -494,7 +482,10 @@ pub unsafe extern "C" fn netrig_device_send_command_expect(
         run_op(out, || {
             let command = str_arg(command, "command")?;
             let expect = str_arg(expect, "expect")?;
-            Ok(dev.with(DeviceSlot::device)?.send_command_expect(command, expect, timeout(timeout_ms))?.into())
+            Ok(dev
+                .with(DeviceSlot::device)?
+                .send_command_expect(command, expect, timeout_or_default(timeout_ms))?
+                .into())
         })
     })
 }
@@ -515,8 +506,11 @@ pub unsafe extern "C" fn netrig_device_send_command_timing(
     call("netrig_device_send_command_timing", || {
         run_op(out, || {
             let command = str_arg(command, "command")?;
-            let quiet = Duration::from_millis(quiet_ms as u64);
-            Ok(dev.with(DeviceSlot::device)?.send_command_timing(command, quiet, timeout(timeout_ms))?.into())
+            let quiet = ms(quiet_ms);
+            Ok(dev
+                .with(DeviceSlot::device)?
+                .send_command_timing(command, quiet, timeout_or_default(timeout_ms))?
+                .into())
         })
     })
 }
@@ -543,7 +537,7 @@ pub unsafe extern "C" fn netrig_device_send_interactive(
             let sends = str_array(sends, n, "sends")?;
             let expects = str_array(expects, n, "expects")?;
             let steps: Vec<(&str, &str)> = sends.into_iter().zip(expects).collect();
-            Ok(dev.with(DeviceSlot::device)?.send_interactive(&steps, timeout(timeout_ms))?.into())
+            Ok(dev.with(DeviceSlot::device)?.send_interactive(&steps, timeout_or_default(timeout_ms))?.into())
         })
     })
 }
@@ -571,7 +565,7 @@ pub unsafe extern "C" fn netrig_device_send_config_set(
         run_op(out, || {
             let lines = str_array(lines, n, "lines")?;
             let opts = config_options(flags)?;
-            Ok(dev.with(DeviceSlot::device)?.send_config_set(&lines, opts, timeout(timeout_ms))?.into())
+            Ok(dev.with(DeviceSlot::device)?.send_config_set(&lines, opts, timeout_or_default(timeout_ms))?.into())
         })
     })
 }
@@ -607,7 +601,7 @@ pub unsafe extern "C" fn netrig_device_save_config(
     out: *mut netrig_output,
 ) -> netrig_status {
     call("netrig_device_save_config", || {
-        run_op(out, || Ok(dev.with(DeviceSlot::device)?.save_config(timeout(timeout_ms))?.into()))
+        run_op(out, || Ok(dev.with(DeviceSlot::device)?.save_config(timeout_or_default(timeout_ms))?.into()))
     })
 }
 
@@ -618,7 +612,7 @@ pub unsafe extern "C" fn netrig_device_save_config(
 /// Thread-safety: any thread.
 #[no_mangle]
 pub extern "C" fn netrig_device_enable(dev: netrig_device, timeout_ms: u32) -> netrig_status {
-    call("netrig_device_enable", || dev.with(DeviceSlot::device)?.enable(timeout(timeout_ms)))
+    call("netrig_device_enable", || dev.with(DeviceSlot::device)?.enable(timeout_or_default(timeout_ms)))
 }
 
 /// Leaves privileged mode (leaving configuration mode first if needed).
@@ -627,7 +621,7 @@ pub extern "C" fn netrig_device_enable(dev: netrig_device, timeout_ms: u32) -> n
 /// Thread-safety: any thread.
 #[no_mangle]
 pub extern "C" fn netrig_device_exit_enable(dev: netrig_device, timeout_ms: u32) -> netrig_status {
-    call("netrig_device_exit_enable", || dev.with(DeviceSlot::device)?.exit_enable(timeout(timeout_ms)))
+    call("netrig_device_exit_enable", || dev.with(DeviceSlot::device)?.exit_enable(timeout_or_default(timeout_ms)))
 }
 
 /// Enters configuration mode (entering privileged mode first if needed). NETRIG_E_PROMPT if
@@ -637,7 +631,7 @@ pub extern "C" fn netrig_device_exit_enable(dev: netrig_device, timeout_ms: u32)
 /// Thread-safety: any thread.
 #[no_mangle]
 pub extern "C" fn netrig_device_config_mode(dev: netrig_device, timeout_ms: u32) -> netrig_status {
-    call("netrig_device_config_mode", || dev.with(DeviceSlot::device)?.config_mode(timeout(timeout_ms)))
+    call("netrig_device_config_mode", || dev.with(DeviceSlot::device)?.config_mode(timeout_or_default(timeout_ms)))
 }
 
 /// Leaves configuration mode from any sub-mode (nothing to do when not in it).
@@ -646,7 +640,9 @@ pub extern "C" fn netrig_device_config_mode(dev: netrig_device, timeout_ms: u32)
 /// Thread-safety: any thread.
 #[no_mangle]
 pub extern "C" fn netrig_device_exit_config_mode(dev: netrig_device, timeout_ms: u32) -> netrig_status {
-    call("netrig_device_exit_config_mode", || dev.with(DeviceSlot::device)?.exit_config_mode(timeout(timeout_ms)))
+    call("netrig_device_exit_config_mode", || {
+        dev.with(DeviceSlot::device)?.exit_config_mode(timeout_or_default(timeout_ms))
+    })
 }
 
 /// Checks the session with a real round trip (RETURN, then the prompt). `*alive` is true when
@@ -663,7 +659,7 @@ pub unsafe extern "C" fn netrig_device_is_alive(
 ) -> netrig_status {
     call("netrig_device_is_alive", || {
         let alive = Out::new(alive, "alive")?;
-        alive.set(dev.with(DeviceSlot::device)?.is_alive(timeout(timeout_ms))?);
+        alive.set(dev.with(DeviceSlot::device)?.is_alive(timeout_or_default(timeout_ms))?);
         Ok(())
     })
 }
@@ -684,7 +680,7 @@ pub unsafe extern "C" fn netrig_device_exec(
     call("netrig_device_exec", || {
         run_op(out, || {
             let command = str_arg(command, "command")?;
-            Ok(dev.with(DeviceSlot::device)?.exec(command, timeout(timeout_ms))?.into())
+            Ok(dev.with(DeviceSlot::device)?.exec(command, timeout_or_default(timeout_ms))?.into())
         })
     })
 }
@@ -741,7 +737,9 @@ pub unsafe extern "C" fn netrig_device_put_file(
         let remote = str_arg(remote_path, "remote_path")?;
         let protocol = protocol(protocol_)?;
         let d = dev.with(DeviceSlot::device)?;
-        transfer(progress, user_data, bytes, |p| d.put_file(Path::new(local), remote, protocol, p, timeout(timeout_ms)))
+        transfer(progress, user_data, bytes, |p| {
+            d.put_file(Path::new(local), remote, protocol, p, timeout_or_default(timeout_ms))
+        })
     })
 }
 
@@ -769,7 +767,9 @@ pub unsafe extern "C" fn netrig_device_get_file(
         let local = str_arg(local_path, "local_path")?;
         let protocol = protocol(protocol_)?;
         let d = dev.with(DeviceSlot::device)?;
-        transfer(progress, user_data, bytes, |p| d.get_file(remote, Path::new(local), protocol, p, timeout(timeout_ms)))
+        transfer(progress, user_data, bytes, |p| {
+            d.get_file(remote, Path::new(local), protocol, p, timeout_or_default(timeout_ms))
+        })
     })
 }
 

@@ -7,12 +7,12 @@
 use std::ffi::{c_char, c_void, CString};
 use std::sync::Arc;
 
-use super::args::{str_arg, Out};
+use super::args::{str_arg, wait_arg, Out};
 use super::guard::call;
 use super::handle::CHandle;
+use super::netrig_value;
 use super::snapshot::{netrig_snapshot, snapshot_handle};
 use super::store::netrig_store;
-use super::{netrig_value, wait_arg};
 use crate::error::{netrig_status, Error, Result};
 use crate::store::{Event, EventKind, Snapshot, Subscription, Value};
 

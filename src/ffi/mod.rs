@@ -29,11 +29,6 @@ use std::ffi::{c_char, c_int};
 /// `netrig_subscription_poll`, `netrig_queue_claim`): no limit.
 pub const NETRIG_WAIT_FOREVER: u32 = 0xFFFF_FFFF;
 
-/// A `timeout_ms` argument as a Rust timeout: None for NETRIG_WAIT_FOREVER.
-pub(crate) fn wait_arg(timeout_ms: u32) -> Option<std::time::Duration> {
-    (timeout_ms != NETRIG_WAIT_FOREVER).then(|| std::time::Duration::from_millis(timeout_ms.into()))
-}
-
 pub use batch::*;
 #[cfg(feature = "ssh")]
 pub use device::*;

@@ -12,9 +12,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::args::{ms, opt_str, str_arg, timeout_or_default, Out, OutArray};
 use super::args::{options_arg, options_array_arg, options_default, options_or_default, GrowableOptions};
-use super::args::{str_arg, Out};
-use super::device::{netrig_device, netrig_device_options, opt_str, DeviceSlot};
+use super::device::{netrig_device, netrig_device_options, DeviceSlot};
 use super::guard::call;
 use super::handle::CHandle;
 use crate::device::DeviceOptions;
@@ -122,10 +122,6 @@ impl CPool {
     }
 }
 
-fn ms(v: u32) -> Duration {
-    Duration::from_millis(v as u64)
-}
-
 fn to_ms(d: Duration) -> u32 {
     d.as_millis().min(u32::MAX as u128) as u32
 }
@@ -229,10 +225,6 @@ pub(super) fn retext(e: &Error, text: String) -> Error {
         Error::Io(_) => Error::Io(text),
         other => other.clone(),
     }
-}
-
-fn checkout_timeout(ms: u32) -> Option<Duration> {
-    (ms > 0).then(|| Duration::from_millis(ms as u64))
 }
 
 /// Puts a lease in the device table; on failure the lease goes back to the pool.
@@ -349,7 +341,12 @@ pub unsafe extern "C" fn netrig_pool_checkout(
         let p = pool.get()?;
         let opts = read_device_options(opts, "opts")?;
         lend(
-            p.pool.checkout_unless_closed(&PoolKey::of(&opts), Some(&opts), checkout_timeout(timeout_ms), &p.freed)?,
+            p.pool.checkout_unless_closed(
+                &PoolKey::of(&opts),
+                Some(&opts),
+                timeout_or_default(timeout_ms),
+                &p.freed,
+            )?,
             &out,
         )
     })
@@ -376,7 +373,7 @@ pub unsafe extern "C" fn netrig_pool_checkout_key(
         let out = Out::new(out, "out")?;
         let p = pool.get()?;
         let key = read_key(host, port, username, platform)?;
-        lend(p.pool.checkout_unless_closed(&key, None, checkout_timeout(timeout_ms), &p.freed)?, &out)
+        lend(p.pool.checkout_unless_closed(&key, None, timeout_or_default(timeout_ms), &p.freed)?, &out)
     })
 }
 
@@ -447,6 +444,7 @@ pub unsafe extern "C" fn netrig_pool_prewarm(
             .map(|(i, t)| t.to_options().map_err(|e| retext(&e, format!("targets[{i}]: {e}"))))
             .collect::<Result<_>>()?;
         let results = p.prewarm(&opts, parallel as usize);
+        let statuses = OutArray::optional(statuses, count);
         let mut first: Option<Error> = None;
         let mut text = String::new();
         let mut n_failed = 0usize;
@@ -462,11 +460,7 @@ pub unsafe extern "C" fn netrig_pool_prewarm(
                     e.status()
                 }
             };
-            if !statuses.is_null() {
-                // SAFETY: non-NULL, and the contract makes `count` writable entries at
-                // `statuses`; `i < count`.
-                unsafe { statuses.add(i).write(status) };
-            }
+            statuses.set(i, status);
         }
         Out::optional(failed).set(n_failed);
         match first {

@@ -9,9 +9,8 @@
 
 use std::ffi::c_char;
 use std::sync::Arc;
-use std::time::Duration;
 
-use super::args::{bytes_arg, str_arg, write_buf, Out};
+use super::args::{bytes_arg, ms, str_arg, wait_arg, write_buf, Out};
 use super::args::{options_default, options_or_default, GrowableOptions};
 use super::guard::call;
 use super::handle::CHandle;
@@ -97,10 +96,6 @@ impl CItem {
     fn lease(&self) -> (u64, u64) {
         (self.claim.id, self.claim.token)
     }
-}
-
-fn ms(v: u32) -> Duration {
-    Duration::from_millis(v as u64)
 }
 
 impl netrig_queue_options {
@@ -310,7 +305,7 @@ fn claim(queue: netrig_queue, timeout_ms: u32, lease: Option<u32>, out: *mut net
         Some(l) => ms(l),
         None => q.options().lease,
     };
-    let claim = q.claim_with_lease(super::wait_arg(timeout_ms), lease)?;
+    let claim = q.claim_with_lease(wait_arg(timeout_ms), lease)?;
     let (id, token) = (claim.id, claim.token);
     match netrig_item::insert(CItem { claim }) {
         Ok(item) => {

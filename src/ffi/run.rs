@@ -17,7 +17,7 @@ use parking_lot::Mutex;
 
 use super::args::str_array;
 use super::args::{options_default, options_or_default, GrowableOptions};
-use super::args::{str_arg, write_buf, Out};
+use super::args::{str_arg, timeout_or_default, wait_arg, write_buf, Out};
 use super::device::{config_options, netrig_device_options, netrig_output, protocol, COutput};
 use super::guard::call;
 use super::handle::CHandle;
@@ -335,10 +335,9 @@ fn add_target(job: netrig_job, target: Target) -> Result<()> {
 }
 
 fn step_timeout(step: Step, timeout_ms: u32) -> Step {
-    if timeout_ms == 0 {
-        step
-    } else {
-        step.timeout(Duration::from_millis(timeout_ms as u64))
+    match timeout_or_default(timeout_ms) {
+        Some(t) => step.timeout(t),
+        None => step,
     }
 }
 
@@ -647,7 +646,7 @@ pub extern "C" fn netrig_run_wait(run: netrig_run, timeout_ms: u32) -> netrig_st
                 ));
             }
         }
-        let timeout = super::wait_arg(timeout_ms);
+        let timeout = wait_arg(timeout_ms);
         // The core's wait also waits for the callback to return from RUN_FINISHED.
         let still = || Error::Timeout(format!("the run is still running after {timeout_ms} ms"));
         c.run.wait(timeout).map(drop).ok_or_else(still)
@@ -686,7 +685,7 @@ pub unsafe extern "C" fn netrig_run_next_event(
     call("netrig_run_next_event", || {
         let out = Out::new(out, "out")?;
         let c = run.get()?;
-        match c.run.wait_event(super::wait_arg(timeout_ms)) {
+        match c.run.wait_event(wait_arg(timeout_ms)) {
             Ok(e) => {
                 out.set(netrig_event::from(&e));
                 Ok(())

@@ -7,11 +7,11 @@
 
 use std::ffi::c_char;
 
-use super::args::{str_arg, str_array, write_buf, Out};
+use super::args::{opt_str, opt_str_array, ref_arg, str_arg, str_array, write_buf, Out};
 use super::guard::call;
 use super::handle::CHandle;
 use super::store::netrig_store;
-use crate::error::{netrig_status, Error, Result};
+use crate::error::netrig_status;
 use crate::store::{services_json, ServiceState, TestStart, TestState, TestUpdate};
 
 /// The scalar part of the test-execution state; strings come from `netrig_test_json`.
@@ -69,14 +69,6 @@ fn info(st: &TestState) -> netrig_test_info {
         started_ms: st.started_ms.unwrap_or(-1),
         stopped_ms: st.stopped_ms.unwrap_or(-1),
         version: st.version,
-    }
-}
-
-fn opt_str(p: *const c_char, what: &'static str) -> Result<Option<String>> {
-    if p.is_null() {
-        Ok(None)
-    } else {
-        str_arg(p, what).map(|s| Some(s.to_owned()))
     }
 }
 
@@ -141,28 +133,16 @@ pub unsafe extern "C" fn netrig_test_update(
     out: *mut netrig_test_info,
 ) -> netrig_status {
     call("netrig_test_update", || {
-        if update.is_null() {
-            return Err(Error::NullArg("update"));
-        }
-        // SAFETY: non-NULL and, per the contract, a readable netrig_test_update for the call.
-        let u = unsafe { *update };
+        let u = ref_arg(update, "update")?;
         let names = str_array(u.field_names, u.field_count, "field_names")?;
-        let values: Vec<Option<String>> = if u.field_count == 0 {
-            Vec::new()
-        } else {
-            if u.field_values.is_null() {
-                return Err(Error::NullArg("field_values"));
-            }
-            // SAFETY: non-NULL, and the contract makes `field_count` readable pointers there.
-            let ptrs = unsafe { std::slice::from_raw_parts(u.field_values, u.field_count) };
-            ptrs.iter().map(|&p| opt_str(p, "field_values")).collect::<Result<_>>()?
-        };
+        let values = opt_str_array(u.field_values, u.field_count, "field_values")?;
+        let owned = |s: Option<&str>| s.map(str::to_owned);
         let update = TestUpdate {
-            script: opt_str(u.script, "script")?,
+            script: owned(opt_str(u.script, "script")?),
             pid: (u.set_pid != 0).then_some(u.pid),
-            bin: opt_str(u.bin, "bin")?,
-            topology: opt_str(u.topology, "topology")?,
-            fields: names.iter().map(|n| n.to_string()).zip(values).collect(),
+            bin: owned(opt_str(u.bin, "bin")?),
+            topology: owned(opt_str(u.topology, "topology")?),
+            fields: names.iter().map(|n| n.to_string()).zip(values.into_iter().map(owned)).collect(),
         };
         let st = store.try_with(|s| s.test_update(&update))?;
         Out::optional(out).set(info(&st));

@@ -8,7 +8,7 @@ use std::ffi::c_char;
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::args::{bytes_arg, str_arg, write_buf, Out};
+use super::args::{bytes_arg, ref_arg, str_arg, write_buf, Out};
 use super::args::{options_default, options_or_default, GrowableOptions};
 use super::guard::call;
 use super::handle::CHandle;
@@ -502,11 +502,7 @@ pub unsafe extern "C" fn netrig_store_cas(
 ) -> netrig_status {
     call("netrig_store_cas", || {
         let key = str_arg(key, "key")?;
-        if value.is_null() {
-            return Err(Error::NullArg("value"));
-        }
-        // SAFETY: non-NULL and, per this function's contract, a readable netrig_value.
-        let value = unsafe { &*value };
+        let value = ref_arg(value, "value")?;
         let ttl = Ttl::from_millis(ttl_ms)?;
         let version = store.try_with(|s| {
             // The size first: a value that can never fit is refused before it is copied.
