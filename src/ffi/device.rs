@@ -1,5 +1,5 @@
-//! `netrig_device_*` and `netrig_output_*`: SSH sessions to devices under test, and the results
-//! of their operations.
+//! `netrig_device_*`: SSH sessions to devices under test. The results of their operations are
+//! `netrig_output` objects (`output.rs`).
 //!
 //! A device handle is usable from any thread. Its operations run one at a time (the device's
 //! lock is held for the whole operation); a caller that finds it busy waits up to its own
@@ -10,15 +10,13 @@
 use std::ffi::{c_char, c_void};
 use std::path::Path;
 use std::sync::Arc;
-use std::time::Duration;
 
 use super::args::{ms, opt_str, str_arg, str_array, timeout_or_default, Out};
 use super::args::{options_arg, options_default, GrowableOptions};
 use super::guard::call;
 use super::handle::CHandle;
-use crate::device::{
-    Auth, Commit, ConfigOptions, Device, DeviceOptions, ExecOutput, HostKeyPolicy, Output, Platform, Protocol,
-};
+use super::output::{netrig_output, COutput};
+use crate::device::{Auth, Commit, ConfigOptions, Device, DeviceOptions, HostKeyPolicy, Platform, Protocol};
 use crate::error::{netrig_status, Error, Result};
 use crate::pool::Lease;
 
@@ -28,16 +26,6 @@ use crate::pool::Lease;
 #[repr(C)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct netrig_device {
-    pub id: u64,
-}
-
-/// The result of a device operation: output text (or exec's stdout), exec's stderr and exit
-/// status, and the elapsed time. Free with `netrig_output_free`.
-/// The zero value `{0}` is never a valid handle.
-#[allow(non_camel_case_types)]
-#[repr(C)]
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct netrig_output {
     pub id: u64,
 }
 
@@ -135,36 +123,6 @@ pub struct netrig_device_options {
     pub term_rows: u32,
     /// Append a transcript of the session to this file; passwords and secrets are redacted.
     pub session_log: *const c_char,
-}
-
-/// The C form of an operation's result, made once so accessors only hand out pointers.
-pub(crate) struct COutput {
-    /// Output text (or exec's stdout), NUL-terminated (the NUL is not counted).
-    text: Vec<u8>,
-    /// Exec's stderr, NUL-terminated.
-    stderr: Vec<u8>,
-    exit_status: i32,
-    elapsed_us: u64,
-}
-
-impl COutput {
-    pub(super) fn new(mut text: Vec<u8>, mut stderr: Vec<u8>, exit_status: i32, elapsed: Duration) -> COutput {
-        text.push(0);
-        stderr.push(0);
-        COutput { text, stderr, exit_status, elapsed_us: elapsed.as_micros() as u64 }
-    }
-}
-
-impl From<Output> for COutput {
-    fn from(o: Output) -> COutput {
-        COutput::new(o.text.into_bytes(), Vec::new(), 0, o.elapsed)
-    }
-}
-
-impl From<ExecOutput> for COutput {
-    fn from(o: ExecOutput) -> COutput {
-        COutput::new(o.stdout, o.stderr, o.exit_status, o.elapsed)
-    }
 }
 
 /// What a device handle holds: a session of its own (`netrig_device_open`), or a session lent by
@@ -771,81 +729,4 @@ pub unsafe extern "C" fn netrig_device_get_file(
             d.get_file(remote, Path::new(local), protocol, p, timeout_or_default(timeout_ms))
         })
     })
-}
-
-/// Hands out a pointer to one of a result's NUL-terminated buffers and its length without the NUL.
-fn output_bytes(
-    out: netrig_output,
-    text: *mut *const c_char,
-    len: *mut usize,
-    which: impl FnOnce(&COutput) -> &Vec<u8>,
-) -> Result<()> {
-    let text = Out::new(text, "text")?;
-    let (ptr, n) = out.with(|o| {
-        let bytes = which(o);
-        (bytes.as_ptr() as *const c_char, bytes.len() - 1)
-    })?;
-    text.set(ptr);
-    Out::optional(len).set(n);
-    Ok(())
-}
-
-/// The output text (exec: stdout). `*text` points to NUL-terminated bytes inside the result and
-/// `*len` (may be NULL) receives their length without the NUL (exec output may hold NULs).
-///
-/// Ownership: the pointer stays valid until `netrig_output_free`. Blocking: never.
-/// Thread-safety: any thread; results are immutable.
-#[no_mangle]
-pub unsafe extern "C" fn netrig_output_text(
-    out: netrig_output,
-    text: *mut *const c_char,
-    len: *mut usize,
-) -> netrig_status {
-    call("netrig_output_text", || output_bytes(out, text, len, |o| &o.text))
-}
-
-/// Exec's stderr (empty for CLI operations), as `netrig_output_text`.
-///
-/// Ownership: the pointer stays valid until `netrig_output_free`. Blocking: never.
-/// Thread-safety: any thread.
-#[no_mangle]
-pub unsafe extern "C" fn netrig_output_stderr(
-    out: netrig_output,
-    text: *mut *const c_char,
-    len: *mut usize,
-) -> netrig_status {
-    call("netrig_output_stderr", || output_bytes(out, text, len, |o| &o.stderr))
-}
-
-/// Exec's exit status (-1 if the server sent none; 0 for CLI operations).
-///
-/// Ownership: `*status` is written on success. Blocking: never. Thread-safety: any thread.
-#[no_mangle]
-pub unsafe extern "C" fn netrig_output_exit_status(out: netrig_output, status: *mut i32) -> netrig_status {
-    call("netrig_output_exit_status", || {
-        let status = Out::new(status, "status")?;
-        status.set(out.with(|o| o.exit_status)?);
-        Ok(())
-    })
-}
-
-/// How long the operation took, in microseconds (including any wait for the device's lock).
-///
-/// Ownership: `*us` is written on success. Blocking: never. Thread-safety: any thread.
-#[no_mangle]
-pub unsafe extern "C" fn netrig_output_elapsed_us(out: netrig_output, us: *mut u64) -> netrig_status {
-    call("netrig_output_elapsed_us", || {
-        let us = Out::new(us, "us")?;
-        us.set(out.with(|o| o.elapsed_us)?);
-        Ok(())
-    })
-}
-
-/// Frees a result. Pointers obtained from it become invalid.
-///
-/// Ownership: consumes the handle. Blocking: until in-flight accessor calls on it return.
-/// Thread-safety: any thread.
-#[no_mangle]
-pub extern "C" fn netrig_output_free(out: netrig_output) -> netrig_status {
-    call("netrig_output_free", || out.remove())
 }

@@ -157,9 +157,9 @@ handles! {
     3 Snapshot => snapshot::netrig_snapshot: super::snapshot::CSnapshot;
     4 StrList => snapshot::netrig_strlist: Vec<std::ffi::CString>;
     #[cfg(feature = "ssh")] 5 Device => device::netrig_device: super::device::DeviceSlot;
-    #[cfg(feature = "ssh")] 6 Output => device::netrig_output: super::device::COutput;
+    #[cfg(feature = "ssh")] 6 Output => output::netrig_output: super::output::COutput;
     #[cfg(feature = "ssh")] 7 Pool => pool::netrig_pool: std::sync::Arc<super::pool::CPool>;
-    #[cfg(feature = "ssh")] 8 Job => run::netrig_job: parking_lot::Mutex<super::run::JobSpec>;
+    #[cfg(feature = "ssh")] 8 Job => job::netrig_job: parking_lot::Mutex<super::job::JobSpec>;
     #[cfg(feature = "ssh")] 9 Run => run::netrig_run: std::sync::Arc<super::run::CRun>;
     10 Subscription => events::netrig_subscription: std::sync::Arc<crate::store::Subscription>;
     11 Change => events::netrig_change: super::events::CChange;

@@ -15,8 +15,14 @@ mod events;
 mod guard;
 pub mod handle;
 #[cfg(feature = "ssh")]
+mod job;
+#[cfg(feature = "ssh")]
+mod output;
+#[cfg(feature = "ssh")]
 mod pool;
 mod queue;
+#[cfg(feature = "ssh")]
+mod report;
 #[cfg(feature = "ssh")]
 mod run;
 mod snapshot;
@@ -34,8 +40,14 @@ pub use batch::*;
 pub use device::*;
 pub use events::*;
 #[cfg(feature = "ssh")]
+pub use job::*;
+#[cfg(feature = "ssh")]
+pub use output::*;
+#[cfg(feature = "ssh")]
 pub use pool::*;
 pub use queue::*;
+#[cfg(feature = "ssh")]
+pub use report::*;
 #[cfg(feature = "ssh")]
 pub use run::*;
 pub use snapshot::*;
