@@ -743,6 +743,14 @@ typedef struct netrig_subscription_stats {
 } netrig_subscription_stats;
 
 /**
+ * A list of targets and steps to run. Create with `netrig_job_new`, free with
+ * `netrig_job_free`. The zero value `{0}` is never a valid handle.
+ */
+typedef struct netrig_job {
+  uint64_t id;
+} netrig_job;
+
+/**
  * Limits of a pool. Start from `netrig_pool_options_default(&o, sizeof o)` and change what you
  * need, so fields added later keep their defaults. Every field must be at least 1.
  */
@@ -939,93 +947,6 @@ typedef struct netrig_queue_counts {
 } netrig_queue_counts;
 
 /**
- * A list of targets and steps to run. Create with `netrig_job_new`, free with
- * `netrig_job_free`. The zero value `{0}` is never a valid handle.
- */
-typedef struct netrig_job {
-  uint64_t id;
-} netrig_job;
-
-/**
- * How a run goes. Start from `netrig_run_options_default(&o, sizeof o)` and change what you
- * need, so fields added later keep their defaults.
- */
-typedef struct netrig_run_options {
-  /**
-   * `sizeof` this struct in the caller's netrig.h, set by `netrig_run_options_default(&o,
-   * sizeof o)`. The library reads only that many bytes, so the fields a newer header added
-   * take their defaults for a program built against an older one (OPTIONS in the preamble).
-   */
-  size_t struct_size;
-  /**
-   * Worker threads at most, and so devices worked on at once (default 128; at least 1). A run
-   * never starts more threads than it has targets.
-   */
-  uint32_t max_workers;
-  /**
-   * NETRIG_STRATEGY_FREE (default) or NETRIG_STRATEGY_LINEAR.
-   */
-  uint32_t strategy;
-  /**
-   * NETRIG_ON_FAILURE_CONTINUE, NETRIG_ON_FAILURE_SKIP_HOST (default) or
-   * NETRIG_ON_FAILURE_ABORT.
-   */
-  uint32_t on_failure;
-  /**
-   * Non-zero: keep every event in a queue for `netrig_run_next_event` (for callers that
-   * cannot take callbacks on foreign threads). Default 0.
-   */
-  uint8_t events;
-} netrig_run_options;
-
-/**
- * One thing that happened in a run, given to the `netrig_event_fn` callback or by
- * `netrig_run_next_event`.
- */
-typedef struct netrig_event {
-  /**
-   * A NETRIG_EVENT_* value.
-   */
-  uint32_t kind;
-  /**
-   * Index of the host in the job's targets (in the order they were added), -1 for
-   * NETRIG_EVENT_RUN_FINISHED.
-   */
-  int64_t host;
-  /**
-   * Index of the step in the job's steps for STEP_STARTED and STEP_FINISHED, else -1.
-   */
-  int64_t step;
-  /**
-   * How the connect, step or host ended (CONNECTED, STEP_FINISHED, HOST_FINISHED): a
-   * NETRIG_STATE_* value; NETRIG_STATE_NONE for the other kinds.
-   */
-  uint32_t state;
-  /**
-   * NETRIG_OK, or the status of the failure.
-   */
-  enum netrig_status status;
-  /**
-   * How long what ended took (connect, step, host, run), in microseconds; 0 for the
-   * *_STARTED kinds.
-   */
-  uint64_t elapsed_us;
-  /**
-   * The worker that sent the event: its thread is named "netrig-run-<worker>".
-   */
-  uint32_t worker;
-} netrig_event;
-
-/**
- * Called for each event of a run (see `netrig_run_start` for what it may do).
- *
- * Ownership: `event` is borrowed for the call only (copy what you keep); `user_data` is the
- * pointer given to `netrig_run_start`, untouched. Blocking: the worker that calls it waits for
- * it, so keep it quick. Thread-safety: called on the run's worker threads, several at once.
- */
-typedef void (*netrig_event_fn)(const struct netrig_event *event, void *user_data);
-
-/**
  * A running or finished run of a job. Create with `netrig_run_start`, free with
  * `netrig_run_free`. The zero value `{0}` is never a valid handle.
  */
@@ -1136,6 +1057,85 @@ typedef struct netrig_step_result {
    */
   uint64_t duration_us;
 } netrig_step_result;
+
+/**
+ * How a run goes. Start from `netrig_run_options_default(&o, sizeof o)` and change what you
+ * need, so fields added later keep their defaults.
+ */
+typedef struct netrig_run_options {
+  /**
+   * `sizeof` this struct in the caller's netrig.h, set by `netrig_run_options_default(&o,
+   * sizeof o)`. The library reads only that many bytes, so the fields a newer header added
+   * take their defaults for a program built against an older one (OPTIONS in the preamble).
+   */
+  size_t struct_size;
+  /**
+   * Worker threads at most, and so devices worked on at once (default 128; at least 1). A run
+   * never starts more threads than it has targets.
+   */
+  uint32_t max_workers;
+  /**
+   * NETRIG_STRATEGY_FREE (default) or NETRIG_STRATEGY_LINEAR.
+   */
+  uint32_t strategy;
+  /**
+   * NETRIG_ON_FAILURE_CONTINUE, NETRIG_ON_FAILURE_SKIP_HOST (default) or
+   * NETRIG_ON_FAILURE_ABORT.
+   */
+  uint32_t on_failure;
+  /**
+   * Non-zero: keep every event in a queue for `netrig_run_next_event` (for callers that
+   * cannot take callbacks on foreign threads). Default 0.
+   */
+  uint8_t events;
+} netrig_run_options;
+
+/**
+ * One thing that happened in a run, given to the `netrig_event_fn` callback or by
+ * `netrig_run_next_event`.
+ */
+typedef struct netrig_event {
+  /**
+   * A NETRIG_EVENT_* value.
+   */
+  uint32_t kind;
+  /**
+   * Index of the host in the job's targets (in the order they were added), -1 for
+   * NETRIG_EVENT_RUN_FINISHED.
+   */
+  int64_t host;
+  /**
+   * Index of the step in the job's steps for STEP_STARTED and STEP_FINISHED, else -1.
+   */
+  int64_t step;
+  /**
+   * How the connect, step or host ended (CONNECTED, STEP_FINISHED, HOST_FINISHED): a
+   * NETRIG_STATE_* value; NETRIG_STATE_NONE for the other kinds.
+   */
+  uint32_t state;
+  /**
+   * NETRIG_OK, or the status of the failure.
+   */
+  enum netrig_status status;
+  /**
+   * How long what ended took (connect, step, host, run), in microseconds; 0 for the
+   * *_STARTED kinds.
+   */
+  uint64_t elapsed_us;
+  /**
+   * The worker that sent the event: its thread is named "netrig-run-<worker>".
+   */
+  uint32_t worker;
+} netrig_event;
+
+/**
+ * Called for each event of a run (see `netrig_run_start` for what it may do).
+ *
+ * Ownership: `event` is borrowed for the call only (copy what you keep); `user_data` is the
+ * pointer given to `netrig_run_start`, untouched. Blocking: the worker that calls it waits for
+ * it, so keep it quick. Thread-safety: called on the run's worker threads, several at once.
+ */
+typedef void (*netrig_event_fn)(const struct netrig_event *event, void *user_data);
 
 /**
  * A list of strings (keys). Free with `netrig_strlist_free`.
@@ -1644,45 +1644,6 @@ enum netrig_status netrig_device_get_file(struct netrig_device dev,
                                           uint64_t *bytes);
 
 /**
- * The output text (exec: stdout). `*text` points to NUL-terminated bytes inside the result and
- * `*len` (may be NULL) receives their length without the NUL (exec output may hold NULs).
- *
- * Ownership: the pointer stays valid until `netrig_output_free`. Blocking: never.
- * Thread-safety: any thread; results are immutable.
- */
-enum netrig_status netrig_output_text(struct netrig_output out, const char **text, size_t *len);
-
-/**
- * Exec's stderr (empty for CLI operations), as `netrig_output_text`.
- *
- * Ownership: the pointer stays valid until `netrig_output_free`. Blocking: never.
- * Thread-safety: any thread.
- */
-enum netrig_status netrig_output_stderr(struct netrig_output out, const char **text, size_t *len);
-
-/**
- * Exec's exit status (-1 if the server sent none; 0 for CLI operations).
- *
- * Ownership: `*status` is written on success. Blocking: never. Thread-safety: any thread.
- */
-enum netrig_status netrig_output_exit_status(struct netrig_output out, int32_t *status);
-
-/**
- * How long the operation took, in microseconds (including any wait for the device's lock).
- *
- * Ownership: `*us` is written on success. Blocking: never. Thread-safety: any thread.
- */
-enum netrig_status netrig_output_elapsed_us(struct netrig_output out, uint64_t *us);
-
-/**
- * Frees a result. Pointers obtained from it become invalid.
- *
- * Ownership: consumes the handle. Blocking: until in-flight accessor calls on it return.
- * Thread-safety: any thread.
- */
-enum netrig_status netrig_output_free(struct netrig_output out);
-
-/**
  * Subscribes to changes of keys starting with `prefix` ("" for all). Poll the changes with
  * `netrig_subscription_poll`. Each subscription has its own queue of `capacity` changes (0 for
  * 1024); when it is full, writers never wait: changes are dropped and the next poll at that
@@ -1789,6 +1750,158 @@ enum netrig_status netrig_change_get(struct netrig_change change, struct netrig_
  * Ownership: consumes the handle. Blocking: never. Thread-safety: any thread.
  */
 enum netrig_status netrig_change_free(struct netrig_change change);
+
+/**
+ * Creates an empty job: add targets (`netrig_job_add_target*`) and steps
+ * (`netrig_job_add_command`, ...), then start it with `netrig_run_start`, as often as you like.
+ *
+ * Ownership: on success `*out` receives a handle the caller frees with `netrig_job_free`.
+ * Blocking: never. Thread-safety: any thread.
+ */
+enum netrig_status netrig_job_new(struct netrig_job *out);
+
+/**
+ * Frees a job. Runs started from it are unaffected (each has its own copy).
+ *
+ * Ownership: consumes the handle. Blocking: until calls on the job in other threads return
+ * (microseconds). Thread-safety: any thread.
+ */
+enum netrig_status netrig_job_free(struct netrig_job job);
+
+/**
+ * Adds a device to run on; a run opens its session with these options (or checks one out of
+ * the run's pool). Hosts are numbered from 0 in the order they are added. The options are
+ * checked now (NETRIG_E_INVALID_ARG, NETRIG_E_NULL_ARG, NETRIG_E_UTF8 as for
+ * `netrig_device_open`); nothing is connected.
+ *
+ * Ownership: `opts` and its strings are borrowed for the call; the job keeps copies
+ * (passwords and secrets are wiped when the job and its runs are freed).
+ * Blocking: never. Thread-safety: any thread; a job may be built from several threads.
+ */
+enum netrig_status netrig_job_add_target(struct netrig_job job,
+                                         const struct netrig_device_options *opts);
+
+/**
+ * Adds a device by pool key: the run checks a session out of its pool with the options the
+ * pool has for (host, port, username, platform) from an earlier `netrig_pool_checkout` or
+ * `netrig_pool_prewarm`. `platform` NULL means "generic". A run of such a job needs a pool
+ * (`netrig_run_start` returns NETRIG_E_INVALID_ARG without one); a key the pool never saw
+ * fails that host with NETRIG_E_NOT_FOUND.
+ *
+ * Ownership: the strings are borrowed for the call and copied. Blocking: never.
+ * Thread-safety: any thread.
+ */
+enum netrig_status netrig_job_add_target_key(struct netrig_job job,
+                                             const char *host,
+                                             uint16_t port,
+                                             const char *username,
+                                             const char *platform);
+
+/**
+ * Adds a step that sends `command` and reads until the prompt (as
+ * `netrig_device_send_command`; its output is the step's output).
+ * `timeout_ms`: the step's deadline (0 = the device's timeout_ms).
+ *
+ * Ownership: `command` is borrowed and copied. Blocking: never. Thread-safety: any thread.
+ */
+enum netrig_status netrig_job_add_command(struct netrig_job job,
+                                          const char *command,
+                                          uint32_t timeout_ms);
+
+/**
+ * Adds a configuration set of `count` lines (as `netrig_device_send_config_set`; `flags` are
+ * its NETRIG_CONFIG_* flags). A rejected line fails the step with NETRIG_E_COMMAND and the
+ * step's error names it. `timeout_ms`: the step's deadline (0 = the device's timeout_ms).
+ *
+ * Ownership: the array and strings are borrowed and copied. Blocking: never.
+ * Thread-safety: any thread.
+ */
+enum netrig_status netrig_job_add_config(struct netrig_job job,
+                                         const char *const *lines,
+                                         size_t count,
+                                         uint32_t flags,
+                                         uint32_t timeout_ms);
+
+/**
+ * Adds a step that runs `command` on its own channel (as `netrig_device_exec`; Linux targets).
+ * The step succeeds only with exit status 0; another exit status fails it with
+ * NETRIG_E_COMMAND. Its output is stdout; `netrig_run_step_output` also gives stderr and the
+ * exit status. `timeout_ms`: the step's deadline (0 = the device's timeout_ms).
+ *
+ * Ownership: `command` is borrowed and copied. Blocking: never. Thread-safety: any thread.
+ */
+enum netrig_status netrig_job_add_exec(struct netrig_job job,
+                                       const char *command,
+                                       uint32_t timeout_ms);
+
+/**
+ * Adds a step that copies the local file `local` to `remote` on each device (as
+ * `netrig_device_put_file`, without progress), over `protocol` (NETRIG_PROTOCOL_*). The
+ * step's output is "<bytes> bytes". `timeout_ms`: the step's deadline (0 = the device's
+ * timeout_ms).
+ *
+ * Ownership: the paths are borrowed and copied; the file is read when the step runs.
+ * Blocking: never. Thread-safety: any thread.
+ */
+enum netrig_status netrig_job_add_put(struct netrig_job job,
+                                      const char *local,
+                                      const char *remote,
+                                      uint32_t protocol_,
+                                      uint32_t timeout_ms);
+
+/**
+ * Adds a step that copies `remote` from each device to the local path `local` (as
+ * `netrig_device_get_file`), over `protocol` (NETRIG_PROTOCOL_*). `{host}` and `{port}` in
+ * `local` are replaced by each target's, so hosts do not overwrite each other's files
+ * ("/tmp/cfg-{host}-{port}.txt"). The step's output is "<bytes> bytes". `timeout_ms`: the
+ * step's deadline (0 = the device's timeout_ms).
+ *
+ * Ownership: the paths are borrowed and copied. Blocking: never. Thread-safety: any thread.
+ */
+enum netrig_status netrig_job_add_get(struct netrig_job job,
+                                      const char *remote,
+                                      const char *local,
+                                      uint32_t protocol_,
+                                      uint32_t timeout_ms);
+
+/**
+ * The output text (exec: stdout). `*text` points to NUL-terminated bytes inside the result and
+ * `*len` (may be NULL) receives their length without the NUL (exec output may hold NULs).
+ *
+ * Ownership: the pointer stays valid until `netrig_output_free`. Blocking: never.
+ * Thread-safety: any thread; results are immutable.
+ */
+enum netrig_status netrig_output_text(struct netrig_output out, const char **text, size_t *len);
+
+/**
+ * Exec's stderr (empty for CLI operations), as `netrig_output_text`.
+ *
+ * Ownership: the pointer stays valid until `netrig_output_free`. Blocking: never.
+ * Thread-safety: any thread.
+ */
+enum netrig_status netrig_output_stderr(struct netrig_output out, const char **text, size_t *len);
+
+/**
+ * Exec's exit status (-1 if the server sent none; 0 for CLI operations).
+ *
+ * Ownership: `*status` is written on success. Blocking: never. Thread-safety: any thread.
+ */
+enum netrig_status netrig_output_exit_status(struct netrig_output out, int32_t *status);
+
+/**
+ * How long the operation took, in microseconds (including any wait for the device's lock).
+ *
+ * Ownership: `*us` is written on success. Blocking: never. Thread-safety: any thread.
+ */
+enum netrig_status netrig_output_elapsed_us(struct netrig_output out, uint64_t *us);
+
+/**
+ * Frees a result. Pointers obtained from it become invalid.
+ *
+ * Ownership: consumes the handle. Blocking: until in-flight accessor calls on it return.
+ * Thread-safety: any thread.
+ */
+enum netrig_status netrig_output_free(struct netrig_output out);
 
 /**
  * Fills `*out` with the pool defaults: max_per_host 4, max_total 512, idle_timeout_ms 300000
@@ -2233,117 +2346,101 @@ enum netrig_status netrig_queue_snapshot_json(struct netrig_queue queue,
                                               size_t *out_len);
 
 /**
- * Creates an empty job: add targets (`netrig_job_add_target*`) and steps
- * (`netrig_job_add_command`, ...), then start it with `netrig_run_start`, as often as you like.
+ * The counts of a finished run by host and by step. NETRIG_E_BUSY while it is running.
  *
- * Ownership: on success `*out` receives a handle the caller frees with `netrig_job_free`.
- * Blocking: never. Thread-safety: any thread.
- */
-enum netrig_status netrig_job_new(struct netrig_job *out);
-
-/**
- * Frees a job. Runs started from it are unaffected (each has its own copy).
- *
- * Ownership: consumes the handle. Blocking: until calls on the job in other threads return
- * (microseconds). Thread-safety: any thread.
- */
-enum netrig_status netrig_job_free(struct netrig_job job);
-
-/**
- * Adds a device to run on; a run opens its session with these options (or checks one out of
- * the run's pool). Hosts are numbered from 0 in the order they are added. The options are
- * checked now (NETRIG_E_INVALID_ARG, NETRIG_E_NULL_ARG, NETRIG_E_UTF8 as for
- * `netrig_device_open`); nothing is connected.
- *
- * Ownership: `opts` and its strings are borrowed for the call; the job keeps copies
- * (passwords and secrets are wiped when the job and its runs are freed).
- * Blocking: never. Thread-safety: any thread; a job may be built from several threads.
- */
-enum netrig_status netrig_job_add_target(struct netrig_job job,
-                                         const struct netrig_device_options *opts);
-
-/**
- * Adds a device by pool key: the run checks a session out of its pool with the options the
- * pool has for (host, port, username, platform) from an earlier `netrig_pool_checkout` or
- * `netrig_pool_prewarm`. `platform` NULL means "generic". A run of such a job needs a pool
- * (`netrig_run_start` returns NETRIG_E_INVALID_ARG without one); a key the pool never saw
- * fails that host with NETRIG_E_NOT_FOUND.
- *
- * Ownership: the strings are borrowed for the call and copied. Blocking: never.
+ * Ownership: `*out` is the caller's, written on success. Blocking: never.
  * Thread-safety: any thread.
  */
-enum netrig_status netrig_job_add_target_key(struct netrig_job job,
-                                             const char *host,
-                                             uint16_t port,
-                                             const char *username,
-                                             const char *platform);
+enum netrig_status netrig_run_get_totals(struct netrig_run run, struct netrig_run_totals *out);
 
 /**
- * Adds a step that sends `command` and reads until the prompt (as
- * `netrig_device_send_command`; its output is the step's output).
- * `timeout_ms`: the step's deadline (0 = the device's timeout_ms).
+ * How host `host` (its index in the job's targets) of a finished run went. NETRIG_E_BUSY while
+ * the run is running; NETRIG_E_NOT_FOUND when `host` is past the last target.
  *
- * Ownership: `command` is borrowed and copied. Blocking: never. Thread-safety: any thread.
- */
-enum netrig_status netrig_job_add_command(struct netrig_job job,
-                                          const char *command,
-                                          uint32_t timeout_ms);
-
-/**
- * Adds a configuration set of `count` lines (as `netrig_device_send_config_set`; `flags` are
- * its NETRIG_CONFIG_* flags). A rejected line fails the step with NETRIG_E_COMMAND and the
- * step's error names it. `timeout_ms`: the step's deadline (0 = the device's timeout_ms).
- *
- * Ownership: the array and strings are borrowed and copied. Blocking: never.
+ * Ownership: `*out` is the caller's, written on success. Blocking: never.
  * Thread-safety: any thread.
  */
-enum netrig_status netrig_job_add_config(struct netrig_job job,
-                                         const char *const *lines,
-                                         size_t count,
-                                         uint32_t flags,
-                                         uint32_t timeout_ms);
+enum netrig_status netrig_run_host(struct netrig_run run,
+                                   size_t host,
+                                   struct netrig_host_result *out);
 
 /**
- * Adds a step that runs `command` on its own channel (as `netrig_device_exec`; Linux targets).
- * The step succeeds only with exit status 0; another exit status fails it with
- * NETRIG_E_COMMAND. Its output is stdout; `netrig_run_step_output` also gives stderr and the
- * exit status. `timeout_ms`: the step's deadline (0 = the device's timeout_ms).
+ * The name of host `host` ("host:port", as the job's target gave them), copied with a NUL into
+ * `buf` (capacity `buf_len`); `*out_len` receives its length without the NUL, also on
+ * NETRIG_E_BUFFER_TOO_SMALL, so the caller can retry with `*out_len + 1` bytes (`buf` may be
+ * NULL when `buf_len` is 0). Available at any time, also while the run is running (for event
+ * callbacks). NETRIG_E_NOT_FOUND when `host` is past the last target.
  *
- * Ownership: `command` is borrowed and copied. Blocking: never. Thread-safety: any thread.
+ * Ownership: `buf` is the caller's. Blocking: never. Thread-safety: any thread.
  */
-enum netrig_status netrig_job_add_exec(struct netrig_job job,
-                                       const char *command,
-                                       uint32_t timeout_ms);
+enum netrig_status netrig_run_host_name(struct netrig_run run,
+                                        size_t host,
+                                        char *buf,
+                                        size_t buf_len,
+                                        size_t *out_len);
 
 /**
- * Adds a step that copies the local file `local` to `remote` on each device (as
- * `netrig_device_put_file`, without progress), over `protocol` (NETRIG_PROTOCOL_*). The
- * step's output is "<bytes> bytes". `timeout_ms`: the step's deadline (0 = the device's
- * timeout_ms).
+ * How step `step` of host `host` of a finished run went (every step has a result; one that
+ * never ran is NETRIG_STATE_SKIPPED). NETRIG_E_BUSY while the run is running;
+ * NETRIG_E_NOT_FOUND when `host` or `step` is out of range.
  *
- * Ownership: the paths are borrowed and copied; the file is read when the step runs.
- * Blocking: never. Thread-safety: any thread.
+ * Ownership: `*out` is the caller's, written on success. Blocking: never.
+ * Thread-safety: any thread.
  */
-enum netrig_status netrig_job_add_put(struct netrig_job job,
-                                      const char *local,
-                                      const char *remote,
-                                      uint32_t protocol_,
-                                      uint32_t timeout_ms);
+enum netrig_status netrig_run_step(struct netrig_run run,
+                                   size_t host,
+                                   size_t step,
+                                   struct netrig_step_result *out);
 
 /**
- * Adds a step that copies `remote` from each device to the local path `local` (as
- * `netrig_device_get_file`), over `protocol` (NETRIG_PROTOCOL_*). `{host}` and `{port}` in
- * `local` are replaced by each target's, so hosts do not overwrite each other's files
- * ("/tmp/cfg-{host}-{port}.txt"). The step's output is "<bytes> bytes". `timeout_ms`: the
- * step's deadline (0 = the device's timeout_ms).
+ * The output of step `step` of host `host` as a result object: its text is the command's
+ * output (exec: stdout; transfers: "<bytes> bytes"; empty for a step that failed or never
+ * ran), `netrig_output_stderr` exec's stderr, `netrig_output_exit_status` exec's exit status
+ * (-1 when it got none; 0 for other steps), `netrig_output_elapsed_us` the step's duration.
+ * NETRIG_E_BUSY while the run is running; NETRIG_E_NOT_FOUND when `host` or `step` is out of
+ * range.
  *
- * Ownership: the paths are borrowed and copied. Blocking: never. Thread-safety: any thread.
+ * Ownership: on success `*out` receives a result the caller frees with `netrig_output_free`;
+ * it is independent of the run handle. Blocking: never (copies the output).
+ * Thread-safety: any thread.
  */
-enum netrig_status netrig_job_add_get(struct netrig_job job,
-                                      const char *remote,
-                                      const char *local,
-                                      uint32_t protocol_,
-                                      uint32_t timeout_ms);
+enum netrig_status netrig_run_step_output(struct netrig_run run,
+                                          size_t host,
+                                          size_t step,
+                                          struct netrig_output *out);
+
+/**
+ * The error text of host `host`'s connect (`step` -1) or of step `step`: "" when it
+ * succeeded, else what failed with context ("127.0.0.1:2201 step 2 (command 'show clock'):
+ * ..."; for a step that never ran, why: "not run: an earlier step of this host failed").
+ * Copied with a NUL into `buf` (capacity `buf_len`); `*out_len` receives its length without
+ * the NUL, also on NETRIG_E_BUFFER_TOO_SMALL, so the caller can retry with `*out_len + 1` bytes
+ * (`buf` may be NULL when `buf_len` is 0). NETRIG_E_BUSY while the run is running;
+ * NETRIG_E_NOT_FOUND when `host` or `step` is out of range; NETRIG_E_INVALID_ARG for a `step`
+ * below -1.
+ *
+ * Ownership: `buf` is the caller's. Blocking: never. Thread-safety: any thread.
+ */
+enum netrig_status netrig_run_error(struct netrig_run run,
+                                    size_t host,
+                                    int64_t step,
+                                    char *buf,
+                                    size_t buf_len,
+                                    size_t *out_len);
+
+/**
+ * The whole report of a finished run as JSON, in the text of a result object: wall_ms,
+ * cancelled, aborted (the reason or null), totals and step_totals (succeeded, failed,
+ * timed_out, cancelled, skipped), failed_hosts (names), and hosts: name, state, duration_ms,
+ * connect and steps (state, status, error, output, stderr, exit_status, duration_ms).
+ * Durations are milliseconds rounded to the microsecond (`1234.567`); status is the NETRIG_
+ * name; texts keep every character (device output that was not UTF-8 has U+FFFD in place of
+ * the bad bytes). NETRIG_E_BUSY while the run is running.
+ *
+ * Ownership: on success `*out` receives a result the caller frees with `netrig_output_free`.
+ * Blocking: never (builds the JSON). Thread-safety: any thread.
+ */
+enum netrig_status netrig_run_json(struct netrig_run run, struct netrig_output *out);
 
 /**
  * Fills `*out` with the run defaults: max_workers 128, NETRIG_STRATEGY_FREE,
@@ -2450,103 +2547,6 @@ enum netrig_status netrig_run_next_event(struct netrig_run run,
  * `netrig_run_wait` returns NETRIG_OK when the cancelled run has ended).
  */
 enum netrig_status netrig_run_free(struct netrig_run run);
-
-/**
- * The counts of a finished run by host and by step. NETRIG_E_BUSY while it is running.
- *
- * Ownership: `*out` is the caller's, written on success. Blocking: never.
- * Thread-safety: any thread.
- */
-enum netrig_status netrig_run_get_totals(struct netrig_run run, struct netrig_run_totals *out);
-
-/**
- * How host `host` (its index in the job's targets) of a finished run went. NETRIG_E_BUSY while
- * the run is running; NETRIG_E_NOT_FOUND when `host` is past the last target.
- *
- * Ownership: `*out` is the caller's, written on success. Blocking: never.
- * Thread-safety: any thread.
- */
-enum netrig_status netrig_run_host(struct netrig_run run,
-                                   size_t host,
-                                   struct netrig_host_result *out);
-
-/**
- * The name of host `host` ("host:port", as the job's target gave them), copied with a NUL into
- * `buf` (capacity `buf_len`); `*out_len` receives its length without the NUL, also on
- * NETRIG_E_BUFFER_TOO_SMALL, so the caller can retry with `*out_len + 1` bytes (`buf` may be
- * NULL when `buf_len` is 0). Available at any time, also while the run is running (for event
- * callbacks). NETRIG_E_NOT_FOUND when `host` is past the last target.
- *
- * Ownership: `buf` is the caller's. Blocking: never. Thread-safety: any thread.
- */
-enum netrig_status netrig_run_host_name(struct netrig_run run,
-                                        size_t host,
-                                        char *buf,
-                                        size_t buf_len,
-                                        size_t *out_len);
-
-/**
- * How step `step` of host `host` of a finished run went (every step has a result; one that
- * never ran is NETRIG_STATE_SKIPPED). NETRIG_E_BUSY while the run is running;
- * NETRIG_E_NOT_FOUND when `host` or `step` is out of range.
- *
- * Ownership: `*out` is the caller's, written on success. Blocking: never.
- * Thread-safety: any thread.
- */
-enum netrig_status netrig_run_step(struct netrig_run run,
-                                   size_t host,
-                                   size_t step,
-                                   struct netrig_step_result *out);
-
-/**
- * The output of step `step` of host `host` as a result object: its text is the command's
- * output (exec: stdout; transfers: "<bytes> bytes"; empty for a step that failed or never
- * ran), `netrig_output_stderr` exec's stderr, `netrig_output_exit_status` exec's exit status
- * (-1 when it got none; 0 for other steps), `netrig_output_elapsed_us` the step's duration.
- * NETRIG_E_BUSY while the run is running; NETRIG_E_NOT_FOUND when `host` or `step` is out of
- * range.
- *
- * Ownership: on success `*out` receives a result the caller frees with `netrig_output_free`;
- * it is independent of the run handle. Blocking: never (copies the output).
- * Thread-safety: any thread.
- */
-enum netrig_status netrig_run_step_output(struct netrig_run run,
-                                          size_t host,
-                                          size_t step,
-                                          struct netrig_output *out);
-
-/**
- * The error text of host `host`'s connect (`step` -1) or of step `step`: "" when it
- * succeeded, else what failed with context ("127.0.0.1:2201 step 2 (command 'show clock'):
- * ..."; for a step that never ran, why: "not run: an earlier step of this host failed").
- * Copied with a NUL into `buf` (capacity `buf_len`); `*out_len` receives its length without
- * the NUL, also on NETRIG_E_BUFFER_TOO_SMALL, so the caller can retry with `*out_len + 1` bytes
- * (`buf` may be NULL when `buf_len` is 0). NETRIG_E_BUSY while the run is running;
- * NETRIG_E_NOT_FOUND when `host` or `step` is out of range; NETRIG_E_INVALID_ARG for a `step`
- * below -1.
- *
- * Ownership: `buf` is the caller's. Blocking: never. Thread-safety: any thread.
- */
-enum netrig_status netrig_run_error(struct netrig_run run,
-                                    size_t host,
-                                    int64_t step,
-                                    char *buf,
-                                    size_t buf_len,
-                                    size_t *out_len);
-
-/**
- * The whole report of a finished run as JSON, in the text of a result object: wall_ms,
- * cancelled, aborted (the reason or null), totals and step_totals (succeeded, failed,
- * timed_out, cancelled, skipped), failed_hosts (names), and hosts: name, state, duration_ms,
- * connect and steps (state, status, error, output, stderr, exit_status, duration_ms).
- * Durations are milliseconds rounded to the microsecond (`1234.567`); status is the NETRIG_
- * name; texts keep every character (device output that was not UTF-8 has U+FFFD in place of
- * the bad bytes). NETRIG_E_BUSY while the run is running.
- *
- * Ownership: on success `*out` receives a result the caller frees with `netrig_output_free`.
- * Blocking: never (builds the JSON). Thread-safety: any thread.
- */
-enum netrig_status netrig_run_json(struct netrig_run run, struct netrig_output *out);
 
 /**
  * Takes a consistent snapshot of the live keys starting with `prefix` ("" for all), sorted by

@@ -1,11 +1,14 @@
-//! Checked conversions of C arguments: strings and bytes in, out-parameters and buffers out.
+//! Checked conversions of C arguments: strings, bytes, structs, arrays and milliseconds in,
+//! out-parameters and buffers out. Every raw-pointer access of `src/ffi` is here (and in the
+//! handle table); an entry point never dereferences a pointer itself.
 //!
 //! Every function here is only called with pointers received by an `extern "C"` entry point,
 //! whose documented contract is that a non-NULL pointer is valid for the access described
-//! (readable NUL-terminated string, `len` readable bytes, a writable `T`). NULL is always
-//! checked here and reported by argument name.
+//! (readable NUL-terminated string, `len` readable bytes, a readable or writable `T`). NULL is
+//! always checked here and reported by argument name.
 
 use std::ffi::{c_char, CStr};
+use std::time::Duration;
 
 use crate::error::{Error, Result};
 
@@ -18,6 +21,52 @@ pub(crate) fn str_arg<'a>(p: *const c_char, what: &'static str) -> Result<&'a st
     // that outlives the call.
     let bytes = unsafe { CStr::from_ptr(p) }.to_bytes();
     std::str::from_utf8(bytes).map_err(|e| Error::Utf8 { what, offset: e.valid_up_to() })
+}
+
+/// An optional NUL-terminated UTF-8 string argument: NULL is `None` ("not given").
+pub(crate) fn opt_str<'a>(p: *const c_char, what: &'static str) -> Result<Option<&'a str>> {
+    if p.is_null() {
+        Ok(None)
+    } else {
+        str_arg(p, what).map(Some)
+    }
+}
+
+/// A borrowed struct argument (`const netrig_x *`), for the call. Only for `#[repr(C)]`
+/// structs whose fields are valid for any bits (integers, floats, raw pointers), as every
+/// netrig input struct is.
+pub(crate) fn ref_arg<'a, T>(p: *const T, what: &'static str) -> Result<&'a T> {
+    if p.is_null() {
+        return Err(Error::NullArg(what));
+    }
+    // SAFETY: non-NULL, and the contract makes it a readable, aligned, initialised `T` for the
+    // call; the structs passed here are valid for any bits (see above).
+    Ok(unsafe { &*p })
+}
+
+/// The most elements an array argument may have: far more than any caller needs, and small
+/// enough that no element count times element size can overflow.
+const MAX_ARRAY: usize = 1 << 20;
+
+fn array_len(n: usize, what: &'static str) -> Result<()> {
+    if n > MAX_ARRAY {
+        return Err(Error::InvalidArg(format!("{what}: {n} entries is more than {MAX_ARRAY}")));
+    }
+    Ok(())
+}
+
+/// A borrowed array of `n` `T`s (NULL is fine when `n` is 0), at most [`MAX_ARRAY`] long.
+pub(crate) fn array_arg<'a, T>(p: *const T, n: usize, what: &'static str) -> Result<&'a [T]> {
+    if n == 0 {
+        return Ok(&[]);
+    }
+    if p.is_null() {
+        return Err(Error::NullArg(what));
+    }
+    array_len(n, what)?;
+    // SAFETY: non-NULL, `n` is at most 2^20 elements (so `n * size_of::<T>()` fits in isize for
+    // every T passed here), and the contract makes `n` readable, aligned `T`s at `p` for the call.
+    Ok(unsafe { std::slice::from_raw_parts(p, n) })
 }
 
 /// A borrowed `(pointer, length)` byte argument. NULL is allowed only with length 0.
@@ -102,18 +151,52 @@ pub(crate) fn write_buf(
 
 /// An array of `n` NUL-terminated UTF-8 strings (NULL is fine when `n` is 0).
 pub(crate) fn str_array<'a>(p: *const *const c_char, n: usize, what: &'static str) -> Result<Vec<&'a str>> {
-    if n == 0 {
-        return Ok(Vec::new());
+    array_arg(p, n, what)?.iter().map(|&s| str_arg(s, what)).collect()
+}
+
+/// An array of `n` optional strings: each NULL element is `None`.
+pub(crate) fn opt_str_array<'a>(p: *const *const c_char, n: usize, what: &'static str) -> Result<Vec<Option<&'a str>>> {
+    array_arg(p, n, what)?.iter().map(|&s| opt_str(s, what)).collect()
+}
+
+/// A millisecond argument.
+pub(crate) fn ms(v: u32) -> Duration {
+    Duration::from_millis(v.into())
+}
+
+/// A `timeout_ms` argument where 0 means the object's own default: `None` for 0.
+#[cfg(feature = "ssh")]
+pub(crate) fn timeout_or_default(timeout_ms: u32) -> Option<Duration> {
+    (timeout_ms > 0).then(|| ms(timeout_ms))
+}
+
+/// The `timeout_ms` of the functions that wait: `None` (no limit) for NETRIG_WAIT_FOREVER.
+pub(crate) fn wait_arg(timeout_ms: u32) -> Option<Duration> {
+    (timeout_ms != super::NETRIG_WAIT_FOREVER).then(|| ms(timeout_ms))
+}
+
+/// An optional out-array of `len` entries: NULL means the caller does not want them.
+#[cfg(feature = "ssh")]
+pub(crate) struct OutArray<T> {
+    p: *mut T,
+    len: usize,
+}
+
+#[cfg(feature = "ssh")]
+impl<T> OutArray<T> {
+    pub(crate) fn optional(p: *mut T, len: usize) -> OutArray<T> {
+        OutArray { p, len }
     }
-    if p.is_null() {
-        return Err(Error::NullArg(what));
+
+    /// Writes entry `i` (a no-op for NULL). `i` must be below the array's length.
+    pub(crate) fn set(&self, i: usize, value: T) {
+        assert!(i < self.len, "out-array index {i} past its {} entries", self.len);
+        if !self.p.is_null() {
+            // SAFETY: non-NULL, and the contract makes `len` writable, aligned `T`s at `p`;
+            // `i < len` was checked. `write` does not read or drop the old contents.
+            unsafe { self.p.add(i).write(value) }
+        }
     }
-    if n > 1 << 20 {
-        return Err(Error::InvalidArg(format!("{what}: {n} entries is more than 1048576")));
-    }
-    // SAFETY: non-NULL, and the contract makes `n` readable pointers at `p` for the call.
-    let ptrs = unsafe { std::slice::from_raw_parts(p, n) };
-    ptrs.iter().map(|&s| str_arg(s, what)).collect()
 }
 
 /// An options struct that can grow (`netrig_*_options`): `#[repr(C)]`, a `size_t struct_size`
@@ -189,6 +272,7 @@ pub(crate) fn options_or_default<T: GrowableOptions>(p: *const T, what: &'static
 
 /// An array of `n` options structs as the caller's header laid it out: its elements are
 /// `struct_size` bytes apart (the caller's `sizeof`), and every element has the same size.
+#[cfg(feature = "ssh")]
 pub(crate) fn options_array_arg<T: GrowableOptions>(p: *const T, n: usize, what: &'static str) -> Result<Vec<T>> {
     if n == 0 {
         return Ok(Vec::new());
@@ -196,9 +280,7 @@ pub(crate) fn options_array_arg<T: GrowableOptions>(p: *const T, n: usize, what:
     if p.is_null() {
         return Err(Error::NullArg(what));
     }
-    if n > 1 << 20 {
-        return Err(Error::InvalidArg(format!("{what}: {n} entries is more than 1048576")));
-    }
+    array_len(n, what)?;
     let first = options_arg(p, what)?;
     // SAFETY: `first` was read from `p`, so it starts with its struct_size (GrowableOptions).
     let stride = unsafe { std::ptr::addr_of!(first).cast::<usize>().read() };

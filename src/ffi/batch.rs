@@ -9,12 +9,12 @@ use std::ffi::c_char;
 
 use parking_lot::Mutex;
 
-use super::args::{str_arg, Out};
+use super::args::{ref_arg, str_arg, Out};
 use super::guard::call;
-use super::handle::{HandleTable, Kind};
+use super::handle::CHandle;
 use super::netrig_value;
-use super::store::{netrig_store, STORES};
-use crate::error::{netrig_status, Error, Result};
+use super::store::netrig_store;
+use crate::error::netrig_status;
 use crate::store::{Batch, Ttl};
 
 /// A batch of sets, deletes and version preconditions. Create with `netrig_batch_new`, free
@@ -24,12 +24,6 @@ use crate::store::{Batch, Ttl};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct netrig_batch {
     pub id: u64,
-}
-
-static BATCHES: HandleTable<Mutex<Batch>> = HandleTable::new(Kind::Batch);
-
-fn with_batch<R>(batch: netrig_batch, f: impl FnOnce(&mut Batch) -> Result<R>) -> Result<R> {
-    BATCHES.with(batch.id, |b| f(&mut b.lock()))?
 }
 
 /// Creates an empty batch; `*out` receives its handle, which the caller frees with
@@ -42,7 +36,7 @@ fn with_batch<R>(batch: netrig_batch, f: impl FnOnce(&mut Batch) -> Result<R>) -
 pub unsafe extern "C" fn netrig_batch_new(out: *mut netrig_batch) -> netrig_status {
     call("netrig_batch_new", || {
         let out = Out::new(out, "out")?;
-        out.set(netrig_batch { id: BATCHES.insert(Mutex::new(Batch::new()))? });
+        out.set(netrig_batch::insert(Mutex::new(Batch::new()))?);
         Ok(())
     })
 }
@@ -55,7 +49,7 @@ pub unsafe extern "C" fn netrig_batch_new(out: *mut netrig_batch) -> netrig_stat
 /// Thread-safety: any thread; calls on one batch are serialised.
 #[no_mangle]
 pub extern "C" fn netrig_batch_free(batch: netrig_batch) -> netrig_status {
-    call("netrig_batch_free", || BATCHES.remove(batch.id))
+    call("netrig_batch_free", || batch.remove())
 }
 
 /// Adds "set `key` to `*value`" (copied now) with `ttl_ms` as for `netrig_store_set_bool`.
@@ -73,15 +67,10 @@ pub unsafe extern "C" fn netrig_batch_set(
 ) -> netrig_status {
     call("netrig_batch_set", || {
         let key = str_arg(key, "key")?;
-        if value.is_null() {
-            return Err(Error::NullArg("value"));
-        }
-        // SAFETY: non-NULL and, per this function's contract, a readable netrig_value.
-        let value = unsafe { &*value }.read_value()?;
+        let value = ref_arg(value, "value")?.read_value()?;
         let ttl = Ttl::from_millis(ttl_ms)?;
-        with_batch(batch, |b| {
-            b.set(key, value, ttl);
-            Ok(())
+        batch.with(|b| {
+            b.lock().set(key, value, ttl);
         })
     })
 }
@@ -96,9 +85,8 @@ pub unsafe extern "C" fn netrig_batch_set(
 pub unsafe extern "C" fn netrig_batch_delete(batch: netrig_batch, key: *const c_char) -> netrig_status {
     call("netrig_batch_delete", || {
         let key = str_arg(key, "key")?;
-        with_batch(batch, |b| {
-            b.delete(key);
-            Ok(())
+        batch.with(|b| {
+            b.lock().delete(key);
         })
     })
 }
@@ -118,9 +106,8 @@ pub unsafe extern "C" fn netrig_batch_expect_version(
 ) -> netrig_status {
     call("netrig_batch_expect_version", || {
         let key = str_arg(key, "key")?;
-        with_batch(batch, |b| {
-            b.expect_version(key, version);
-            Ok(())
+        batch.with(|b| {
+            b.lock().expect_version(key, version);
         })
     })
 }
@@ -134,7 +121,7 @@ pub unsafe extern "C" fn netrig_batch_expect_version(
 pub unsafe extern "C" fn netrig_batch_len(batch: netrig_batch, out: *mut usize) -> netrig_status {
     call("netrig_batch_len", || {
         let out = Out::new(out, "out")?;
-        out.set(with_batch(batch, |b| Ok(b.len()))?);
+        out.set(batch.with(|b| b.lock().len())?);
         Ok(())
     })
 }
@@ -146,12 +133,7 @@ pub unsafe extern "C" fn netrig_batch_len(batch: netrig_batch, out: *mut usize) 
 /// Thread-safety: any thread; calls on one batch are serialised.
 #[no_mangle]
 pub extern "C" fn netrig_batch_clear(batch: netrig_batch) -> netrig_status {
-    call("netrig_batch_clear", || {
-        with_batch(batch, |b| {
-            b.clear();
-            Ok(())
-        })
-    })
+    call("netrig_batch_clear", || batch.with(|b| b.lock().clear()))
 }
 
 /// Applies the batch to `store` all-or-nothing: every reader that sees more than one key
@@ -166,7 +148,7 @@ pub extern "C" fn netrig_batch_clear(batch: netrig_batch) -> netrig_status {
 pub extern "C" fn netrig_store_apply(store: netrig_store, batch: netrig_batch) -> netrig_status {
     call("netrig_store_apply", || {
         // Copy the operations out so the batch lock is never held while store shards are.
-        let ops = with_batch(batch, |b| Ok(b.clone()))?;
-        STORES.with(store.id, |s| s.apply(&ops))?
+        let ops = batch.with(|b| b.lock().clone())?;
+        store.try_with(|s| s.apply(&ops))
     })
 }

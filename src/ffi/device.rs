@@ -1,5 +1,5 @@
-//! `netrig_device_*` and `netrig_output_*`: SSH sessions to devices under test, and the results
-//! of their operations.
+//! `netrig_device_*`: SSH sessions to devices under test. The results of their operations are
+//! `netrig_output` objects (`output.rs`).
 //!
 //! A device handle is usable from any thread. Its operations run one at a time (the device's
 //! lock is held for the whole operation); a caller that finds it busy waits up to its own
@@ -10,15 +10,13 @@
 use std::ffi::{c_char, c_void};
 use std::path::Path;
 use std::sync::Arc;
-use std::time::Duration;
 
+use super::args::{ms, opt_str, str_arg, str_array, timeout_or_default, Out};
 use super::args::{options_arg, options_default, GrowableOptions};
-use super::args::{str_arg, str_array, Out};
 use super::guard::call;
-use super::handle::{HandleTable, Kind};
-use crate::device::{
-    Auth, Commit, ConfigOptions, Device, DeviceOptions, ExecOutput, HostKeyPolicy, Output, Platform, Protocol,
-};
+use super::handle::CHandle;
+use super::output::{netrig_output, COutput};
+use crate::device::{Auth, Commit, ConfigOptions, Device, DeviceOptions, HostKeyPolicy, Platform, Protocol};
 use crate::error::{netrig_status, Error, Result};
 use crate::pool::Lease;
 
@@ -28,16 +26,6 @@ use crate::pool::Lease;
 #[repr(C)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct netrig_device {
-    pub id: u64,
-}
-
-/// The result of a device operation: output text (or exec's stdout), exec's stderr and exit
-/// status, and the elapsed time. Free with `netrig_output_free`.
-/// The zero value `{0}` is never a valid handle.
-#[allow(non_camel_case_types)]
-#[repr(C)]
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct netrig_output {
     pub id: u64,
 }
 
@@ -137,72 +125,24 @@ pub struct netrig_device_options {
     pub session_log: *const c_char,
 }
 
-/// The C form of an operation's result, made once so accessors only hand out pointers.
-pub(super) struct COutput {
-    /// Output text (or exec's stdout), NUL-terminated (the NUL is not counted).
-    text: Vec<u8>,
-    /// Exec's stderr, NUL-terminated.
-    stderr: Vec<u8>,
-    exit_status: i32,
-    elapsed_us: u64,
-}
-
-impl COutput {
-    pub(super) fn new(mut text: Vec<u8>, mut stderr: Vec<u8>, exit_status: i32, elapsed: Duration) -> COutput {
-        text.push(0);
-        stderr.push(0);
-        COutput { text, stderr, exit_status, elapsed_us: elapsed.as_micros() as u64 }
-    }
-}
-
-impl From<Output> for COutput {
-    fn from(o: Output) -> COutput {
-        COutput::new(o.text.into_bytes(), Vec::new(), 0, o.elapsed)
-    }
-}
-
-impl From<ExecOutput> for COutput {
-    fn from(o: ExecOutput) -> COutput {
-        COutput::new(o.stdout, o.stderr, o.exit_status, o.elapsed)
-    }
-}
-
 /// What a device handle holds: a session of its own (`netrig_device_open`), or a session lent by
 /// a pool (`netrig_pool_checkout`), which `netrig_device_free` gives back instead of closing.
-pub(super) enum DeviceSlot {
+pub(crate) enum DeviceSlot {
     Owned(Arc<Device>),
     Leased(Lease),
 }
 
 impl DeviceSlot {
-    fn device(&self) -> &Arc<Device> {
+    /// The device, by reference count, so that an operation holds its own reference and the
+    /// table's hazard slot is released at once (free and cancel never wait for a long
+    /// operation): `dev.with(DeviceSlot::device)?`. A lease's check-in counts those
+    /// references: a session still in use by a call is discarded.
+    fn device(&self) -> Arc<Device> {
         match self {
-            DeviceSlot::Owned(d) => d,
-            DeviceSlot::Leased(l) => l.device_arc(),
+            DeviceSlot::Owned(d) => Arc::clone(d),
+            DeviceSlot::Leased(l) => Arc::clone(l.device_arc()),
         }
     }
-}
-
-// Devices are shared by reference count so that an operation holds its own reference and the
-// table's hazard slot is released at once (free and cancel never wait for a long operation).
-// A lease's check-in counts those references: a session still in use by a call is discarded.
-pub(super) static DEVICES: HandleTable<DeviceSlot> = HandleTable::new(Kind::Device);
-pub(super) static OUTPUTS: HandleTable<COutput> = HandleTable::new(Kind::Output);
-
-fn device(dev: netrig_device) -> Result<Arc<Device>> {
-    DEVICES.with(dev.id, |slot| Arc::clone(slot.device()))
-}
-
-pub(super) fn opt_str<'a>(p: *const c_char, what: &'static str) -> Result<Option<&'a str>> {
-    if p.is_null() {
-        Ok(None)
-    } else {
-        str_arg(p, what).map(Some)
-    }
-}
-
-pub(super) fn timeout(ms: u32) -> Option<Duration> {
-    (ms > 0).then(|| Duration::from_millis(ms as u64))
 }
 
 fn platform(o: &netrig_device_options) -> Result<Platform> {
@@ -273,20 +213,20 @@ impl netrig_device_options {
                 return Err(Error::InvalidArg(format!("options.host_key_policy {other} is not a NETRIG_HOSTKEY_*")))
             }
         };
-        let ms = |v: u32, what: &str| {
+        let required_ms = |v: u32, what: &str| {
             if v == 0 {
                 Err(Error::InvalidArg(format!("options.{what} is 0; use netrig_device_options_default()")))
             } else {
-                Ok(Duration::from_millis(v as u64))
+                Ok(ms(v))
             }
         };
         if self.port == 0 {
             return Err(Error::InvalidArg("options.port is 0".into()));
         }
-        o.connect_timeout = ms(self.connect_timeout_ms, "connect_timeout_ms")?;
-        o.auth_timeout = ms(self.auth_timeout_ms, "auth_timeout_ms")?;
-        o.timeout = ms(self.timeout_ms, "timeout_ms")?;
-        o.keepalive = timeout(self.keepalive_ms);
+        o.connect_timeout = required_ms(self.connect_timeout_ms, "connect_timeout_ms")?;
+        o.auth_timeout = required_ms(self.auth_timeout_ms, "auth_timeout_ms")?;
+        o.timeout = required_ms(self.timeout_ms, "timeout_ms")?;
+        o.keepalive = timeout_or_default(self.keepalive_ms);
         if self.term_cols == 0 || self.term_rows == 0 {
             return Err(Error::InvalidArg("options.term_cols and term_rows must be > 0".into()));
         }
@@ -374,8 +314,7 @@ pub unsafe extern "C" fn netrig_device_open(
         let out = Out::new(out, "out")?;
         let opts = options_arg(options, "options")?.to_options()?;
         let device = Device::open(&opts)?;
-        let id = DEVICES.insert(DeviceSlot::Owned(Arc::new(device)))?;
-        out.set(netrig_device { id });
+        out.set(netrig_device::insert(DeviceSlot::Owned(Arc::new(device)))?);
         Ok(())
     })
 }
@@ -400,12 +339,12 @@ pub extern "C" fn netrig_device_free(dev: netrig_device) -> netrig_status {
     call("netrig_device_free", || {
         // A leased session is not retired: the lease's check-in decides (back to the pool, or
         // discarded when a call of another thread still uses it or it is broken).
-        DEVICES.with(dev.id, |slot| {
+        dev.with(|slot| {
             if let DeviceSlot::Owned(d) = slot {
                 d.retire()
             }
         })?;
-        DEVICES.remove(dev.id)
+        dev.remove()
     })
 }
 
@@ -417,7 +356,7 @@ pub extern "C" fn netrig_device_free(dev: netrig_device) -> netrig_status {
 /// Thread-safety: any thread.
 #[no_mangle]
 pub extern "C" fn netrig_device_close(dev: netrig_device) -> netrig_status {
-    call("netrig_device_close", || device(dev)?.close())
+    call("netrig_device_close", || dev.with(DeviceSlot::device)?.close())
 }
 
 /// Cancels the operation running on the device: it returns NETRIG_E_CANCELLED within 100 ms,
@@ -428,14 +367,13 @@ pub extern "C" fn netrig_device_close(dev: netrig_device) -> netrig_status {
 /// meant to be made from another thread than the one running the operation.
 #[no_mangle]
 pub extern "C" fn netrig_device_cancel(dev: netrig_device) -> netrig_status {
-    call("netrig_device_cancel", || device(dev).map(|d| d.cancel()))
+    call("netrig_device_cancel", || dev.with(DeviceSlot::device).map(|d| d.cancel()))
 }
 
 fn run_op(out: *mut netrig_output, op: impl FnOnce() -> Result<COutput>) -> Result<()> {
     let out = Out::new(out, "out")?;
     let result = op()?;
-    let id = OUTPUTS.insert(result)?;
-    out.set(netrig_output { id });
+    out.set(netrig_output::insert(result)?);
     Ok(())
 }
 
@@ -459,7 +397,7 @@ pub unsafe extern "C" fn netrig_device_send_command(
     call("netrig_device_send_command", || {
         run_op(out, || {
             let command = str_arg(command, "command")?;
-            Ok(device(dev)?.send_command(command, timeout(timeout_ms))?.into())
+            Ok(dev.with(DeviceSlot::device)?.send_command(command, timeout_or_default(timeout_ms))?.into())
         })
     })
 }
@@ -480,7 +418,7 @@ pub unsafe extern "C" fn netrig_device_try_send_command(
     call("netrig_device_try_send_command", || {
         run_op(out, || {
             let command = str_arg(command, "command")?;
-            Ok(device(dev)?.try_send_command(command, timeout(timeout_ms))?.into())
+            Ok(dev.with(DeviceSlot::device)?.try_send_command(command, timeout_or_default(timeout_ms))?.into())
         })
     })
 }
@@ -502,7 +440,10 @@ pub unsafe extern "C" fn netrig_device_send_command_expect(
         run_op(out, || {
             let command = str_arg(command, "command")?;
             let expect = str_arg(expect, "expect")?;
-            Ok(device(dev)?.send_command_expect(command, expect, timeout(timeout_ms))?.into())
+            Ok(dev
+                .with(DeviceSlot::device)?
+                .send_command_expect(command, expect, timeout_or_default(timeout_ms))?
+                .into())
         })
     })
 }
@@ -523,8 +464,11 @@ pub unsafe extern "C" fn netrig_device_send_command_timing(
     call("netrig_device_send_command_timing", || {
         run_op(out, || {
             let command = str_arg(command, "command")?;
-            let quiet = Duration::from_millis(quiet_ms as u64);
-            Ok(device(dev)?.send_command_timing(command, quiet, timeout(timeout_ms))?.into())
+            let quiet = ms(quiet_ms);
+            Ok(dev
+                .with(DeviceSlot::device)?
+                .send_command_timing(command, quiet, timeout_or_default(timeout_ms))?
+                .into())
         })
     })
 }
@@ -551,7 +495,7 @@ pub unsafe extern "C" fn netrig_device_send_interactive(
             let sends = str_array(sends, n, "sends")?;
             let expects = str_array(expects, n, "expects")?;
             let steps: Vec<(&str, &str)> = sends.into_iter().zip(expects).collect();
-            Ok(device(dev)?.send_interactive(&steps, timeout(timeout_ms))?.into())
+            Ok(dev.with(DeviceSlot::device)?.send_interactive(&steps, timeout_or_default(timeout_ms))?.into())
         })
     })
 }
@@ -579,7 +523,7 @@ pub unsafe extern "C" fn netrig_device_send_config_set(
         run_op(out, || {
             let lines = str_array(lines, n, "lines")?;
             let opts = config_options(flags)?;
-            Ok(device(dev)?.send_config_set(&lines, opts, timeout(timeout_ms))?.into())
+            Ok(dev.with(DeviceSlot::device)?.send_config_set(&lines, opts, timeout_or_default(timeout_ms))?.into())
         })
     })
 }
@@ -614,7 +558,9 @@ pub unsafe extern "C" fn netrig_device_save_config(
     timeout_ms: u32,
     out: *mut netrig_output,
 ) -> netrig_status {
-    call("netrig_device_save_config", || run_op(out, || Ok(device(dev)?.save_config(timeout(timeout_ms))?.into())))
+    call("netrig_device_save_config", || {
+        run_op(out, || Ok(dev.with(DeviceSlot::device)?.save_config(timeout_or_default(timeout_ms))?.into()))
+    })
 }
 
 /// Enters privileged mode with the secret given at open (nothing to do when already there).
@@ -624,7 +570,7 @@ pub unsafe extern "C" fn netrig_device_save_config(
 /// Thread-safety: any thread.
 #[no_mangle]
 pub extern "C" fn netrig_device_enable(dev: netrig_device, timeout_ms: u32) -> netrig_status {
-    call("netrig_device_enable", || device(dev)?.enable(timeout(timeout_ms)))
+    call("netrig_device_enable", || dev.with(DeviceSlot::device)?.enable(timeout_or_default(timeout_ms)))
 }
 
 /// Leaves privileged mode (leaving configuration mode first if needed).
@@ -633,7 +579,7 @@ pub extern "C" fn netrig_device_enable(dev: netrig_device, timeout_ms: u32) -> n
 /// Thread-safety: any thread.
 #[no_mangle]
 pub extern "C" fn netrig_device_exit_enable(dev: netrig_device, timeout_ms: u32) -> netrig_status {
-    call("netrig_device_exit_enable", || device(dev)?.exit_enable(timeout(timeout_ms)))
+    call("netrig_device_exit_enable", || dev.with(DeviceSlot::device)?.exit_enable(timeout_or_default(timeout_ms)))
 }
 
 /// Enters configuration mode (entering privileged mode first if needed). NETRIG_E_PROMPT if
@@ -643,7 +589,7 @@ pub extern "C" fn netrig_device_exit_enable(dev: netrig_device, timeout_ms: u32)
 /// Thread-safety: any thread.
 #[no_mangle]
 pub extern "C" fn netrig_device_config_mode(dev: netrig_device, timeout_ms: u32) -> netrig_status {
-    call("netrig_device_config_mode", || device(dev)?.config_mode(timeout(timeout_ms)))
+    call("netrig_device_config_mode", || dev.with(DeviceSlot::device)?.config_mode(timeout_or_default(timeout_ms)))
 }
 
 /// Leaves configuration mode from any sub-mode (nothing to do when not in it).
@@ -652,7 +598,9 @@ pub extern "C" fn netrig_device_config_mode(dev: netrig_device, timeout_ms: u32)
 /// Thread-safety: any thread.
 #[no_mangle]
 pub extern "C" fn netrig_device_exit_config_mode(dev: netrig_device, timeout_ms: u32) -> netrig_status {
-    call("netrig_device_exit_config_mode", || device(dev)?.exit_config_mode(timeout(timeout_ms)))
+    call("netrig_device_exit_config_mode", || {
+        dev.with(DeviceSlot::device)?.exit_config_mode(timeout_or_default(timeout_ms))
+    })
 }
 
 /// Checks the session with a real round trip (RETURN, then the prompt). `*alive` is true when
@@ -669,7 +617,7 @@ pub unsafe extern "C" fn netrig_device_is_alive(
 ) -> netrig_status {
     call("netrig_device_is_alive", || {
         let alive = Out::new(alive, "alive")?;
-        alive.set(device(dev)?.is_alive(timeout(timeout_ms))?);
+        alive.set(dev.with(DeviceSlot::device)?.is_alive(timeout_or_default(timeout_ms))?);
         Ok(())
     })
 }
@@ -690,7 +638,7 @@ pub unsafe extern "C" fn netrig_device_exec(
     call("netrig_device_exec", || {
         run_op(out, || {
             let command = str_arg(command, "command")?;
-            Ok(device(dev)?.exec(command, timeout(timeout_ms))?.into())
+            Ok(dev.with(DeviceSlot::device)?.exec(command, timeout_or_default(timeout_ms))?.into())
         })
     })
 }
@@ -746,8 +694,10 @@ pub unsafe extern "C" fn netrig_device_put_file(
         let local = str_arg(local_path, "local_path")?;
         let remote = str_arg(remote_path, "remote_path")?;
         let protocol = protocol(protocol_)?;
-        let d = device(dev)?;
-        transfer(progress, user_data, bytes, |p| d.put_file(Path::new(local), remote, protocol, p, timeout(timeout_ms)))
+        let d = dev.with(DeviceSlot::device)?;
+        transfer(progress, user_data, bytes, |p| {
+            d.put_file(Path::new(local), remote, protocol, p, timeout_or_default(timeout_ms))
+        })
     })
 }
 
@@ -774,84 +724,9 @@ pub unsafe extern "C" fn netrig_device_get_file(
         let remote = str_arg(remote_path, "remote_path")?;
         let local = str_arg(local_path, "local_path")?;
         let protocol = protocol(protocol_)?;
-        let d = device(dev)?;
-        transfer(progress, user_data, bytes, |p| d.get_file(remote, Path::new(local), protocol, p, timeout(timeout_ms)))
+        let d = dev.with(DeviceSlot::device)?;
+        transfer(progress, user_data, bytes, |p| {
+            d.get_file(remote, Path::new(local), protocol, p, timeout_or_default(timeout_ms))
+        })
     })
-}
-
-/// Hands out a pointer to one of a result's NUL-terminated buffers and its length without the NUL.
-fn output_bytes(
-    out: netrig_output,
-    text: *mut *const c_char,
-    len: *mut usize,
-    which: impl FnOnce(&COutput) -> &Vec<u8>,
-) -> Result<()> {
-    let text = Out::new(text, "text")?;
-    let (ptr, n) = OUTPUTS.with(out.id, |o| {
-        let bytes = which(o);
-        (bytes.as_ptr() as *const c_char, bytes.len() - 1)
-    })?;
-    text.set(ptr);
-    Out::optional(len).set(n);
-    Ok(())
-}
-
-/// The output text (exec: stdout). `*text` points to NUL-terminated bytes inside the result and
-/// `*len` (may be NULL) receives their length without the NUL (exec output may hold NULs).
-///
-/// Ownership: the pointer stays valid until `netrig_output_free`. Blocking: never.
-/// Thread-safety: any thread; results are immutable.
-#[no_mangle]
-pub unsafe extern "C" fn netrig_output_text(
-    out: netrig_output,
-    text: *mut *const c_char,
-    len: *mut usize,
-) -> netrig_status {
-    call("netrig_output_text", || output_bytes(out, text, len, |o| &o.text))
-}
-
-/// Exec's stderr (empty for CLI operations), as `netrig_output_text`.
-///
-/// Ownership: the pointer stays valid until `netrig_output_free`. Blocking: never.
-/// Thread-safety: any thread.
-#[no_mangle]
-pub unsafe extern "C" fn netrig_output_stderr(
-    out: netrig_output,
-    text: *mut *const c_char,
-    len: *mut usize,
-) -> netrig_status {
-    call("netrig_output_stderr", || output_bytes(out, text, len, |o| &o.stderr))
-}
-
-/// Exec's exit status (-1 if the server sent none; 0 for CLI operations).
-///
-/// Ownership: `*status` is written on success. Blocking: never. Thread-safety: any thread.
-#[no_mangle]
-pub unsafe extern "C" fn netrig_output_exit_status(out: netrig_output, status: *mut i32) -> netrig_status {
-    call("netrig_output_exit_status", || {
-        let status = Out::new(status, "status")?;
-        status.set(OUTPUTS.with(out.id, |o| o.exit_status)?);
-        Ok(())
-    })
-}
-
-/// How long the operation took, in microseconds (including any wait for the device's lock).
-///
-/// Ownership: `*us` is written on success. Blocking: never. Thread-safety: any thread.
-#[no_mangle]
-pub unsafe extern "C" fn netrig_output_elapsed_us(out: netrig_output, us: *mut u64) -> netrig_status {
-    call("netrig_output_elapsed_us", || {
-        let us = Out::new(us, "us")?;
-        us.set(OUTPUTS.with(out.id, |o| o.elapsed_us)?);
-        Ok(())
-    })
-}
-
-/// Frees a result. Pointers obtained from it become invalid.
-///
-/// Ownership: consumes the handle. Blocking: until in-flight accessor calls on it return.
-/// Thread-safety: any thread.
-#[no_mangle]
-pub extern "C" fn netrig_output_free(out: netrig_output) -> netrig_status {
-    call("netrig_output_free", || OUTPUTS.remove(out.id))
 }

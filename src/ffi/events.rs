@@ -7,12 +7,12 @@
 use std::ffi::{c_char, c_void, CString};
 use std::sync::Arc;
 
-use super::args::{str_arg, Out};
+use super::args::{str_arg, wait_arg, Out};
 use super::guard::call;
-use super::handle::{HandleTable, Kind};
+use super::handle::CHandle;
+use super::netrig_value;
 use super::snapshot::{netrig_snapshot, snapshot_handle};
-use super::store::{netrig_store, STORES};
-use super::{netrig_value, wait_arg};
+use super::store::netrig_store;
 use crate::error::{netrig_status, Error, Result};
 use crate::store::{Event, EventKind, Snapshot, Subscription, Value};
 
@@ -84,7 +84,7 @@ pub struct netrig_subscription_stats {
 pub type netrig_change_fn = Option<unsafe extern "C" fn(change: *const netrig_change_view, user_data: *mut c_void)>;
 
 /// A change with C copies of its key and string value, so views can point into it.
-struct CChange {
+pub(crate) struct CChange {
     event: Event,
     key: CString,
     text: Option<CString>,
@@ -119,11 +119,6 @@ impl CChange {
         netrig_change_view { kind, key: self.key.as_ptr(), value, version: self.event.version, missed: 0 }
     }
 }
-
-/// Subscriptions are shared so that a poll can wait outside the handle table: freeing one while
-/// another thread polls it wakes that poll (NETRIG_E_CLOSED) instead of waiting for it.
-static SUBSCRIPTIONS: HandleTable<Arc<Subscription>> = HandleTable::new(Kind::Subscription);
-static CHANGES: HandleTable<CChange> = HandleTable::new(Kind::Change);
 
 /// The caller's callback and `user_data`, carried to the dispatcher thread.
 struct ChangeCallback {
@@ -171,8 +166,9 @@ fn publish(
     out_snapshot: *mut netrig_snapshot,
 ) -> Result<()> {
     let snap = if out_snapshot.is_null() { None } else { Some(snapshot_handle(snapshot)?) };
-    let id = SUBSCRIPTIONS.insert(Arc::new(sub))?;
-    out.set(netrig_subscription { id });
+    // Subscriptions are shared so that a poll can wait outside the handle table: freeing one
+    // while another thread polls it wakes that poll (NETRIG_E_CLOSED) instead of waiting for it.
+    out.set(netrig_subscription::insert(Arc::new(sub))?);
     if let Some(s) = snap {
         Out::optional(out_snapshot).set(s);
     }
@@ -207,7 +203,7 @@ pub unsafe extern "C" fn netrig_store_subscribe(
     call("netrig_store_subscribe", || {
         let out = Out::new(out, "out")?;
         let prefix = str_arg(prefix, "prefix")?;
-        let (snapshot, sub) = STORES.with(store.id, |s| s.subscribe(prefix, capacity as usize))??;
+        let (snapshot, sub) = store.try_with(|s| s.subscribe(prefix, capacity as usize))?;
         publish(sub, snapshot, out, out_snapshot)
     })
 }
@@ -241,7 +237,7 @@ pub unsafe extern "C" fn netrig_store_subscribe_callback(
         let f = callback.ok_or(Error::NullArg("callback"))?;
         let cb = ChangeCallback { f, user_data };
         let (snapshot, sub) =
-            STORES.with(store.id, |s| s.subscribe_with(prefix, capacity as usize, move |next| cb.deliver(next)))??;
+            store.try_with(|s| s.subscribe_with(prefix, capacity as usize, move |next| cb.deliver(next)))?;
         publish(sub, snapshot, out, out_snapshot)
     })
 }
@@ -264,9 +260,9 @@ pub unsafe extern "C" fn netrig_subscription_poll(
 ) -> netrig_status {
     call("netrig_subscription_poll", || {
         let out = Out::new(out, "out")?;
-        let sub = SUBSCRIPTIONS.with(sub.id, Arc::clone)?;
+        let sub = sub.get()?;
         let event = sub.poll(wait_arg(timeout_ms))?;
-        out.set(netrig_change { id: CHANGES.insert(CChange::new(event))? });
+        out.set(netrig_change::insert(CChange::new(event))?);
         Ok(())
     })
 }
@@ -281,7 +277,7 @@ pub unsafe extern "C" fn netrig_subscription_get_stats(
 ) -> netrig_status {
     call("netrig_subscription_get_stats", || {
         let out = Out::new(out, "out")?;
-        let st = SUBSCRIPTIONS.with(sub.id, |s| s.stats())?;
+        let st = sub.with(|s| s.stats())?;
         out.set(netrig_subscription_stats { delivered: st.delivered, dropped: st.dropped, queued: st.queued as u64 });
         Ok(())
     })
@@ -308,7 +304,7 @@ pub unsafe extern "C" fn netrig_subscription_get_stats(
 #[no_mangle]
 pub extern "C" fn netrig_subscription_free(sub: netrig_subscription) -> netrig_status {
     call("netrig_subscription_free", || {
-        let sub = SUBSCRIPTIONS.take(sub.id)?;
+        let sub = sub.take()?;
         sub.close();
         Ok(())
     })
@@ -321,7 +317,7 @@ pub extern "C" fn netrig_subscription_free(sub: netrig_subscription) -> netrig_s
 pub unsafe extern "C" fn netrig_change_get(change: netrig_change, out: *mut netrig_change_view) -> netrig_status {
     call("netrig_change_get", || {
         let out = Out::new(out, "out")?;
-        out.set(CHANGES.with(change.id, CChange::view)?);
+        out.set(change.with(CChange::view)?);
         Ok(())
     })
 }
@@ -331,5 +327,5 @@ pub unsafe extern "C" fn netrig_change_get(change: netrig_change, out: *mut netr
 /// Ownership: consumes the handle. Blocking: never. Thread-safety: any thread.
 #[no_mangle]
 pub extern "C" fn netrig_change_free(change: netrig_change) -> netrig_status {
-    call("netrig_change_free", || CHANGES.remove(change.id))
+    call("netrig_change_free", || change.remove())
 }

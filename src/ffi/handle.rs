@@ -6,7 +6,10 @@
 //!
 //! Each kind has one static [`HandleTable`]: chunks of slots that are allocated on demand and
 //! never moved or freed, so a lookup needs no lock. A slot holds the live id and a pointer to
-//! the boxed object.
+//! the boxed object. The C handle types reach their tables only through [`CHandle`]
+//! (`store.with(|s| ..)`, `netrig_store::insert(..)`), whose impls `handles!` generates from one
+//! list of every kind, so a handle cannot be looked up in another kind's table and every
+//! message names the C type C sees.
 //!
 //! Freeing while another thread is inside a call on the same handle is made safe with hazard
 //! slots, not reference counts: before touching an object a thread publishes the id it is
@@ -25,64 +28,143 @@ use parking_lot::Mutex;
 
 use crate::error::{Error, Result};
 
-/// The kinds of handle. The number is part of every id, so a handle of one kind is rejected by
-/// another kind's functions with a message naming both.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[repr(u8)]
-pub enum Kind {
-    Store = 1,
-    Batch = 2,
-    Snapshot = 3,
-    StrList = 4,
-    Device = 5,
-    Output = 6,
-    Pool = 7,
-    Job = 8,
-    Run = 9,
-    Subscription = 10,
-    Change = 11,
-    Queue = 12,
-    Item = 13,
+/// A C handle type (`#[repr(C)] struct netrig_x { uint64_t id; }`) bound to its Rust object,
+/// its kind and its table. Implemented only by [`handles!`] below, once per kind, so a handle
+/// can only ever be looked up in its own table and name itself by its C type's name.
+pub(crate) trait CHandle: Copy {
+    /// What the table holds for a handle of this type.
+    type Object: Send + Sync + 'static;
+    /// This type's one table, which gives every id its kind.
+    fn table() -> &'static HandleTable<Self::Object>;
+    fn id(self) -> u64;
+    fn from_id(id: u64) -> Self;
+
+    /// Runs `f` on the object (see [`HandleTable::with`]).
+    #[inline(always)]
+    fn with<R>(self, f: impl FnOnce(&Self::Object) -> R) -> Result<R> {
+        Self::table().with(self.id(), f)
+    }
+
+    /// [`CHandle::with`] for an `f` that can fail itself: one `Result` for both.
+    #[inline(always)]
+    fn try_with<R>(self, f: impl FnOnce(&Self::Object) -> Result<R>) -> Result<R> {
+        Self::table().with(self.id(), f)?
+    }
+
+    /// A clone of the object (an `Arc`, for calls that go on after they let go of the table).
+    #[inline(always)]
+    fn get(self) -> Result<Self::Object>
+    where
+        Self::Object: Clone,
+    {
+        self.with(Self::Object::clone)
+    }
+
+    /// Registers `object` and returns its new handle.
+    fn insert(object: Self::Object) -> Result<Self> {
+        Self::table().insert(object).map(Self::from_id)
+    }
+
+    /// Unregisters the handle and hands its object back (see [`HandleTable::take`]).
+    fn take(self) -> Result<Self::Object> {
+        Self::table().take(self.id())
+    }
+
+    /// Unregisters the handle and drops its object (see [`HandleTable::remove`]).
+    fn remove(self) -> Result<()> {
+        Self::table().remove(self.id())
+    }
 }
 
-impl Kind {
-    pub fn name(self) -> &'static str {
-        match self {
-            Kind::Store => "netrig_store",
-            Kind::Batch => "netrig_batch",
-            Kind::Snapshot => "netrig_snapshot",
-            Kind::StrList => "netrig_strlist",
-            Kind::Device => "netrig_device",
-            Kind::Output => "netrig_output",
-            Kind::Pool => "netrig_pool",
-            Kind::Job => "netrig_job",
-            Kind::Run => "netrig_run",
-            Kind::Subscription => "netrig_subscription",
-            Kind::Change => "netrig_change",
-            Kind::Queue => "netrig_queue",
-            Kind::Item => "netrig_item",
+/// Declares every kind of handle once: its tag (part of every id, so never changed or reused),
+/// its `Kind` variant, the C type (`module::netrig_x`, defined by hand in that module for
+/// cbindgen) and the object its table holds. Generates `Kind`, its names (the C type's name,
+/// so a message can never name another type than the one C sees), `Kind::from_tag`, one static
+/// table per kind and the [`CHandle`] impls. A kind behind a `#[cfg]` keeps its tag and name
+/// in every build; only its table and impl go.
+macro_rules! handles {
+    ($( $(#[$cfg:meta])? $tag:literal $kind:ident => $module:ident :: $cty:ident : $object:ty; )*) => {
+        /// The kinds of handle. The number is part of every id, so a handle of one kind is
+        /// rejected by another kind's functions with a message naming both.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        #[repr(u8)]
+        pub enum Kind {
+            $( $kind = $tag, )*
         }
-    }
 
-    fn from_tag(tag: u8) -> Option<Kind> {
-        [
-            Kind::Store,
-            Kind::Batch,
-            Kind::Snapshot,
-            Kind::StrList,
-            Kind::Device,
-            Kind::Output,
-            Kind::Pool,
-            Kind::Job,
-            Kind::Run,
-            Kind::Subscription,
-            Kind::Change,
-            Kind::Queue,
-            Kind::Item,
-        ]
-        .into_iter()
-        .find(|k| *k as u8 == tag)
-    }
+        impl Kind {
+            /// Every kind, in tag order.
+            pub const ALL: &'static [Kind] = &[$( Kind::$kind, )*];
+
+            /// The name of the kind's C type, as messages and the header spell it.
+            pub fn name(self) -> &'static str {
+                match self {
+                    $( Kind::$kind => stringify!($cty), )*
+                }
+            }
+
+            fn from_tag(tag: u8) -> Option<Kind> {
+                match tag {
+                    $( $tag => Some(Kind::$kind), )*
+                    _ => None,
+                }
+            }
+        }
+
+        $(
+            $(#[$cfg])?
+            impl CHandle for super::$module::$cty {
+                type Object = $object;
+                #[inline(always)]
+                fn table() -> &'static HandleTable<$object> {
+                    static TABLE: HandleTable<$object> = HandleTable::new(Kind::$kind);
+                    &TABLE
+                }
+                #[inline(always)]
+                fn id(self) -> u64 {
+                    self.id
+                }
+                #[inline(always)]
+                fn from_id(id: u64) -> Self {
+                    super::$module::$cty { id }
+                }
+            }
+        )*
+
+        /// For the tests: each kind compiled into this build, with its C type's full Rust name
+        /// and the kind of that type's table.
+        #[cfg(test)]
+        // One push per kind, so that a kind's `#[cfg]` can leave its push out.
+        #[allow(clippy::vec_init_then_push)]
+        fn compiled_kinds() -> Vec<(Kind, &'static str, Kind)> {
+            let mut kinds = Vec::new();
+            $(
+                $(#[$cfg])?
+                kinds.push((
+                    Kind::$kind,
+                    std::any::type_name::<super::$module::$cty>(),
+                    <super::$module::$cty as CHandle>::table().kind,
+                ));
+            )*
+            kinds
+        }
+    };
+}
+
+handles! {
+    1 Store => store::netrig_store: std::sync::Arc<crate::store::Store>;
+    2 Batch => batch::netrig_batch: parking_lot::Mutex<crate::store::Batch>;
+    3 Snapshot => snapshot::netrig_snapshot: super::snapshot::CSnapshot;
+    4 StrList => snapshot::netrig_strlist: Vec<std::ffi::CString>;
+    #[cfg(feature = "ssh")] 5 Device => device::netrig_device: super::device::DeviceSlot;
+    #[cfg(feature = "ssh")] 6 Output => output::netrig_output: super::output::COutput;
+    #[cfg(feature = "ssh")] 7 Pool => pool::netrig_pool: std::sync::Arc<super::pool::CPool>;
+    #[cfg(feature = "ssh")] 8 Job => job::netrig_job: parking_lot::Mutex<super::job::JobSpec>;
+    #[cfg(feature = "ssh")] 9 Run => run::netrig_run: std::sync::Arc<super::run::CRun>;
+    10 Subscription => events::netrig_subscription: std::sync::Arc<crate::store::Subscription>;
+    11 Change => events::netrig_change: super::events::CChange;
+    12 Queue => queue::netrig_queue: std::sync::Arc<crate::queue::Queue>;
+    13 Item => queue::netrig_item: super::queue::CItem;
 }
 
 const INDEX_BITS: u32 = 24;
@@ -462,5 +544,45 @@ mod tests {
         let inner = T.with(id, |_| T.remove(id)).unwrap();
         assert!(matches!(inner, Err(Error::InvalidArg(_))));
         T.remove(id).unwrap();
+    }
+
+    /// A message names a handle by its kind's name, so that name must be the C type's, for
+    /// every kind this build has; and a tag names one kind only.
+    #[test]
+    fn kind_names_are_the_c_type_names_and_tags_are_unique() {
+        let compiled = compiled_kinds();
+        #[cfg(feature = "ssh")]
+        assert_eq!(compiled.len(), Kind::ALL.len(), "every kind has its C type in a full build");
+        for (kind, type_name, table_kind) in compiled {
+            assert_eq!(type_name.rsplit("::").next(), Some(kind.name()), "{kind:?} is named after {type_name}");
+            assert_eq!(table_kind, kind, "{type_name} looks its handles up in the {kind:?} table");
+        }
+        let mut tags: Vec<u8> = Kind::ALL.iter().map(|k| *k as u8).collect();
+        tags.sort_unstable();
+        tags.dedup();
+        assert_eq!(tags.len(), Kind::ALL.len(), "tags are unique: {:?}", Kind::ALL);
+        for &kind in Kind::ALL {
+            assert_eq!(Kind::from_tag(kind as u8), Some(kind));
+            assert!(kind.name().starts_with("netrig_"), "{kind:?}");
+        }
+        assert_eq!(Kind::from_tag(0), None);
+        assert_eq!(Kind::from_tag(14), None);
+        // The tags are part of every id a program holds: they never change.
+        assert_eq!((Kind::Store as u8, Kind::Device as u8, Kind::Change as u8, Kind::Item as u8), (1, 5, 11, 13));
+    }
+
+    #[test]
+    fn handles_reach_their_objects_through_their_own_table() {
+        use super::super::batch::netrig_batch;
+        use super::super::store::netrig_store;
+        let batch = netrig_batch::insert(parking_lot::Mutex::new(crate::store::Batch::new())).unwrap();
+        assert_eq!(batch.with(|b| b.lock().len()).unwrap(), 0);
+        let as_store = netrig_store { id: batch.id };
+        let wrong = as_store.with(|_| ()).unwrap_err().to_string();
+        assert!(wrong.contains("is a netrig_batch, not a netrig_store"), "{wrong}");
+        batch.remove().unwrap();
+        let freed = batch.with(|_| ()).unwrap_err().to_string();
+        assert!(freed.contains("netrig_batch handle") && freed.contains("was freed or never issued"), "{freed}");
+        assert!(matches!(batch.take(), Err(Error::InvalidHandle(_))));
     }
 }

@@ -15,8 +15,14 @@ mod events;
 mod guard;
 pub mod handle;
 #[cfg(feature = "ssh")]
+mod job;
+#[cfg(feature = "ssh")]
+mod output;
+#[cfg(feature = "ssh")]
 mod pool;
 mod queue;
+#[cfg(feature = "ssh")]
+mod report;
 #[cfg(feature = "ssh")]
 mod run;
 mod snapshot;
@@ -29,18 +35,19 @@ use std::ffi::{c_char, c_int};
 /// `netrig_subscription_poll`, `netrig_queue_claim`): no limit.
 pub const NETRIG_WAIT_FOREVER: u32 = 0xFFFF_FFFF;
 
-/// A `timeout_ms` argument as a Rust timeout: None for NETRIG_WAIT_FOREVER.
-pub(crate) fn wait_arg(timeout_ms: u32) -> Option<std::time::Duration> {
-    (timeout_ms != NETRIG_WAIT_FOREVER).then(|| std::time::Duration::from_millis(timeout_ms.into()))
-}
-
 pub use batch::*;
 #[cfg(feature = "ssh")]
 pub use device::*;
 pub use events::*;
 #[cfg(feature = "ssh")]
+pub use job::*;
+#[cfg(feature = "ssh")]
+pub use output::*;
+#[cfg(feature = "ssh")]
 pub use pool::*;
 pub use queue::*;
+#[cfg(feature = "ssh")]
+pub use report::*;
 #[cfg(feature = "ssh")]
 pub use run::*;
 pub use snapshot::*;

@@ -12,11 +12,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::args::{ms, opt_str, str_arg, timeout_or_default, Out, OutArray};
 use super::args::{options_arg, options_array_arg, options_default, options_or_default, GrowableOptions};
-use super::args::{str_arg, Out};
-use super::device::{netrig_device, netrig_device_options, opt_str, DeviceSlot, DEVICES};
+use super::device::{netrig_device, netrig_device_options, DeviceSlot};
 use super::guard::call;
-use super::handle::{HandleTable, Kind};
+use super::handle::CHandle;
 use crate::device::DeviceOptions;
 use crate::error::{netrig_status, Error, Result};
 use crate::pool::{Lease, Pool, PoolKey, PoolOptions, PoolStats};
@@ -110,23 +110,16 @@ pub struct netrig_pool_stats {
 /// A pool as its C handle holds it: the pool, which runs started on it share, and the flag
 /// `netrig_pool_free` raises to end the checkouts still waiting through this handle (the runs'
 /// own checkouts go on).
-pub(super) struct CPool {
+pub(crate) struct CPool {
     pool: Arc<Pool>,
     freed: AtomicBool,
 }
 
-pub(super) static POOLS: HandleTable<Arc<CPool>> = HandleTable::new(Kind::Pool);
-
-pub(super) fn lookup_pool(p: netrig_pool) -> Result<Arc<Pool>> {
-    POOLS.with(p.id, |c| Arc::clone(&c.pool))
-}
-
-fn lookup_cpool(p: netrig_pool) -> Result<Arc<CPool>> {
-    POOLS.with(p.id, Arc::clone)
-}
-
-fn ms(v: u32) -> Duration {
-    Duration::from_millis(v as u64)
+impl CPool {
+    /// The pool itself, for calls and runs that go on after they let go of the handle table.
+    pub(super) fn pool(&self) -> Arc<Pool> {
+        Arc::clone(&self.pool)
+    }
 }
 
 fn to_ms(d: Duration) -> u32 {
@@ -234,14 +227,9 @@ pub(super) fn retext(e: &Error, text: String) -> Error {
     }
 }
 
-fn checkout_timeout(ms: u32) -> Option<Duration> {
-    (ms > 0).then(|| Duration::from_millis(ms as u64))
-}
-
 /// Puts a lease in the device table; on failure the lease goes back to the pool.
 fn lend(lease: Lease, out: &Out<netrig_device>) -> Result<()> {
-    let id = DEVICES.insert(DeviceSlot::Leased(lease))?;
-    out.set(netrig_device { id });
+    out.set(netrig_device::insert(DeviceSlot::Leased(lease))?);
     Ok(())
 }
 
@@ -291,8 +279,10 @@ pub unsafe extern "C" fn netrig_pool_new(opts: *const netrig_pool_options, out: 
     call("netrig_pool_new", || {
         let out = Out::new(out, "out")?;
         let opts = options_or_default(opts, "opts")?.to_options()?;
-        let id = POOLS.insert(Arc::new(CPool { pool: Arc::new(Pool::new(opts)?), freed: AtomicBool::new(false) }))?;
-        out.set(netrig_pool { id });
+        out.set(netrig_pool::insert(Arc::new(CPool {
+            pool: Arc::new(Pool::new(opts)?),
+            freed: AtomicBool::new(false),
+        }))?);
         Ok(())
     })
 }
@@ -309,7 +299,7 @@ pub unsafe extern "C" fn netrig_pool_new(opts: *const netrig_pool_options, out: 
 #[no_mangle]
 pub extern "C" fn netrig_pool_free(pool: netrig_pool) -> netrig_status {
     call("netrig_pool_free", || {
-        let c = POOLS.take(pool.id)?;
+        let c = pool.take()?;
         // Checkouts waiting through this handle hold the pool, so dropping the handle's
         // reference alone would leave them waiting for their full timeout.
         c.freed.store(true, Ordering::SeqCst);
@@ -348,10 +338,15 @@ pub unsafe extern "C" fn netrig_pool_checkout(
 ) -> netrig_status {
     call("netrig_pool_checkout", || {
         let out = Out::new(out, "out")?;
-        let p = lookup_cpool(pool)?;
+        let p = pool.get()?;
         let opts = read_device_options(opts, "opts")?;
         lend(
-            p.pool.checkout_unless_closed(&PoolKey::of(&opts), Some(&opts), checkout_timeout(timeout_ms), &p.freed)?,
+            p.pool.checkout_unless_closed(
+                &PoolKey::of(&opts),
+                Some(&opts),
+                timeout_or_default(timeout_ms),
+                &p.freed,
+            )?,
             &out,
         )
     })
@@ -376,9 +371,9 @@ pub unsafe extern "C" fn netrig_pool_checkout_key(
 ) -> netrig_status {
     call("netrig_pool_checkout_key", || {
         let out = Out::new(out, "out")?;
-        let p = lookup_cpool(pool)?;
+        let p = pool.get()?;
         let key = read_key(host, port, username, platform)?;
-        lend(p.pool.checkout_unless_closed(&key, None, checkout_timeout(timeout_ms), &p.freed)?, &out)
+        lend(p.pool.checkout_unless_closed(&key, None, timeout_or_default(timeout_ms), &p.freed)?, &out)
     })
 }
 
@@ -392,7 +387,7 @@ pub unsafe extern "C" fn netrig_pool_checkout_key(
 #[no_mangle]
 pub extern "C" fn netrig_pool_discard(dev: netrig_device) -> netrig_status {
     call("netrig_pool_discard", || {
-        let leased = DEVICES.with(dev.id, |slot| matches!(slot, DeviceSlot::Leased(_)))?;
+        let leased = dev.with(|slot| matches!(slot, DeviceSlot::Leased(_)))?;
         if !leased {
             return Err(Error::InvalidArg(format!(
                 "device handle {:#x} was opened with netrig_device_open, not checked out of a pool; \
@@ -400,7 +395,7 @@ pub extern "C" fn netrig_pool_discard(dev: netrig_device) -> netrig_status {
                 dev.id
             )));
         }
-        match DEVICES.take(dev.id)? {
+        match dev.take()? {
             DeviceSlot::Leased(lease) => lease.discard(),
             // The id was checked above and an id never changes what it holds.
             DeviceSlot::Owned(d) => d.retire(),
@@ -436,7 +431,7 @@ pub unsafe extern "C" fn netrig_pool_prewarm(
     failed: *mut usize,
 ) -> netrig_status {
     call("netrig_pool_prewarm", || {
-        let p = lookup_pool(pool)?;
+        let p = pool.with(|c| c.pool())?;
         if parallel == 0 {
             return Err(Error::InvalidArg("parallel is 0; at least one connect must run at a time".into()));
         }
@@ -449,6 +444,7 @@ pub unsafe extern "C" fn netrig_pool_prewarm(
             .map(|(i, t)| t.to_options().map_err(|e| retext(&e, format!("targets[{i}]: {e}"))))
             .collect::<Result<_>>()?;
         let results = p.prewarm(&opts, parallel as usize);
+        let statuses = OutArray::optional(statuses, count);
         let mut first: Option<Error> = None;
         let mut text = String::new();
         let mut n_failed = 0usize;
@@ -464,11 +460,7 @@ pub unsafe extern "C" fn netrig_pool_prewarm(
                     e.status()
                 }
             };
-            if !statuses.is_null() {
-                // SAFETY: non-NULL, and the contract makes `count` writable entries at
-                // `statuses`; `i < count`.
-                unsafe { statuses.add(i).write(status) };
-            }
+            statuses.set(i, status);
         }
         Out::optional(failed).set(n_failed);
         match first {
@@ -491,7 +483,7 @@ pub unsafe extern "C" fn netrig_pool_prewarm(
 pub unsafe extern "C" fn netrig_pool_get_stats(pool: netrig_pool, out: *mut netrig_pool_stats) -> netrig_status {
     call("netrig_pool_get_stats", || {
         let out = Out::new(out, "out")?;
-        out.set(lookup_pool(pool)?.stats().into());
+        out.set(pool.with(|c| c.pool())?.stats().into());
         Ok(())
     })
 }
@@ -505,7 +497,7 @@ pub unsafe extern "C" fn netrig_pool_get_stats(pool: netrig_pool, out: *mut netr
 #[no_mangle]
 pub extern "C" fn netrig_pool_close_all(pool: netrig_pool) -> netrig_status {
     call("netrig_pool_close_all", || {
-        lookup_pool(pool)?.close_all();
+        pool.with(|c| c.pool())?.close_all();
         Ok(())
     })
 }

@@ -9,12 +9,11 @@
 
 use std::ffi::c_char;
 use std::sync::Arc;
-use std::time::Duration;
 
-use super::args::{bytes_arg, str_arg, write_buf, Out};
+use super::args::{bytes_arg, ms, str_arg, wait_arg, write_buf, Out};
 use super::args::{options_default, options_or_default, GrowableOptions};
 use super::guard::call;
-use super::handle::{HandleTable, Kind};
+use super::handle::CHandle;
 use crate::error::{netrig_status, Error, Result};
 use crate::queue::{Claim, ItemStatus, Queue, QueueOptions};
 
@@ -88,24 +87,15 @@ pub const NETRIG_QUEUE_MAX_ERROR_LEN: usize = 4096;
 const _: () = assert!(NETRIG_QUEUE_MAX_ERROR_LEN == crate::queue::MAX_ERROR_LEN);
 
 /// What an item handle holds: a copy, immutable, so accessors need no lock.
-struct CItem {
+pub(crate) struct CItem {
     claim: Claim,
 }
 
-static QUEUES: HandleTable<Arc<Queue>> = HandleTable::new(Kind::Queue);
-static ITEMS: HandleTable<CItem> = HandleTable::new(Kind::Item);
-
-fn lookup(q: netrig_queue) -> Result<Arc<Queue>> {
-    QUEUES.with(q.id, Arc::clone)
-}
-
-/// The (id, token) lease of an item handle.
-fn lease(item: netrig_item) -> Result<(u64, u64)> {
-    ITEMS.with(item.id, |i| (i.claim.id, i.claim.token))
-}
-
-fn ms(v: u32) -> Duration {
-    Duration::from_millis(v as u64)
+impl CItem {
+    /// The (id, token) lease of the claim.
+    fn lease(&self) -> (u64, u64) {
+        (self.claim.id, self.claim.token)
+    }
 }
 
 impl netrig_queue_options {
@@ -184,8 +174,7 @@ pub unsafe extern "C" fn netrig_queue_new(opts: *const netrig_queue_options, out
     call("netrig_queue_new", || {
         let out = Out::new(out, "out")?;
         let queue = Queue::new(read_options(opts)?)?;
-        let id = QUEUES.insert(Arc::new(queue))?;
-        out.set(netrig_queue { id });
+        out.set(netrig_queue::insert(Arc::new(queue))?);
         Ok(())
     })
 }
@@ -230,8 +219,7 @@ pub unsafe extern "C" fn netrig_queue_open(
         {
             let durability = super::store::durability_arg(durability)?;
             let queue = Queue::open(std::path::Path::new(path), name, opts, durability)?;
-            let id = QUEUES.insert(Arc::new(queue))?;
-            out.set(netrig_queue { id });
+            out.set(netrig_queue::insert(Arc::new(queue))?);
             Ok(())
         }
         #[cfg(not(feature = "durable"))]
@@ -256,7 +244,7 @@ pub unsafe extern "C" fn netrig_queue_open(
 #[no_mangle]
 pub extern "C" fn netrig_queue_free(queue: netrig_queue) -> netrig_status {
     call("netrig_queue_free", || {
-        let q = QUEUES.take(queue.id)?;
+        let q = queue.take()?;
         q.close()
     })
 }
@@ -270,7 +258,7 @@ pub extern "C" fn netrig_queue_free(queue: netrig_queue) -> netrig_status {
 /// Ownership: borrows the handle. Blocking: as `netrig_queue_free`. Thread-safety: any thread.
 #[no_mangle]
 pub extern "C" fn netrig_queue_close(queue: netrig_queue) -> netrig_status {
-    call("netrig_queue_close", || lookup(queue)?.close())
+    call("netrig_queue_close", || queue.get()?.close())
 }
 
 /// Appends an item with a copy of `payload`. Items of higher `priority` are claimed first;
@@ -294,7 +282,7 @@ pub unsafe extern "C" fn netrig_queue_push(
     out_id: *mut u64,
 ) -> netrig_status {
     call("netrig_queue_push", || {
-        let q = lookup(queue)?;
+        let q = queue.get()?;
         let max = q.options().max_payload;
         if len > max {
             return Err(Error::InvalidArg(format!(
@@ -311,17 +299,17 @@ pub unsafe extern "C" fn netrig_queue_push(
 
 fn claim(queue: netrig_queue, timeout_ms: u32, lease: Option<u32>, out: *mut netrig_item) -> Result<()> {
     let out = Out::new(out, "out_item")?;
-    let q = lookup(queue)?;
+    let q = queue.get()?;
     let lease = match lease {
         Some(0) => return Err(Error::InvalidArg("lease_ms is 0; a lease must last at least 1 ms".into())),
         Some(l) => ms(l),
         None => q.options().lease,
     };
-    let claim = q.claim_with_lease(super::wait_arg(timeout_ms), lease)?;
+    let claim = q.claim_with_lease(wait_arg(timeout_ms), lease)?;
     let (id, token) = (claim.id, claim.token);
-    match ITEMS.insert(CItem { claim }) {
-        Ok(handle) => {
-            out.set(netrig_item { id: handle });
+    match netrig_item::insert(CItem { claim }) {
+        Ok(item) => {
+            out.set(item);
             Ok(())
         }
         Err(e) => {
@@ -387,8 +375,8 @@ pub unsafe extern "C" fn netrig_queue_claim_with_lease(
 #[no_mangle]
 pub extern "C" fn netrig_queue_complete(queue: netrig_queue, item: netrig_item) -> netrig_status {
     call("netrig_queue_complete", || {
-        let q = lookup(queue)?;
-        let (id, token) = lease(item)?;
+        let q = queue.get()?;
+        let (id, token) = item.with(CItem::lease)?;
         q.complete(id, token)
     })
 }
@@ -411,8 +399,8 @@ pub unsafe extern "C" fn netrig_queue_fail(
 ) -> netrig_status {
     call("netrig_queue_fail", || {
         let error = str_arg(error, "error")?;
-        let q = lookup(queue)?;
-        let (id, token) = lease(item)?;
+        let q = queue.get()?;
+        let (id, token) = item.with(CItem::lease)?;
         let status = q.fail(id, token, retry, error)?;
         Out::optional(out_status).set(status_code(status));
         Ok(())
@@ -428,8 +416,8 @@ pub unsafe extern "C" fn netrig_queue_fail(
 #[no_mangle]
 pub extern "C" fn netrig_queue_extend(queue: netrig_queue, item: netrig_item, lease_ms: u32) -> netrig_status {
     call("netrig_queue_extend", || {
-        let q = lookup(queue)?;
-        let (id, token) = lease(item)?;
+        let q = queue.get()?;
+        let (id, token) = item.with(CItem::lease)?;
         if lease_ms == 0 {
             return Err(Error::InvalidArg("lease_ms is 0; a lease must last at least 1 ms".into()));
         }
@@ -446,7 +434,7 @@ pub extern "C" fn netrig_queue_extend(queue: netrig_queue, item: netrig_item, le
 pub unsafe extern "C" fn netrig_item_id(item: netrig_item, out: *mut u64) -> netrig_status {
     call("netrig_item_id", || {
         let out = Out::new(out, "out")?;
-        out.set(ITEMS.with(item.id, |i| i.claim.id)?);
+        out.set(item.with(|i| i.claim.id)?);
         Ok(())
     })
 }
@@ -469,7 +457,7 @@ pub unsafe extern "C" fn netrig_item_payload(
     call("netrig_item_payload", || {
         let data = Out::new(data, "data")?;
         let len = Out::new(len, "len")?;
-        let (ptr, n) = ITEMS.with(item.id, |i| {
+        let (ptr, n) = item.with(|i| {
             let p = &i.claim.payload;
             (if p.is_empty() { EMPTY.as_ptr() } else { p.as_ptr() }, p.len())
         })?;
@@ -487,7 +475,7 @@ pub unsafe extern "C" fn netrig_item_payload(
 pub unsafe extern "C" fn netrig_item_priority(item: netrig_item, out: *mut i32) -> netrig_status {
     call("netrig_item_priority", || {
         let out = Out::new(out, "out")?;
-        out.set(ITEMS.with(item.id, |i| i.claim.priority)?);
+        out.set(item.with(|i| i.claim.priority)?);
         Ok(())
     })
 }
@@ -501,7 +489,7 @@ pub unsafe extern "C" fn netrig_item_priority(item: netrig_item, out: *mut i32) 
 pub unsafe extern "C" fn netrig_item_attempt(item: netrig_item, out: *mut u32) -> netrig_status {
     call("netrig_item_attempt", || {
         let out = Out::new(out, "out")?;
-        out.set(ITEMS.with(item.id, |i| i.claim.attempt)?);
+        out.set(item.with(|i| i.claim.attempt)?);
         Ok(())
     })
 }
@@ -514,7 +502,7 @@ pub unsafe extern "C" fn netrig_item_attempt(item: netrig_item, out: *mut u32) -
 /// threads return (microseconds). Thread-safety: any thread.
 #[no_mangle]
 pub extern "C" fn netrig_item_free(item: netrig_item) -> netrig_status {
-    call("netrig_item_free", || ITEMS.remove(item.id))
+    call("netrig_item_free", || item.remove())
 }
 
 /// Keeps item `id` from being claimed until `netrig_queue_resume`. A pending item is taken out
@@ -527,7 +515,7 @@ pub extern "C" fn netrig_item_free(item: netrig_item) -> netrig_status {
 /// then waits for the commit. Thread-safety: any thread.
 #[no_mangle]
 pub extern "C" fn netrig_queue_suspend(queue: netrig_queue, id: u64) -> netrig_status {
-    call("netrig_queue_suspend", || lookup(queue)?.suspend(id))
+    call("netrig_queue_suspend", || queue.get()?.suspend(id))
 }
 
 /// Makes suspended item `id` pending again (in its original place in line: priority, then id).
@@ -536,7 +524,7 @@ pub extern "C" fn netrig_queue_suspend(queue: netrig_queue, id: u64) -> netrig_s
 /// Ownership: borrows the handle. Blocking: as `netrig_queue_suspend`. Thread-safety: any thread.
 #[no_mangle]
 pub extern "C" fn netrig_queue_resume(queue: netrig_queue, id: u64) -> netrig_status {
-    call("netrig_queue_resume", || lookup(queue)?.resume(id))
+    call("netrig_queue_resume", || queue.get()?.resume(id))
 }
 
 /// Makes every suspended item pending; `*out_count` (may be NULL) receives how many.
@@ -546,7 +534,7 @@ pub extern "C" fn netrig_queue_resume(queue: netrig_queue, id: u64) -> netrig_st
 #[no_mangle]
 pub unsafe extern "C" fn netrig_queue_resume_all(queue: netrig_queue, out_count: *mut usize) -> netrig_status {
     call("netrig_queue_resume_all", || {
-        let n = lookup(queue)?.resume_all()?;
+        let n = queue.get()?.resume_all()?;
         Out::optional(out_count).set(n);
         Ok(())
     })
@@ -560,7 +548,7 @@ pub unsafe extern "C" fn netrig_queue_resume_all(queue: netrig_queue, out_count:
 #[no_mangle]
 pub unsafe extern "C" fn netrig_queue_retry_failed(queue: netrig_queue, out_count: *mut usize) -> netrig_status {
     call("netrig_queue_retry_failed", || {
-        let n = lookup(queue)?.retry_failed()?;
+        let n = queue.get()?.retry_failed()?;
         Out::optional(out_count).set(n);
         Ok(())
     })
@@ -574,7 +562,7 @@ pub unsafe extern "C" fn netrig_queue_retry_failed(queue: netrig_queue, out_coun
 #[no_mangle]
 pub unsafe extern "C" fn netrig_queue_purge_failed(queue: netrig_queue, out_count: *mut usize) -> netrig_status {
     call("netrig_queue_purge_failed", || {
-        let n = lookup(queue)?.purge_failed()?;
+        let n = queue.get()?.purge_failed()?;
         Out::optional(out_count).set(n);
         Ok(())
     })
@@ -589,7 +577,7 @@ pub unsafe extern "C" fn netrig_queue_purge_failed(queue: netrig_queue, out_coun
 pub unsafe extern "C" fn netrig_queue_get_counts(queue: netrig_queue, out: *mut netrig_queue_counts) -> netrig_status {
     call("netrig_queue_get_counts", || {
         let out = Out::new(out, "out")?;
-        let c = lookup(queue)?.counts();
+        let c = queue.get()?.counts();
         out.set(netrig_queue_counts {
             pending: c.pending as u64,
             processing: c.processing as u64,
@@ -632,7 +620,7 @@ pub unsafe extern "C" fn netrig_queue_snapshot_json(
         if buf.is_null() && buf_len > 0 {
             return Err(Error::NullArg("buf"));
         }
-        let q = lookup(queue)?;
+        let q = queue.get()?;
         let json = q.snapshot().to_json();
         write_buf(buf.cast(), buf_len, json.as_bytes(), true, &out_len, &|| format!("snapshot of queue '{}'", q.name()))
     })

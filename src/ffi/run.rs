@@ -1,41 +1,25 @@
-//! `netrig_job_*` and `netrig_run_*`: the same steps on many devices with a bounded number of
-//! worker threads, progress events, and the results by host and step.
+//! `netrig_run_*`: the same steps on many devices with a bounded number of worker threads, and
+//! its progress events. The results by host and step are read in `report.rs`.
 //!
-//! A job is a list of targets and steps built under its own mutex; `netrig_run_start` copies it,
-//! so one job can start many runs and be changed or freed while they run. A run handle holds an
-//! `Arc` of the C-side run: every call clones it and lets go of the handle table at once, so a
-//! `netrig_run_wait` or `netrig_run_next_event` that blocks never holds up `netrig_run_free` or
-//! `netrig_run_cancel` on another thread.
+//! A run handle holds an `Arc` of the C-side run: every call clones it and lets go of the handle
+//! table at once, so a `netrig_run_wait` or `netrig_run_next_event` that blocks never holds up
+//! `netrig_run_free` or `netrig_run_cancel` on another thread.
 
 use std::cell::Cell;
-use std::ffi::{c_char, c_void};
-use std::path::PathBuf;
+use std::ffi::c_void;
 use std::sync::Arc;
 use std::time::Duration;
 
-use parking_lot::Mutex;
-
-use super::args::str_array;
-use super::args::{options_default, options_or_default, GrowableOptions};
-use super::args::{str_arg, write_buf, Out};
-use super::device::{config_options, netrig_device_options, netrig_output, protocol, COutput, OUTPUTS};
+use super::args::{options_default, options_or_default, wait_arg, GrowableOptions, Out};
 use super::guard::call;
-use super::handle::{HandleTable, Kind};
-use super::pool::{netrig_pool, read_device_options, read_key};
+use super::handle::CHandle;
+use super::job::netrig_job;
+use super::pool::netrig_pool;
 use crate::error::{netrig_status, Error, Result};
 use crate::run::{
-    Action, Event, EventKind, HostResult, NoEvent, OnFailure, Progress, Report, Run, RunOptions, State, Step,
-    StepResult, Strategy, Target, Totals, DEFAULT_MAX_WORKERS,
+    Action, Event, EventKind, NoEvent, OnFailure, Progress, Run, RunOptions, State, Strategy, Target,
+    DEFAULT_MAX_WORKERS,
 };
-
-/// A list of targets and steps to run. Create with `netrig_job_new`, free with
-/// `netrig_job_free`. The zero value `{0}` is never a valid handle.
-#[allow(non_camel_case_types)]
-#[repr(C)]
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct netrig_job {
-    pub id: u64,
-}
 
 /// A running or finished run of a job. Create with `netrig_run_start`, free with
 /// `netrig_run_free`. The zero value `{0}` is never a valid handle.
@@ -143,88 +127,13 @@ pub struct netrig_event {
 #[allow(non_camel_case_types)]
 pub type netrig_event_fn = Option<unsafe extern "C" fn(event: *const netrig_event, user_data: *mut c_void)>;
 
-/// The outcome of a finished run, counted by host and by step.
-#[allow(non_camel_case_types)]
-#[repr(C)]
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct netrig_run_totals {
-    /// Targets in the run.
-    pub hosts: usize,
-    /// Hosts whose connect and every step succeeded.
-    pub succeeded: usize,
-    /// Hosts whose first failure was a failure (not a timeout).
-    pub failed: usize,
-    /// Hosts whose first failure was a timeout.
-    pub timed_out: usize,
-    /// Hosts cut short by a cancel or an abort.
-    pub cancelled: usize,
-    /// Hosts never started.
-    pub skipped: usize,
-    /// Steps over all hosts, by how they ended.
-    pub steps_succeeded: usize,
-    pub steps_failed: usize,
-    pub steps_timed_out: usize,
-    pub steps_cancelled: usize,
-    pub steps_skipped: usize,
-    /// Wall time of the run, in microseconds.
-    pub wall_us: u64,
-    /// 1 when the run was cancelled (`netrig_run_cancel` or `netrig_run_free`). (Not
-    /// `cancelled`, which counts hosts.)
-    pub run_cancelled: u8,
-    /// 1 when a failure stopped the run under NETRIG_ON_FAILURE_ABORT; `netrig_run_json` has the
-    /// reason.
-    pub run_aborted: u8,
-}
-
-/// How one host of a finished run went.
-#[allow(non_camel_case_types)]
-#[repr(C)]
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct netrig_host_result {
-    /// NETRIG_STATE_OK when the connect and every step succeeded; else the state of the first
-    /// failure (NETRIG_STATE_SKIPPED when the host never started, NETRIG_STATE_CANCELLED when a
-    /// cancel or abort cut it short).
-    pub state: u32,
-    /// The status of that first failure (NETRIG_E_CANCELLED for a host cut short), or NETRIG_OK.
-    pub status: netrig_status,
-    /// Time spent on the host, in microseconds.
-    pub duration_us: u64,
-    /// How opening (or checking out) the session ended: a NETRIG_STATE_* value.
-    pub connect_state: u32,
-    pub connect_status: netrig_status,
-    /// Steps of the job (each has a result, also when skipped).
-    pub steps: usize,
-}
-
-/// How one step of one host went.
-#[allow(non_camel_case_types)]
-#[repr(C)]
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct netrig_step_result {
-    /// A NETRIG_STATE_* value.
-    pub state: u32,
-    /// NETRIG_OK, or the failure's status (an exec step that exits non-zero is
-    /// NETRIG_E_COMMAND).
-    pub status: netrig_status,
-    /// Exec steps: the command's exit status; -1 for other steps or when there was none.
-    pub exit_status: i32,
-    /// In microseconds.
-    pub duration_us: u64,
-}
-
-#[derive(Default)]
-struct JobSpec {
-    targets: Vec<Target>,
-    steps: Vec<Step>,
-}
-
 /// A run as C sees it: the core's run plus what C accessors need at any time.
-struct CRun {
-    run: Run,
+pub(crate) struct CRun {
+    pub(super) run: Run,
     /// "host:port" of each target, known from the start.
-    names: Vec<String>,
+    pub(super) names: Vec<String>,
     /// Which steps are exec steps (their output's exit status is -1 when they got none).
-    exec_steps: Vec<bool>,
+    pub(super) exec_steps: Vec<bool>,
     /// Runs with a C callback: the identity `IN_CALLBACK` holds while that callback runs.
     callback: Option<Arc<()>>,
 }
@@ -235,14 +144,7 @@ thread_local! {
     static IN_CALLBACK: Cell<usize> = const { Cell::new(0) };
 }
 
-static JOBS: HandleTable<Mutex<JobSpec>> = HandleTable::new(Kind::Job);
-static RUNS: HandleTable<Arc<CRun>> = HandleTable::new(Kind::Run);
-
-fn crun(run: netrig_run) -> Result<Arc<CRun>> {
-    RUNS.with(run.id, Arc::clone)
-}
-
-fn state_code(s: State) -> u32 {
+pub(super) fn state_code(s: State) -> u32 {
     match s {
         State::Ok => NETRIG_STATE_OK,
         State::Failed => NETRIG_STATE_FAILED,
@@ -252,7 +154,7 @@ fn state_code(s: State) -> u32 {
     }
 }
 
-fn us(d: Duration) -> u64 {
+pub(super) fn us(d: Duration) -> u64 {
     d.as_micros().min(u64::MAX as u128) as u64
 }
 
@@ -331,196 +233,6 @@ impl EventCallback {
         unsafe { (self.f)(&event, self.user_data) };
         let _ = IN_CALLBACK.try_with(|c| c.set(outer));
     }
-}
-
-fn add_step(job: netrig_job, step: Step) -> Result<()> {
-    JOBS.with(job.id, |j| j.lock().steps.push(step))
-}
-
-fn add_target(job: netrig_job, target: Target) -> Result<()> {
-    JOBS.with(job.id, |j| j.lock().targets.push(target))
-}
-
-fn step_timeout(step: Step, timeout_ms: u32) -> Step {
-    if timeout_ms == 0 {
-        step
-    } else {
-        step.timeout(Duration::from_millis(timeout_ms as u64))
-    }
-}
-
-/// Creates an empty job: add targets (`netrig_job_add_target*`) and steps
-/// (`netrig_job_add_command`, ...), then start it with `netrig_run_start`, as often as you like.
-///
-/// Ownership: on success `*out` receives a handle the caller frees with `netrig_job_free`.
-/// Blocking: never. Thread-safety: any thread.
-#[no_mangle]
-pub unsafe extern "C" fn netrig_job_new(out: *mut netrig_job) -> netrig_status {
-    call("netrig_job_new", || {
-        let out = Out::new(out, "out")?;
-        let id = JOBS.insert(Mutex::new(JobSpec::default()))?;
-        out.set(netrig_job { id });
-        Ok(())
-    })
-}
-
-/// Frees a job. Runs started from it are unaffected (each has its own copy).
-///
-/// Ownership: consumes the handle. Blocking: until calls on the job in other threads return
-/// (microseconds). Thread-safety: any thread.
-#[no_mangle]
-pub extern "C" fn netrig_job_free(job: netrig_job) -> netrig_status {
-    call("netrig_job_free", || JOBS.remove(job.id))
-}
-
-/// Adds a device to run on; a run opens its session with these options (or checks one out of
-/// the run's pool). Hosts are numbered from 0 in the order they are added. The options are
-/// checked now (NETRIG_E_INVALID_ARG, NETRIG_E_NULL_ARG, NETRIG_E_UTF8 as for
-/// `netrig_device_open`); nothing is connected.
-///
-/// Ownership: `opts` and its strings are borrowed for the call; the job keeps copies
-/// (passwords and secrets are wiped when the job and its runs are freed).
-/// Blocking: never. Thread-safety: any thread; a job may be built from several threads.
-#[no_mangle]
-pub unsafe extern "C" fn netrig_job_add_target(job: netrig_job, opts: *const netrig_device_options) -> netrig_status {
-    call("netrig_job_add_target", || {
-        JOBS.with(job.id, |_| ())?;
-        let opts = read_device_options(opts, "opts")?;
-        add_target(job, Target::from(opts))
-    })
-}
-
-/// Adds a device by pool key: the run checks a session out of its pool with the options the
-/// pool has for (host, port, username, platform) from an earlier `netrig_pool_checkout` or
-/// `netrig_pool_prewarm`. `platform` NULL means "generic". A run of such a job needs a pool
-/// (`netrig_run_start` returns NETRIG_E_INVALID_ARG without one); a key the pool never saw
-/// fails that host with NETRIG_E_NOT_FOUND.
-///
-/// Ownership: the strings are borrowed for the call and copied. Blocking: never.
-/// Thread-safety: any thread.
-#[no_mangle]
-pub unsafe extern "C" fn netrig_job_add_target_key(
-    job: netrig_job,
-    host: *const c_char,
-    port: u16,
-    username: *const c_char,
-    platform: *const c_char,
-) -> netrig_status {
-    call("netrig_job_add_target_key", || {
-        JOBS.with(job.id, |_| ())?;
-        let key = read_key(host, port, username, platform)?;
-        add_target(job, Target::Key(key))
-    })
-}
-
-/// Adds a step that sends `command` and reads until the prompt (as
-/// `netrig_device_send_command`; its output is the step's output).
-/// `timeout_ms`: the step's deadline (0 = the device's timeout_ms).
-///
-/// Ownership: `command` is borrowed and copied. Blocking: never. Thread-safety: any thread.
-#[no_mangle]
-pub unsafe extern "C" fn netrig_job_add_command(
-    job: netrig_job,
-    command: *const c_char,
-    timeout_ms: u32,
-) -> netrig_status {
-    call("netrig_job_add_command", || {
-        JOBS.with(job.id, |_| ())?;
-        let command = str_arg(command, "command")?;
-        add_step(job, step_timeout(Step::command(command), timeout_ms))
-    })
-}
-
-/// Adds a configuration set of `count` lines (as `netrig_device_send_config_set`; `flags` are
-/// its NETRIG_CONFIG_* flags). A rejected line fails the step with NETRIG_E_COMMAND and the
-/// step's error names it. `timeout_ms`: the step's deadline (0 = the device's timeout_ms).
-///
-/// Ownership: the array and strings are borrowed and copied. Blocking: never.
-/// Thread-safety: any thread.
-#[no_mangle]
-pub unsafe extern "C" fn netrig_job_add_config(
-    job: netrig_job,
-    lines: *const *const c_char,
-    count: usize,
-    flags: u32,
-    timeout_ms: u32,
-) -> netrig_status {
-    call("netrig_job_add_config", || {
-        JOBS.with(job.id, |_| ())?;
-        if count == 0 {
-            return Err(Error::InvalidArg("count is 0; a configuration step needs at least one line".into()));
-        }
-        let lines = str_array(lines, count, "lines")?;
-        let opts = config_options(flags)?;
-        add_step(job, step_timeout(Step::config(&lines, opts), timeout_ms))
-    })
-}
-
-/// Adds a step that runs `command` on its own channel (as `netrig_device_exec`; Linux targets).
-/// The step succeeds only with exit status 0; another exit status fails it with
-/// NETRIG_E_COMMAND. Its output is stdout; `netrig_run_step_output` also gives stderr and the
-/// exit status. `timeout_ms`: the step's deadline (0 = the device's timeout_ms).
-///
-/// Ownership: `command` is borrowed and copied. Blocking: never. Thread-safety: any thread.
-#[no_mangle]
-pub unsafe extern "C" fn netrig_job_add_exec(
-    job: netrig_job,
-    command: *const c_char,
-    timeout_ms: u32,
-) -> netrig_status {
-    call("netrig_job_add_exec", || {
-        JOBS.with(job.id, |_| ())?;
-        let command = str_arg(command, "command")?;
-        add_step(job, step_timeout(Step::exec(command), timeout_ms))
-    })
-}
-
-/// Adds a step that copies the local file `local` to `remote` on each device (as
-/// `netrig_device_put_file`, without progress), over `protocol` (NETRIG_PROTOCOL_*). The
-/// step's output is "<bytes> bytes". `timeout_ms`: the step's deadline (0 = the device's
-/// timeout_ms).
-///
-/// Ownership: the paths are borrowed and copied; the file is read when the step runs.
-/// Blocking: never. Thread-safety: any thread.
-#[no_mangle]
-pub unsafe extern "C" fn netrig_job_add_put(
-    job: netrig_job,
-    local: *const c_char,
-    remote: *const c_char,
-    protocol_: u32,
-    timeout_ms: u32,
-) -> netrig_status {
-    call("netrig_job_add_put", || {
-        JOBS.with(job.id, |_| ())?;
-        let local = str_arg(local, "local")?;
-        let remote = str_arg(remote, "remote")?;
-        let protocol = protocol(protocol_)?;
-        add_step(job, step_timeout(Step::put(PathBuf::from(local), remote, protocol), timeout_ms))
-    })
-}
-
-/// Adds a step that copies `remote` from each device to the local path `local` (as
-/// `netrig_device_get_file`), over `protocol` (NETRIG_PROTOCOL_*). `{host}` and `{port}` in
-/// `local` are replaced by each target's, so hosts do not overwrite each other's files
-/// ("/tmp/cfg-{host}-{port}.txt"). The step's output is "<bytes> bytes". `timeout_ms`: the
-/// step's deadline (0 = the device's timeout_ms).
-///
-/// Ownership: the paths are borrowed and copied. Blocking: never. Thread-safety: any thread.
-#[no_mangle]
-pub unsafe extern "C" fn netrig_job_add_get(
-    job: netrig_job,
-    remote: *const c_char,
-    local: *const c_char,
-    protocol_: u32,
-    timeout_ms: u32,
-) -> netrig_status {
-    call("netrig_job_add_get", || {
-        JOBS.with(job.id, |_| ())?;
-        let remote = str_arg(remote, "remote")?;
-        let local = str_arg(local, "local")?;
-        let protocol = protocol(protocol_)?;
-        add_step(job, step_timeout(Step::get(remote, local, protocol), timeout_ms))
-    })
 }
 
 /// Fills `*out` with the run defaults: max_workers 128, NETRIG_STRATEGY_FREE,
@@ -604,11 +316,11 @@ pub unsafe extern "C" fn netrig_run_start(
 ) -> netrig_status {
     call("netrig_run_start", || {
         let out = Out::new(out, "out")?;
-        let (targets, steps) = JOBS.with(job.id, |j| {
+        let (targets, steps) = job.with(|j| {
             let j = j.lock();
             (j.targets.clone(), j.steps.clone())
         })?;
-        let pool = if pool.id == 0 { None } else { Some(super::pool::lookup_pool(pool)?) };
+        let pool = if pool.id == 0 { None } else { Some(pool.with(|c| c.pool())?) };
         let opts = options_or_default(opts, "opts")?.to_options()?;
         let callback_id = callback.map(|_| Arc::new(()));
         let progress = callback.zip(callback_id.clone()).map(|(f, id)| {
@@ -619,9 +331,9 @@ pub unsafe extern "C" fn netrig_run_start(
         let exec_steps = steps.iter().map(|s| matches!(s.action, Action::Exec(_))).collect();
         let run = Run::start(targets, steps, opts, pool, progress)?;
         let c = Arc::new(CRun { run, names, exec_steps, callback: callback_id });
-        match RUNS.insert(Arc::clone(&c)) {
-            Ok(id) => {
-                out.set(netrig_run { id });
+        match netrig_run::insert(Arc::clone(&c)) {
+            Ok(run) => {
+                out.set(run);
                 Ok(())
             }
             Err(e) => {
@@ -647,7 +359,7 @@ pub unsafe extern "C" fn netrig_run_start(
 #[no_mangle]
 pub extern "C" fn netrig_run_wait(run: netrig_run, timeout_ms: u32) -> netrig_status {
     call("netrig_run_wait", || {
-        let c = crun(run)?;
+        let c = run.get()?;
         if let Some(id) = &c.callback {
             if IN_CALLBACK.try_with(Cell::get).unwrap_or(0) == Arc::as_ptr(id) as usize {
                 return Err(Error::InvalidArg(
@@ -655,7 +367,7 @@ pub extern "C" fn netrig_run_wait(run: netrig_run, timeout_ms: u32) -> netrig_st
                 ));
             }
         }
-        let timeout = super::wait_arg(timeout_ms);
+        let timeout = wait_arg(timeout_ms);
         // The core's wait also waits for the callback to return from RUN_FINISHED.
         let still = || Error::Timeout(format!("the run is still running after {timeout_ms} ms"));
         c.run.wait(timeout).map(drop).ok_or_else(still)
@@ -671,7 +383,7 @@ pub extern "C" fn netrig_run_wait(run: netrig_run, timeout_ms: u32) -> netrig_st
 #[no_mangle]
 pub extern "C" fn netrig_run_cancel(run: netrig_run) -> netrig_status {
     call("netrig_run_cancel", || {
-        crun(run)?.run.cancel();
+        run.get()?.run.cancel();
         Ok(())
     })
 }
@@ -693,8 +405,8 @@ pub unsafe extern "C" fn netrig_run_next_event(
 ) -> netrig_status {
     call("netrig_run_next_event", || {
         let out = Out::new(out, "out")?;
-        let c = crun(run)?;
-        match c.run.wait_event(super::wait_arg(timeout_ms)) {
+        let c = run.get()?;
+        match c.run.wait_event(wait_arg(timeout_ms)) {
             Ok(e) => {
                 out.set(netrig_event::from(&e));
                 Ok(())
@@ -721,244 +433,11 @@ pub extern "C" fn netrig_run_free(run: netrig_run) -> netrig_status {
     call("netrig_run_free", || {
         // Other threads may hold the run (waiting on it), so dropping the handle's reference
         // alone would not stop it.
-        RUNS.with(run.id, |c| {
+        run.with(|c| {
             if !c.run.is_finished() {
                 c.run.cancel()
             }
         })?;
-        RUNS.remove(run.id)
-    })
-}
-
-/// The report of a finished run, or NETRIG_E_BUSY.
-fn report(run: netrig_run) -> Result<(Arc<CRun>, Arc<Report>)> {
-    let c = crun(run)?;
-    let report = c.run.report().ok_or_else(|| {
-        Error::Busy("the run is still running; its results are ready once netrig_run_wait returns NETRIG_OK".into())
-    })?;
-    Ok((c, report))
-}
-
-fn host_of(report: &Report, host: usize) -> Result<&HostResult> {
-    report.hosts.get(host).ok_or(Error::IndexOutOfRange {
-        what: "the run's host list",
-        index: host,
-        len: report.hosts.len(),
-    })
-}
-
-fn step_of(h: &HostResult, step: usize) -> Result<&StepResult> {
-    h.steps.get(step).ok_or(Error::IndexOutOfRange { what: "the job's step list", index: step, len: h.steps.len() })
-}
-
-/// The counts of a finished run by host and by step. NETRIG_E_BUSY while it is running.
-///
-/// Ownership: `*out` is the caller's, written on success. Blocking: never.
-/// Thread-safety: any thread.
-#[no_mangle]
-pub unsafe extern "C" fn netrig_run_get_totals(run: netrig_run, out: *mut netrig_run_totals) -> netrig_status {
-    call("netrig_run_get_totals", || {
-        let out = Out::new(out, "out")?;
-        let (_, r) = report(run)?;
-        let (t, s): (&Totals, &Totals) = (&r.totals, &r.step_totals);
-        out.set(netrig_run_totals {
-            hosts: r.hosts.len(),
-            succeeded: t.succeeded,
-            failed: t.failed,
-            timed_out: t.timed_out,
-            cancelled: t.cancelled,
-            skipped: t.skipped,
-            steps_succeeded: s.succeeded,
-            steps_failed: s.failed,
-            steps_timed_out: s.timed_out,
-            steps_cancelled: s.cancelled,
-            steps_skipped: s.skipped,
-            wall_us: us(r.wall),
-            run_cancelled: u8::from(r.cancelled),
-            run_aborted: u8::from(r.aborted.is_some()),
-        });
-        Ok(())
-    })
-}
-
-/// How host `host` (its index in the job's targets) of a finished run went. NETRIG_E_BUSY while
-/// the run is running; NETRIG_E_NOT_FOUND when `host` is past the last target.
-///
-/// Ownership: `*out` is the caller's, written on success. Blocking: never.
-/// Thread-safety: any thread.
-#[no_mangle]
-pub unsafe extern "C" fn netrig_run_host(run: netrig_run, host: usize, out: *mut netrig_host_result) -> netrig_status {
-    call("netrig_run_host", || {
-        let out = Out::new(out, "out")?;
-        let (_, r) = report(run)?;
-        let h = host_of(&r, host)?;
-        out.set(netrig_host_result {
-            state: state_code(h.state),
-            status: match h.state {
-                State::Ok => netrig_status::NETRIG_OK,
-                // The host's status is its first failure's, as its HOST_FINISHED event says.
-                _ => std::iter::once(&h.connect).chain(&h.steps).find(|s| s.state != State::Ok).map_or(
-                    netrig_status::NETRIG_OK,
-                    |s| {
-                        if s.state == State::Skipped {
-                            netrig_status::NETRIG_E_CANCELLED
-                        } else {
-                            s.status
-                        }
-                    },
-                ),
-            },
-            duration_us: us(h.duration),
-            connect_state: state_code(h.connect.state),
-            connect_status: h.connect.status,
-            steps: h.steps.len(),
-        });
-        Ok(())
-    })
-}
-
-/// The name of host `host` ("host:port", as the job's target gave them), copied with a NUL into
-/// `buf` (capacity `buf_len`); `*out_len` receives its length without the NUL, also on
-/// NETRIG_E_BUFFER_TOO_SMALL, so the caller can retry with `*out_len + 1` bytes (`buf` may be
-/// NULL when `buf_len` is 0). Available at any time, also while the run is running (for event
-/// callbacks). NETRIG_E_NOT_FOUND when `host` is past the last target.
-///
-/// Ownership: `buf` is the caller's. Blocking: never. Thread-safety: any thread.
-#[no_mangle]
-pub unsafe extern "C" fn netrig_run_host_name(
-    run: netrig_run,
-    host: usize,
-    buf: *mut c_char,
-    buf_len: usize,
-    out_len: *mut usize,
-) -> netrig_status {
-    call("netrig_run_host_name", || {
-        let out_len = Out::new(out_len, "out_len")?;
-        let c = crun(run)?;
-        let name = c.names.get(host).ok_or(Error::IndexOutOfRange {
-            what: "the run's host list",
-            index: host,
-            len: c.names.len(),
-        })?;
-        write_buf(buf.cast(), buf_len, name.as_bytes(), true, &out_len, &|| format!("name of host {host}"))
-    })
-}
-
-/// How step `step` of host `host` of a finished run went (every step has a result; one that
-/// never ran is NETRIG_STATE_SKIPPED). NETRIG_E_BUSY while the run is running;
-/// NETRIG_E_NOT_FOUND when `host` or `step` is out of range.
-///
-/// Ownership: `*out` is the caller's, written on success. Blocking: never.
-/// Thread-safety: any thread.
-#[no_mangle]
-pub unsafe extern "C" fn netrig_run_step(
-    run: netrig_run,
-    host: usize,
-    step: usize,
-    out: *mut netrig_step_result,
-) -> netrig_status {
-    call("netrig_run_step", || {
-        let out = Out::new(out, "out")?;
-        let (_, r) = report(run)?;
-        let s = step_of(host_of(&r, host)?, step)?;
-        out.set(netrig_step_result {
-            state: state_code(s.state),
-            status: s.status,
-            exit_status: s.exit_status.unwrap_or(-1),
-            duration_us: us(s.duration),
-        });
-        Ok(())
-    })
-}
-
-/// The output of step `step` of host `host` as a result object: its text is the command's
-/// output (exec: stdout; transfers: "<bytes> bytes"; empty for a step that failed or never
-/// ran), `netrig_output_stderr` exec's stderr, `netrig_output_exit_status` exec's exit status
-/// (-1 when it got none; 0 for other steps), `netrig_output_elapsed_us` the step's duration.
-/// NETRIG_E_BUSY while the run is running; NETRIG_E_NOT_FOUND when `host` or `step` is out of
-/// range.
-///
-/// Ownership: on success `*out` receives a result the caller frees with `netrig_output_free`;
-/// it is independent of the run handle. Blocking: never (copies the output).
-/// Thread-safety: any thread.
-#[no_mangle]
-pub unsafe extern "C" fn netrig_run_step_output(
-    run: netrig_run,
-    host: usize,
-    step: usize,
-    out: *mut netrig_output,
-) -> netrig_status {
-    call("netrig_run_step_output", || {
-        let out = Out::new(out, "out")?;
-        let (c, r) = report(run)?;
-        let s = step_of(host_of(&r, host)?, step)?;
-        let none = if c.exec_steps.get(step).copied().unwrap_or(false) { -1 } else { 0 };
-        let o = COutput::new(
-            s.output.clone().into_bytes(),
-            s.stderr.clone().into_bytes(),
-            s.exit_status.unwrap_or(none),
-            s.duration,
-        );
-        let id = OUTPUTS.insert(o)?;
-        out.set(netrig_output { id });
-        Ok(())
-    })
-}
-
-/// The error text of host `host`'s connect (`step` -1) or of step `step`: "" when it
-/// succeeded, else what failed with context ("127.0.0.1:2201 step 2 (command 'show clock'):
-/// ..."; for a step that never ran, why: "not run: an earlier step of this host failed").
-/// Copied with a NUL into `buf` (capacity `buf_len`); `*out_len` receives its length without
-/// the NUL, also on NETRIG_E_BUFFER_TOO_SMALL, so the caller can retry with `*out_len + 1` bytes
-/// (`buf` may be NULL when `buf_len` is 0). NETRIG_E_BUSY while the run is running;
-/// NETRIG_E_NOT_FOUND when `host` or `step` is out of range; NETRIG_E_INVALID_ARG for a `step`
-/// below -1.
-///
-/// Ownership: `buf` is the caller's. Blocking: never. Thread-safety: any thread.
-#[no_mangle]
-pub unsafe extern "C" fn netrig_run_error(
-    run: netrig_run,
-    host: usize,
-    step: i64,
-    buf: *mut c_char,
-    buf_len: usize,
-    out_len: *mut usize,
-) -> netrig_status {
-    call("netrig_run_error", || {
-        let out_len = Out::new(out_len, "out_len")?;
-        if step < -1 {
-            return Err(Error::InvalidArg(format!("step {step}: use -1 for the connect, or a step index from 0")));
-        }
-        let (_, r) = report(run)?;
-        let h = host_of(&r, host)?;
-        let s = if step == -1 { &h.connect } else { step_of(h, usize::try_from(step).unwrap_or(usize::MAX))? };
-        write_buf(buf.cast(), buf_len, s.error.as_bytes(), true, &out_len, &|| {
-            if step == -1 {
-                format!("connect error of host {host}")
-            } else {
-                format!("error of host {host} step {step}")
-            }
-        })
-    })
-}
-
-/// The whole report of a finished run as JSON, in the text of a result object: wall_ms,
-/// cancelled, aborted (the reason or null), totals and step_totals (succeeded, failed,
-/// timed_out, cancelled, skipped), failed_hosts (names), and hosts: name, state, duration_ms,
-/// connect and steps (state, status, error, output, stderr, exit_status, duration_ms).
-/// Durations are milliseconds rounded to the microsecond (`1234.567`); status is the NETRIG_
-/// name; texts keep every character (device output that was not UTF-8 has U+FFFD in place of
-/// the bad bytes). NETRIG_E_BUSY while the run is running.
-///
-/// Ownership: on success `*out` receives a result the caller frees with `netrig_output_free`.
-/// Blocking: never (builds the JSON). Thread-safety: any thread.
-#[no_mangle]
-pub unsafe extern "C" fn netrig_run_json(run: netrig_run, out: *mut netrig_output) -> netrig_status {
-    call("netrig_run_json", || {
-        let out = Out::new(out, "out")?;
-        let (_, r) = report(run)?;
-        let id = OUTPUTS.insert(COutput::new(r.to_json().into_bytes(), Vec::new(), 0, r.wall))?;
-        out.set(netrig_output { id });
-        Ok(())
+        run.remove()
     })
 }

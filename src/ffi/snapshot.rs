@@ -8,9 +8,9 @@ use std::sync::OnceLock;
 
 use super::args::{str_arg, Out};
 use super::guard::call;
-use super::handle::{HandleTable, Kind};
+use super::handle::CHandle;
 use super::netrig_value;
-use super::store::{netrig_store, STORES};
+use super::store::netrig_store;
 use crate::error::{netrig_status, Error, Result};
 use crate::store::{Snapshot, Value};
 
@@ -46,16 +46,12 @@ pub struct netrig_entry {
 }
 
 /// A snapshot plus the C forms of its strings, made once so accessors only hand out pointers.
-struct CSnapshot {
+pub(crate) struct CSnapshot {
     snapshot: Snapshot,
     keys: Vec<CString>,
     strs: Vec<Option<CString>>,
     json: OnceLock<CString>,
 }
-
-// Both result kinds are immutable after creation; the handle table makes them shareable.
-static SNAPSHOTS: HandleTable<CSnapshot> = HandleTable::new(Kind::Snapshot);
-static STRLISTS: HandleTable<Vec<CString>> = HandleTable::new(Kind::StrList);
 
 fn c_string(s: &str) -> CString {
     // Keys and string values are checked for NUL when written, so this cannot fail.
@@ -77,7 +73,7 @@ pub unsafe extern "C" fn netrig_store_snapshot(
     call("netrig_store_snapshot", || {
         let out = Out::new(out, "out")?;
         let prefix = str_arg(prefix, "prefix")?;
-        let snapshot = STORES.with(store.id, |s| s.snapshot(prefix))?;
+        let snapshot = store.with(|s| s.snapshot(prefix))?;
         out.set(snapshot_handle(snapshot)?);
         Ok(())
     })
@@ -94,8 +90,7 @@ pub(super) fn snapshot_handle(snapshot: Snapshot) -> Result<netrig_snapshot> {
             _ => None,
         })
         .collect();
-    let id = SNAPSHOTS.insert(CSnapshot { snapshot, keys, strs, json: OnceLock::new() })?;
-    Ok(netrig_snapshot { id })
+    netrig_snapshot::insert(CSnapshot { snapshot, keys, strs, json: OnceLock::new() })
 }
 
 /// The live keys starting with `prefix` ("" for all), sorted, taken at one instant. `*out`
@@ -111,15 +106,10 @@ pub unsafe extern "C" fn netrig_store_keys(
     call("netrig_store_keys", || {
         let out = Out::new(out, "out")?;
         let prefix = str_arg(prefix, "prefix")?;
-        let keys = STORES.with(store.id, |s| s.keys(prefix))?;
-        let id = STRLISTS.insert(keys.iter().map(|k| c_string(k)).collect())?;
-        out.set(netrig_strlist { id });
+        let keys = store.with(|s| s.keys(prefix))?;
+        out.set(netrig_strlist::insert(keys.iter().map(|k| c_string(k)).collect())?);
         Ok(())
     })
-}
-
-fn with_snapshot<R>(snap: netrig_snapshot, f: impl FnOnce(&CSnapshot) -> Result<R>) -> Result<R> {
-    SNAPSHOTS.with(snap.id, f)?
 }
 
 /// The number of entries in the snapshot.
@@ -131,7 +121,7 @@ fn with_snapshot<R>(snap: netrig_snapshot, f: impl FnOnce(&CSnapshot) -> Result<
 pub unsafe extern "C" fn netrig_snapshot_len(snapshot: netrig_snapshot, out: *mut usize) -> netrig_status {
     call("netrig_snapshot_len", || {
         let out = Out::new(out, "out")?;
-        out.set(with_snapshot(snapshot, |s| Ok(s.snapshot.len()))?);
+        out.set(snapshot.with(|s| s.snapshot.len())?);
         Ok(())
     })
 }
@@ -151,7 +141,7 @@ pub unsafe extern "C" fn netrig_snapshot_get(
 ) -> netrig_status {
     call("netrig_snapshot_get", || {
         let out = Out::new(out, "out")?;
-        let entry = with_snapshot(snapshot, |s| {
+        let entry = snapshot.try_with(|s| {
             let e = s.snapshot.entries().get(index).ok_or(Error::IndexOutOfRange {
                 what: "snapshot",
                 index,
@@ -200,9 +190,9 @@ pub unsafe extern "C" fn netrig_snapshot_json(
 ) -> netrig_status {
     call("netrig_snapshot_json", || {
         let out_json = Out::new(out_json, "out_json")?;
-        let (ptr, len) = with_snapshot(snapshot, |s| {
+        let (ptr, len) = snapshot.with(|s| {
             let json = s.json.get_or_init(|| c_string(&s.snapshot.to_json()));
-            Ok((json.as_ptr(), json.as_bytes().len()))
+            (json.as_ptr(), json.as_bytes().len())
         })?;
         out_json.set(ptr);
         Out::optional(out_len).set(len);
@@ -219,7 +209,7 @@ pub unsafe extern "C" fn netrig_snapshot_json(
 /// Thread-safety: any thread, concurrently with any other call on the same object.
 #[no_mangle]
 pub extern "C" fn netrig_snapshot_free(snapshot: netrig_snapshot) -> netrig_status {
-    call("netrig_snapshot_free", || SNAPSHOTS.remove(snapshot.id))
+    call("netrig_snapshot_free", || snapshot.remove())
 }
 
 /// The number of strings in the list.
@@ -231,7 +221,7 @@ pub extern "C" fn netrig_snapshot_free(snapshot: netrig_snapshot) -> netrig_stat
 pub unsafe extern "C" fn netrig_strlist_len(list: netrig_strlist, out: *mut usize) -> netrig_status {
     call("netrig_strlist_len", || {
         let out = Out::new(out, "out")?;
-        out.set(STRLISTS.with(list.id, |l| l.len())?);
+        out.set(list.with(|l| l.len())?);
         Ok(())
     })
 }
@@ -250,9 +240,9 @@ pub unsafe extern "C" fn netrig_strlist_get(
 ) -> netrig_status {
     call("netrig_strlist_get", || {
         let out = Out::new(out, "out")?;
-        let ptr = STRLISTS.with(list.id, |l| {
+        let ptr = list.try_with(|l| {
             l.get(index).map(|s| s.as_ptr()).ok_or(Error::IndexOutOfRange { what: "list", index, len: l.len() })
-        })??;
+        })?;
         out.set(ptr);
         Ok(())
     })
@@ -266,5 +256,5 @@ pub unsafe extern "C" fn netrig_strlist_get(
 /// Thread-safety: any thread, concurrently with any other call on the same object.
 #[no_mangle]
 pub extern "C" fn netrig_strlist_free(list: netrig_strlist) -> netrig_status {
-    call("netrig_strlist_free", || STRLISTS.remove(list.id))
+    call("netrig_strlist_free", || list.remove())
 }

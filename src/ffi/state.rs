@@ -7,10 +7,11 @@
 
 use std::ffi::c_char;
 
-use super::args::{str_arg, str_array, write_buf, Out};
+use super::args::{opt_str, opt_str_array, ref_arg, str_arg, str_array, write_buf, Out};
 use super::guard::call;
-use super::store::{netrig_store, with_store};
-use crate::error::{netrig_status, Error, Result};
+use super::handle::CHandle;
+use super::store::netrig_store;
+use crate::error::netrig_status;
 use crate::store::{services_json, ServiceState, TestStart, TestState, TestUpdate};
 
 /// The scalar part of the test-execution state; strings come from `netrig_test_json`.
@@ -71,14 +72,6 @@ fn info(st: &TestState) -> netrig_test_info {
     }
 }
 
-fn opt_str(p: *const c_char, what: &'static str) -> Result<Option<String>> {
-    if p.is_null() {
-        Ok(None)
-    } else {
-        str_arg(p, what).map(|s| Some(s.to_owned()))
-    }
-}
-
 /// Records that a test started: script, pid, binary, topology, and `field_count` extra fields
 /// (`field_names[i]` = `field_values[i]`; names hold no '/'). Atomic: when a test is already
 /// running, nothing changes and the result is NETRIG_E_BUSY with the running script and pid in
@@ -109,7 +102,7 @@ pub unsafe extern "C" fn netrig_test_start(
             topology: str_arg(topology, "topology")?.to_owned(),
             fields: names.iter().zip(&values).map(|(n, v)| (n.to_string(), v.to_string())).collect(),
         };
-        let st = with_store(store, |s| s.test_start(&start))?;
+        let st = store.try_with(|s| s.test_start(&start))?;
         Out::optional(out).set(info(&st));
         Ok(())
     })
@@ -122,7 +115,7 @@ pub unsafe extern "C" fn netrig_test_start(
 #[no_mangle]
 pub unsafe extern "C" fn netrig_test_stop(store: netrig_store, out: *mut netrig_test_info) -> netrig_status {
     call("netrig_test_stop", || {
-        let st = with_store(store, |s| s.test_stop())?;
+        let st = store.try_with(|s| s.test_stop())?;
         Out::optional(out).set(info(&st));
         Ok(())
     })
@@ -140,30 +133,18 @@ pub unsafe extern "C" fn netrig_test_update(
     out: *mut netrig_test_info,
 ) -> netrig_status {
     call("netrig_test_update", || {
-        if update.is_null() {
-            return Err(Error::NullArg("update"));
-        }
-        // SAFETY: non-NULL and, per the contract, a readable netrig_test_update for the call.
-        let u = unsafe { *update };
+        let u = ref_arg(update, "update")?;
         let names = str_array(u.field_names, u.field_count, "field_names")?;
-        let values: Vec<Option<String>> = if u.field_count == 0 {
-            Vec::new()
-        } else {
-            if u.field_values.is_null() {
-                return Err(Error::NullArg("field_values"));
-            }
-            // SAFETY: non-NULL, and the contract makes `field_count` readable pointers there.
-            let ptrs = unsafe { std::slice::from_raw_parts(u.field_values, u.field_count) };
-            ptrs.iter().map(|&p| opt_str(p, "field_values")).collect::<Result<_>>()?
-        };
+        let values = opt_str_array(u.field_values, u.field_count, "field_values")?;
+        let owned = |s: Option<&str>| s.map(str::to_owned);
         let update = TestUpdate {
-            script: opt_str(u.script, "script")?,
+            script: owned(opt_str(u.script, "script")?),
             pid: (u.set_pid != 0).then_some(u.pid),
-            bin: opt_str(u.bin, "bin")?,
-            topology: opt_str(u.topology, "topology")?,
-            fields: names.iter().map(|n| n.to_string()).zip(values).collect(),
+            bin: owned(opt_str(u.bin, "bin")?),
+            topology: owned(opt_str(u.topology, "topology")?),
+            fields: names.iter().map(|n| n.to_string()).zip(values.into_iter().map(owned)).collect(),
         };
-        let st = with_store(store, |s| s.test_update(&update))?;
+        let st = store.try_with(|s| s.test_update(&update))?;
         Out::optional(out).set(info(&st));
         Ok(())
     })
@@ -176,7 +157,7 @@ pub unsafe extern "C" fn netrig_test_update(
 pub unsafe extern "C" fn netrig_test_get_info(store: netrig_store, out: *mut netrig_test_info) -> netrig_status {
     call("netrig_test_get_info", || {
         let out = Out::new(out, "out")?;
-        out.set(info(&with_store(store, |s| Ok(s.test_state()))?));
+        out.set(info(&store.try_with(|s| Ok(s.test_state()))?));
         Ok(())
     })
 }
@@ -197,7 +178,7 @@ pub unsafe extern "C" fn netrig_test_json(
     len: *mut usize,
 ) -> netrig_status {
     call("netrig_test_json", || {
-        let json = with_store(store, |s| Ok(s.test_state().to_json()))?;
+        let json = store.try_with(|s| Ok(s.test_state().to_json()))?;
         write_buf(buf.cast(), cap, json.as_bytes(), true, &Out::optional(len), &|| "test state JSON".into())
     })
 }
@@ -216,7 +197,7 @@ pub unsafe extern "C" fn netrig_service_set(
     call("netrig_service_set", || {
         let name = str_arg(name, "name")?;
         let detail = str_arg(detail, "detail")?;
-        with_store(store, |s| s.service_set(name, running != 0, detail)).map(drop)
+        store.try_with(|s| s.service_set(name, running != 0, detail)).map(drop)
     })
 }
 
@@ -239,7 +220,7 @@ pub unsafe extern "C" fn netrig_service_get(
     call("netrig_service_get", || {
         let out = Out::new(out, "out")?;
         let name = str_arg(name, "name")?;
-        let st: ServiceState = with_store(store, |s| s.service_get(name))?;
+        let st: ServiceState = store.try_with(|s| s.service_get(name))?;
         let what = || format!("detail of service '{name}'");
         write_buf(detail.cast(), cap, st.detail.as_bytes(), true, &Out::optional(detail_len), &what)?;
         out.set(netrig_service_info { running: st.running as u8, since_ms: st.since_ms, version: st.version });
@@ -254,7 +235,7 @@ pub unsafe extern "C" fn netrig_service_get(
 pub unsafe extern "C" fn netrig_service_remove(store: netrig_store, name: *const c_char) -> netrig_status {
     call("netrig_service_remove", || {
         let name = str_arg(name, "name")?;
-        with_store(store, |s| s.service_remove(name))
+        store.try_with(|s| s.service_remove(name))
     })
 }
 
@@ -271,7 +252,7 @@ pub unsafe extern "C" fn netrig_services_json(
     len: *mut usize,
 ) -> netrig_status {
     call("netrig_services_json", || {
-        let json = with_store(store, |s| Ok(services_json(&s.services())))?;
+        let json = store.try_with(|s| Ok(services_json(&s.services())))?;
         write_buf(buf.cast(), cap, json.as_bytes(), true, &Out::optional(len), &|| "services JSON".into())
     })
 }

@@ -8,10 +8,10 @@ use std::ffi::c_char;
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::args::{bytes_arg, str_arg, write_buf, Out};
+use super::args::{bytes_arg, ref_arg, str_arg, write_buf, Out};
 use super::args::{options_default, options_or_default, GrowableOptions};
 use super::guard::call;
-use super::handle::{HandleTable, Kind};
+use super::handle::CHandle;
 use super::{netrig_type, netrig_value};
 use crate::error::{netrig_status, Error, Result};
 use crate::store::{Store, StoreOptions, Ttl, Value};
@@ -49,14 +49,6 @@ pub struct netrig_store_options {
 pub const NETRIG_TTL_DEFAULT: i64 = -1;
 /// `ttl_ms` value: never expire, whatever the store's default.
 pub const NETRIG_TTL_NEVER: i64 = 0;
-
-/// Stores are shared (`Arc`) so that subscriptions can reach them; a call borrows the `Arc` in
-/// the table and bumps no count.
-pub(crate) static STORES: HandleTable<Arc<Store>> = HandleTable::new(Kind::Store);
-
-pub(super) fn with_store<R>(store: netrig_store, f: impl FnOnce(&Store) -> Result<R>) -> Result<R> {
-    STORES.with(store.id, |s| f(s))?
-}
 
 impl From<&StoreOptions> for netrig_store_options {
     fn from(o: &StoreOptions) -> Self {
@@ -128,8 +120,7 @@ pub unsafe extern "C" fn netrig_store_new(
     call("netrig_store_new", || {
         let out = Out::new(out, "out")?;
         let opts = options_or_default(options, "options")?.to_options()?;
-        let id = STORES.insert(Arc::new(Store::new(opts)?))?;
-        out.set(netrig_store { id });
+        out.set(netrig_store::insert(Arc::new(Store::new(opts)?))?);
         Ok(())
     })
 }
@@ -177,8 +168,7 @@ pub unsafe extern "C" fn netrig_store_open(
         let path = str_arg(path, "path")?;
         let opts = options_or_default(options, "options")?.to_options()?;
         let store = Store::open(path, opts, durability_arg(durability)?)?;
-        let id = STORES.insert(Arc::new(store))?;
-        out.set(netrig_store { id });
+        out.set(netrig_store::insert(Arc::new(store))?);
         Ok(())
     })
 }
@@ -191,14 +181,14 @@ pub unsafe extern "C" fn netrig_store_open(
 /// Thread-safety: any thread.
 #[no_mangle]
 pub extern "C" fn netrig_store_free(store: netrig_store) -> netrig_status {
-    call("netrig_store_free", || STORES.remove(store.id))
+    call("netrig_store_free", || store.remove())
 }
 
 fn set(store: netrig_store, key: *const c_char, ttl_ms: i64, value: impl FnOnce() -> Result<Value>) -> Result<()> {
     let key = str_arg(key, "key")?;
     let ttl = Ttl::from_millis(ttl_ms)?;
     let value = value()?;
-    with_store(store, |s| s.set(key, value, ttl)).map(drop)
+    store.try_with(|s| s.set(key, value, ttl)).map(drop)
 }
 
 /// Sets `key` to a bool. `ttl_ms`: NETRIG_TTL_DEFAULT (-1), NETRIG_TTL_NEVER (0) or ms > 0.
@@ -287,7 +277,7 @@ pub unsafe extern "C" fn netrig_store_set_bytes(
         let key = str_arg(key, "key")?;
         let ttl = Ttl::from_millis(ttl_ms)?;
         let data = bytes_arg(data, len, "data")?;
-        with_store(store, |s| s.set_bytes(key, data, ttl)).map(drop)
+        store.try_with(|s| s.set_bytes(key, data, ttl)).map(drop)
     })
 }
 
@@ -302,7 +292,7 @@ fn get<T>(
 ) -> Result<()> {
     let out = out?;
     let key = str_arg(key, "key")?;
-    let v = with_store(store, |s| read(s, key))?;
+    let v = store.try_with(|s| read(s, key))?;
     out.set(v.value);
     Out::optional(out_version).set(v.version);
     Ok(())
@@ -383,7 +373,7 @@ pub unsafe extern "C" fn netrig_store_get_str(
     call("netrig_store_get_str", || {
         let out_len = Out::new(out_len, "out_len")?;
         let key = str_arg(key, "key")?;
-        let v = with_store(store, |s| s.get_str(key))?;
+        let v = store.try_with(|s| s.get_str(key))?;
         write_buf(buf.cast(), buf_len, v.value.as_bytes(), true, &out_len, &|| format!("string value of key '{key}'"))?;
         Out::optional(out_version).set(v.version);
         Ok(())
@@ -412,7 +402,7 @@ pub unsafe extern "C" fn netrig_store_get_bytes(
     call("netrig_store_get_bytes", || {
         let out_len = Out::new(out_len, "out_len")?;
         let key = str_arg(key, "key")?;
-        let v = with_store(store, |s| s.get_bytes(key))?;
+        let v = store.try_with(|s| s.get_bytes(key))?;
         write_buf(buf, buf_len, &v.value, false, &out_len, &|| format!("bytes value of key '{key}'"))?;
         Out::optional(out_version).set(v.version);
         Ok(())
@@ -451,7 +441,7 @@ pub unsafe extern "C" fn netrig_store_get_value(
             return Err(Error::NullArg("buf"));
         }
         let key = str_arg(key, "key")?;
-        let v = with_store(store, |s| s.get(key))?;
+        let v = store.try_with(|s| s.get(key))?;
         let mut value = netrig_value::scalar(&v.value);
         match &v.value {
             Value::Str(text) => {
@@ -512,13 +502,9 @@ pub unsafe extern "C" fn netrig_store_cas(
 ) -> netrig_status {
     call("netrig_store_cas", || {
         let key = str_arg(key, "key")?;
-        if value.is_null() {
-            return Err(Error::NullArg("value"));
-        }
-        // SAFETY: non-NULL and, per this function's contract, a readable netrig_value.
-        let value = unsafe { &*value };
+        let value = ref_arg(value, "value")?;
         let ttl = Ttl::from_millis(ttl_ms)?;
-        let version = with_store(store, |s| {
+        let version = store.try_with(|s| {
             // The size first: a value that can never fit is refused before it is copied.
             s.check_fits(key, value.payload_len())?;
             s.compare_and_set(key, expected_version, value.read_value()?, ttl)
@@ -546,7 +532,7 @@ pub unsafe extern "C" fn netrig_store_add_int(
 ) -> netrig_status {
     call("netrig_store_add_int", || {
         let key = str_arg(key, "key")?;
-        let v = with_store(store, |s| s.add_int(key, delta))?;
+        let v = store.try_with(|s| s.add_int(key, delta))?;
         Out::optional(out_value).set(v.value);
         Ok(())
     })
@@ -562,7 +548,7 @@ pub unsafe extern "C" fn netrig_store_add_int(
 pub unsafe extern "C" fn netrig_store_delete(store: netrig_store, key: *const c_char) -> netrig_status {
     call("netrig_store_delete", || {
         let key = str_arg(key, "key")?;
-        with_store(store, |s| s.delete(key))
+        store.try_with(|s| s.delete(key))
     })
 }
 
@@ -581,7 +567,7 @@ pub unsafe extern "C" fn netrig_store_contains(
     call("netrig_store_contains", || {
         let out = Out::new(out, "out")?;
         let key = str_arg(key, "key")?;
-        out.set(with_store(store, |s| s.contains(key))?);
+        out.set(store.try_with(|s| s.contains(key))?);
         Ok(())
     })
 }
@@ -596,7 +582,7 @@ pub unsafe extern "C" fn netrig_store_contains(
 pub unsafe extern "C" fn netrig_store_len(store: netrig_store, out: *mut usize) -> netrig_status {
     call("netrig_store_len", || {
         let out = Out::new(out, "out")?;
-        out.set(with_store(store, |s| Ok(s.len()))?);
+        out.set(store.try_with(|s| Ok(s.len()))?);
         Ok(())
     })
 }
@@ -610,7 +596,7 @@ pub unsafe extern "C" fn netrig_store_len(store: netrig_store, out: *mut usize) 
 #[no_mangle]
 pub unsafe extern "C" fn netrig_store_clear(store: netrig_store, out_removed: *mut usize) -> netrig_status {
     call("netrig_store_clear", || {
-        Out::optional(out_removed).set(with_store(store, |s| Ok(s.clear()))?);
+        Out::optional(out_removed).set(store.try_with(|s| Ok(s.clear()))?);
         Ok(())
     })
 }
@@ -626,7 +612,7 @@ pub unsafe extern "C" fn netrig_store_clear(store: netrig_store, out_removed: *m
 #[no_mangle]
 pub unsafe extern "C" fn netrig_store_purge_expired(store: netrig_store, out_removed: *mut usize) -> netrig_status {
     call("netrig_store_purge_expired", || {
-        Out::optional(out_removed).set(with_store(store, |s| Ok(s.purge_expired()))?);
+        Out::optional(out_removed).set(store.try_with(|s| Ok(s.purge_expired()))?);
         Ok(())
     })
 }
