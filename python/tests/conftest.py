@@ -2,6 +2,8 @@ import os
 import subprocess
 import sys
 import textwrap
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -79,3 +81,20 @@ def run_child_ok(body: str, timeout: float = 5.0) -> str:
     proc = run_child(body, timeout)
     assert proc.returncode == 0, f"child failed (exit {proc.returncode}):\n{proc.stdout}\n{proc.stderr}"
     return proc.stdout
+
+
+def wait_until_blocked_in(thread: threading.Thread, started: threading.Event, function: str, timeout: float = 10.0):
+    """Returns once `thread` has set `started` (right before it calls netrig's `function`) and
+    its innermost Python frame is that function of the netrig package: it is inside the call,
+    waiting in C (the GIL is free) or about to. A signal, not a sleep: under load a fixed sleep
+    can end before the thread even started. Fails the test after `timeout` seconds."""
+    assert started.wait(timeout), f"the thread did not start within {timeout} s"
+    deadline = time.monotonic() + timeout
+    while True:
+        frame = sys._current_frames().get(thread.ident)
+        code = frame.f_code if frame is not None else None
+        if code is not None and code.co_name == function and f"{os.sep}netrig{os.sep}" in code.co_filename:
+            return
+        if not thread.is_alive() or time.monotonic() > deadline:
+            pytest.fail(f"the thread never waited in netrig's {function}() (alive: {thread.is_alive()})")
+        time.sleep(0.001)

@@ -148,6 +148,15 @@ def free_port():
         return s.getsockname()[1]
 
 
+def wait_until_received(fleet, prefix, base):
+    """Returns once the device of `prefix` has received a command line beyond `base` (fakedev's
+    stats): the operation another thread started is running on the device."""
+    give_up = time.monotonic() + 10
+    while fleet["_commands"](prefix) == base:
+        assert time.monotonic() < give_up, "the device never received the command"
+        time.sleep(0.001)
+
+
 def in_thread(fn, *args, **kwargs):
     """Runs fn in a thread; returns (thread, box) where box gets "result"/"error" and "at"."""
     box = {}
@@ -409,8 +418,10 @@ def test_timeout_at_the_deadline_with_the_last_bytes(hung):
     assert not hung.is_alive(timeout=0.3), "the hung device does not answer"
 
 
-def test_cancel_from_another_thread_busy_and_the_gil(hung):
+def test_cancel_from_another_thread_busy_and_the_gil(fleet, hung):
+    base = fleet["_commands"]("hang")
     worker, box = in_thread(hung.send_command, "show clock", timeout=10)
+    wait_until_received(fleet, "hang", base)  # the worker holds the device from here on
     # This thread runs Python while the worker is blocked in the library: the GIL is free.
     spins, until = 0, time.monotonic() + 0.3
     while time.monotonic() < until:
@@ -505,8 +516,9 @@ def test_eight_threads_share_one_device(linux):
 
 def test_close_from_another_thread_cancels_the_running_operation(fleet):
     dev = open_device(fleet, "hang")
+    base = fleet["_commands"]("hang")
     worker, box = in_thread(dev.send_command, "show clock", timeout=10)
-    time.sleep(0.2)
+    wait_until_received(fleet, "hang", base)  # the operation is running, not about to start
     t = time.monotonic()
     dev.close()
     assert time.monotonic() - t < 1.0, "close does not wait for the running operation (10 s)"
@@ -621,8 +633,8 @@ def test_host_key_policies(fleet, tmp_path):
 def test_connect_error():
     t = time.monotonic()
     with pytest.raises(netrig.ConnectError):
-        Device("127.0.0.1", free_port(), username="a", password="b", host_key="insecure", connect_timeout=2)
-    assert time.monotonic() - t < 2
+        Device("127.0.0.1", free_port(), username="a", password="b", host_key="insecure", connect_timeout=10)
+    assert time.monotonic() - t < 2  # refused at once, not after the 10 s connect timeout
 
 
 def test_invalid_arguments(fleet, ios):

@@ -237,7 +237,7 @@ def test_run_on_a_mixed_fleet(fleet):
             assert h.connect.status == "NETRIG_E_AUTH" and all(s.state == "skipped" for s in h.steps)
         if h.state == "timed_out":
             assert h.steps[1].status == "NETRIG_E_TIMEOUT" and h.steps[2].state == "skipped"
-            assert 0.9 < h.steps[1].duration < 1.5
+            assert 0.9 < h.steps[1].duration < 2.0  # its 1 s timeout; room for 16 workers under load
     assert report.totals == {"succeeded": 33, "failed": 4, "timed_out": 3, "cancelled": 0, "skipped": 0}
     assert len(report.failed_hosts) == 7
     assert wall < 10, wall

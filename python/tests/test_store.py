@@ -467,15 +467,16 @@ def test_panic_in_a_child_process_exits_cleanly():
 
 
 def test_ttl_expiry(store):
-    store.set("short", 1, ttl=0.05)
+    # 0.5 s: long enough to read "short" back under load before it expires.
+    store.set("short", 1, ttl=0.5)
     store.set("long", 2, ttl=60)
     store.set("forever", 3, ttl=netrig.NEVER)
     assert store["short"] == 1 and len(store) == 3
     snap = store.snapshot()
-    assert 0 < snap.ttl_remaining("short") <= 0.05
+    assert 0 < snap.ttl_remaining("short") <= 0.5
     assert 59 < snap.ttl_remaining("long") <= 60
     assert snap.ttl_remaining("forever") is None
-    time.sleep(0.08)
+    time.sleep(0.6)
     with pytest.raises(KeyError):
         store["short"]
     assert "short" not in store
@@ -496,32 +497,32 @@ def test_ttl_arguments_are_validated(store):
 
 
 def test_store_default_ttl():
-    with netrig.Store(default_ttl=0.05) as s:
+    with netrig.Store(default_ttl=0.5) as s:  # 0.5 s: the count below sees all 5, also under load
         s["default"] = 1
         s.set("never", 2, ttl=netrig.NEVER)
         s.set("long", 3, ttl=60)
         s.add("counter", 5)  # a missing key created by add gets the default TTL
         s.cas("cas", 0, "x")
         assert len(s) == 5
-        time.sleep(0.08)
+        time.sleep(0.6)
         assert s.keys() == ["long", "never"]
         assert s.purge_expired() == 3
         assert s.purge_expired() == 0
 
 
 def test_add_keeps_the_existing_ttl(store):
-    store.set("n", 1, ttl=0.05)
+    store.set("n", 1, ttl=0.5)  # 0.5 s: still there for the add, also under load
     assert store.add("n", 1) == 2
-    time.sleep(0.08)
+    time.sleep(0.6)
     assert "n" not in store
 
 
 def test_purge_expired_count(store):
     for i in range(5):
-        store.set(f"tmp/{i}", i, ttl=0.03)
+        store.set(f"tmp/{i}", i, ttl=0.5)  # 0.5 s: none expired at the first purge, also under load
     store["keep"] = True
     assert store.purge_expired() == 0
-    time.sleep(0.06)
+    time.sleep(0.6)
     assert len(store) == 1
     assert store.purge_expired() == 5
     assert store.purge_expired() == 0
@@ -633,9 +634,9 @@ def test_cas(store):
     assert v2 > v1 and store.get_with_version("k") == ("now a str", v2)
     v3 = store.cas("k", v2, b"\x00bytes")
     assert store["k"] == b"\x00bytes"
-    v4 = store.cas("k", v3, 2.5, ttl=0.03)
+    v4 = store.cas("k", v3, 2.5, ttl=0.5)  # 0.5 s: read back below, also under load
     assert store["k"] == 2.5 and v4 > v3
-    time.sleep(0.05)
+    time.sleep(0.6)
     assert "k" not in store
 
 
@@ -1007,7 +1008,11 @@ def test_close_while_other_threads_use_the_store(fast_switching):
     for t in threads:
         t.start()
     started.wait(10)
-    time.sleep(0.05)
+    # Closed while the users are busy adding: seen in the counter, not assumed after a sleep.
+    deadline = time.monotonic() + 10
+    while s["n"] < 1000:
+        assert time.monotonic() < deadline, "the users never got going"
+        time.sleep(0.001)
     s.close()
     for t in threads:
         t.join(10)
