@@ -11,6 +11,10 @@ use std::time::{Duration, Instant};
 use netrig::queue::{Claim, Counts, ItemStatus, Queue, QueueOptions};
 use netrig::Error;
 
+#[cfg(feature = "durable")]
+#[path = "support/queue_files.rs"]
+mod queue_files;
+
 /// Room for a loaded machine (two cores, two CPU hogs) where only the order of events
 /// matters, not their exact time: a prompt wake-up against a 10 s or endless wait.
 const MARGIN: Duration = Duration::from_secs(1);
@@ -579,38 +583,8 @@ mod durable {
     use super::*;
     use netrig::journal::Durability;
     use std::collections::HashMap;
-    use std::path::{Path, PathBuf};
 
-    /// A directory under the system temp dir, removed when dropped.
-    struct TempDir(PathBuf);
-
-    impl TempDir {
-        fn new(tag: &str) -> TempDir {
-            static N: AtomicUsize = AtomicUsize::new(0);
-            let dir = std::env::temp_dir().join(format!(
-                "netrig-queue-{tag}-{}-{}",
-                std::process::id(),
-                N.fetch_add(1, Ordering::Relaxed)
-            ));
-            let _ = std::fs::remove_dir_all(&dir);
-            std::fs::create_dir_all(&dir).unwrap();
-            TempDir(dir)
-        }
-
-        fn file(&self) -> PathBuf {
-            self.0.join("queue.db")
-        }
-    }
-
-    impl Drop for TempDir {
-        fn drop(&mut self) {
-            let _ = std::fs::remove_dir_all(&self.0);
-        }
-    }
-
-    fn open(path: &Path, name: &str, opts: QueueOptions) -> Queue {
-        Queue::open(path, name, opts, Durability::ProcessCrash).unwrap()
-    }
+    use super::queue_files::{open, TempDir};
 
     #[test]
     fn invariant_many_producers_and_consumers_durable() {

@@ -6,16 +6,16 @@
 
 use std::collections::{HashMap, HashSet};
 use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use netrig::journal::Durability;
-use netrig::queue::{ItemStatus, Queue, QueueOptions};
+use netrig::queue::{ItemStatus, QueueOptions};
 
 #[path = "support/harness.rs"]
 mod harness;
+#[path = "support/queue_files.rs"]
+mod queue_files;
 
 const NAME: &str = "acknowledged_work_survives_kill_9";
 
@@ -36,36 +36,7 @@ fn main() {
     println!("test {NAME} ... ok ({:.1} s)", started.elapsed().as_secs_f64());
 }
 
-/// A directory under the system temp dir, removed when dropped.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(tag: &str) -> TempDir {
-        static N: AtomicUsize = AtomicUsize::new(0);
-        let dir = std::env::temp_dir().join(format!(
-            "netrig-queue-{tag}-{}-{}",
-            std::process::id(),
-            N.fetch_add(1, Ordering::Relaxed)
-        ));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        TempDir(dir)
-    }
-
-    fn file(&self) -> PathBuf {
-        self.0.join("queue.db")
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-fn open(path: &Path, name: &str, opts: QueueOptions) -> Queue {
-    Queue::open(path, name, opts, Durability::ProcessCrash).unwrap()
-}
+use queue_files::{open, TempDir};
 
 /// The child: works on the queue until it is killed, printing each operation after it
 /// returned Ok.
