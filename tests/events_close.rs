@@ -125,7 +125,12 @@ unsafe extern "C" fn count(_change: *const netrig_change_view, user_data: *mut c
     }
 }
 
-fn subscribe_callback(s: netrig_store, prefix: &str, f: netrig_change_fn, user_data: *mut c_void) -> netrig_subscription {
+fn subscribe_callback(
+    s: netrig_store,
+    prefix: &str,
+    f: netrig_change_fn,
+    user_data: *mut c_void,
+) -> netrig_subscription {
     let mut sub = netrig_subscription { id: 0 };
     // SAFETY: live prefix and out pointer; the callers keep user_data alive until the free.
     let st = unsafe { netrig_store_subscribe_callback(s, c(prefix).as_ptr(), 0, f, user_data, &mut sub, null_mut()) };

@@ -205,7 +205,9 @@ fn a_lease_shortened_while_claimers_wait_is_reclaimed_on_time() {
     let waiters: Vec<_> = (0..2)
         .map(|_| {
             let (q, done) = (Arc::clone(&q), done.clone());
-            thread::spawn(move || done.send(q.claim(Some(Duration::from_secs(10))).map(|c| (c, Instant::now()))).unwrap())
+            thread::spawn(move || {
+                done.send(q.claim(Some(Duration::from_secs(10))).map(|c| (c, Instant::now()))).unwrap()
+            })
         })
         .collect();
     thread::sleep(ms(100));

@@ -92,44 +92,40 @@ fn header_documents_every_function() {
 fn every_unsafe_impl_is_documented_in_thread_safety_md() {
     let doc = std::fs::read_to_string(root().join("THREAD_SAFETY.md")).expect("THREAD_SAFETY.md exists");
     let mut missing = vec![];
-    let mut stack = vec![root().join("src")];
-    while let Some(dir) = stack.pop() {
-        for entry in std::fs::read_dir(dir).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                stack.push(path);
-                continue;
-            }
-            let text = std::fs::read_to_string(&path).unwrap();
-            for line in text.lines().filter(|l| l.contains("unsafe impl") && (l.contains("Send") || l.contains("Sync")))
-            {
-                let ty =
-                    line.split(" for ").nth(1).and_then(|t| t.split(|c: char| !c.is_alphanumeric() && c != '_').next());
-                match ty {
-                    Some(ty) if doc.contains(ty) => {}
-                    _ => missing.push(format!("{}: {}", path.display(), line.trim())),
-                }
+    for (path, text) in sources("src") {
+        for line in text.lines().filter(|l| l.contains("unsafe impl") && (l.contains("Send") || l.contains("Sync"))) {
+            let ty =
+                line.split(" for ").nth(1).and_then(|t| t.split(|c: char| !c.is_alphanumeric() && c != '_').next());
+            match ty {
+                Some(ty) if doc.contains(ty) => {}
+                _ => missing.push(format!("{path}: {}", line.trim())),
             }
         }
     }
     assert!(missing.is_empty(), "unsafe impls without a THREAD_SAFETY.md entry: {missing:#?}");
     // Each test the document names must exist somewhere in the sources.
-    let sources = [root().join("src"), root().join("tests")];
+    let all: Vec<(String, String)> = sources("src").into_iter().chain(sources("tests")).collect();
     for name in doc.split('`').filter(|s| s.starts_with("test:")).map(|s| s.trim_start_matches("test:").trim()) {
-        let found = sources.iter().any(|dir| grep_dir(dir, &format!("fn {name}(")));
+        let found = all.iter().any(|(_, text)| text.contains(&format!("fn {name}(")));
         assert!(found, "THREAD_SAFETY.md names test `{name}`, which does not exist");
     }
 }
 
-fn grep_dir(dir: &Path, needle: &str) -> bool {
-    std::fs::read_dir(dir).unwrap().any(|e| {
-        let p = e.unwrap().path();
-        if p.is_dir() {
-            grep_dir(&p, needle)
-        } else {
-            std::fs::read_to_string(&p).is_ok_and(|t| t.contains(needle))
+/// Every text file under `dir` (relative to the repo root), as (path from the root, text).
+fn sources(dir: &str) -> Vec<(String, String)> {
+    let mut found = vec![];
+    let mut stack = vec![root().join(dir)];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if let Ok(text) = std::fs::read_to_string(&path) {
+                found.push((path.strip_prefix(root()).unwrap().display().to_string(), text));
+            }
         }
-    })
+    }
+    found
 }
 
 /// Embedded users ship the store-only build: it must not depend on libssh2 or OpenSSL.
@@ -211,48 +207,38 @@ struct CFunction {
 
 fn c_functions() -> Vec<CFunction> {
     let mut found = vec![];
-    let mut stack = vec![root().join("src/ffi")];
-    while let Some(dir) = stack.pop() {
-        for entry in std::fs::read_dir(dir).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                stack.push(path);
-                continue;
-            }
-            let text = std::fs::read_to_string(&path).unwrap();
-            let file = path.strip_prefix(root()).unwrap().display().to_string();
-            let starts: Vec<usize> = text.match_indices("#[no_mangle]").map(|(i, _)| i).collect();
-            for (n, &start) in starts.iter().enumerate() {
-                let item = &text[start..starts.get(n + 1).copied().unwrap_or(text.len())];
-                let Some(at) = item.find("extern \"C\" fn ") else { continue };
-                let head = &item[..at];
-                let rest = &item[at + "extern \"C\" fn ".len()..];
-                let name: String = rest.chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect();
-                // The parameter list: from the first '(' to its matching ')'.
-                let open = rest.find('(').unwrap();
-                let mut depth = 0;
-                let mut close = open;
-                for (i, c) in rest[open..].char_indices() {
-                    match c {
-                        '(' => depth += 1,
-                        ')' => {
-                            depth -= 1;
-                            if depth == 0 {
-                                close = open + i;
-                                break;
-                            }
+    for (file, text) in sources("src/ffi") {
+        let starts: Vec<usize> = text.match_indices("#[no_mangle]").map(|(i, _)| i).collect();
+        for (n, &start) in starts.iter().enumerate() {
+            let item = &text[start..starts.get(n + 1).copied().unwrap_or(text.len())];
+            let Some(at) = item.find("extern \"C\" fn ") else { continue };
+            let head = &item[..at];
+            let rest = &item[at + "extern \"C\" fn ".len()..];
+            let name: String = rest.chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect();
+            // The parameter list: from the first '(' to its matching ')'.
+            let open = rest.find('(').unwrap();
+            let mut depth = 0;
+            let mut close = open;
+            for (i, c) in rest[open..].char_indices() {
+                match c {
+                    '(' => depth += 1,
+                    ')' => {
+                        depth -= 1;
+                        if depth == 0 {
+                            close = open + i;
+                            break;
                         }
-                        _ => {}
                     }
+                    _ => {}
                 }
-                found.push(CFunction {
-                    file: file.clone(),
-                    name,
-                    is_unsafe: head.trim_end().ends_with("unsafe"),
-                    params: rest[open + 1..close].to_owned(),
-                    body: rest[close..].to_owned(),
-                });
             }
+            found.push(CFunction {
+                file: file.clone(),
+                name,
+                is_unsafe: head.trim_end().ends_with("unsafe"),
+                params: rest[open + 1..close].to_owned(),
+                body: rest[close..].to_owned(),
+            });
         }
     }
     assert!(found.len() > 100, "found only {} exported functions: the scan is broken", found.len());
@@ -304,24 +290,14 @@ fn every_guard_names_its_own_function() {
 /// never written.
 #[test]
 fn cited_files_exist() {
-    let mut texts = vec![("THREAD_SAFETY.md".to_owned(), std::fs::read_to_string(root().join("THREAD_SAFETY.md")).unwrap())];
+    let mut texts =
+        vec![("THREAD_SAFETY.md".to_owned(), std::fs::read_to_string(root().join("THREAD_SAFETY.md")).unwrap())];
     for doc in ["README.md", "CONTRIBUTING.md"] {
         if let Ok(t) = std::fs::read_to_string(root().join(doc)) {
             texts.push((doc.to_owned(), t));
         }
     }
-    let mut stack = vec![root().join("src")];
-    while let Some(dir) = stack.pop() {
-        for entry in std::fs::read_dir(dir).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                stack.push(path);
-            } else {
-                let name = path.strip_prefix(root()).unwrap().display().to_string();
-                texts.push((name, std::fs::read_to_string(&path).unwrap()));
-            }
-        }
-    }
+    texts.extend(sources("src"));
     let mut missing = vec![];
     for (from, text) in &texts {
         for dir in ["tests/", "src/", "examples-c/", "benches/", "scripts/", "python/"] {
@@ -330,11 +306,15 @@ fn cited_files_exist() {
                 if i > 0 && text.as_bytes()[i - 1].is_ascii_alphanumeric() {
                     continue;
                 }
-                let path: String =
-                    text[i..].chars().take_while(|c| c.is_alphanumeric() || matches!(c, '/' | '_' | '-' | '.')).collect();
+                let path: String = text[i..]
+                    .chars()
+                    .take_while(|c| c.is_alphanumeric() || matches!(c, '/' | '_' | '-' | '.'))
+                    .collect();
                 let path = path.trim_end_matches('.');
                 let is_file = path.rsplit('/').next().is_some_and(|last| {
-                    ["rs", "c", "cpp", "h", "hpp", "py", "sh", "toml", "md"].iter().any(|e| last.ends_with(&format!(".{e}")))
+                    ["rs", "c", "cpp", "h", "hpp", "py", "sh", "toml", "md"]
+                        .iter()
+                        .any(|e| last.ends_with(&format!(".{e}")))
                 });
                 if is_file && !root().join(path).exists() {
                     missing.push(format!("{from} cites {path}, which does not exist"));

@@ -29,8 +29,16 @@ pub fn mode(name: &str, args: &[String]) -> Mode {
             "--exact" => exact = true,
             "--list" => list = true,
             "--ignored" => ignored_only = true,
-            "--nocapture" | "--no-capture" | "--show-output" | "--include-ignored" | "-q" | "--quiet" | "--test"
-            | "--shuffle" | "--report-time" | "--force-run-in-process" => {}
+            "--nocapture"
+            | "--no-capture"
+            | "--show-output"
+            | "--include-ignored"
+            | "-q"
+            | "--quiet"
+            | "--test"
+            | "--shuffle"
+            | "--report-time"
+            | "--force-run-in-process" => {}
             "--skip" => skips.push(value()),
             "--test-threads" | "--color" | "--format" | "--logfile" | "-Z" | "--shuffle-seed" => {
                 value();
