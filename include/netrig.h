@@ -1260,6 +1260,16 @@ extern "C" {
 const char *netrig_version(void);
 
 /**
+ * What this library was built with, one line for bug reports: its version, the features
+ * compiled in and the versions of the libraries bundled into it, e.g. "netrig 0.1.0 (ssh,
+ * durable; SQLite 3.50.2 bundled)". A program that links its own SQLite (or libssh2) next to
+ * libnetrig gets its own copy: the bundled ones are internal to libnetrig (README, "Install").
+ *
+ * Ownership: the string is static; do not free it. Blocking: never. Thread-safety: any thread.
+ */
+const char *netrig_build_info(void);
+
+/**
  * The name of a status ("NETRIG_E_TYPE"), or "NETRIG_E_UNKNOWN" for a number that is not one.
  *
  * Ownership: the string is static; do not free it. Blocking: never. Thread-safety: any thread.

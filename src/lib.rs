@@ -27,3 +27,23 @@ pub use store::{Batch, Snapshot, Store, StoreOptions, Ttl, Value, ValueType, Ver
 pub const NETRIG_VERSION_MAJOR: u32 = 0;
 pub const NETRIG_VERSION_MINOR: u32 = 1;
 pub const NETRIG_VERSION_PATCH: u32 = 0;
+
+/// What this build holds: the version, the features compiled in and the bundled libraries'
+/// versions (`netrig_build_info` in C).
+pub fn build_info() -> String {
+    let mut features: Vec<&str> = Vec::new();
+    if cfg!(feature = "ssh") {
+        features.push("ssh");
+    }
+    if cfg!(feature = "durable") {
+        features.push("durable");
+    }
+    let mut info = format!("netrig {} ({}", env!("CARGO_PKG_VERSION"), features.join(", "));
+    if features.is_empty() {
+        info.push_str("store only");
+    }
+    #[cfg(feature = "durable")]
+    info.push_str(&format!("; SQLite {} bundled", rusqlite::version()));
+    info.push(')');
+    info
+}

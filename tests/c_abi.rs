@@ -33,6 +33,17 @@ fn version_and_status_names() {
         let name = unsafe { CStr::from_ptr(netrig_status_str(i as i32)) }.to_str().unwrap();
         assert_eq!(name, format!("{s:?}"));
     }
+    // SAFETY: a static string.
+    let info = unsafe { CStr::from_ptr(netrig_build_info()) }.to_str().unwrap();
+    assert!(info.starts_with(&format!("netrig {v} (")), "{info}");
+    if cfg!(feature = "durable") {
+        // "netrig 0.1.0 (ssh, durable; SQLite 3.50.2 bundled)"
+        let sqlite = info.split("; SQLite ").nth(1).and_then(|r| r.strip_suffix(" bundled)")).expect(info);
+        assert!(sqlite.split('.').count() == 3 && sqlite.split('.').all(|n| n.parse::<u32>().is_ok()), "{info}");
+        assert!(info.starts_with(&format!("netrig {v} (ssh, durable; ")), "{info}");
+    } else {
+        assert_eq!(info, format!("netrig {v} (store only)"));
+    }
     for bad in [-1, netrig_status::all().len() as i32, 9999] {
         // SAFETY: static strings.
         assert_eq!(unsafe { CStr::from_ptr(netrig_status_str(bad)) }.to_str().unwrap(), "NETRIG_E_UNKNOWN");

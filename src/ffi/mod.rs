@@ -169,6 +169,24 @@ pub extern "C" fn netrig_version() -> *const c_char {
     VERSION.as_ptr()
 }
 
+/// What this library was built with, one line for bug reports: its version, the features
+/// compiled in and the versions of the libraries bundled into it, e.g. "netrig 0.1.0 (ssh,
+/// durable; SQLite 3.50.2 bundled)". A program that links its own SQLite (or libssh2) next to
+/// libnetrig gets its own copy: the bundled ones are internal to libnetrig (README, "Install").
+///
+/// Ownership: the string is static; do not free it. Blocking: never. Thread-safety: any thread.
+#[no_mangle]
+pub extern "C" fn netrig_build_info() -> *const c_char {
+    static INFO: std::sync::OnceLock<std::ffi::CString> = std::sync::OnceLock::new();
+    call_value("netrig_build_info", c"".as_ptr(), || {
+        INFO.get_or_init(|| {
+            // A version string has no NUL; if one ever did, the text would stop before it.
+            std::ffi::CString::new(crate::build_info()).unwrap_or_default()
+        })
+        .as_ptr()
+    })
+}
+
 /// The name of a status ("NETRIG_E_TYPE"), or "NETRIG_E_UNKNOWN" for a number that is not one.
 ///
 /// Ownership: the string is static; do not free it. Blocking: never. Thread-safety: any thread.
