@@ -14,7 +14,8 @@ One test, in steps (each asserts what it is for):
    venv in a temporary directory, and typed_user.py runs with that venv's Python, isolated
    (-I: no PYTHONPATH, no script directory), from a cwd outside the repository, with
    NETRIG_LIBRARY unset, against one cisco_ios device of fakedev: the output of each step
-   is checked, and netrig and libnetrig.so come from inside the venv.
+   is checked, and netrig and libnetrig.so come from inside the venv (also with NETRIG_LIBRARY
+   set: the bundled library comes first).
 """
 
 import json
@@ -116,6 +117,10 @@ def install_and_run(wheel: Path, where: Path, device: dict) -> str:
     assert Path(library).resolve() == Path(package_file).resolve().parent / "libnetrig.so", library
     assert version == dist_version == crate_version()
     assert str(REPO) not in path, f"the repository is on the venv's sys.path: {path}"
+    # The bundled library comes first, before NETRIG_LIBRARY (netrig.ffi's lookup order).
+    env_set = dict(env, NETRIG_LIBRARY="/nonexistent/libnetrig.so")
+    again = run([py, "-I", "-c", "import netrig; print(netrig.ffi.library_path)"], cwd=work, env=env_set, timeout=60)
+    assert again.stdout.strip() == library
     out = run([py, "-I", script, json.dumps(device)], cwd=work, env=env, timeout=120).stdout
     return out
 
