@@ -16,7 +16,7 @@ CARGO ?= cargo
 DEMO_FLEET ?= --devices 50 --auth-failures 2 --hangs 2 --drops 1
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: demo test stress setup setup-test lib rust-test fakedev-test c-test py-test lint asan bench header clean
+.PHONY: demo test stress setup setup-test lib rust-test fakedev-test c-test py-test wheel lint asan bench header clean
 
 demo: setup lib
 	$(MAKE) -C examples-c build
@@ -66,9 +66,22 @@ c-test: lib
 	  if [ "$$needed" != libnetrig.so.0 ]; then echo "quickstart-shared needs '$$needed', not libnetrig.so.0" >&2; exit 1; fi; \
 	  echo "libnetrig.so has SONAME $$soname"
 
-py-test: lib
+py-test: setup-test lib
 	$(CARGO) build --release -p fakedev
 	python3 -m pytest -q python/tests
+
+# dist/netrig-VERSION-py3-none-manylinux_*.whl: the Python package with libnetrig.so in it
+# (python/pyproject.toml; pip builds it in place from ../Cargo.toml, reusing target/release, with
+# the backend that setup.sh --test installed in pyproject's ranges: no package index needed),
+# then `auditwheel repair`, which grafts libssl/libcrypto into netrig.libs/ and gives the
+# manylinux tag that the library's glibc symbols allow; `auditwheel show` prints the result.
+wheel: setup-test
+	rm -rf dist/raw && mkdir -p dist
+	python3 -m pip wheel ./python --no-deps --no-build-isolation -w dist/raw
+	rm -f dist/netrig-*.whl
+	python3 -m auditwheel repair -w dist dist/raw/netrig-*.whl
+	rm -rf dist/raw
+	python3 -m auditwheel show dist/netrig-*.whl
 
 lint:
 	$(CARGO) clippy --release --all-targets -- -D warnings

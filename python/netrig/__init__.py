@@ -36,7 +36,7 @@ The work queue, ``netrig.Queue(max_items, max_attempts, lease, max_payload)`` in
 from . import errors, ffi
 from .errors import *  # noqa: F401,F403  (one exception class per status; see errors.__all__)
 from .ffi import last_error, version
-from .device import Device, ExecResult, Output
+from .device import Device, DeviceOptions, ExecResult, Output
 from .pool import Pool, PoolStats
 from .run import Event, HostResult, Report, Run, Runner, Step, StepResult
 from .store import NEVER, Batch, Snapshot, SnapshotEntry, Store
@@ -64,6 +64,7 @@ __all__ = [
     "Item",
     "QueueCounts",
     "Device",
+    "DeviceOptions",
     "Output",
     "ExecResult",
     "Pool",

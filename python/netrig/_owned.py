@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from types import TracebackType
+from typing import Optional, Type, TypeVar
+
 from .errors import check
+
+_Owned = TypeVar("_Owned", bound="OwnedHandle")
 
 
 class OwnedHandle:
@@ -25,10 +30,12 @@ class OwnedHandle:
         if handle is not None:
             check(self._free(handle))
 
-    def __enter__(self):
+    def __enter__(self: _Owned) -> _Owned:
         return self
 
-    def __exit__(self, exc_type, exc, tb) -> None:
+    def __exit__(
+        self, exc_type: Optional[Type[BaseException]], exc: Optional[BaseException], tb: Optional[TracebackType]
+    ) -> None:
         self.close()
 
     def __del__(self) -> None:

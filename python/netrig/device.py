@@ -45,16 +45,59 @@ import os
 import threading
 from ctypes import byref, c_bool, c_char_p, c_int32, c_size_t, c_uint64, c_void_p
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Iterable, Literal, Optional, Sequence, Tuple, TypedDict, Union
 
 from . import ffi
 from ._owned import OwnedHandle
 from .errors import ClosedError, check, error_for
 from .ffi import lib
 
-__all__ = ["Device", "Output", "ExecResult", "Progress"]
+__all__ = ["Device", "DeviceOptions", "HostKeyPolicy", "TransferProtocol", "Output", "ExecResult", "Progress"]
 
 PathLike = Union[str, "os.PathLike[str]"]
+
+HostKeyPolicy = Literal["strict", "pinned", "accept-new", "insecure"]
+"""``host_key``: how the server's key is checked (see ``Device``)."""
+
+TransferProtocol = Literal["sftp", "scp"]
+"""``protocol`` of ``Device.put_file`` / ``get_file`` and ``Step.put`` / ``get``."""
+
+
+class _DeviceTarget(TypedDict):
+    host: str
+    username: str
+
+
+class DeviceOptions(_DeviceTarget, total=False):
+    """A device as a dict: the keyword options of ``Device`` with its ``host`` (and ``port``),
+    as ``Runner`` targets and ``Pool.prewarm`` take them. ``host`` and ``username`` are
+    required, every other key is optional with ``Device``'s default. For mypy and IDEs; at run
+    time any mapping with these keys does, and an unknown key raises ``TypeError``."""
+
+    port: int
+    password: Optional[str]
+    private_key_file: Optional[PathLike]
+    private_key: Optional[Union[str, bytes]]
+    passphrase: Optional[str]
+    use_agent: bool
+    secret: Optional[str]
+    platform: str
+    host_key: Optional[HostKeyPolicy]
+    known_hosts: Optional[PathLike]
+    fingerprint: Optional[str]
+    connect_timeout: float
+    auth_timeout: float
+    timeout: float
+    keepalive: Optional[float]
+    prompt_pattern: Optional[str]
+    paging_off_command: Optional[str]
+    enable_command: Optional[str]
+    config_command: Optional[str]
+    config_exit_command: Optional[str]
+    config_prompt_pattern: Optional[str]
+    terminal: Tuple[int, int]
+    session_log: Optional[PathLike]
+
 
 Progress = Callable[[int, int], Optional[bool]]
 """A transfer's progress callback: ``progress(done, total)`` after each chunk. Return ``None``
@@ -159,7 +202,7 @@ def device_options(
     use_agent: bool = False,
     secret: Optional[str] = None,
     platform: str = "cisco_ios",
-    host_key: Optional[str] = None,
+    host_key: Optional[HostKeyPolicy] = None,
     known_hosts: Optional[PathLike] = None,
     fingerprint: Optional[str] = None,
     connect_timeout: float = 10.0,
@@ -174,7 +217,7 @@ def device_options(
     config_prompt_pattern: Optional[str] = None,
     terminal: Tuple[int, int] = (511, 24),
     session_log: Optional[PathLike] = None,
-) -> Tuple[ffi.netrig_device_options, list]:
+) -> Tuple[ffi.netrig_device_options, list[Optional[bytes]]]:
     """Checks ``Device``'s keyword options and builds the C ``netrig_device_options`` for them.
     Returns the struct and the encoded strings it points to: keep the list alive until the C
     call that reads the struct has returned."""
@@ -204,7 +247,7 @@ def device_options(
     o = ffi.netrig_device_options()
     check(lib.netrig_device_options_default(byref(o), ctypes.sizeof(o)))
     # The encoded strings must outlive the open call: `keep` holds them until it returns.
-    keep = []
+    keep: list[Optional[bytes]] = []
 
     def s(value: object, what: str) -> Optional[bytes]:
         b = _opt_text(value, what)
@@ -278,11 +321,67 @@ class Device(OwnedHandle):
 
     _free = staticmethod(lib.netrig_device_free)
 
-    def __init__(self, host: str, port: int = 22, **options: Any):
+    def __init__(
+        self,
+        host: str,
+        port: int = 22,
+        *,
+        username: str,
+        password: Optional[str] = None,
+        private_key_file: Optional[PathLike] = None,
+        private_key: Optional[Union[str, bytes]] = None,
+        passphrase: Optional[str] = None,
+        use_agent: bool = False,
+        secret: Optional[str] = None,
+        platform: str = "cisco_ios",
+        host_key: Optional[HostKeyPolicy] = None,
+        known_hosts: Optional[PathLike] = None,
+        fingerprint: Optional[str] = None,
+        connect_timeout: float = 10.0,
+        auth_timeout: float = 10.0,
+        timeout: float = 30.0,
+        keepalive: Optional[float] = 30.0,
+        prompt_pattern: Optional[str] = None,
+        paging_off_command: Optional[str] = None,
+        enable_command: Optional[str] = None,
+        config_command: Optional[str] = None,
+        config_exit_command: Optional[str] = None,
+        config_prompt_pattern: Optional[str] = None,
+        terminal: Tuple[int, int] = (511, 24),
+        session_log: Optional[PathLike] = None,
+    ) -> None:
+        # The options are spelled out (and kept equal to device_options' and DeviceOptions' by
+        # python/tests/test_typing.py) so that mypy and IDEs see them.
         self._handle: Optional[ffi.netrig_device] = None
         self._close_lock = threading.Lock()
         self.host, self.port = host, port
-        o, keep = device_options(host, port, **options)
+        o, keep = device_options(
+            host,
+            port,
+            username=username,
+            password=password,
+            private_key_file=private_key_file,
+            private_key=private_key,
+            passphrase=passphrase,
+            use_agent=use_agent,
+            secret=secret,
+            platform=platform,
+            host_key=host_key,
+            known_hosts=known_hosts,
+            fingerprint=fingerprint,
+            connect_timeout=connect_timeout,
+            auth_timeout=auth_timeout,
+            timeout=timeout,
+            keepalive=keepalive,
+            prompt_pattern=prompt_pattern,
+            paging_off_command=paging_off_command,
+            enable_command=enable_command,
+            config_command=config_command,
+            config_exit_command=config_exit_command,
+            config_prompt_pattern=config_prompt_pattern,
+            terminal=terminal,
+            session_log=session_log,
+        )
         handle = ffi.netrig_device()
         status = lib.netrig_device_open(byref(o), byref(handle))
         del keep  # the library copied what it keeps (and wipes its copies of secrets)
@@ -476,7 +575,7 @@ class Device(OwnedHandle):
         self,
         local: PathLike,
         remote: str,
-        protocol: str = "sftp",
+        protocol: TransferProtocol = "sftp",
         progress: Optional[Progress] = None,
         timeout: Optional[float] = None,
     ) -> int:
@@ -494,7 +593,7 @@ class Device(OwnedHandle):
         self,
         remote: str,
         local: PathLike,
-        protocol: str = "sftp",
+        protocol: TransferProtocol = "sftp",
         progress: Optional[Progress] = None,
         timeout: Optional[float] = None,
     ) -> int:

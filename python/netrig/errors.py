@@ -12,6 +12,7 @@ so ordinary Python code works: ``NotFoundError`` is a ``KeyError``, ``TypeMismat
 from __future__ import annotations
 
 import re
+from typing import Callable
 
 from . import ffi
 
@@ -63,7 +64,7 @@ class NetrigError(Exception):
         # KeyError.__str__ would repr() the message; every subclass prints it plainly.
         return f"{self.message} [{self.status_name}]" if self.message else self.status_name
 
-    def __reduce__(self):
+    def __reduce__(self) -> tuple[Callable[[int, str], NetrigError], tuple[int, str]]:
         return (_rebuild, (self.status, self.message))
 
 

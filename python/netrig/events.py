@@ -38,7 +38,8 @@ import time
 import weakref
 from ctypes import byref
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Callable, Iterator, Optional
+from types import TracebackType
+from typing import TYPE_CHECKING, Callable, Iterator, Optional, Type
 
 from . import ffi
 from .device import _ms
@@ -241,7 +242,9 @@ class Subscription:
     def __enter__(self) -> "Subscription":
         return self
 
-    def __exit__(self, exc_type, exc, tb) -> None:
+    def __exit__(
+        self, exc_type: Optional[Type[BaseException]], exc: Optional[BaseException], tb: Optional[TracebackType]
+    ) -> None:
         self.close()
 
     def __del__(self) -> None:

@@ -5,12 +5,15 @@ This is the low-level layer. Every function keeps its C signature and returns th
 ``netrig.store`` is built on it, and tests and test rigs use it directly to pass what the
 high-level API refuses to (NULL pointers, invalid UTF-8, forged or freed handles).
 
-Library lookup, first match wins:
+Library lookup, first match wins (``library_path`` says which file was loaded):
 
-1. ``$NETRIG_LIBRARY``, a path to the shared library. When it is set it is the only candidate:
-   a wrong path is an error, never a silent fallback to another build.
-2. ``libnetrig.so.0`` (the SONAME: ABI major 0), then ``libnetrig.so`` (``.dylib`` on macOS,
-   ``netrig.dll`` on Windows) beside this package.
+1. The library bundled beside this package: ``libnetrig.so.0`` (the SONAME: ABI major 0),
+   then ``libnetrig.so`` (``.dylib`` on macOS, ``netrig.dll`` on Windows). A wheel
+   (``pip install ./python``) ships ``netrig/libnetrig.so``; the repository's source tree
+   never has one (python/setup.py builds outside it and refuses an in-place build), so a
+   stale copy there cannot shadow a fresh ``cargo build``.
+2. ``$NETRIG_LIBRARY``, a path to the shared library. When it is set it is the only candidate
+   after the bundled one: a wrong path is an error, never a silent fallback to another build.
 3. ``target/release/libnetrig.so`` in the package directory or any directory above it, which
    finds a ``cargo build --release`` of the repository this package lives in.
 4. ``libnetrig.so.0`` through the system's library search path (``LD_LIBRARY_PATH``, the
@@ -195,12 +198,12 @@ NETRIG_QUEUE_MAX_ERROR_LEN = 4096
 
 
 def _candidates() -> list[Path]:
-    env = os.environ.get("NETRIG_LIBRARY")
-    if env:
-        return [Path(env)]
     here = Path(__file__).resolve().parent
     found = [here / SONAME] if SONAME else []
     found.append(here / LIBRARY_NAME)
+    env = os.environ.get("NETRIG_LIBRARY")
+    if env:
+        return [*found, Path(env)]
     for d in (here, *here.parents):
         found.append(d / "target" / "release" / LIBRARY_NAME)
     return found
@@ -233,7 +236,7 @@ def _load() -> tuple[ctypes.CDLL, Path]:
             return _checked(cdll, SONAME), Path(SONAME)
     listing = "\n  ".join(str(p) for p in tried)
     how = (
-        "NETRIG_LIBRARY is set, so no other location is searched"
+        "NETRIG_LIBRARY is set, so no location after it is searched"
         if os.environ.get("NETRIG_LIBRARY")
         else "build it with `cargo build --release` or set NETRIG_LIBRARY to its path"
     )

@@ -26,11 +26,11 @@ from __future__ import annotations
 import threading
 from ctypes import byref, c_int, c_size_t, sizeof
 from dataclasses import dataclass, fields
-from typing import Any, Dict, Iterable, Mapping, Optional
+from typing import Any, Dict, Iterable, Mapping, Optional, Tuple, Union
 
 from . import ffi
 from ._owned import OwnedHandle
-from .device import Device, _ms, _op_ms, _text, device_options
+from .device import Device, DeviceOptions, HostKeyPolicy, PathLike, _ms, _op_ms, _text, device_options
 from .errors import ClosedError, check, error_for, NetrigError
 from .ffi import lib
 
@@ -123,12 +123,66 @@ class Pool(OwnedHandle):
             raise ClosedError("this netrig Pool is closed")
         return handle
 
-    def checkout(self, host: str, port: int = 22, *, timeout: Optional[float] = None, **options: Any) -> Device:
-        """Lends a session to `host` (keyword `options` as for ``netrig.Device``): an idle one,
-        a new one while the host is below ``max_per_host``, or the next one returned, waiting
-        up to `timeout` seconds (default: the pool's ``checkout_timeout``). ``close()`` on the
-        returned ``Device`` gives it back."""
-        o, keep = device_options(host, port, **options)
+    def checkout(
+        self,
+        host: str,
+        port: int = 22,
+        *,
+        timeout: Optional[float] = None,
+        username: str,
+        password: Optional[str] = None,
+        private_key_file: Optional[PathLike] = None,
+        private_key: Optional[Union[str, bytes]] = None,
+        passphrase: Optional[str] = None,
+        use_agent: bool = False,
+        secret: Optional[str] = None,
+        platform: str = "cisco_ios",
+        host_key: Optional[HostKeyPolicy] = None,
+        known_hosts: Optional[PathLike] = None,
+        fingerprint: Optional[str] = None,
+        connect_timeout: float = 10.0,
+        auth_timeout: float = 10.0,
+        keepalive: Optional[float] = 30.0,
+        prompt_pattern: Optional[str] = None,
+        paging_off_command: Optional[str] = None,
+        enable_command: Optional[str] = None,
+        config_command: Optional[str] = None,
+        config_exit_command: Optional[str] = None,
+        config_prompt_pattern: Optional[str] = None,
+        terminal: Tuple[int, int] = (511, 24),
+        session_log: Optional[PathLike] = None,
+    ) -> Device:
+        """Lends a session to `host` (the keyword options of ``netrig.Device``, except that
+        `timeout` here is the wait for the session, so a new one gets the default operation
+        timeout): an idle one, a new one while the host is below ``max_per_host``, or the next
+        one returned, waiting up to `timeout` seconds (default: the pool's
+        ``checkout_timeout``). ``close()`` on the returned ``Device`` gives it back."""
+        o, keep = device_options(
+            host,
+            port,
+            username=username,
+            password=password,
+            private_key_file=private_key_file,
+            private_key=private_key,
+            passphrase=passphrase,
+            use_agent=use_agent,
+            secret=secret,
+            platform=platform,
+            host_key=host_key,
+            known_hosts=known_hosts,
+            fingerprint=fingerprint,
+            connect_timeout=connect_timeout,
+            auth_timeout=auth_timeout,
+            keepalive=keepalive,
+            prompt_pattern=prompt_pattern,
+            paging_off_command=paging_off_command,
+            enable_command=enable_command,
+            config_command=config_command,
+            config_exit_command=config_exit_command,
+            config_prompt_pattern=config_prompt_pattern,
+            terminal=terminal,
+            session_log=session_log,
+        )
         handle = ffi.netrig_device()
         status = lib.netrig_pool_checkout(self.handle, byref(o), _op_ms(timeout), byref(handle))
         del keep
@@ -164,7 +218,7 @@ class Pool(OwnedHandle):
             raise ClosedError(f"{device._name()}: this netrig Device is closed")
         check(lib.netrig_pool_discard(handle))
 
-    def prewarm(self, targets: Iterable[Mapping[str, Any]], parallel: int = 16) -> Dict[str, NetrigError]:
+    def prewarm(self, targets: Iterable[DeviceOptions], parallel: int = 16) -> Dict[str, NetrigError]:
         """Opens a session to each target (a dict of ``Device`` options with "host"), at most
         `parallel` at a time, and leaves them idle in the pool. Returns the hosts that failed,
         ``{"host:port": error}`` (empty when all opened)."""

@@ -424,6 +424,13 @@ class Item(OwnedHandle):
 
     _free = staticmethod(lib.netrig_item_free)
 
+    # Set by Queue.claim (through _claimed), declared here for mypy.
+    id: int
+    priority: int
+    attempt: int
+    payload: bytes
+    queue: Queue
+
     def __init__(self) -> None:
         raise TypeError("use Queue.claim() to get an Item")
 
@@ -439,10 +446,10 @@ class Item(OwnedHandle):
         check(lib.netrig_item_priority(handle, byref(prio)))
         check(lib.netrig_item_attempt(handle, byref(attempt)))
         check(lib.netrig_item_payload(handle, byref(data), byref(n)))
-        self.id: int = id_.value
-        self.priority: int = prio.value
-        self.attempt: int = attempt.value
-        self.payload: bytes = ctypes.string_at(data, n.value) if n.value else b""
+        self.id = id_.value
+        self.priority = prio.value
+        self.attempt = attempt.value
+        self.payload = ctypes.string_at(data, n.value) if n.value else b""
         return self
 
     @property

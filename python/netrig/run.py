@@ -37,16 +37,19 @@ import os
 import threading
 from ctypes import byref, c_size_t, c_void_p
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Iterator, List, Mapping, Optional, Sequence, Union
+from typing import Any, Callable, Iterable, Iterator, List, Literal, Mapping, Optional, Sequence, Union
 
 from . import ffi
 from ._owned import OwnedHandle
-from .device import _PROTOCOL, _op_ms, _str_array, _text, device_options
+from .device import _PROTOCOL, DeviceOptions, TransferProtocol, _op_ms, _str_array, _text, device_options
 from .errors import ClosedError, check
 from .ffi import lib
 from .pool import Pool, _target_kwargs
 
-__all__ = ["Step", "Runner", "Run", "Report", "HostResult", "StepResult", "Event"]
+__all__ = ["Step", "Runner", "Run", "Report", "HostResult", "StepResult", "Event", "Strategy", "OnFailure"]
+
+Strategy = Literal["free", "linear"]
+OnFailure = Literal["continue", "skip_host", "abort"]
 
 _STRATEGY = {"free": ffi.NETRIG_STRATEGY_FREE, "linear": ffi.NETRIG_STRATEGY_LINEAR}
 _ON_FAILURE = {
@@ -104,11 +107,11 @@ class Step:
         return cls("exec", (_text(command, "command"),), timeout)
 
     @classmethod
-    def put(cls, local: Union[str, os.PathLike], remote: str, protocol: str = "sftp", timeout: Optional[float] = None) -> "Step":
+    def put(cls, local: Union[str, os.PathLike], remote: str, protocol: TransferProtocol = "sftp", timeout: Optional[float] = None) -> "Step":
         return cls("put", (_text(local, "local"), _text(remote, "remote"), _protocol(protocol)), timeout)
 
     @classmethod
-    def get(cls, remote: str, local: Union[str, os.PathLike], protocol: str = "sftp", timeout: Optional[float] = None) -> "Step":
+    def get(cls, remote: str, local: Union[str, os.PathLike], protocol: TransferProtocol = "sftp", timeout: Optional[float] = None) -> "Step":
         """`local` may hold "{host}" and "{port}", replaced for each target."""
         return cls("get", (_text(remote, "remote"), _text(local, "local"), _protocol(protocol)), timeout)
 
@@ -225,12 +228,12 @@ class Runner:
 
     def __init__(
         self,
-        targets: Iterable[Mapping[str, Any]],
+        targets: Iterable[DeviceOptions],
         steps: Sequence[Step],
         *,
         max_workers: int = 128,
-        strategy: str = "free",
-        on_failure: str = "skip_host",
+        strategy: Strategy = "free",
+        on_failure: OnFailure = "skip_host",
         pool: Optional[Pool] = None,
     ):
         if strategy not in _STRATEGY:

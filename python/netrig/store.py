@@ -30,7 +30,8 @@ import os
 import threading
 from collections import namedtuple
 from ctypes import POINTER, byref, c_bool, c_char_p, c_double, c_int64, c_size_t, c_uint8, c_uint32, c_uint64
-from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping, Optional, Union
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping, Optional, Type, Union
 
 from . import ffi
 from ._owned import OwnedHandle
@@ -331,7 +332,9 @@ class Batch:
         self.handle
         return self
 
-    def __exit__(self, exc_type, exc, tb) -> bool:
+    def __exit__(
+        self, exc_type: Optional[Type[BaseException]], exc: Optional[BaseException], tb: Optional[TracebackType]
+    ) -> bool:
         try:
             if exc_type is None:
                 check(lib.netrig_store_apply(self._store.handle, self.handle))
