@@ -17,6 +17,7 @@ DEMO_FLEET ?= --devices 50 --auth-failures 2 --hangs 2 --drops 1
 export CARGO_TERM_COLOR ?= never
 
 .PHONY: demo test stress setup setup-test lib rust-test fakedev-test c-test py-test lint asan bench header clean
+.PHONY: install uninstall install-test
 
 demo: setup lib
 	$(MAKE) -C examples-c build
@@ -25,7 +26,7 @@ demo: setup lib
 	./examples-c/with_fleet.sh ./examples-c/build/device_demo-shared
 	./examples-c/with_fleet.sh $(DEMO_FLEET) ./examples-c/build/parallel_demo-shared
 
-test: setup-test rust-test fakedev-test demo c-test py-test lint asan
+test: setup-test rust-test fakedev-test demo c-test install-test py-test lint asan
 	@echo "make test: all passed"
 
 stress: setup-test
@@ -40,9 +41,13 @@ setup-test:
 # The library, and the fake device fleet that the C device demo runs against. Programs linked
 # with -lnetrig record the SONAME, libnetrig.so.0, so the loader looks for that name: the
 # symlink beside the build output is what an installed library would have.
+# target/release/static/libnetrig.a is the static library as shipped (scripts/static_lib.sh:
+# one object whose only globals are netrig_ symbols); the C examples and `make install` use it,
+# not cargo's target/release/libnetrig.a, which exports the bundled SQLite, libssh2 and Rust.
 lib:
 	$(CARGO) build --release
 	ln -sf libnetrig.so target/release/libnetrig.so.0
+	./scripts/static_lib.sh target/release/libnetrig.a target/release/static/libnetrig.a
 	$(CARGO) build --release -p fakedev
 
 rust-test:
