@@ -50,6 +50,28 @@ lib:
 	./scripts/static_lib.sh target/release/libnetrig.a target/release/static/libnetrig.a
 	$(CARGO) build --release -p fakedev
 
+# make install PREFIX=/usr/local DESTDIR= [LIBDIR=$(PREFIX)/lib INCLUDEDIR=$(PREFIX)/include]:
+# the headers, libnetrig.so.X.Y.Z with its SONAME link and libnetrig.so, libnetrig.a (only
+# netrig_ symbols global), netrig.pc and the CMake package netrig (netrig::netrig,
+# netrig::netrig_static); the libraries stripped, the shared one's debug info in
+# LIBDIR/.debug (scripts/install.sh). make uninstall removes the same files.
+PREFIX ?= /usr/local
+LIBDIR ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+INSTALL_ENV = PREFIX="$(PREFIX)" LIBDIR="$(LIBDIR)" INCLUDEDIR="$(INCLUDEDIR)" DESTDIR="$(DESTDIR)"
+
+install:
+	$(CARGO) build --release
+	$(INSTALL_ENV) ./scripts/install.sh
+
+uninstall:
+	$(INSTALL_ENV) ./scripts/install.sh --uninstall
+
+# Installs into temporary prefixes (and with DESTDIR) and builds, links and runs C and C++
+# consumers through pkg-config and CMake's find_package, shared and static (scripts/install_test.sh).
+install-test: lib
+	./scripts/install_test.sh
+
 rust-test:
 	$(CARGO) test --no-default-features
 	$(CARGO) test --release
