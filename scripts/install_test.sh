@@ -29,6 +29,7 @@ start=$(date +%s)
 passed=0 failed=0
 pass() { passed=$((passed + 1)); echo "  ok    $*"; }
 fail() { failed=$((failed + 1)); echo "  FAIL  $*"; }
+section() { echo "== $* (at $(($(date +%s) - start)) s)"; }
 check() { local what=$1; shift; if "$@" >"$tmp/out" 2>&1; then pass "$what"; else fail "$what"; sed 's/^/        /' "$tmp/out" | tail -20; fi; }
 
 version=$(sed -n 's/^version = "\(.*\)"$/\1/p' Cargo.toml | head -1)
@@ -38,7 +39,7 @@ VALGRIND=(valgrind -q --error-exitcode=1 --leak-check=full --errors-for-leak-kin
 # ---- 1. the installed tree
 prefix=$tmp/prefix
 lib=$prefix/lib
-echo "== make install PREFIX=$prefix"
+section "make install PREFIX=$prefix"
 check "make install" $MAKE -s install PREFIX="$prefix"
 (cd "$prefix" && find . -printf '%y %p %l\n' | sort -k2 | sed 's/^/        /')
 for f in include/netrig.h lib/$real lib/libnetrig.a lib/.debug/$real.debug lib/pkgconfig/netrig.pc \
@@ -70,11 +71,14 @@ check "libnetrig.a leaves libc/OpenSSL/unwinder symbols undefined" \
 echo "        sizes: $real $(stat -c %s "$lib/$real") (built $(stat -c %s target/release/libnetrig.so)), libnetrig.a $(stat -c %s "$lib/libnetrig.a") (built $(stat -c %s target/release/libnetrig.a))"
 
 # ---- 2. pkg-config
-echo "== pkg-config"
-export PKG_CONFIG_PATH=$lib/pkgconfig
+section "pkg-config"
+# Not exported: cargo (run by make install below) would rebuild openssl-sys and libssh2-sys,
+# whose build scripts watch PKG_CONFIG_PATH.
+pkg-config() { PKG_CONFIG_PATH=$lib/pkgconfig command pkg-config "$@"; }
 check "pkg-config --modversion netrig is $version" test "$(pkg-config --modversion netrig)" = "$version"
 check "pkg-config --cflags --libs netrig names the prefix" \
-  bash -c "pkg-config --cflags --libs netrig | grep -q -- '-I$prefix/include' && pkg-config --libs netrig | grep -q -- '-L$lib -lnetrig'"
+  bash -c "echo '$(pkg-config --cflags --libs netrig)' | grep -q -- '-I$prefix/include' &&
+           echo '$(pkg-config --libs netrig)' | grep -q -- '-L$lib -lnetrig'"
 out=$tmp/pc
 mkdir -p "$out"
 for prog in quickstart own_sqlite; do
@@ -117,7 +121,7 @@ run_cmake_programs() { # $1 build dir, $2 label
     check "$2: $(basename "$b") runs" "$b" "$tmp"
   done
 }
-echo "== CMake find_package(netrig)"
+section "CMake find_package(netrig)"
 cm=$tmp/cmake
 check "cmake: configure and build examples-c/cmake" cmake_consumer "$prefix" "$cm"
 cxx=$(sed -n 's/^set(NETRIG_CXX_SOURCES \(.*\))$/\1/p' examples-c/cmake/CMakeLists.txt)
@@ -143,7 +147,7 @@ check "cmake: find_package(netrig 0.99) is refused (newer than $version)" \
 
 # ---- 4. DESTDIR, and a package used where it was unpacked
 stage=$tmp/stage
-echo "== make install PREFIX=/opt/netrig DESTDIR=$stage"
+section "make install PREFIX=/opt/netrig DESTDIR=$stage"
 check "make install DESTDIR" $MAKE -s install PREFIX=/opt/netrig DESTDIR="$stage"
 check "DESTDIR: files under the stage only" test -f "$stage/opt/netrig/lib/$real" -a ! -e /opt/netrig/lib/$real
 check "DESTDIR: netrig.pc says prefix=/opt/netrig" grep -qx 'prefix=/opt/netrig' "$stage/opt/netrig/lib/pkgconfig/netrig.pc"
@@ -154,7 +158,7 @@ check "relocated: its programs use the staged library" \
 run_cmake_programs "$tmp/cmake-staged" relocated
 
 # ---- 5. make uninstall
-echo "== make uninstall"
+section "make uninstall"
 check "make uninstall" $MAKE -s uninstall PREFIX="$prefix"
 check "uninstall: no file or link left" test -z "$(find "$prefix" ! -type d)"
 check "make uninstall DESTDIR" $MAKE -s uninstall PREFIX=/opt/netrig DESTDIR="$stage"
