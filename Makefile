@@ -4,8 +4,11 @@
 #               examples-c/with_fleet.sh starts and stops around it) and the parallel demo (a pool
 #               and a parallel run over a fake fleet of 50 devices, 5 of them faulty)
 #   make test   runs every test: Rust (store-only and full builds), the demo, the C examples against the
-#               static and shared libraries and under valgrind, and the Python package's tests
+#               static and shared libraries and under valgrind, the installed package (install-test)
+#               and the Python package's tests
 # Both install what they need on a fresh machine first (scripts/setup.sh).
+#   make install PREFIX=/usr/local [DESTDIR=] installs the headers, the stripped libraries, netrig.pc
+#               and the CMake package (scripts/install.sh); make uninstall removes them
 #   make stress runs make demo's programs 20 times and every Rust and Python test binary 3 times,
 #               each beside two CPU-bound hogs, and prints pass counts (scripts/stress.sh; not
 #               part of make test)

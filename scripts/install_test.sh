@@ -3,10 +3,11 @@
 # the ways its users do. Run after `make lib` (the Makefile target depends on it).
 #  1. make install PREFIX=$tmp/prefix: the tree, the SONAME and its links, stripped libraries
 #     with their debug info beside, a static library whose only globals are netrig_ symbols.
-#  2. pkg-config: examples-c/quickstart.c and own_sqlite.c built with
+#  2. pkg-config: examples-c/quickstart.c, own_sqlite.c and bad_input.c built with
 #     `pkg-config --cflags --libs netrig` (shared) and `cc -static ... pkg-config --static`
 #     (fully static), and run; own_sqlite proves the static netrig keeps its bundled SQLite to
-#     itself beside the system -lsqlite3.
+#     itself beside the system -lsqlite3 (and, linked against cargo's unprocessed archive,
+#     that it fails without that); bad_input that a panic still becomes NETRIG_E_PANIC.
 #  3. CMake: examples-c/cmake (find_package(netrig CONFIG)) builds each C and C++ program against
 #     netrig::netrig and netrig::netrig_static; all run, the C++ ones also under valgrind;
 #     find_package refuses versions the package is not compatible with.
@@ -81,7 +82,9 @@ check "pkg-config --cflags --libs netrig names the prefix" \
            echo '$(pkg-config --libs netrig)' | grep -q -- '-L$lib -lnetrig'"
 out=$tmp/pc
 mkdir -p "$out"
-for prog in quickstart own_sqlite; do
+# bad_input includes netrig_debug_panic: NETRIG_E_PANIC from the installed libraries, also in
+# a -static program, where libgcc_eh's unwinder (not libgcc_s) carries the panic to the guard.
+for prog in quickstart own_sqlite bad_input; do
   extra=""; [ $prog = own_sqlite ] && extra=-lsqlite3
   # shellcheck disable=SC2046,SC2086
   check "pkg-config: $prog-shared builds" cc -Wall -Wextra -Werror -O2 -o "$out/$prog-shared" examples-c/$prog.c \
