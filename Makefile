@@ -50,8 +50,12 @@ setup-test:
 lib:
 	$(CARGO) build --release
 	ln -sf libnetrig.so target/release/libnetrig.so.0
-	./scripts/static_lib.sh target/release/libnetrig.a target/release/static/libnetrig.a
+	$(MAKE) --no-print-directory target/release/static/libnetrig.a
 	$(CARGO) build --release -p fakedev
+
+# Remade only when cargo rebuilt its archive (about 2 s), so the static examples relink only then.
+target/release/static/libnetrig.a: target/release/libnetrig.a scripts/static_lib.sh
+	./scripts/static_lib.sh $< $@
 
 # make install PREFIX=/usr/local DESTDIR= [LIBDIR=$(PREFIX)/lib INCLUDEDIR=$(PREFIX)/include]:
 # the headers, libnetrig.so.X.Y.Z with its SONAME link and libnetrig.so, libnetrig.a (only
