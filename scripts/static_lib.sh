@@ -18,7 +18,8 @@
 #     no longer match) and the COMDAT group of DW.ref.rust_eh_personality (its signature is now
 #     local, and a program with another Rust library would discard netrig's copy by that name);
 #  3. the object alone in a new archive, then the checks below: only netrig_ symbols defined
-#     global, exactly as many as IN.a defines, no bitcode or groups left.
+#     global, exactly as many as IN.a defines, no bitcode or groups left, .note.GNU-stack (a
+#     non-executable stack) and .eh_frame kept.
 # With --strip-debug the debug info goes too (what `make install` ships). About 3 s for the full
 # build.
 set -euo pipefail
@@ -54,8 +55,14 @@ others=$(nm -g --defined-only --format=posix "$out.tmp" | awk 'NF>=2 && $1 !~ /^
 if [ -n "$others" ]; then echo "static_lib: $out still defines non-netrig globals: $others" >&2; exit 1; fi
 have=$(nm -g --defined-only --format=posix "$out.tmp" | awk '$1 ~ /^netrig_/' | wc -l)
 if [ "$have" != "$want" ]; then echo "static_lib: $out defines $have netrig_ symbols, $in $want" >&2; exit 1; fi
-if readelf -SW "$tmp/netrig.o" | grep -qE '\.llvmbc|\.llvmcmd| GROUP '; then
+sections=$(readelf -SW "$tmp/netrig.o")
+if grep -qE '\.llvmbc|\.llvmcmd| GROUP ' <<<"$sections"; then
   echo "static_lib: $out still has embedded bitcode or a COMDAT group" >&2; exit 1
 fi
+# Without .note.GNU-stack a program linking it would get an executable stack; without
+# .eh_frame a panic could not unwind to the guard.
+for s in .note.GNU-stack .eh_frame; do
+  grep -qF " $s " <<<"$sections" || { echo "static_lib: $out lost its $s section" >&2; exit 1; }
+done
 mv "$out.tmp" "$out"
 echo "static_lib: $out: $have global symbols, all netrig_; $(stat -c %s "$in") -> $(stat -c %s "$out") bytes"
