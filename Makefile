@@ -4,8 +4,11 @@
 #               examples-c/with_fleet.sh starts and stops around it) and the parallel demo (a pool
 #               and a parallel run over a fake fleet of 50 devices, 5 of them faulty)
 #   make test   runs every test: Rust (store-only and full builds), the demo, the C examples against the
-#               static and shared libraries and under valgrind, and the Python package's tests
+#               static and shared libraries and under valgrind, the installed package (install-test)
+#               and the Python package's tests
 # Both install what they need on a fresh machine first (scripts/setup.sh).
+#   make install PREFIX=/usr/local [DESTDIR=] installs the headers, the stripped libraries, netrig.pc
+#               and the CMake package (scripts/install.sh); make uninstall removes them
 #   make stress runs make demo's programs 20 times and every Rust and Python test binary 3 times,
 #               each beside two CPU-bound hogs, and prints pass counts (scripts/stress.sh; not
 #               part of make test)
@@ -17,6 +20,7 @@ DEMO_FLEET ?= --devices 50 --auth-failures 2 --hangs 2 --drops 1
 export CARGO_TERM_COLOR ?= never
 
 .PHONY: demo test stress setup setup-test lib rust-test fakedev-test c-test py-test wheel lint asan bench header clean
+.PHONY: install uninstall install-test
 
 demo: setup lib
 	$(MAKE) -C examples-c build
@@ -25,7 +29,7 @@ demo: setup lib
 	./examples-c/with_fleet.sh ./examples-c/build/device_demo-shared
 	./examples-c/with_fleet.sh $(DEMO_FLEET) ./examples-c/build/parallel_demo-shared
 
-test: setup-test rust-test fakedev-test demo c-test py-test lint asan
+test: setup-test rust-test fakedev-test demo c-test install-test py-test lint asan
 	@echo "make test: all passed"
 
 stress: setup-test
@@ -40,10 +44,40 @@ setup-test:
 # The library, and the fake device fleet that the C device demo runs against. Programs linked
 # with -lnetrig record the SONAME, libnetrig.so.0, so the loader looks for that name: the
 # symlink beside the build output is what an installed library would have.
+# target/release/static/libnetrig.a is the static library as shipped (scripts/static_lib.sh:
+# one object whose only globals are netrig_ symbols); the C examples and `make install` use it,
+# not cargo's target/release/libnetrig.a, which exports the bundled SQLite, libssh2 and Rust.
 lib:
 	$(CARGO) build --release
 	ln -sf libnetrig.so target/release/libnetrig.so.0
+	$(MAKE) --no-print-directory target/release/static/libnetrig.a
 	$(CARGO) build --release -p fakedev
+
+# Remade only when cargo rebuilt its archive (about 2 s), so the static examples relink only then.
+target/release/static/libnetrig.a: target/release/libnetrig.a scripts/static_lib.sh
+	./scripts/static_lib.sh $< $@
+
+# make install PREFIX=/usr/local DESTDIR= [LIBDIR=$(PREFIX)/lib INCLUDEDIR=$(PREFIX)/include]:
+# the headers, libnetrig.so.X.Y.Z with its SONAME link and libnetrig.so, libnetrig.a (only
+# netrig_ symbols global), netrig.pc and the CMake package netrig (netrig::netrig,
+# netrig::netrig_static); the libraries stripped, the shared one's debug info in
+# LIBDIR/.debug (scripts/install.sh). make uninstall removes the same files.
+PREFIX ?= /usr/local
+LIBDIR ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+INSTALL_ENV = PREFIX="$(PREFIX)" LIBDIR="$(LIBDIR)" INCLUDEDIR="$(INCLUDEDIR)" DESTDIR="$(DESTDIR)"
+
+install:
+	$(CARGO) build --release
+	$(INSTALL_ENV) ./scripts/install.sh
+
+uninstall:
+	$(INSTALL_ENV) ./scripts/install.sh --uninstall
+
+# Installs into temporary prefixes (and with DESTDIR) and builds, links and runs C and C++
+# consumers through pkg-config and CMake's find_package, shared and static (scripts/install_test.sh).
+install-test: lib
+	./scripts/install_test.sh
 
 rust-test:
 	$(CARGO) test --no-default-features

@@ -10,6 +10,8 @@ command -v make >/dev/null || need_apt+=(make)
 command -v nm >/dev/null || need_apt+=(binutils)
 command -v pkg-config >/dev/null || need_apt+=(pkg-config)
 pkg-config --exists openssl 2>/dev/null || need_apt+=(libssl-dev)
+# examples-c/own_sqlite.c links the system SQLite beside netrig's bundled one.
+pkg-config --exists sqlite3 2>/dev/null || need_apt+=(libsqlite3-dev)
 command -v valgrind >/dev/null || need_apt+=(valgrind)
 command -v git >/dev/null || need_apt+=(git)
 if [ "${1:-}" = "--test" ]; then
@@ -17,6 +19,8 @@ if [ "${1:-}" = "--test" ]; then
   # ports; they never install it themselves.
   [ -x /usr/sbin/sshd ] || need_apt+=(openssh-server)
   command -v ssh-keygen >/dev/null || need_apt+=(openssh-client)
+  # scripts/install_test.sh builds a CMake consumer of the installed package (find_package).
+  command -v cmake >/dev/null || need_apt+=(cmake)
 fi
 
 if [ ${#need_apt[@]} -gt 0 ]; then
