@@ -5,7 +5,7 @@
  *     same version as the system header this file was compiled with (SQLITE_VERSION);
  *   - the file netrig's store writes records, at offset 96 of its header, the version number
  *     of the SQLite that last wrote it (the SQLite file format): that is netrig's bundled one,
- *     which is not the system's.
+ *     which is not the system's, and the one netrig_build_info() names.
  * Then the system SQLite opens netrig's file and checks it, and netrig reopens it and reads
  * the key back. Exit status 0 only when all of that holds.
  *
@@ -72,6 +72,15 @@ int main(int argc, char **argv) {
         ok = 0;
     } else if (netrig_sqlite == sqlite3_libversion_number()) {
         fprintf(stderr, "own_sqlite: netrig's SQLite and this program's are one library (%ld)\n", netrig_sqlite);
+        ok = 0;
+    }
+    /* netrig names its bundled SQLite in netrig_build_info(): the one that wrote the file. */
+    char bundled[64];
+    snprintf(bundled, sizeof bundled, "SQLite %ld.%ld.%ld bundled", netrig_sqlite / 1000000,
+             netrig_sqlite / 1000 % 1000, netrig_sqlite % 1000);
+    printf("netrig_build_info(): %s\n", netrig_build_info());
+    if (strstr(netrig_build_info(), bundled) == NULL) {
+        fprintf(stderr, "own_sqlite: netrig_build_info() does not name '%s'\n", bundled);
         ok = 0;
     }
 
