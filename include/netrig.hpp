@@ -1781,7 +1781,7 @@ public:
     /// Claims waiting now return, later pushes and claims throw NETRIG_E_CLOSED.
     void close() const { check(netrig_queue_close(use("netrig::Queue::close"))); }
     /// Appends an item (bytes, NULs included); returns its id.
-    uint64_t push(const void *payload, size_t len, int32_t priority = 0) const {
+    uint64_t push(const void *payload, size_t len, int32_t priority) const {
         uint64_t id = 0;
         check(netrig_queue_push(use("netrig::Queue::push"), static_cast<const uint8_t *>(payload), len, priority, &id));
         return id;
