@@ -130,8 +130,8 @@ void store_tour() {
     expect(store.get_str("dut/1/state") == "running", "dut/1/state reads back 'running'");
     expect(store.get_bool("dut/1/up") && store.get_double("dut/1/voltage") == 11.98, "bool and double read back");
     // A Value carries any type; find() gives std::nullopt for a missing key.
-    const netrig::Value state = store.get("dut/1/state");
-    expect(state.type() == netrig::Type::Str && state.as_str() == "running", "get() returns the string value");
+    const netrig::Value state = store.get_value("dut/1/state");
+    expect(state.type() == netrig::Type::Str && state.as_str() == "running", "get_value() returns the string value");
     expect(!store.find("dut/9/temp_c").has_value(), "find() of a missing key is empty");
     std::printf("  dut/1: temp %lld C (version %llu), state %s, %zu keys\n",
                 static_cast<long long>(store.get_int("dut/1/temp_c")), static_cast<unsigned long long>(version),

@@ -1083,9 +1083,9 @@ public:
         }
     }
     /// The value at `key`, whatever its type (type and value read together).
-    Value get(std::string_view key, uint64_t *version = nullptr) const {
-        const detail::CStr k(key, "netrig::Store::get: key");
-        const netrig_store h = use("netrig::Store::get");
+    Value get_value(std::string_view key, uint64_t *version = nullptr) const {
+        const detail::CStr k(key, "netrig::Store::get_value: key");
+        const netrig_store h = use("netrig::Store::get_value");
         std::vector<uint8_t> buf(64);
         for (;;) {
             netrig_value v{};
@@ -1103,10 +1103,10 @@ public:
             buf.resize(len + len / 4 + 64);
         }
     }
-    /// As get(), but std::nullopt for a missing or expired key.
+    /// As get_value(), but std::nullopt for a missing or expired key.
     std::optional<Value> find(std::string_view key, uint64_t *version = nullptr) const {
         try {
-            return get(key, version);
+            return get_value(key, version);
         } catch (const NotFoundError &) {
             return std::nullopt;
         }
