@@ -480,6 +480,9 @@ int main(int argc, char **argv) {
         } catch (const std::exception &e) {
             std::fprintf(stderr, "  uncaught exception: %s\n", e.what());
             g_checks_failed_in_test++;
+        } catch (...) {
+            std::fprintf(stderr, "  uncaught exception that is not a std::exception\n");
+            g_checks_failed_in_test++;
         }
         const bool ok = g_checks_failed_in_test == 0;
         (ok ? passed : failed)++;
