@@ -16,6 +16,8 @@
 #include <condition_variable>
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <functional>
 #include <mutex>
@@ -115,6 +117,8 @@ const FleetDevice &device_with(const std::string &faults) {
 }
 
 const char *const clock_text = "*10:42:13.123 UTC Sat Nov 21 2026\n";
+// How long a wait for something that must come may take (only a failure reaches it).
+constexpr uint32_t wait_ms = 30000;
 
 // --- owners ------------------------------------------------------------------------------------
 
@@ -435,6 +439,206 @@ void test_run_callback_exceptions() {
     CHECK(finished.load());
 }
 
+// --- every wrapper once, against what the library documents ------------------------------
+
+void test_store_wrappers() {
+    netrig::Store store = netrig::Store::create();
+    store.set_int("snap/a", 1);
+    // A polled subscription with the snapshot taken at the same instant.
+    netrig::Snapshot snap;
+    netrig::Subscription sub = store.subscribe("snap/", 0, &snap);
+    CHECK(snap && snap.size() == 1);
+    const netrig::Entry e = snap.entry(0);
+    CHECK(e.key == "snap/a" && e.value == netrig::Value(1) && e.version > 0 && e.ttl_remaining_ms == -1);
+    CHECK(snap.entries().size() == 1 && contains(snap.json(), "\"snap/a\""));
+    EXPECT_ERROR(netrig::NotFoundError, NETRIG_E_NOT_FOUND, "netrig_snapshot_get", snap.entry(1));
+    CHECK(!sub.poll(0).has_value()); // nothing yet: std::nullopt, not an exception
+    store.set_str("snap/b", "two");
+    store.remove("snap/a");
+    std::optional<netrig::Change> c1 = sub.poll(wait_ms);
+    CHECK(c1 && c1->kind() == netrig::ChangeKind::Set && c1->key() == "snap/b" && c1->value() == netrig::Value("two"));
+    std::optional<netrig::Change> c2 = sub.poll(wait_ms);
+    CHECK(c2 && c2->kind() == netrig::ChangeKind::Delete && c2->key() == "snap/a" && c2->value() == netrig::Value(1));
+    CHECK(sub.stats().delivered == 2);
+
+    // A full queue drops changes: the poll at that point throws NETRIG_E_LAGGED.
+    netrig::Subscription small = store.subscribe("lag/", 1);
+    for (int i = 1; i <= 3; i++)
+        store.set_int("lag/" + std::to_string(i), i);
+    std::optional<netrig::Change> first = small.poll(0);
+    CHECK(first && first->key() == "lag/1");
+    EXPECT_ERROR(netrig::Error, NETRIG_E_LAGGED, "2", small.poll(0));
+    CHECK(!small.poll(0).has_value() && small.stats().dropped == 2);
+
+    // Types, counters, keys.
+    CHECK(store.type("snap/b") == netrig::Type::Str);
+    CHECK(store.add_int("count", 5) == 5 && store.add_int("count", -2) == 3);
+    store.set_int("max", INT64_MAX);
+    EXPECT_ERROR(netrig::Error, NETRIG_E_OVERFLOW, "netrig_store_add_int", store.add_int("max", 1));
+    store.set_double("volts", 3.5);
+    store.set_bool("up", false);
+    CHECK(store.get_value("volts") == netrig::Value(3.5) && store.get_value("up") == netrig::Value(false));
+    CHECK(store.find("count").value_or(netrig::Value()) == netrig::Value(3));
+    CHECK((store.keys("lag/") == std::vector<std::string>{"lag/1", "lag/2", "lag/3"}));
+    netrig::Value any("text");
+    EXPECT_ERROR(netrig::Error, NETRIG_E_TYPE, "has type str, not int", any.as_int());
+    store.set("typed", netrig::Value::bytes(std::vector<uint8_t>{1, 2}));
+    CHECK(store.get_bytes("typed") == (std::vector<uint8_t>{1, 2}));
+    CHECK(store.purge_expired() == 0);
+    const size_t before = store.size();
+    CHECK(store.clear() == before && store.size() == 0);
+
+    // Test and service state.
+    netrig::TestInfo info = store.test_start("burn.sh", 10, "burnin", "4x100G", {{"board", "b1"}});
+    CHECK(info.running == 1 && info.pid == 10 && store.test_info().run == 1);
+    netrig::TestFields up;
+    up.topology = "2x400G";
+    up.pid = 77;
+    up.fields = {{"board", std::nullopt}, {"lane", std::string("4")}};
+    info = store.test_update(up);
+    CHECK(info.pid == 77);
+    const std::string tj = store.test_json();
+    CHECK(contains(tj, "\"topology\":\"2x400G\"") && contains(tj, "\"lane\":\"4\"") && !contains(tj, "board"));
+    CHECK(store.test_stop().running == 0);
+    EXPECT_ERROR(netrig::NotFoundError, NETRIG_E_NOT_FOUND, "netrig_test_stop", store.test_stop());
+    store.service_set("svc", true, "pid 7");
+    const netrig::ServiceState st = store.service_get("svc");
+    CHECK(st.info.running == 1 && st.detail == "pid 7" && contains(store.services_json(), "\"svc\""));
+    store.service_remove("svc");
+    EXPECT_ERROR(netrig::NotFoundError, NETRIG_E_NOT_FOUND, "svc", store.service_get("svc"));
+}
+
+void test_queue_wrappers() {
+    netrig::Queue q = netrig::Queue::create();
+    const uint64_t a = q.push("a"), b = q.push("b");
+    std::optional<netrig::Item> ia = q.claim_with_lease(0, 60000);
+    CHECK(ia && ia->id() == a && ia->priority() == 0);
+    q.extend(*ia, 60000);
+    q.suspend(b);
+    CHECK(!q.claim(0).has_value()); // b is suspended
+    q.resume(b);
+    std::optional<netrig::Item> ib = q.claim(0);
+    CHECK(ib && ib->id() == b);
+    CHECK(q.fail(*ib, false, "no retry") == netrig::ItemStatus::Failed);
+    CHECK(q.counts().failed == 1 && q.retry_failed() == 1);
+    ib = q.claim(0);
+    CHECK(ib && ib->id() == b && ib->attempt() == 1);
+    q.fail(*ib, false, "again");
+    CHECK(q.purge_failed() == 1 && q.resume_all() == 0);
+    q.complete(*ia);
+    EXPECT_ERROR(netrig::Error, NETRIG_E_LEASE, "item 1", q.extend(*ia, 1000));
+    q.close();
+    EXPECT_ERROR(netrig::Error, NETRIG_E_CLOSED, "netrig_queue_claim", q.claim(0));
+    EXPECT_ERROR(netrig::Error, NETRIG_E_CLOSED, "netrig_queue_push", q.push("late"));
+    const netrig::QueueCounts c = q.counts();
+    CHECK(c.completed == 1 && c.pending == 0 && c.failed == 0);
+
+    // Durable store and queue: what returned is in the file, and a reopen sees it.
+    char dir_template[] = "/tmp/netrig-cxx-test.XXXXXX";
+    const char *made = mkdtemp(dir_template);
+    CHECK(made != nullptr);
+    if (made == nullptr)
+        return;
+    struct RemoveDir {
+        std::string path;
+        ~RemoveDir() { std::filesystem::remove_all(path); }
+    } dir{made};
+    const std::string store_path = dir.path + "/store.db", queue_path = dir.path + "/queue.db";
+    {
+        netrig::Store s = netrig::Store::open(store_path, netrig::Durability::ProcessCrash);
+        s.set_str("kept", "yes");
+        s.free();
+        netrig::Queue dq = netrig::Queue::open(queue_path, "jobs");
+        dq.push("durable job", 3);
+        EXPECT_ERROR(netrig::BusyError, NETRIG_E_BUSY, "jobs", netrig::Queue::open(queue_path, "jobs"));
+        dq.free();
+    }
+    netrig::Store s = netrig::Store::open(store_path);
+    CHECK(s.get_str("kept") == "yes");
+    netrig::Queue dq = netrig::Queue::open(queue_path, "jobs");
+    std::optional<netrig::Item> it = dq.claim(0);
+    CHECK(it && it->payload() == "durable job" && it->priority() == 3);
+}
+
+void test_device_pool_run_wrappers() {
+    const FleetDevice &good = device_with("-");
+    const FleetDevice &refusing = device_with("auth_always_fails");
+    {
+        netrig::Device dev = netrig::Device::open(good.options());
+        const netrig::Output out = dev.try_send_command("show clock");
+        CHECK(out.text() == clock_text && out.exit_status() == 0 && out.stderr_text().empty() && out.elapsed_us() > 0);
+        CHECK(contains(dev.send_command_expect("show clock", "UTC").text(), "10:42:13"));
+        CHECK(dev.send_command_timing("show clock", 300).text().find("10:42:13") != std::string::npos);
+        const netrig::Output reload = dev.send_interactive({{"reload", "\\[yes/no\\]: $"}, {"no", ""}});
+        CHECK(contains(reload.text(), "Reload aborted."));
+        dev.config_mode();
+        dev.exit_config_mode();
+        dev.exit_enable();
+        dev.enable();
+        CHECK(contains(dev.save_config().text(), "[OK]"));
+        const netrig::Output cfg = dev.send_config_set({"interface GigabitEthernet0/2", "description cxx", "exit"});
+        CHECK(contains(cfg.text(), "description cxx"));
+        dev.cancel(); // nothing runs: no effect on what follows
+        CHECK(dev.is_alive());
+        dev.close();
+        EXPECT_ERROR(netrig::Error, NETRIG_E_CLOSED, "netrig_device_send_command", dev.send_command("show clock"));
+    }
+
+    netrig::PoolOptions po;
+    po.max_per_host = 1;
+    po.checkout_timeout_ms = 500;
+    netrig::Pool pool = netrig::Pool::create(po);
+    const netrig::PrewarmResult pre = pool.prewarm({good.options(), refusing.options()}, 2);
+    CHECK(pre.status == NETRIG_E_AUTH && pre.failed == 1 && pre.statuses.size() == 2);
+    CHECK(pre.statuses[0] == NETRIG_OK && pre.statuses[1] == NETRIG_E_AUTH && contains(pre.message, "1 of 2 targets failed"));
+    {
+        netrig::Device lent = pool.checkout_key(good.host, good.port, good.username, std::string_view("cisco_ios"));
+        CHECK(lent.send_command("show clock").text() == clock_text);
+        // The host's one session is lent out: a second checkout times out.
+        EXPECT_ERROR(netrig::TimeoutError, NETRIG_E_TIMEOUT, "netrig_pool_checkout", pool.checkout(good.options(), 300));
+        lent.discard();
+        CHECK(!lent);
+    }
+    EXPECT_ERROR(netrig::NotFoundError, NETRIG_E_NOT_FOUND, "netrig_pool_checkout_key",
+                 pool.checkout_key("127.0.0.1", 1, "nobody"));
+    const netrig::PoolStats ps = pool.stats();
+    CHECK(ps.discarded_broken == 1 && ps.in_use == 0 && ps.connect_failures == 1);
+
+    // A job by pool key, events polled with next_event.
+    netrig::Job job = netrig::Job::create();
+    job.add_target_key(good.host, good.port, good.username, std::string_view("cisco_ios"))
+        .add_command("show clock")
+        .add_config({"interface GigabitEthernet0/3", "description by key", "exit"});
+    EXPECT_ERROR(netrig::Error, NETRIG_E_INVALID_ARG, "pool", netrig::Run::start(job));
+    netrig::RunOptions ro;
+    ro.events = true;
+    ro.strategy = netrig::Strategy::Linear;
+    ro.on_failure = netrig::OnFailure::Continue;
+    ro.max_workers = 2;
+    netrig::Run run = netrig::Run::start(job, pool, ro);
+    std::vector<uint32_t> kinds;
+    for (;;) {
+        std::optional<netrig::Event> ev = run.next_event(wait_ms);
+        CHECK(ev.has_value());
+        if (!ev)
+            break;
+        kinds.push_back(ev->kind);
+        if (ev->kind == NETRIG_EVENT_RUN_FINISHED)
+            break;
+    }
+    CHECK(kinds.size() == 8 && kinds.front() == NETRIG_EVENT_HOST_STARTED); // 1 + 1 + 2 x 2 + 1 + 1
+    EXPECT_ERROR(netrig::Error, NETRIG_E_CLOSED, "netrig_run_next_event", run.next_event(0));
+    CHECK(run.wait(0));
+    const netrig::RunTotals t = run.totals();
+    CHECK(t.hosts == 1 && t.succeeded == 1 && t.steps_succeeded == 2);
+    CHECK(run.step(0, 1).state == NETRIG_STATE_OK && run.error(0, 1).empty() && run.error(0, -1).empty());
+    CHECK(run.host_name(0) == good.host + ":" + std::to_string(good.port));
+    EXPECT_ERROR(netrig::NotFoundError, NETRIG_E_NOT_FOUND, "netrig_run_host", run.host(1));
+    CHECK(contains(run.json(), "\"succeeded\""));
+    pool.close_all();
+    CHECK(pool.stats().idle == 0);
+}
+
 } // namespace
 
 int main(int argc, char **argv) {
@@ -468,6 +672,9 @@ int main(int argc, char **argv) {
         {"change_callback_exceptions", test_change_callback_exceptions},
         {"subscription_freed_from_its_own_callback", test_subscription_freed_from_its_own_callback},
         {"run_callback_exceptions", test_run_callback_exceptions},
+        {"store_wrappers", test_store_wrappers},
+        {"queue_wrappers", test_queue_wrappers},
+        {"device_pool_run_wrappers", test_device_pool_run_wrappers},
     };
     int passed = 0, failed = 0;
     for (const auto &t : tests) {

@@ -39,7 +39,6 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
-#include <cstring>
 #include <exception>
 #include <functional>
 #include <memory>
@@ -941,19 +940,19 @@ public:
         check(netrig_batch_new(&b));
         return Batch(b);
     }
-    Batch &set(std::string_view key, const Value &value, int64_t ttl_ms = ttl_default) {
+    const Batch &set(std::string_view key, const Value &value, int64_t ttl_ms = ttl_default) const {
         const detail::CStr k(key, "netrig::Batch::set: key");
         const netrig_value v = value.c_value();
         check(netrig_batch_set(use("netrig::Batch::set"), k.c_str(), &v, ttl_ms));
         return *this;
     }
-    Batch &remove(std::string_view key) {
+    const Batch &remove(std::string_view key) const {
         const detail::CStr k(key, "netrig::Batch::remove: key");
         check(netrig_batch_delete(use("netrig::Batch::remove"), k.c_str()));
         return *this;
     }
     /// When applied, `key` must be at `version` (0 = must not exist), or nothing changes.
-    Batch &expect_version(std::string_view key, uint64_t version) {
+    const Batch &expect_version(std::string_view key, uint64_t version) const {
         const detail::CStr k(key, "netrig::Batch::expect_version: key");
         check(netrig_batch_expect_version(use("netrig::Batch::expect_version"), k.c_str(), version));
         return *this;
@@ -1527,36 +1526,36 @@ public:
         check(netrig_job_new(&j));
         return Job(j);
     }
-    Job &add_target(const DeviceOptions &options) {
+    const Job &add_target(const DeviceOptions &options) const {
         const netrig_device_options o = options.c();
         check(netrig_job_add_target(use("netrig::Job::add_target"), &o));
         return *this;
     }
-    Job &add_target_key(std::string_view host, uint16_t port, std::string_view username,
-                        std::optional<std::string_view> platform = std::nullopt) {
+    const Job &add_target_key(std::string_view host, uint16_t port, std::string_view username,
+                        std::optional<std::string_view> platform = std::nullopt) const {
         const detail::CStr h(host, "netrig::Job::add_target_key: host");
         const detail::CStr u(username, "netrig::Job::add_target_key: username");
         const detail::OptCStr p(platform, "netrig::Job::add_target_key: platform");
         check(netrig_job_add_target_key(use("netrig::Job::add_target_key"), h.c_str(), port, u.c_str(), p.c_str()));
         return *this;
     }
-    Job &add_command(std::string_view command, uint32_t timeout_ms = 0) {
+    const Job &add_command(std::string_view command, uint32_t timeout_ms = 0) const {
         const detail::CStr c(command, "netrig::Job::add_command: command");
         check(netrig_job_add_command(use("netrig::Job::add_command"), c.c_str(), timeout_ms));
         return *this;
     }
-    Job &add_config(const std::vector<std::string> &lines, uint32_t flags = 0, uint32_t timeout_ms = 0) {
+    const Job &add_config(const std::vector<std::string> &lines, uint32_t flags = 0, uint32_t timeout_ms = 0) const {
         const detail::CStrArray la(lines, "netrig::Job::add_config: a line");
         check(netrig_job_add_config(use("netrig::Job::add_config"), la.data(), la.size(), flags, timeout_ms));
         return *this;
     }
-    Job &add_exec(std::string_view command, uint32_t timeout_ms = 0) {
+    const Job &add_exec(std::string_view command, uint32_t timeout_ms = 0) const {
         const detail::CStr c(command, "netrig::Job::add_exec: command");
         check(netrig_job_add_exec(use("netrig::Job::add_exec"), c.c_str(), timeout_ms));
         return *this;
     }
-    Job &add_put(std::string_view local, std::string_view remote, Protocol protocol = Protocol::Sftp,
-                 uint32_t timeout_ms = 0) {
+    const Job &add_put(std::string_view local, std::string_view remote, Protocol protocol = Protocol::Sftp,
+                 uint32_t timeout_ms = 0) const {
         const detail::CStr l(local, "netrig::Job::add_put: local");
         const detail::CStr r(remote, "netrig::Job::add_put: remote");
         check(netrig_job_add_put(use("netrig::Job::add_put"), l.c_str(), r.c_str(), static_cast<uint32_t>(protocol),
@@ -1564,8 +1563,8 @@ public:
         return *this;
     }
     /// `{host}` and `{port}` in `local` are replaced by each target's.
-    Job &add_get(std::string_view remote, std::string_view local, Protocol protocol = Protocol::Sftp,
-                 uint32_t timeout_ms = 0) {
+    const Job &add_get(std::string_view remote, std::string_view local, Protocol protocol = Protocol::Sftp,
+                 uint32_t timeout_ms = 0) const {
         const detail::CStr r(remote, "netrig::Job::add_get: remote");
         const detail::CStr l(local, "netrig::Job::add_get: local");
         check(netrig_job_add_get(use("netrig::Job::add_get"), r.c_str(), l.c_str(), static_cast<uint32_t>(protocol),
