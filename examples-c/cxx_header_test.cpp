@@ -202,7 +202,8 @@ void test_callback_owners_move() {
 void test_errors_carry_status_and_message() {
     // A forged handle: the library's own status and text.
     netrig::Store forged(netrig_store{0xdeadbeef});
-    const std::string bad = EXPECT_ERROR(netrig::Error, NETRIG_E_INVALID_HANDLE, "netrig_store_get_int", forged.get_int("k"));
+    const std::string bad =
+        EXPECT_ERROR(netrig::Error, NETRIG_E_INVALID_HANDLE, "netrig_store_get_int", forged.get_int("k"));
     std::printf("  forged handle: %s\n", bad.c_str());
     (void)forged.release(); // not ours to free
 
@@ -216,7 +217,8 @@ void test_errors_carry_status_and_message() {
         CHECK(false);
     } catch (const std::runtime_error &e) {
         const auto *ne = dynamic_cast<const netrig::Error *>(&e);
-        CHECK(ne != nullptr && ne->status() == NETRIG_E_NOT_FOUND && std::string(ne->status_name()) == "NETRIG_E_NOT_FOUND");
+        CHECK(ne != nullptr && ne->status() == NETRIG_E_NOT_FOUND &&
+              std::string(ne->status_name()) == "NETRIG_E_NOT_FOUND");
     }
     // Another type: a plain Error with NETRIG_E_TYPE, not a NotFoundError.
     store.set_str("dut/x/state", "up");
@@ -232,7 +234,8 @@ void test_errors_carry_status_and_message() {
     uint64_t version = 0;
     store.get_str("dut/x/state", &version);
     store.cas("dut/x/state", version, "down");
-    EXPECT_ERROR(netrig::ConflictError, NETRIG_E_CONFLICT, "netrig_store_cas", store.cas("dut/x/state", version, "again"));
+    EXPECT_ERROR(netrig::ConflictError, NETRIG_E_CONFLICT, "netrig_store_cas",
+                 store.cas("dut/x/state", version, "again"));
     store.test_start("a.sh", 1, "bin", "topo");
     EXPECT_ERROR(netrig::BusyError, NETRIG_E_BUSY, "a.sh", store.test_start("b.sh", 2, "bin", "topo"));
     // check() itself.
@@ -541,7 +544,10 @@ void test_queue_wrappers() {
         return;
     struct RemoveDir {
         std::string path;
-        ~RemoveDir() { std::filesystem::remove_all(path); }
+        ~RemoveDir() {
+            std::error_code ignored;
+            std::filesystem::remove_all(path, ignored);
+        }
     } dir{made};
     const std::string store_path = dir.path + "/store.db", queue_path = dir.path + "/queue.db";
     {
@@ -590,12 +596,14 @@ void test_device_pool_run_wrappers() {
     netrig::Pool pool = netrig::Pool::create(po);
     const netrig::PrewarmResult pre = pool.prewarm({good.options(), refusing.options()}, 2);
     CHECK(pre.status == NETRIG_E_AUTH && pre.failed == 1 && pre.statuses.size() == 2);
-    CHECK(pre.statuses[0] == NETRIG_OK && pre.statuses[1] == NETRIG_E_AUTH && contains(pre.message, "1 of 2 targets failed"));
+    CHECK(pre.statuses[0] == NETRIG_OK && pre.statuses[1] == NETRIG_E_AUTH &&
+          contains(pre.message, "1 of 2 targets failed"));
     {
         netrig::Device lent = pool.checkout_key(good.host, good.port, good.username, std::string_view("cisco_ios"));
         CHECK(lent.send_command("show clock").text() == clock_text);
         // The host's one session is lent out: a second checkout times out.
-        EXPECT_ERROR(netrig::TimeoutError, NETRIG_E_TIMEOUT, "netrig_pool_checkout", pool.checkout(good.options(), 300));
+        EXPECT_ERROR(netrig::TimeoutError, NETRIG_E_TIMEOUT, "netrig_pool_checkout",
+                     pool.checkout(good.options(), 300));
         lent.discard();
         CHECK(!lent);
     }
@@ -643,7 +651,8 @@ void test_device_pool_run_wrappers() {
 
 int main(int argc, char **argv) {
     if (argc != 2) {
-        std::fprintf(stderr, "usage: cxx_header_test FLEET_FILE (examples-c/with_fleet.sh --devices N ... appends it)\n");
+        std::fprintf(stderr, "usage: cxx_header_test FLEET_FILE"
+                             " (examples-c/with_fleet.sh --devices N ... appends it)\n");
         return 2;
     }
     std::setvbuf(stdout, nullptr, _IOLBF, 0);

@@ -91,11 +91,13 @@ std::vector<FleetDevice> read_fleet(const char *path) {
         std::istringstream fields(line);
         FleetDevice d;
         long port = 0;
-        if (!(fields >> d.name >> d.host >> port >> d.username >> d.password >> d.secret >> d.fingerprint >> d.faults) ||
-            port < 1 || port > 65535)
-            throw std::invalid_argument(std::string(path) + ": want NAME HOST PORT USERNAME PASSWORD SECRET FINGERPRINT FAULTS, got: " + line);
+        fields >> d.name >> d.host >> port >> d.username >> d.password >> d.secret >> d.fingerprint >> d.faults;
+        if (!fields || port < 1 || port > 65535)
+            throw std::invalid_argument(std::string(path) + ": want NAME HOST PORT USERNAME PASSWORD SECRET" +
+                                        " FINGERPRINT FAULTS, got: " + line);
         if (d.faults != "-" && d.faults != "auth_always_fails" && d.faults != "hang" && d.faults != "drop")
-            throw std::invalid_argument(std::string(path) + ": faults '" + d.faults + "': the tour knows -, auth_always_fails, hang and drop");
+            throw std::invalid_argument(std::string(path) + ": faults '" + d.faults +
+                                        "': the tour knows -, auth_always_fails, hang and drop");
         d.port = static_cast<uint16_t>(port);
         fleet.push_back(d);
     }
@@ -164,11 +166,13 @@ void store_tour() {
         expect(false, "a batch with a wrong precondition applied");
     } catch (const netrig::ConflictError &) {
     }
-    expect(store.get_str("dut/1/state") == "running" && !store.contains("dut/1/owner"), "the failed batch changed nothing");
+    expect(store.get_str("dut/1/state") == "running" && !store.contains("dut/1/owner"),
+           "the failed batch changed nothing");
     batch.clear();
     batch.expect_version("dut/1/temp_c", v2).set("dut/1/state", "stopped").set("dut/1/owner", "ci").remove("dut/1/up");
     store.apply(batch);
-    expect(store.get_str("dut/1/state") == "stopped" && store.get_str("dut/1/owner") == "ci" && !store.contains("dut/1/up"),
+    expect(store.get_str("dut/1/state") == "stopped" && store.get_str("dut/1/owner") == "ci" &&
+               !store.contains("dut/1/up"),
            "the batch applied all of its operations");
     std::printf("  batch of %zu operations applied at once\n", batch.size());
 
@@ -177,7 +181,8 @@ void store_tour() {
     std::vector<std::string> seen;
     netrig::Subscription sub = store.subscribe("lab/", [&](const netrig::ChangeView &c) {
         std::lock_guard<std::mutex> lock(m);
-        seen.push_back(c.key() + (c.kind() == netrig::ChangeKind::Delete ? " deleted" : " = " + std::to_string(c.value().as_int())));
+        const bool deleted = c.kind() == netrig::ChangeKind::Delete;
+        seen.push_back(c.key() + (deleted ? " deleted" : " = " + std::to_string(c.value().as_int())));
     });
     for (int i = 1; i <= 3; i++)
         store.set_int("lab/rack" + std::to_string(i), i * 10);
@@ -252,7 +257,8 @@ void pool_and_run_tour(const std::vector<FleetDevice> &fleet) {
     netrig::Job job = netrig::Job::create();
     for (const auto &d : fleet)
         job.add_target(d.options());
-    job.add_command("show clock").add_command("show version", static_cast<uint32_t>(env_number("NETRIG_PARALLEL_STEP_TIMEOUT_MS", 2000)));
+    const auto version_timeout = static_cast<uint32_t>(env_number("NETRIG_PARALLEL_STEP_TIMEOUT_MS", 2000));
+    job.add_command("show clock").add_command("show version", version_timeout);
 
     netrig::RunOptions ro;
     ro.max_workers = static_cast<uint32_t>(env_number("NETRIG_PARALLEL_WORKERS", 16));
@@ -269,7 +275,8 @@ void pool_and_run_tour(const std::vector<FleetDevice> &fleet) {
         const netrig::HostResult r = run.host(h);
         const FleetDevice &d = fleet[h];
         expect(r.state == static_cast<uint32_t>(d.want_state()) && r.status == d.want_status(),
-               d.name + " (faults " + d.faults + ") ended " + state_name(r.state) + "/" + netrig::status_name(r.status));
+               d.name + " (faults " + d.faults + ") ended " + state_name(r.state) + "/" +
+                   netrig::status_name(r.status));
         if (r.state == NETRIG_STATE_OK) {
             const std::string version = run.step_output(h, 1).text();
             expect(version.rfind("Cisco IOS Software", 0) == 0, d.name + "'s show version");
@@ -313,9 +320,11 @@ void queue_tour() {
     // A failure with a retry puts the item back; its next claim is attempt 2.
     item = queue.claim(0);
     expect(item && item->payload() == "upload dut1.log" && item->attempt() == 1, "then the oldest other one");
-    expect(queue.fail(*item, true, "link down") == netrig::ItemStatus::Pending, "a failed item with attempts left is pending");
+    expect(queue.fail(*item, true, "link down") == netrig::ItemStatus::Pending,
+           "a failed item with attempts left is pending");
     item = queue.claim(0);
-    expect(item && item->payload() == "upload dut1.log" && item->attempt() == 2, "the retried item comes back, attempt 2");
+    expect(item && item->payload() == "upload dut1.log" && item->attempt() == 2,
+           "the retried item comes back, attempt 2");
     queue.complete(*item);
     // Settling again: the lease is gone, an Error with NETRIG_E_LEASE.
     try {

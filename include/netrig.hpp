@@ -250,6 +250,12 @@ private:
     std::vector<const char *> ptrs_;
 };
 
+/// What a method of an empty owner (moved from, released or freed) throws, before any C call.
+[[noreturn]] inline void throw_empty(const char *what) {
+    throw_status(NETRIG_E_INVALID_HANDLE,
+                 std::string(what) + ": the object holds no handle (moved from, released or freed)");
+}
+
 /// The library's caller-buffer protocol: `call(buf, buf_len, &len)` until the buffer is big
 /// enough (NETRIG_E_BUFFER_TOO_SMALL sets the length needed; the object may grow in between,
 /// so the retry leaves room).
@@ -311,7 +317,7 @@ protected:
     /// (a moved-from one) before any C call is made.
     H use(const char *what) const {
         if (h_.id == 0)
-            throw_status(NETRIG_E_INVALID_HANDLE, std::string(what) + ": the object holds no handle (moved from, released or freed)");
+            throw_empty(what);
         return h_;
     }
 
@@ -849,7 +855,8 @@ public:
     explicit Subscription(netrig_subscription h) noexcept : h_(h) {}
     Subscription(const Subscription &) = delete;
     Subscription &operator=(const Subscription &) = delete;
-    Subscription(Subscription &&o) noexcept : h_(std::exchange(o.h_, netrig_subscription{})), cb_(std::exchange(o.cb_, nullptr)) {}
+    Subscription(Subscription &&o) noexcept
+        : h_(std::exchange(o.h_, netrig_subscription{})), cb_(std::exchange(o.cb_, nullptr)) {}
     Subscription &operator=(Subscription &&o) noexcept {
         if (this != &o) {
             reset();
@@ -918,7 +925,7 @@ private:
     Subscription(netrig_subscription h, detail::ChangeCallbackState *cb) noexcept : h_(h), cb_(cb) {}
     netrig_subscription use(const char *what) const {
         if (h_.id == 0)
-            throw_status(NETRIG_E_INVALID_HANDLE, std::string(what) + ": the object holds no handle (moved from, released or freed)");
+            detail::throw_empty(what);
         return h_;
     }
 
@@ -1268,7 +1275,9 @@ public:
     }
     std::string test_json() const {
         const netrig_store h = use("netrig::Store::test_json");
-        return detail::read_string([&](char *buf, size_t cap, size_t *len) { return netrig_test_json(h, buf, cap, len); });
+        return detail::read_string([&](char *buf, size_t cap, size_t *len) {
+            return netrig_test_json(h, buf, cap, len);
+        });
     }
 
     // Service state (keys under "netrig/service/<name>/").
@@ -1293,7 +1302,9 @@ public:
     }
     std::string services_json() const {
         const netrig_store h = use("netrig::Store::services_json");
-        return detail::read_string([&](char *buf, size_t cap, size_t *len) { return netrig_services_json(h, buf, cap, len); });
+        return detail::read_string([&](char *buf, size_t cap, size_t *len) {
+            return netrig_services_json(h, buf, cap, len);
+        });
     }
 };
 
@@ -1353,7 +1364,8 @@ public:
         return Output(out);
     }
     /// A dialogue: each pair is (what to send, the regex to read until; "" = the prompt).
-    Output send_interactive(const std::vector<std::pair<std::string, std::string>> &steps, uint32_t timeout_ms = 0) const {
+    Output send_interactive(const std::vector<std::pair<std::string, std::string>> &steps,
+                            uint32_t timeout_ms = 0) const {
         std::vector<std::string> sends, expects;
         for (const auto &s : steps) {
             sends.push_back(s.first);
@@ -1380,7 +1392,9 @@ public:
         check(netrig_device_save_config(use("netrig::Device::save_config"), timeout_ms, &out));
         return Output(out);
     }
-    void enable(uint32_t timeout_ms = 0) const { check(netrig_device_enable(use("netrig::Device::enable"), timeout_ms)); }
+    void enable(uint32_t timeout_ms = 0) const {
+        check(netrig_device_enable(use("netrig::Device::enable"), timeout_ms));
+    }
     void exit_enable(uint32_t timeout_ms = 0) const {
         check(netrig_device_exit_enable(use("netrig::Device::exit_enable"), timeout_ms));
     }
@@ -1680,7 +1694,8 @@ public:
     /// "host:port" (available while the run runs, too).
     std::string host_name(size_t index) const {
         const netrig_run h = use("netrig::Run::host_name");
-        return detail::read_string([&](char *buf, size_t cap, size_t *len) { return netrig_run_host_name(h, index, buf, cap, len); }, 64);
+        return detail::read_string(
+            [&](char *buf, size_t cap, size_t *len) { return netrig_run_host_name(h, index, buf, cap, len); }, 64);
     }
     StepResult step(size_t host, size_t step) const {
         StepResult r{};
@@ -1695,7 +1710,8 @@ public:
     /// The error text of the host's connect (`step` -1) or of a step; "" when it succeeded.
     std::string error(size_t host, int64_t step) const {
         const netrig_run h = use("netrig::Run::error");
-        return detail::read_string([&](char *buf, size_t cap, size_t *len) { return netrig_run_error(h, host, step, buf, cap, len); });
+        return detail::read_string(
+            [&](char *buf, size_t cap, size_t *len) { return netrig_run_error(h, host, step, buf, cap, len); });
     }
     /// The whole report as JSON.
     std::string json() const {
@@ -1714,7 +1730,7 @@ private:
     Run(netrig_run h, detail::EventCallbackState *cb) noexcept : h_(h), cb_(cb) {}
     netrig_run use(const char *what) const {
         if (h_.id == 0)
-            throw_status(NETRIG_E_INVALID_HANDLE, std::string(what) + ": the object holds no handle (moved from, released or freed)");
+            detail::throw_empty(what);
         return h_;
     }
 
@@ -1800,7 +1816,8 @@ public:
     }
     std::optional<Item> claim_with_lease(uint32_t timeout_ms, uint32_t lease_ms) const {
         netrig_item it{};
-        const netrig_status s = netrig_queue_claim_with_lease(use("netrig::Queue::claim_with_lease"), timeout_ms, lease_ms, &it);
+        const netrig_status s =
+            netrig_queue_claim_with_lease(use("netrig::Queue::claim_with_lease"), timeout_ms, lease_ms, &it);
         if (s == NETRIG_E_TIMEOUT)
             return std::nullopt;
         check(s);
@@ -1843,7 +1860,8 @@ public:
     /// The queue as JSON, taken at one instant.
     std::string snapshot_json() const {
         const netrig_queue h = use("netrig::Queue::snapshot_json");
-        return detail::read_string([&](char *buf, size_t cap, size_t *len) { return netrig_queue_snapshot_json(h, buf, cap, len); }, 4096);
+        return detail::read_string(
+            [&](char *buf, size_t cap, size_t *len) { return netrig_queue_snapshot_json(h, buf, cap, len); }, 4096);
     }
 };
 
