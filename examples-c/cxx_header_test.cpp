@@ -27,6 +27,11 @@
 #include <typeinfo>
 #include <vector>
 
+#include <fcntl.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include "netrig.hpp"
 
 namespace {
@@ -119,6 +124,113 @@ const FleetDevice &device_with(const std::string &faults) {
 const char *const clock_text = "*10:42:13.123 UTC Sat Nov 21 2026\n";
 // How long a wait for something that must come may take (only a failure reaches it).
 constexpr uint32_t wait_ms = 30000;
+
+// A directory removed (with what is in it) at the end of the scope.
+struct RemoveDir {
+    std::string path;
+    ~RemoveDir() {
+        std::error_code ignored;
+        std::filesystem::remove_all(path, ignored);
+    }
+};
+
+std::string make_temp_dir() {
+    char dir_template[] = "/tmp/netrig-cxx-test.XXXXXX";
+    const char *made = mkdtemp(dir_template);
+    if (made == nullptr)
+        throw std::runtime_error("mkdtemp failed");
+    return made;
+}
+
+// One fake Linux board (exec channels and SFTP), which the cisco_ios fleet of with_fleet.sh does
+// not have: tests/fakedev's binary ($FAKEDEV, else ../target/release/fakedev from examples-c),
+// started here and stopped by closing its stdin, as with_fleet.sh does.
+class FakeLinux {
+public:
+    FakeLinux() {
+        const char *env = std::getenv("FAKEDEV");
+        const std::string path = env != nullptr && *env != '\0' ? env : "../target/release/fakedev";
+        int in[2], out[2];
+        if (pipe(in) != 0 || pipe(out) != 0)
+            throw std::runtime_error("pipe failed");
+        posix_spawn_file_actions_t fa;
+        posix_spawn_file_actions_init(&fa);
+        posix_spawn_file_actions_adddup2(&fa, in[0], 0);
+        posix_spawn_file_actions_adddup2(&fa, out[1], 1);
+        posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+        for (int fd : {in[0], in[1], out[0], out[1]})
+            posix_spawn_file_actions_addclose(&fa, fd);
+        std::string a0 = path, a1 = "--profile", a2 = "linux", a3 = "--count", a4 = "1";
+        char *argv[] = {&a0[0], &a1[0], &a2[0], &a3[0], &a4[0], nullptr};
+        const int err = posix_spawn(&pid_, path.c_str(), &fa, nullptr, argv, environ);
+        posix_spawn_file_actions_destroy(&fa);
+        close(in[0]);
+        close(out[1]);
+        stdin_ = in[1];
+        std::string inventory;
+        char buf[4096];
+        ssize_t n = 0;
+        while (err == 0 && !contains(inventory, "\n]") && (n = read(out[0], buf, sizeof buf)) > 0)
+            inventory.append(buf, static_cast<size_t>(n));
+        close(out[0]);
+        if (err != 0 || !contains(inventory, "\n]")) {
+            stop();
+            throw std::runtime_error("cannot start " + path + " --profile linux (build it: cargo build --release -p fakedev"
+                                     ", or set FAKEDEV)");
+        }
+        device.name = field(inventory, "name");
+        device.host = field(inventory, "host");
+        device.port = static_cast<uint16_t>(std::stoul(field(inventory, "port")));
+        device.username = field(inventory, "username");
+        device.password = field(inventory, "password");
+        device.secret = "-";
+        device.fingerprint = field(inventory, "host_key_fingerprint");
+        device.faults = "-";
+    }
+    FakeLinux(const FakeLinux &) = delete;
+    FakeLinux &operator=(const FakeLinux &) = delete;
+    ~FakeLinux() { stop(); }
+
+    netrig::DeviceOptions options() const {
+        netrig::DeviceOptions o = device.options();
+        o.platform = "linux";
+        return o;
+    }
+
+    FleetDevice device;
+
+private:
+    // `"key": value` of the one device of the pretty-printed inventory.
+    static std::string field(const std::string &json, const std::string &key) {
+        const size_t at = json.find("\"" + key + "\": ");
+        if (at == std::string::npos)
+            throw std::runtime_error("no " + key + " in fakedev's inventory");
+        size_t start = at + key.size() + 4, end = 0;
+        if (json[start] == '"')
+            end = json.find('"', ++start);
+        else
+            end = json.find_first_of(",\n", start);
+        return json.substr(start, end - start);
+    }
+    void stop() {
+        if (stdin_ >= 0)
+            close(stdin_); // EOF: fakedev stops
+        stdin_ = -1;
+        if (pid_ > 0)
+            waitpid(pid_, nullptr, 0);
+        pid_ = -1;
+    }
+
+    pid_t pid_ = -1;
+    int stdin_ = -1;
+};
+
+std::string read_file(const std::string &path) {
+    std::ifstream in(path, std::ios::binary);
+    std::ostringstream all;
+    all << in.rdbuf();
+    return all.str();
+}
 
 // --- owners ------------------------------------------------------------------------------------
 
@@ -537,18 +649,7 @@ void test_queue_wrappers() {
     CHECK(c.completed == 1 && c.pending == 0 && c.failed == 0);
 
     // Durable store and queue: what returned is in the file, and a reopen sees it.
-    char dir_template[] = "/tmp/netrig-cxx-test.XXXXXX";
-    const char *made = mkdtemp(dir_template);
-    CHECK(made != nullptr);
-    if (made == nullptr)
-        return;
-    struct RemoveDir {
-        std::string path;
-        ~RemoveDir() {
-            std::error_code ignored;
-            std::filesystem::remove_all(path, ignored);
-        }
-    } dir{made};
+    const RemoveDir dir{make_temp_dir()};
     const std::string store_path = dir.path + "/store.db", queue_path = dir.path + "/queue.db";
     {
         netrig::Store s = netrig::Store::open(store_path, netrig::Durability::ProcessCrash);
@@ -647,6 +748,58 @@ void test_device_pool_run_wrappers() {
     CHECK(pool.stats().idle == 0);
 }
 
+void test_linux_exec_and_transfers() {
+    FakeLinux board;
+    const RemoveDir dir{make_temp_dir()};
+    netrig::Device dev = netrig::Device::open(board.options());
+    const netrig::Output out = dev.exec("echo out; cat /nonexistent; exit 3");
+    CHECK(out.text() == "out\n" && contains(out.stderr_text(), "cat: /nonexistent") && out.exit_status() == 3);
+
+    // A transfer with a progress lambda, and back.
+    const std::string local = dir.path + "/up.bin", back = dir.path + "/back.bin";
+    std::string data(300000, '\0');
+    for (size_t i = 0; i < data.size(); i++)
+        data[i] = static_cast<char>(i * 7);
+    std::ofstream(local, std::ios::binary) << data;
+    uint64_t calls = 0, last_done = 0, last_total = 0;
+    const uint64_t sent = dev.put_file(local, "up.bin", netrig::Protocol::Sftp, [&](uint64_t done, uint64_t total) {
+        calls++;
+        last_done = done;
+        last_total = total;
+        return true;
+    });
+    CHECK(sent == data.size() && calls >= 1 && last_done == data.size() && last_total == data.size());
+    CHECK(dev.get_file("up.bin", back) == data.size() && read_file(back) == data);
+
+    // Returning false cancels; an exception cancels too and comes out of put_file itself.
+    EXPECT_ERROR(netrig::Error, NETRIG_E_CANCELLED, "netrig_device_put_file",
+                 dev.put_file(local, "no.bin", netrig::Protocol::Sftp, [](uint64_t, uint64_t) { return false; }));
+    try {
+        dev.put_file(local, "no.bin", netrig::Protocol::Sftp,
+                     [](uint64_t, uint64_t) -> bool { throw std::out_of_range("disk quota"); });
+        CHECK(false);
+    } catch (const std::out_of_range &e) {
+        CHECK(std::string(e.what()) == "disk quota");
+    }
+    CHECK(dev.exec("echo still here").text() == "still here\n");
+    // exec keeps stdout's bytes, NULs included: text_view() and text() have their length.
+    CHECK(dev.exec("cat up.bin").text() == data);
+
+    // The same through a job: put, exec, get (with {host} and {port} in the local name). (The
+    // fake board's exec channel has no scp, so SFTP both ways.)
+    netrig::Job job = netrig::Job::create();
+    job.add_target(board.options())
+        .add_put(local, "job.bin")
+        .add_exec("echo job ran")
+        .add_get("job.bin", dir.path + "/got-{host}-{port}.bin");
+    netrig::Run run = netrig::Run::start(job);
+    CHECK(run.wait());
+    CHECK(run.host(0).state == NETRIG_STATE_OK);
+    CHECK(run.step_output(0, 0).text() == std::to_string(data.size()) + " bytes");
+    CHECK(run.step_output(0, 1).text() == "job ran\n" && run.step(0, 1).exit_status == 0);
+    CHECK(read_file(dir.path + "/got-" + board.device.host + "-" + std::to_string(board.device.port) + ".bin") == data);
+}
+
 } // namespace
 
 int main(int argc, char **argv) {
@@ -684,6 +837,7 @@ int main(int argc, char **argv) {
         {"store_wrappers", test_store_wrappers},
         {"queue_wrappers", test_queue_wrappers},
         {"device_pool_run_wrappers", test_device_pool_run_wrappers},
+        {"linux_exec_and_transfers", test_linux_exec_and_transfers},
     };
     int passed = 0, failed = 0;
     for (const auto &t : tests) {
