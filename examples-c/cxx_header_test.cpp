@@ -175,8 +175,8 @@ public:
         close(out[0]);
         if (err != 0 || !contains(inventory, "\n]")) {
             stop();
-            throw std::runtime_error("cannot start " + path + " --profile linux (build it: cargo build --release -p fakedev"
-                                     ", or set FAKEDEV)");
+            throw std::runtime_error("cannot start " + path +
+                                     " --profile linux (build it: cargo build --release -p fakedev, or set FAKEDEV)");
         }
         device.name = field(inventory, "name");
         device.host = field(inventory, "host");
