@@ -1,5 +1,6 @@
 // The generated header from C++: it must compile warning-free as C++11 and link from C++, with
-// every netrig type and function usable as-is. (RAII wrappers, netrig.hpp, come later.)
+// every netrig type and function usable as-is. The C++17 RAII wrappers are include/netrig.hpp
+// (cxx_tour.cpp shows them, cxx_header_test.cpp tests them).
 #include <cstdio>
 #include <string>
 

@@ -118,10 +118,18 @@ cmake_consumer() { # $1 prefix path, $2 build dir, then extra cmake arguments
   cmake -S examples-c/cmake -B "$dir" -DCMAKE_PREFIX_PATH="$path" -DCMAKE_BUILD_TYPE=RelWithDebInfo "$@" >"$dir.log" 2>&1 &&
     cmake --build "$dir" -j 2 >>"$dir.log" 2>&1 || { cat "$dir.log"; return 1; }
 }
+# What a program runs inside: cxx_tour takes a fake fleet's file (examples-c/with_fleet.sh starts
+# the fleet and appends it; fewer devices under valgrind, as examples-c/Makefile does), the
+# others a directory for their files.
+FLEET=(./examples-c/with_fleet.sh --devices 12 --auth-failures 1 --hangs 1 --drops 1)
+VALGRIND_FLEET=(./examples-c/with_fleet.sh --devices 6 --auth-failures 1 --hangs 1 --drops 1)
 run_cmake_programs() { # $1 build dir, $2 label
   local b
   for b in "$1"/*-shared "$1"/*-static; do
-    check "$2: $(basename "$b") runs" "$b" "$tmp"
+    case "$(basename "$b")" in
+      cxx_tour-*) check "$2: $(basename "$b") runs against a fake fleet" "${FLEET[@]}" "$b" ;;
+      *) check "$2: $(basename "$b") runs" "$b" "$tmp" ;;
+    esac
   done
 }
 section "CMake find_package(netrig)"
@@ -139,7 +147,12 @@ run_cmake_programs "$cm" cmake
 for src in $cxx; do
   name=${src%.*}
   for kind in shared static; do
-    check "cmake: $name-$kind runs under valgrind" "${VALGRIND[@]}" "$cm/$name-$kind"
+    case "$name" in
+      cxx_tour) check "cmake: $name-$kind runs under valgrind against a fake fleet" \
+                  env NETRIG_PARALLEL_WORKERS=4 NETRIG_PARALLEL_STEP_TIMEOUT_MS=3000 \
+                  "${VALGRIND_FLEET[@]}" "${VALGRIND[@]}" "$cm/$name-$kind" ;;
+      *) check "cmake: $name-$kind runs under valgrind" "${VALGRIND[@]}" "$cm/$name-$kind" ;;
+    esac
   done
 done
 check "cmake: find_package(netrig 1.0) is refused (another ABI major)" \
