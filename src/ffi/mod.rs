@@ -14,6 +14,7 @@ mod device;
 mod events;
 mod guard;
 pub mod handle;
+mod log;
 #[cfg(feature = "ssh")]
 mod job;
 #[cfg(feature = "ssh")]
@@ -39,6 +40,7 @@ pub use batch::*;
 #[cfg(feature = "ssh")]
 pub use device::*;
 pub use events::*;
+pub use log::*;
 #[cfg(feature = "ssh")]
 pub use job::*;
 #[cfg(feature = "ssh")]
