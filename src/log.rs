@@ -13,8 +13,8 @@
 //! were made. So the callback never runs under a netrig lock or on a thread doing I/O for
 //! netrig, and it may call any netrig function, including ones that log. [`set_callback`] and
 //! [`flush`] called from the callback itself cannot wait for it: they return without waiting.
-//! When the queue is full a record is dropped and counted; the next record delivered is
-//! preceded by a WARN record "N log records dropped (queue full)".
+//! When the queue is full a record is dropped and counted; the next record queued is delivered
+//! after a WARN record "N log records dropped (queue full)".
 //!
 //! The stderr sink writes each record synchronously as one line with one write:
 //! `2026-12-04T18:40:01.123456Z DEBUG netrig::device 127.0.0.1:2201: message`.
@@ -152,6 +152,9 @@ impl Record<'_> {
 /// A record as queued: the strings end in one NUL (interior NULs are escaped when made).
 #[derive(Debug)]
 struct Owned {
+    /// Records dropped (queue full) just before this one was made: a WARN saying so is
+    /// delivered first.
+    dropped_before: u64,
     level: Level,
     target: Target,
     device: Option<String>,
@@ -181,7 +184,7 @@ enum Sink {
 struct State {
     sink: Sink,
     queue: VecDeque<(Owned, Arc<Callback>)>,
-    /// Records dropped since the last one delivered.
+    /// Records dropped since the last one queued.
     dropped: u64,
     /// Records queued so far, and delivered (or given up) so far, both counted from the start.
     queued: u64,
@@ -331,7 +334,8 @@ pub fn emit(level: Level, target: Target, device: Option<&str>, args: std::fmt::
                 d.push('\0');
                 d
             });
-            st.queue.push_back((Owned { level, target, device, message, unix_time_us, thread_id }, callback));
+            let dropped_before = std::mem::take(&mut st.dropped);
+            st.queue.push_back((Owned { dropped_before, level, target, device, message, unix_time_us, thread_id }, callback));
             st.queued += 1;
             drop(st);
             shared.work.notify_one();
@@ -385,10 +389,11 @@ fn deliver() {
             shared.work.wait(&mut st);
             continue;
         };
-        let dropped = std::mem::take(&mut st.dropped);
         drop(st);
+        let dropped = record.dropped_before;
         if dropped > 0 {
             let warn = Owned {
+                dropped_before: 0,
                 level: Level::Warn,
                 target: record.target,
                 device: None,
