@@ -317,7 +317,12 @@ pub fn emit(level: Level, target: Target, device: Option<&str>, args: std::fmt::
                 line.push_str(d);
             }
             line.push_str(": ");
-            line.push_str(&message);
+            // One record, one line.
+            if message.contains(['\n', '\r']) {
+                line.push_str(&message.replace('\r', "\\r").replace('\n', "\\n"));
+            } else {
+                line.push_str(&message);
+            }
             line.push('\n');
             // One write: lines from threads writing at once do not interleave.
             let _ = std::io::stderr().lock().write_all(line.as_bytes());
