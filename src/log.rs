@@ -340,7 +340,10 @@ pub fn emit(level: Level, target: Target, device: Option<&str>, args: std::fmt::
                 d
             });
             let dropped_before = std::mem::take(&mut st.dropped);
-            st.queue.push_back((Owned { dropped_before, level, target, device, message, unix_time_us, thread_id }, callback));
+            st.queue.push_back((
+                Owned { dropped_before, level, target, device, message, unix_time_us, thread_id },
+                callback,
+            ));
             st.queued += 1;
             drop(st);
             shared.work.notify_one();

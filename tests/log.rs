@@ -72,7 +72,10 @@ fn find<'a>(records: &'a [Rec], target: Target, text: &str) -> Vec<&'a Rec> {
 
 /// The index of the first record whose message contains `text`, or a panic showing them all.
 fn index(records: &[Rec], text: &str) -> usize {
-    records.iter().position(|r| r.message.contains(text)).unwrap_or_else(|| panic!("no record with {text:?} in {records:#?}"))
+    records
+        .iter()
+        .position(|r| r.message.contains(text))
+        .unwrap_or_else(|| panic!("no record with {text:?} in {records:#?}"))
 }
 
 #[test]
@@ -111,10 +114,19 @@ fn device_pool_and_run_events_come_at_their_levels_with_the_device_name() {
     assert!(!hs.contains(" ?,"), "every algorithm is known: {hs}");
     assert!(find(&got, Target::Device, "command 'show version': ended in")[0].message.ends_with(", ok"));
     // Made in this order, delivered in this order, on this thread, times never going back.
-    let order: Vec<usize> = ["TCP connected", "SSH handshake", "auth method", "prompt found", "opened (", "'show version': started", "'show version': ended", "closed in"]
-        .iter()
-        .map(|t| index(&got, t))
-        .collect();
+    let order: Vec<usize> = [
+        "TCP connected",
+        "SSH handshake",
+        "auth method",
+        "prompt found",
+        "opened (",
+        "'show version': started",
+        "'show version': ended",
+        "closed in",
+    ]
+    .iter()
+    .map(|t| index(&got, t))
+    .collect();
     assert!(order.windows(2).all(|w| w[0] < w[1]), "{order:?}: {got:#?}");
     assert!(got.windows(2).all(|w| w[0].time <= w[1].time));
     assert_eq!(got.iter().map(|r| r.thread).collect::<std::collections::HashSet<_>>().len(), 1);
@@ -143,7 +155,9 @@ fn device_pool_and_run_events_come_at_their_levels_with_the_device_name() {
     let got = stop(&records);
     let created = find(&got, Target::Pool, "created a session for");
     assert_eq!(created.len(), 3, "one before the run, two in it: {got:#?}");
-    assert!(created.iter().all(|r| r.level == Level::Info && r.device.as_deref().is_some_and(|n| n.starts_with("127.0.0.1:"))));
+    assert!(created
+        .iter()
+        .all(|r| r.level == Level::Info && r.device.as_deref().is_some_and(|n| n.starts_with("127.0.0.1:"))));
     let reuse = find(&got, Target::Pool, "reuses an idle session");
     assert_eq!(reuse.len(), 1, "{got:#?}");
     assert_eq!(reuse[0].device.as_deref(), Some(name.as_str()));
@@ -152,7 +166,11 @@ fn device_pool_and_run_events_come_at_their_levels_with_the_device_name() {
     let started = find(&got, Target::Run, "run started: 2 targets, 1 steps, 2 workers");
     let ended = find(&got, Target::Run, "run ended in");
     assert_eq!((started.len(), ended.len()), (1, 1), "{got:#?}");
-    assert!(ended[0].message.contains("hosts 2 ok, 0 failed") && ended[0].message.contains("steps 2 ok"), "{:?}", ended[0]);
+    assert!(
+        ended[0].message.contains("hosts 2 ok, 0 failed") && ended[0].message.contains("steps 2 ok"),
+        "{:?}",
+        ended[0]
+    );
     assert!(got.iter().all(|r| r.level <= Level::Info), "nothing below info: {got:#?}");
 }
 
@@ -299,10 +317,11 @@ fn secret_device() -> SecretDevice {
     let dir = std::env::temp_dir().join(format!("netrig-log-secrets-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
-    let profile = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fakedev/profiles/cisco_ios.toml"))
-        .unwrap()
-        .replace("password = \"admin\"", &format!("password = \"{PASSWORD}\""))
-        .replace("secret = \"enablepass\"", &format!("secret = \"{SECRET}\""));
+    let profile =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fakedev/profiles/cisco_ios.toml"))
+            .unwrap()
+            .replace("password = \"admin\"", &format!("password = \"{PASSWORD}\""))
+            .replace("secret = \"enablepass\"", &format!("secret = \"{SECRET}\""));
     assert!(profile.contains(PASSWORD) && profile.contains(SECRET));
     let profile_path = dir.join("secret_ios.toml");
     std::fs::write(&profile_path, profile).unwrap();
@@ -353,11 +372,19 @@ fn no_password_passphrase_or_secret_reaches_any_level() {
         match level {
             Level::Trace => {
                 // The enable exchange was traced, with the secret redacted.
-                let asked = got.iter().position(|r| r.level == Level::Trace && r.message.starts_with("received") && r.message.contains("Password: "));
+                let asked = got.iter().position(|r| {
+                    r.level == Level::Trace && r.message.starts_with("received") && r.message.contains("Password: ")
+                });
                 let answered = got.iter().position(|r| r.message == "sent 15 bytes: ********\\n");
                 assert!(asked.is_some() && answered.is_some() && asked < answered, "{got:#?}");
-                assert!(got.iter().filter(|r| r.message.starts_with("sent ") && r.message.contains("********")).count() >= 2, "open's enable and the interactive answer");
-                assert!(find(&got, Target::Device, "auth method public key from").iter().any(|r| r.message.ends_with(": accepted")));
+                assert!(
+                    got.iter().filter(|r| r.message.starts_with("sent ") && r.message.contains("********")).count()
+                        >= 2,
+                    "open's enable and the interactive answer"
+                );
+                assert!(find(&got, Target::Device, "auth method public key from")
+                    .iter()
+                    .any(|r| r.message.ends_with(": accepted")));
             }
             Level::Debug => assert!(!find(&got, Target::Device, "auth method public key from").is_empty()),
             Level::Info => assert_eq!(find(&got, Target::Device, "opened (").len(), 2, "{got:#?}"),
@@ -425,23 +452,35 @@ fn c_callback_gets_records_and_replacing_it_drains() {
     // A bad level is refused, with a text naming it.
     for bad in [6u32, 99, u32::MAX] {
         // SAFETY: no pointer is read for a refused level.
-        assert_eq!(unsafe { netrig_set_log_callback(bad, Some(c_collect), std::ptr::null_mut()) }, NETRIG_E_INVALID_ARG);
+        assert_eq!(
+            unsafe { netrig_set_log_callback(bad, Some(c_collect), std::ptr::null_mut()) },
+            NETRIG_E_INVALID_ARG
+        );
         let text = support::abi::last_error();
-        assert!(text.contains("netrig_set_log_callback: min_level") && text.contains("is not a netrig_log_level"), "{text}");
+        assert!(
+            text.contains("netrig_set_log_callback: min_level") && text.contains("is not a netrig_log_level"),
+            "{text}"
+        );
         assert_eq!(netrig_set_log_level(bad), NETRIG_E_INVALID_ARG);
         assert!(support::abi::last_error().starts_with("netrig_set_log_level: level"));
     }
     let seen: Box<Seen> = Box::default();
     let user_data = &*seen as *const _ as *mut c_void;
     // SAFETY: user_data outlives the callback (it is replaced below, before `seen` drops).
-    assert_eq!(unsafe { netrig_set_log_callback(netrig_log_level::NETRIG_LOG_INFO as u32, Some(c_collect), user_data) }, NETRIG_OK);
+    assert_eq!(
+        unsafe { netrig_set_log_callback(netrig_log_level::NETRIG_LOG_INFO as u32, Some(c_collect), user_data) },
+        NETRIG_OK
+    );
     assert_eq!(netrig_get_log_level(), netrig_log_level::NETRIG_LOG_INFO);
     let dev = Device::open(&options(d, "cisco_ios")).unwrap();
     assert_eq!(netrig_set_log_level(netrig_log_level::NETRIG_LOG_DEBUG as u32), NETRIG_OK);
     dev.send_command("show clock", None).unwrap();
     assert_eq!(netrig_log_flush(10_000), NETRIG_OK);
     // SAFETY: clearing reads no pointer.
-    assert_eq!(unsafe { netrig_set_log_callback(netrig_log_level::NETRIG_LOG_OFF as u32, None, std::ptr::null_mut()) }, NETRIG_OK);
+    assert_eq!(
+        unsafe { netrig_set_log_callback(netrig_log_level::NETRIG_LOG_OFF as u32, None, std::ptr::null_mut()) },
+        NETRIG_OK
+    );
     dev.send_command("show clock", None).unwrap();
     let got = std::mem::take(&mut *seen.lock().unwrap());
     drop(seen);

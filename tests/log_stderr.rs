@@ -63,7 +63,12 @@ fn main() {
     let (devices, lines) = run(Some("debug"));
     assert!(lines.iter().all(|l| line.is_match(l)), "every line in the format: {lines:#?}");
     for d in &devices {
-        for (level, text) in [("DEBUG", "TCP connected to"), ("INFO", "opened (cisco_ios"), ("DEBUG", "command 'show clock': ended in"), ("INFO", "closed in")] {
+        for (level, text) in [
+            ("DEBUG", "TCP connected to"),
+            ("INFO", "opened (cisco_ios"),
+            ("DEBUG", "command 'show clock': ended in"),
+            ("INFO", "closed in"),
+        ] {
             let want = format!(" {level} netrig::device {d}: {text}");
             assert_eq!(lines.iter().filter(|l| l.contains(&want)).count(), 1, "{want:?} once in {lines:#?}");
         }
@@ -85,5 +90,7 @@ fn main() {
 
     let (_, lines) = run(None);
     assert!(lines.is_empty(), "unset: nothing on stderr: {lines:#?}");
-    println!("log_stderr: NETRIG_LOG=debug gave {debug_lines} lines in the format; Info, a wrong value and unset checked");
+    println!(
+        "log_stderr: NETRIG_LOG=debug gave {debug_lines} lines in the format; Info, a wrong value and unset checked"
+    );
 }

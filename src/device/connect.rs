@@ -9,11 +9,11 @@ use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
 
+use super::ms;
 use super::ssh_text::words;
 use super::{Auth, Conn, DeviceOptions, HostKeyPolicy};
 use crate::error::{Error, Result};
 use crate::log::{Level, Target};
-use super::ms;
 
 /// OpenSSH's SHA-256 fingerprint of a host key ("SHA256:" and unpadded base64).
 pub(crate) fn fingerprint(key: &[u8]) -> String {
@@ -129,7 +129,8 @@ fn check_host_key(name: &str, session: &ssh2::Session, opts: &DeviceOptions) -> 
     // another writer added in between). The locks are flock(2) locks (std's File::lock), which
     // exclude other open files of the same process too, so threads are covered as well.
     let lookup = |path: &PathBuf, shared_lock: bool| -> Result<Known> {
-        let mut kh = session.known_hosts().map_err(|e| Error::HostKey(format!("{name}: known hosts: {}", words(&e))))?;
+        let mut kh =
+            session.known_hosts().map_err(|e| Error::HostKey(format!("{name}: known hosts: {}", words(&e))))?;
         // Held (with its lock, if asked for) until the file has been read.
         let file = match std::fs::File::open(path) {
             Ok(file) if shared_lock => {
@@ -283,31 +284,45 @@ fn authenticate_inner(name: &str, log_name: &str, session: &ssh2::Session, opts:
         // Many devices offer only keyboard-interactive for passwords; answer it with the password.
         // Password first: asking for the method list costs a round trip (and some servers
         // delay their answer to it) on every open, while keyboard-only devices are rare.
-        Auth::Password(p) => session.userauth_password(user, p).inspect(|_| {
-            crate::log!(Level::Debug, Target::Device, dev, "auth method password as '{user}': accepted");
-        }).or_else(|e| {
-            crate::log!(Level::Debug, Target::Device, dev, "auth method password as '{user}': {}", super::ssh_text::words(&e));
-            // Only a refusal leads to the fallback; a timeout stays a timeout, and the fallback
-            // gets only what is left of the auth timeout.
-            if e.code() != ssh2::ErrorCode::Session(-18) {
-                return Err(e);
-            }
-            session.set_timeout(super::ceil_ms(opts.auth_timeout.saturating_sub(started.elapsed())));
-            match session.auth_methods(user) {
-                Ok(methods) => {
-                    accepts = Some(methods.to_owned());
-                    crate::log!(Level::Debug, Target::Device, dev, "the device accepts: {methods}");
-                    if !methods.contains("password") && methods.contains("keyboard-interactive") {
-                        tried.push_str(", then keyboard-interactive with the password");
-                        crate::log!(Level::Debug, Target::Device, dev, "trying keyboard-interactive with the password");
-                        session.userauth_keyboard_interactive(user, &mut Answer(p))
-                    } else {
-                        Err(e)
-                    }
+        Auth::Password(p) => session
+            .userauth_password(user, p)
+            .inspect(|_| {
+                crate::log!(Level::Debug, Target::Device, dev, "auth method password as '{user}': accepted");
+            })
+            .or_else(|e| {
+                crate::log!(
+                    Level::Debug,
+                    Target::Device,
+                    dev,
+                    "auth method password as '{user}': {}",
+                    super::ssh_text::words(&e)
+                );
+                // Only a refusal leads to the fallback; a timeout stays a timeout, and the fallback
+                // gets only what is left of the auth timeout.
+                if e.code() != ssh2::ErrorCode::Session(-18) {
+                    return Err(e);
                 }
-                Err(_) => Err(e),
-            }
-        }),
+                session.set_timeout(super::ceil_ms(opts.auth_timeout.saturating_sub(started.elapsed())));
+                match session.auth_methods(user) {
+                    Ok(methods) => {
+                        accepts = Some(methods.to_owned());
+                        crate::log!(Level::Debug, Target::Device, dev, "the device accepts: {methods}");
+                        if !methods.contains("password") && methods.contains("keyboard-interactive") {
+                            tried.push_str(", then keyboard-interactive with the password");
+                            crate::log!(
+                                Level::Debug,
+                                Target::Device,
+                                dev,
+                                "trying keyboard-interactive with the password"
+                            );
+                            session.userauth_keyboard_interactive(user, &mut Answer(p))
+                        } else {
+                            Err(e)
+                        }
+                    }
+                    Err(_) => Err(e),
+                }
+            }),
         Auth::Agent => session.userauth_agent(user),
         Auth::KeyboardInteractive(p) => session.userauth_keyboard_interactive(user, &mut Answer(p)),
         Auth::KeyFile { path, passphrase } => session.userauth_pubkey_file(user, None, path, passphrase.as_deref()),

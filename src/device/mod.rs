@@ -204,7 +204,8 @@ impl Device {
             broken: AtomicBool::new(false),
             linked: RwLock::new(None),
         };
-        device.op(format_args!("open"), Some(opts.timeout), false, |conn, _, deadline| device.prepare(conn, deadline))?;
+        device
+            .op(format_args!("open"), Some(opts.timeout), false, |conn, _, deadline| device.prepare(conn, deadline))?;
         Ok(device)
     }
 

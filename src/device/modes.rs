@@ -148,7 +148,9 @@ impl Device {
 
     /// Leaves configuration mode (from any sub-mode). Does nothing when not in it.
     pub fn exit_config_mode(&self, timeout: Option<Duration>) -> Result<()> {
-        self.op(format_args!("exit_config_mode"), timeout, false, |conn, _, deadline| self.exit_config_locked(conn, deadline))
+        self.op(format_args!("exit_config_mode"), timeout, false, |conn, _, deadline| {
+            self.exit_config_locked(conn, deadline)
+        })
     }
 
     fn exit_config_locked(&self, conn: &mut Conn, deadline: Instant) -> Result<()> {

@@ -97,8 +97,9 @@ impl LogCallback {
 }
 
 fn level_arg(n: u32, what: &str) -> Result<Level> {
-    Level::from_number(n)
-        .ok_or_else(|| Error::InvalidArg(format!("{what} {n} is not a netrig_log_level (0 NETRIG_LOG_OFF ..= 5 NETRIG_LOG_TRACE)")))
+    Level::from_number(n).ok_or_else(|| {
+        Error::InvalidArg(format!("{what} {n} is not a netrig_log_level (0 NETRIG_LOG_OFF ..= 5 NETRIG_LOG_TRACE)"))
+    })
 }
 
 /// Sends log records at `min_level` (a netrig_log_level) and above to `callback`. `callback` NULL or
@@ -124,7 +125,11 @@ fn level_arg(n: u32, what: &str) -> Result<Level> {
 /// until a later netrig_set_log_callback (from outside the callback) has returned. Blocking:
 /// while the records queued before the call are delivered. Thread-safety: any thread.
 #[no_mangle]
-pub unsafe extern "C" fn netrig_set_log_callback(min_level: u32, callback: netrig_log_fn, user_data: *mut c_void) -> netrig_status {
+pub unsafe extern "C" fn netrig_set_log_callback(
+    min_level: u32,
+    callback: netrig_log_fn,
+    user_data: *mut c_void,
+) -> netrig_status {
     call("netrig_set_log_callback", || {
         let level = level_arg(min_level, "min_level")?;
         let boxed: Option<log::Callback> = callback.map(|f| {

@@ -14,9 +14,9 @@ mod device;
 mod events;
 mod guard;
 pub mod handle;
-mod log;
 #[cfg(feature = "ssh")]
 mod job;
+mod log;
 #[cfg(feature = "ssh")]
 mod output;
 #[cfg(feature = "ssh")]
@@ -40,9 +40,9 @@ pub use batch::*;
 #[cfg(feature = "ssh")]
 pub use device::*;
 pub use events::*;
-pub use log::*;
 #[cfg(feature = "ssh")]
 pub use job::*;
+pub use log::*;
 #[cfg(feature = "ssh")]
 pub use output::*;
 #[cfg(feature = "ssh")]

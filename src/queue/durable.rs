@@ -203,7 +203,10 @@ impl Durable {
             completed: u64::try_from(completed).unwrap_or(0),
             items,
         };
-        Ok((Durable { journal: Journal::new(path, conn, crate::log::Target::Queue), _registration: registration }, loaded))
+        Ok((
+            Durable { journal: Journal::new(path, conn, crate::log::Target::Queue), _registration: registration },
+            loaded,
+        ))
     }
 
     pub(super) fn path(&self) -> &Path {
