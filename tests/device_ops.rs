@@ -66,11 +66,7 @@ fn modes_enable_config_and_save_on_ios() {
     assert!(err.contains("Invalid input"), "write memory needs enable: {err:?}");
     assert!(matches!(dev.enable(None), Err(Error::Auth(m)) if m.contains("none was given")));
     let out = dev.send_command("show version", None).unwrap();
-    assert!(
-        out.text.starts_with("Cisco IOS Software"),
-        "an unanswered enable leaves the device usable: {:?}",
-        out.text
-    );
+    assert!(out.text.starts_with("Cisco IOS Software"), "an unanswered enable leaves the device usable: {:?}", out.text);
     drop(dev);
 
     let dev = Device::open(&options(d, "cisco_ios")).unwrap();

@@ -168,8 +168,7 @@ mod tests {
 
     #[test]
     fn debug_output_shows_no_secret() {
-        let mut o =
-            DeviceOptions::new("h", 22, "u", Auth::Password("pw-123".into()), Platform::named("cisco_ios").unwrap());
+        let mut o = DeviceOptions::new("h", 22, "u", Auth::Password("pw-123".into()), Platform::named("cisco_ios").unwrap());
         o.secret = Some("enable-456".into());
         let text = format!("{o:?}");
         assert!(!text.contains("pw-123") && !text.contains("enable-456"), "{text}");
