@@ -174,6 +174,7 @@ def device_options(
     config_prompt_pattern: Optional[str] = None,
     terminal: Tuple[int, int] = (511, 24),
     session_log: Optional[PathLike] = None,
+    session_log_timestamps: bool = False,
 ) -> Tuple[ffi.netrig_device_options, list]:
     """Checks ``Device``'s keyword options and builds the C ``netrig_device_options`` for them.
     Returns the struct and the encoded strings it points to: keep the list alive until the C
@@ -236,6 +237,8 @@ def device_options(
     o.config_prompt_pattern = s(config_prompt_pattern, "config_prompt_pattern")
     o.term_cols, o.term_rows = cols, rows
     o.session_log = s(session_log, "session_log")
+    # Each chunk in the session log starts "[<UTC time> <<] " (received) or ">>" (sent).
+    o.session_log_timestamps = 1 if session_log_timestamps else 0
     return o, keep
 
 

@@ -433,7 +433,7 @@ impl Drop for Device {
                 Level::Info,
                 Target::Device,
                 Some(&self.log_name),
-                "closed (dropped), after {:.3} s open",
+                "closed (freed), after {:.3} s open",
                 self.opened.elapsed().as_secs_f64()
             );
         }
