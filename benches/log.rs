@@ -64,7 +64,7 @@ fn rounds(name: &str, rounds: usize, mut batch: impl FnMut() -> f64) {
     println!("  {:<22} {:>8} {:>12} {:>10}", "logging", "batches", "median µs", "vs off");
     for (i, mode) in modes.iter().enumerate() {
         let m = median(&mut samples[i]);
-        println!("  {:<22} {:>8} {:>12.2} {:>10.3}", format!("{mode:?}"), rounds, m, m / off);
+        println!("  {:<22} {:>8} {:>12.4} {:>10.3}", format!("{mode:?}"), rounds, m, m / off);
     }
     println!("  ({} records delivered to the callbacks)", count.load(Ordering::Relaxed));
 }

@@ -778,6 +778,14 @@ typedef struct netrig_subscription_stats {
 } netrig_subscription_stats;
 
 /**
+ * A list of targets and steps to run. Create with `netrig_job_new`, free with
+ * `netrig_job_free`. The zero value `{0}` is never a valid handle.
+ */
+typedef struct netrig_job {
+  uint64_t id;
+} netrig_job;
+
+/**
  * One log record, as the log callback gets it. Every pointer in it is valid only during the
  * callback; copy what you keep.
  */
@@ -815,14 +823,6 @@ typedef struct netrig_log_record {
  * The log callback. See `netrig_set_log_callback` for the thread it runs on and what it may do.
  */
 typedef void (*netrig_log_fn)(void *user_data, const struct netrig_log_record *record);
-
-/**
- * A list of targets and steps to run. Create with `netrig_job_new`, free with
- * `netrig_job_free`. The zero value `{0}` is never a valid handle.
- */
-typedef struct netrig_job {
-  uint64_t id;
-} netrig_job;
 
 /**
  * Limits of a pool. Start from `netrig_pool_options_default(&o, sizeof o)` and change what you
@@ -1826,62 +1826,6 @@ enum netrig_status netrig_change_get(struct netrig_change change, struct netrig_
 enum netrig_status netrig_change_free(struct netrig_change change);
 
 /**
- * Sends log records at `min_level` (a netrig_log_level) and above to `callback`. `callback` NULL or
- * `min_level` NETRIG_LOG_OFF clears the callback; records then go to stderr when the
- * NETRIG_LOG environment variable names a level (error, warn, info, debug, trace), else
- * nowhere. A `min_level` that is not a netrig_log_level is NETRIG_E_INVALID_ARG.
- *
- * The callback runs on one netrig logging thread ("netrig-log"), never on the caller's thread,
- * never on a thread doing I/O for netrig and never under a netrig lock: it gets one record at
- * a time, in the order the records were made. It may call any netrig function, including ones
- * that log (their records are queued behind the current one). It should return promptly: while
- * it runs, records queue up (at most 8192; beyond that they are dropped, and the next record
- * delivered is preceded by a NETRIG_LOG_WARN record "N log records dropped (queue full)"). It
- * must not unwind (no C++ exception, no longjmp) through netrig.
- *
- * Replacing or clearing the callback first delivers every record still queued to the callback
- * that was current when it was made, then returns: after it returns, the old callback is never
- * called again and its `user_data` may be freed. Called from inside the callback it cannot
- * wait for itself: it switches at once and returns without waiting (the old callback may then
- * still get the records queued before the call).
- *
- * Ownership: `user_data` is the caller's, passed back to `callback` untouched; it must stay valid
- * until a later netrig_set_log_callback (from outside the callback) has returned. Blocking:
- * while the records queued before the call are delivered. Thread-safety: any thread.
- */
-enum netrig_status netrig_set_log_callback(uint32_t min_level,
-                                           netrig_log_fn callback,
-                                           void *user_data);
-
-/**
- * Sets the min level of the current log sink (the callback, or stderr). Without a callback,
- * a level other than NETRIG_LOG_OFF sends records to stderr, one line each, as NETRIG_LOG
- * would. A `level` that is not a netrig_log_level is NETRIG_E_INVALID_ARG.
- *
- * Ownership: nothing to own. Blocking: never. Thread-safety: any thread, also from inside the
- * log callback.
- */
-enum netrig_status netrig_set_log_level(uint32_t level);
-
-/**
- * The current min log level (NETRIG_LOG_OFF when nothing is logged). (Named `get` because C
- * does not allow a function named like the type `netrig_log_level`.)
- *
- * Ownership: nothing to own. Blocking: never. Thread-safety: any thread.
- */
-netrig_log_level netrig_get_log_level(void);
-
-/**
- * Waits until every record queued for the log callback before the call has been delivered,
- * up to `timeout_ms` (NETRIG_WAIT_FOREVER: no limit); NETRIG_E_TIMEOUT when some are still
- * queued then. From inside the log callback it returns NETRIG_OK at once (it cannot wait for
- * itself).
- *
- * Ownership: nothing to own. Blocking: up to `timeout_ms`. Thread-safety: any thread.
- */
-enum netrig_status netrig_log_flush(uint32_t timeout_ms);
-
-/**
  * Creates an empty job: add targets (`netrig_job_add_target*`) and steps
  * (`netrig_job_add_command`, ...), then start it with `netrig_run_start`, as often as you like.
  *
@@ -1993,6 +1937,62 @@ enum netrig_status netrig_job_add_get(struct netrig_job job,
                                       const char *local,
                                       uint32_t protocol_,
                                       uint32_t timeout_ms);
+
+/**
+ * Sends log records at `min_level` (a netrig_log_level) and above to `callback`. `callback` NULL or
+ * `min_level` NETRIG_LOG_OFF clears the callback; records then go to stderr when the
+ * NETRIG_LOG environment variable names a level (error, warn, info, debug, trace), else
+ * nowhere. A `min_level` that is not a netrig_log_level is NETRIG_E_INVALID_ARG.
+ *
+ * The callback runs on one netrig logging thread ("netrig-log"), never on the caller's thread,
+ * never on a thread doing I/O for netrig and never under a netrig lock: it gets one record at
+ * a time, in the order the records were made. It may call any netrig function, including ones
+ * that log (their records are queued behind the current one). It should return promptly: while
+ * it runs, records queue up (at most 8192; beyond that they are dropped, and the next record
+ * delivered is preceded by a NETRIG_LOG_WARN record "N log records dropped (queue full)"). It
+ * must not unwind (no C++ exception, no longjmp) through netrig.
+ *
+ * Replacing or clearing the callback first delivers every record still queued to the callback
+ * that was current when it was made, then returns: after it returns, the old callback is never
+ * called again and its `user_data` may be freed. Called from inside the callback it cannot
+ * wait for itself: it switches at once and returns without waiting (the old callback may then
+ * still get the records queued before the call).
+ *
+ * Ownership: `user_data` is the caller's, passed back to `callback` untouched; it must stay valid
+ * until a later netrig_set_log_callback (from outside the callback) has returned. Blocking:
+ * while the records queued before the call are delivered. Thread-safety: any thread.
+ */
+enum netrig_status netrig_set_log_callback(uint32_t min_level,
+                                           netrig_log_fn callback,
+                                           void *user_data);
+
+/**
+ * Sets the min level of the current log sink (the callback, or stderr). Without a callback,
+ * a level other than NETRIG_LOG_OFF sends records to stderr, one line each, as NETRIG_LOG
+ * would. A `level` that is not a netrig_log_level is NETRIG_E_INVALID_ARG.
+ *
+ * Ownership: nothing to own. Blocking: never. Thread-safety: any thread, also from inside the
+ * log callback.
+ */
+enum netrig_status netrig_set_log_level(uint32_t level);
+
+/**
+ * The current min log level (NETRIG_LOG_OFF when nothing is logged). (Named `get` because C
+ * does not allow a function named like the type `netrig_log_level`.)
+ *
+ * Ownership: nothing to own. Blocking: never. Thread-safety: any thread.
+ */
+netrig_log_level netrig_get_log_level(void);
+
+/**
+ * Waits until every record queued for the log callback before the call has been delivered,
+ * up to `timeout_ms` (NETRIG_WAIT_FOREVER: no limit); NETRIG_E_TIMEOUT when some are still
+ * queued then. From inside the log callback it returns NETRIG_OK at once (it cannot wait for
+ * itself).
+ *
+ * Ownership: nothing to own. Blocking: up to `timeout_ms`. Thread-safety: any thread.
+ */
+enum netrig_status netrig_log_flush(uint32_t timeout_ms);
 
 /**
  * The output text (exec: stdout). `*text` points to NUL-terminated bytes inside the result and
