@@ -255,7 +255,14 @@ fn a_full_queue_drops_records_and_says_how_many() {
     for i in 0..n {
         netrig::log!(Level::Info, Target::Queue, None, "r{i}");
     }
+    // While the callback is blocked, a flush gives up at its deadline: in Rust and in C.
+    let err = log::flush(Duration::from_millis(50)).unwrap_err();
+    assert!(matches!(&err, netrig::Error::Timeout(m) if m.contains("records still queued after 50 ms")), "{err}");
+    assert_eq!(netrig::ffi::netrig_log_flush(50), NETRIG_E_TIMEOUT);
+    assert!(support::abi::last_error().starts_with("netrig_log_flush: log flush: "), "{}", support::abi::last_error());
     release_tx.send(()).unwrap();
+    // Room again once the queued records are delivered; the next record made carries the count.
+    log::flush(Duration::from_secs(30)).unwrap();
     netrig::log!(Level::Info, Target::Queue, None, "last");
     log::flush(Duration::from_secs(30)).unwrap();
     log::set_callback(Level::Off, None).unwrap();
