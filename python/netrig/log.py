@@ -18,8 +18,8 @@ The library makes only the records some netrig logger would take: its min level 
 ``getLogger("netrig")`` and its children (``isEnabledFor``, which respects
 ``logging.disable``), re-read at the entry points that create or run things (``Device()`` and
 its commands, ``Pool()``, ``checkout``, ``Runner.run``/``start``, ``Store()``, ``Queue()``,
-their ``open``) and whenever ``sync()`` is called; an unchanged level costs a few dict-cached
-checks. A level lowered elsewhere takes effect at the next such call.
+their ``open``) and whenever ``sync()`` is called; an unchanged level costs one dict-cached
+check. A level lowered elsewhere takes effect at the next such call.
 
 Records arrive on netrig's logging thread ("netrig-log"), one at a time and in order; a handler
 may call netrig (also functions that log) without deadlocking. At interpreter exit the callback
@@ -81,6 +81,12 @@ def sync() -> None:
     """Sets the library's min level from the netrig loggers' levels, when it changed."""
     global _native
     if not installed:
+        return
+    # logging clears every logger's isEnabledFor cache when any level changes (setLevel,
+    # logging.disable); _wanted() always asks "netrig" about TRACE first. So while that answer
+    # is still cached, nothing changed since the last sync: one dict lookup.
+    cache = getattr(_root, "_cache", None)
+    if cache is not None and TRACE in cache and _native is not None:
         return
     want = _wanted()
     if want == _native:

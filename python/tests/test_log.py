@@ -195,3 +195,27 @@ def test_the_session_log_timestamps_option(fleet, tmp_path):
     kinds = [m.group(1) for m in marker.finditer(text)]
     assert "<<" in kinds and ">>" in kinds, text
     assert re.search(r"^\[[^\]]+ >>\] show clock$", text, re.M), text
+
+
+def test_the_native_level_follows_the_netrig_loggers():
+    root, device = logging.getLogger("netrig"), logging.getLogger("netrig.device")
+    old = (root.level, device.level)
+    try:
+        root.setLevel(logging.ERROR)
+        device.setLevel(logging.NOTSET)
+        netrig.Store().close()  # an entry point: re-syncs
+        assert lib.netrig_get_log_level() == ffi.NETRIG_LOG_ERROR
+        device.setLevel(logging.DEBUG)  # a child finer than its parent counts
+        netrig.log.sync()
+        assert lib.netrig_get_log_level() == ffi.NETRIG_LOG_DEBUG
+        device.setLevel(netrig.log.TRACE)
+        netrig.log.sync()
+        assert lib.netrig_get_log_level() == ffi.NETRIG_LOG_TRACE
+        logging.disable(logging.CRITICAL)
+        netrig.log.sync()
+        assert lib.netrig_get_log_level() == ffi.NETRIG_LOG_OFF
+    finally:
+        logging.disable(logging.NOTSET)
+        root.setLevel(old[0])
+        device.setLevel(old[1])
+        netrig.log.sync()
