@@ -348,6 +348,11 @@
 #define NETRIG_DURABLE_POWER_LOSS 1
 
 /**
+ * Records queued for the callback at most; more are dropped and counted.
+ */
+#define QUEUE_LIMIT 8192
+
+/**
  * Status returned by every netrig function that can fail.
  *
  * The numbers are stable: a code is never renumbered or reused. `NETRIG_OK` is 0; every other
@@ -458,6 +463,30 @@ typedef enum netrig_status {
    */
   NETRIG_E_LEASE = 23,
 } netrig_status;
+
+/**
+ * How much a log record matters; as a min level, records at it and above (lower numbers) are
+ * made, and NETRIG_LOG_OFF makes none.
+ */
+enum netrig_log_level
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  NETRIG_LOG_OFF = 0,
+  NETRIG_LOG_ERROR = 1,
+  NETRIG_LOG_WARN = 2,
+  NETRIG_LOG_INFO = 3,
+  NETRIG_LOG_DEBUG = 4,
+  NETRIG_LOG_TRACE = 5,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum netrig_log_level netrig_log_level;
+#else
+typedef uint32_t netrig_log_level;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
 
 /**
  * The type of a stored value.
@@ -639,6 +668,12 @@ typedef struct netrig_device_options {
    * Append a transcript of the session to this file; passwords and secrets are redacted.
    */
   const char *session_log;
+  /**
+   * Non-zero: start every chunk written to the session log with its UTC time and direction,
+   * on a line of its own: `[2026-12-04T18:40:01.123456Z <<] ` for bytes received, `>>` for
+   * bytes sent, `--` for netrig's notes. 0 (the default): the plain transcript.
+   */
+  uint8_t session_log_timestamps;
 } netrig_device_options;
 
 /**
@@ -749,6 +784,45 @@ typedef struct netrig_subscription_stats {
 typedef struct netrig_job {
   uint64_t id;
 } netrig_job;
+
+/**
+ * One log record, as the log callback gets it. Every pointer in it is valid only during the
+ * callback; copy what you keep.
+ */
+typedef struct netrig_log_record {
+  /**
+   * `sizeof` the record this library fills; fields are only ever added at the end, so read a
+   * field only when `struct_size` covers it.
+   */
+  size_t struct_size;
+  netrig_log_level level;
+  /**
+   * "device", "pool", "run", "store" or "queue".
+   */
+  const char *target;
+  /**
+   * The device the record is about ("127.0.0.1:2201"), or NULL when none applies.
+   */
+  const char *device;
+  /**
+   * UTF-8, NUL-terminated, without a trailing newline.
+   */
+  const char *message;
+  /**
+   * When the record was made, in microseconds since the Unix epoch (UTC).
+   */
+  uint64_t unix_time_us;
+  /**
+   * A number for the thread that made the record: the same for every record of one thread,
+   * different between threads, never 0.
+   */
+  uint64_t thread_id;
+} netrig_log_record;
+
+/**
+ * The log callback. See `netrig_set_log_callback` for the thread it runs on and what it may do.
+ */
+typedef void (*netrig_log_fn)(void *user_data, const struct netrig_log_record *record);
 
 /**
  * Limits of a pool. Start from `netrig_pool_options_default(&o, sizeof o)` and change what you
@@ -1873,6 +1947,62 @@ enum netrig_status netrig_job_add_get(struct netrig_job job,
                                       const char *local,
                                       uint32_t protocol_,
                                       uint32_t timeout_ms);
+
+/**
+ * Sends log records at `min_level` (a netrig_log_level) and above to `callback`. `callback` NULL or
+ * `min_level` NETRIG_LOG_OFF clears the callback; records then go to stderr when the
+ * NETRIG_LOG environment variable names a level (error, warn, info, debug, trace), else
+ * nowhere. A `min_level` that is not a netrig_log_level is NETRIG_E_INVALID_ARG.
+ *
+ * The callback runs on one netrig logging thread ("netrig-log"), never on the caller's thread,
+ * never on a thread doing I/O for netrig and never under a netrig lock: it gets one record at
+ * a time, in the order the records were made. It may call any netrig function, including ones
+ * that log (their records are queued behind the current one). It should return promptly: while
+ * it runs, records queue up (at most 8192; beyond that they are dropped, and the next record
+ * delivered is preceded by a NETRIG_LOG_WARN record "N log records dropped (queue full)"). It
+ * must not unwind (no C++ exception, no longjmp) through netrig.
+ *
+ * Replacing or clearing the callback first delivers every record still queued to the callback
+ * that was current when it was made, then returns: after it returns, the old callback is never
+ * called again and its `user_data` may be freed. Called from inside the callback it cannot
+ * wait for itself: it switches at once and returns without waiting (the old callback may then
+ * still get the records queued before the call).
+ *
+ * Ownership: `user_data` is the caller's, passed back to `callback` untouched; it must stay valid
+ * until a later netrig_set_log_callback (from outside the callback) has returned. Blocking:
+ * while the records queued before the call are delivered. Thread-safety: any thread.
+ */
+enum netrig_status netrig_set_log_callback(uint32_t min_level,
+                                           netrig_log_fn callback,
+                                           void *user_data);
+
+/**
+ * Sets the min level of the current log sink (the callback, or stderr). Without a callback,
+ * a level other than NETRIG_LOG_OFF sends records to stderr, one line each, as NETRIG_LOG
+ * would. A `level` that is not a netrig_log_level is NETRIG_E_INVALID_ARG.
+ *
+ * Ownership: nothing to own. Blocking: never. Thread-safety: any thread, also from inside the
+ * log callback.
+ */
+enum netrig_status netrig_set_log_level(uint32_t level);
+
+/**
+ * The current min log level (NETRIG_LOG_OFF when nothing is logged). (Named `get` because C
+ * does not allow a function named like the type `netrig_log_level`.)
+ *
+ * Ownership: nothing to own. Blocking: never. Thread-safety: any thread.
+ */
+netrig_log_level netrig_get_log_level(void);
+
+/**
+ * Waits until every record queued for the log callback before the call has been delivered,
+ * up to `timeout_ms` (NETRIG_WAIT_FOREVER: no limit); NETRIG_E_TIMEOUT when some are still
+ * queued then. From inside the log callback it returns NETRIG_OK at once (it cannot wait for
+ * itself).
+ *
+ * Ownership: nothing to own. Blocking: up to `timeout_ms`. Thread-safety: any thread.
+ */
+enum netrig_status netrig_log_flush(uint32_t timeout_ms);
 
 /**
  * The output text (exec: stdout). `*text` points to NUL-terminated bytes inside the result and

@@ -37,6 +37,8 @@ pub enum Durability {
 /// One change to write, in the order appended.
 pub(crate) trait Record: Send {
     fn write(&self, tx: &Transaction<'_>) -> rusqlite::Result<()>;
+    /// About how many bytes of keys, values and payloads it writes (for trace records).
+    fn size(&self) -> usize;
 }
 
 struct Pending<R> {
@@ -55,6 +57,8 @@ pub(crate) struct Journal<R> {
     /// The connection. Held by the leader across its commit; the only threads that wait for it
     /// are other durable writers, which are waiting for that very commit.
     disk: Mutex<Connection>,
+    /// Whose journal this is, for log records (store or queue).
+    target: crate::log::Target,
 }
 
 impl<R> std::fmt::Debug for Journal<R> {
@@ -82,8 +86,9 @@ pub(crate) fn io(path: &Path, step: &str, e: impl std::fmt::Display) -> Error {
 
 impl<R: Record> Journal<R> {
     /// Wraps a connection that the owner has already set up and loaded from.
-    pub(crate) fn new(path: &Path, conn: Connection) -> Journal<R> {
+    pub(crate) fn new(path: &Path, conn: Connection, target: crate::log::Target) -> Journal<R> {
         Journal {
+            target,
             path: path.to_owned(),
             pending: Mutex::new(Pending { records: Vec::new(), appended: 0, durable: 0, failed: None }),
             disk: Mutex::new(conn),
@@ -122,11 +127,26 @@ impl<R: Record> Journal<R> {
             let mut p = self.pending.lock();
             (std::mem::take(&mut p.records), p.appended)
         };
+        let started = std::time::Instant::now();
         let result = commit(&mut conn, &records);
         let mut p = self.pending.lock();
         match result {
             Ok(()) => {
                 p.durable = upto;
+                drop(p);
+                drop(conn);
+                if crate::log::enabled(crate::log::Level::Trace) && !records.is_empty() {
+                    let bytes: usize = records.iter().map(Record::size).sum();
+                    crate::log!(
+                        crate::log::Level::Trace,
+                        self.target,
+                        None,
+                        "durable commit to {}: {} records, {bytes} bytes, {:.3} ms",
+                        self.path.display(),
+                        records.len(),
+                        started.elapsed().as_secs_f64() * 1000.0
+                    );
+                }
                 Ok(())
             }
             Err(e) => {

@@ -12,6 +12,8 @@ pub mod ffi;
 #[cfg(feature = "durable")]
 pub mod journal;
 mod json;
+#[macro_use]
+pub mod log;
 mod mem;
 #[cfg(feature = "ssh")]
 pub mod pool;

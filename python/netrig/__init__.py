@@ -43,6 +43,7 @@ from .store import NEVER, Batch, Snapshot, SnapshotEntry, Store
 from .events import Change, Subscription, SubscriptionStats
 from .state import ServiceState, TestState
 from .queue import Item, Queue, QueueCounts
+from . import log  # netrig's records into logging.getLogger("netrig.<target>"); see netrig.log
 
 __version__ = version()
 

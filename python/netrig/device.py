@@ -97,6 +97,7 @@ class DeviceOptions(_DeviceTarget, total=False):
     config_prompt_pattern: Optional[str]
     terminal: Tuple[int, int]
     session_log: Optional[PathLike]
+    session_log_timestamps: bool
 
 
 Progress = Callable[[int, int], Optional[bool]]
@@ -217,6 +218,7 @@ def device_options(
     config_prompt_pattern: Optional[str] = None,
     terminal: Tuple[int, int] = (511, 24),
     session_log: Optional[PathLike] = None,
+    session_log_timestamps: bool = False,
 ) -> Tuple[ffi.netrig_device_options, list[Optional[bytes]]]:
     """Checks ``Device``'s keyword options and builds the C ``netrig_device_options`` for them.
     Returns the struct and the encoded strings it points to: keep the list alive until the C
@@ -279,6 +281,8 @@ def device_options(
     o.config_prompt_pattern = s(config_prompt_pattern, "config_prompt_pattern")
     o.term_cols, o.term_rows = cols, rows
     o.session_log = s(session_log, "session_log")
+    # Each chunk in the session log starts "[<UTC time> <<] " (received) or ">>" (sent).
+    o.session_log_timestamps = 1 if session_log_timestamps else 0
     return o, keep
 
 
@@ -310,7 +314,8 @@ class Device(OwnedHandle):
       ``timeout`` (each operation's default deadline; it also bounds the session preparation),
       ``keepalive`` (interval while an operation waits; 0 or None for none).
     * ``terminal``: the PTY size, (columns, rows). ``session_log``: a file the transcript is
-      appended to, with passwords and secrets redacted.
+      appended to, with passwords and secrets redacted; ``session_log_timestamps=True`` starts
+      each chunk with its UTC time and direction (``[...Z <<]`` received, ``>>`` sent).
 
     Open failures: ``ConnectError``, ``NetrigTimeoutError``, ``HostKeyError``, ``AuthError``
     (also a refused enable secret), ``InvalidArgError`` (a ``ValueError``) for bad options.
@@ -349,6 +354,7 @@ class Device(OwnedHandle):
         config_prompt_pattern: Optional[str] = None,
         terminal: Tuple[int, int] = (511, 24),
         session_log: Optional[PathLike] = None,
+        session_log_timestamps: bool = False,
     ) -> None:
         # The options are spelled out (and kept equal to device_options' and DeviceOptions' by
         # python/tests/test_typing.py) so that mypy and IDEs see them.
@@ -381,6 +387,7 @@ class Device(OwnedHandle):
             config_prompt_pattern=config_prompt_pattern,
             terminal=terminal,
             session_log=session_log,
+            session_log_timestamps=session_log_timestamps,
         )
         handle = ffi.netrig_device()
         status = lib.netrig_device_open(byref(o), byref(handle))

@@ -84,6 +84,8 @@ __all__ = [
     "netrig_item",
     "netrig_queue_options",
     "netrig_queue_counts",
+    "netrig_log_record",
+    "netrig_log_fn",
 ]
 
 # The ABI major this package is written for; the shared library's SONAME carries it.
@@ -373,6 +375,7 @@ class netrig_device_options(Structure):
         ("term_cols", c_uint32),
         ("term_rows", c_uint32),
         ("session_log", c_char_p),
+        ("session_log_timestamps", c_uint8),
     ]
 
 
@@ -477,6 +480,33 @@ class netrig_change_view(Structure):
 # void (*)(const netrig_change_view *change, void *user_data). Runs on the subscription's
 # "netrig-events" dispatcher thread; ctypes takes the GIL for the Python function.
 netrig_change_fn = CFUNCTYPE(None, POINTER(netrig_change_view), c_void_p)
+
+
+# netrig_log_level: the min level of netrig_set_log_callback / netrig_set_log_level.
+NETRIG_LOG_OFF = 0
+NETRIG_LOG_ERROR = 1
+NETRIG_LOG_WARN = 2
+NETRIG_LOG_INFO = 3
+NETRIG_LOG_DEBUG = 4
+NETRIG_LOG_TRACE = 5
+
+
+class netrig_log_record(Structure):
+    # Filled by the library; its strings are valid during the callback only.
+    _fields_ = [
+        ("struct_size", c_size_t),
+        ("level", c_uint32),
+        ("target", c_char_p),
+        ("device", c_char_p),  # None when no device applies
+        ("message", c_char_p),
+        ("unix_time_us", c_uint64),
+        ("thread_id", c_uint64),
+    ]
+
+
+# void (*)(void *user_data, const netrig_log_record *record). Runs on the one "netrig-log"
+# thread; ctypes takes the GIL for the Python function. A NULL pointer is netrig_log_fn().
+netrig_log_fn = CFUNCTYPE(None, c_void_p, POINTER(netrig_log_record))
 
 
 class netrig_subscription_stats(Structure):
@@ -738,6 +768,12 @@ _PROTOTYPES: dict[str, tuple[object, list[object]]] = {
     "netrig_run_step_output": (_S, [netrig_run, c_size_t, c_size_t, _P(netrig_output)]),
     "netrig_run_error": (_S, [netrig_run, c_size_t, c_int64, c_char_p, c_size_t, _P(c_size_t)]),
     "netrig_run_json": (_S, [netrig_run, _P(netrig_output)]),
+    # the log. netrig_set_log_callback and netrig_log_flush wait for delivery with the GIL
+    # released (CDLL), so the logging thread can take it.
+    "netrig_set_log_callback": (_S, [c_uint32, netrig_log_fn, c_void_p]),
+    "netrig_set_log_level": (_S, [c_uint32]),
+    "netrig_get_log_level": (c_uint32, []),
+    "netrig_log_flush": (_S, [c_uint32]),
 }
 
 for _name, (_restype, _argtypes) in _PROTOTYPES.items():

@@ -151,6 +151,7 @@ class Pool(OwnedHandle):
         config_prompt_pattern: Optional[str] = None,
         terminal: Tuple[int, int] = (511, 24),
         session_log: Optional[PathLike] = None,
+        session_log_timestamps: bool = False,
     ) -> Device:
         """Lends a session to `host` (the keyword options of ``netrig.Device``, except that
         `timeout` here is the wait for the session, so a new one gets the default operation
@@ -182,6 +183,7 @@ class Pool(OwnedHandle):
             config_prompt_pattern=config_prompt_pattern,
             terminal=terminal,
             session_log=session_log,
+            session_log_timestamps=session_log_timestamps,
         )
         handle = ffi.netrig_device()
         status = lib.netrig_pool_checkout(self.handle, byref(o), _op_ms(timeout), byref(handle))

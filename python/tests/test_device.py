@@ -703,5 +703,6 @@ def test_raw_device_calls_check_their_arguments(ios):
     )
     # x86-64 / aarch64 LP64 layout of the header's struct (checked with offsetof in C).
     o = ffi.netrig_device_options
-    assert ctypes.sizeof(o) == 192 and o.struct_size.offset == 0
+    assert ctypes.sizeof(o) == 200 and o.struct_size.offset == 0
     assert (o.use_agent.offset, o.term_cols.offset, o.session_log.offset) == (64, 176, 184)
+    assert o.session_log_timestamps.offset == 192

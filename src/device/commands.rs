@@ -49,7 +49,7 @@ impl Device {
         timeout: Option<Duration>,
         nowait: bool,
     ) -> Result<Output> {
-        self.op(timeout, nowait, |conn, start, deadline| {
+        self.op(format_args!("command '{command}'"), timeout, nowait, |conn, start, deadline| {
             self.send_line(conn, deadline, command)?;
             let raw = match expect {
                 None => self.read_prompt(conn, deadline, &format!("the prompt after '{command}'"))?,
@@ -73,7 +73,7 @@ impl Device {
     /// Sends one command and reads until the device has been quiet for `quiet` (for output that
     /// ends without a prompt). The deadline still bounds the whole operation.
     pub fn send_command_timing(&self, command: &str, quiet: Duration, timeout: Option<Duration>) -> Result<Output> {
-        self.op(timeout, false, |conn, start, deadline| {
+        self.op(format_args!("command (timing) '{command}'"), timeout, false, |conn, start, deadline| {
             self.send_line(conn, deadline, command)?;
             let what = format!("a quiet period of {} ms after '{command}'", quiet.as_millis());
             let raw = self.read_until(conn, deadline, &what, |_, _| Done::IfQuiet(quiet))?;
@@ -90,7 +90,7 @@ impl Device {
             .iter()
             .map(|(_, e)| if e.is_empty() { Ok(None) } else { pattern("expect pattern", e).map(Some) })
             .collect::<Result<Vec<_>>>()?;
-        self.op(timeout, false, |conn, start, deadline| {
+        self.op(format_args!("interactive ({} steps)", steps.len()), timeout, false, |conn, start, deadline| {
             let mut transcript = Vec::new();
             let mut previous = conn.prompt.clone();
             for ((send, _), expect) in steps.iter().zip(&patterns) {

@@ -9,9 +9,11 @@ use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
 
+use super::ms;
 use super::ssh_text::words;
 use super::{Auth, Conn, DeviceOptions, HostKeyPolicy};
 use crate::error::{Error, Result};
+use crate::log::{Level, Target};
 
 /// OpenSSH's SHA-256 fingerprint of a host key ("SHA256:" and unpadded base64).
 pub(crate) fn fingerprint(key: &[u8]) -> String {
@@ -27,7 +29,8 @@ pub(crate) fn fingerprint(key: &[u8]) -> String {
     out
 }
 
-pub(crate) fn connect(name: &str, opts: &DeviceOptions) -> Result<Conn> {
+pub(crate) fn connect(name: &str, log_name: &str, opts: &DeviceOptions) -> Result<Conn> {
+    let dev = Some(log_name);
     let addr = (opts.host.as_str(), opts.port)
         .to_socket_addrs()
         .map_err(|e| Error::Connect(format!("{name}: cannot resolve: {e}")))?
@@ -45,6 +48,8 @@ pub(crate) fn connect(name: &str, opts: &DeviceOptions) -> Result<Conn> {
         }
     })?;
     let _ = tcp.set_nodelay(true);
+    crate::log!(Level::Debug, Target::Device, dev, "TCP connected to {addr} in {:.1} ms", ms(start.elapsed()));
+    let step = Instant::now();
     let tcp = Arc::new(tcp);
     let mut session = ssh2::Session::new()
         .map_err(|e| Error::Connect(format!("{name}: cannot start an SSH session: {}", super::ssh_text::words(&e))))?;
@@ -57,9 +62,27 @@ pub(crate) fn connect(name: &str, opts: &DeviceOptions) -> Result<Conn> {
         }
         _ => Error::Connect(format!("{name}: SSH handshake failed: {}", super::ssh_text::words(&e))),
     })?;
+    if crate::log::enabled(Level::Debug) {
+        let m = |t| session.methods(t).unwrap_or("?").to_owned();
+        use ssh2::MethodType as M;
+        crate::log!(
+            Level::Debug,
+            Target::Device,
+            dev,
+            "SSH handshake done in {:.1} ms: kex {}, host key {}, cipher {} / {}, mac {} / {} (client to server / server to client)",
+            ms(step.elapsed()),
+            m(M::Kex),
+            m(M::HostKey),
+            m(M::CryptCs),
+            m(M::CryptSc),
+            m(M::MacCs),
+            m(M::MacSc)
+        );
+    }
     check_host_key(name, &session, opts)?;
+    crate::log!(Level::Debug, Target::Device, dev, "host key accepted ({})", policy_words(&opts.host_key));
     session.set_timeout(super::ceil_ms(opts.auth_timeout));
-    authenticate(name, &session, opts)?;
+    authenticate(name, log_name, &session, opts)?;
     if let Some(every) = opts.keepalive {
         session.set_keepalive(false, every.as_secs().max(1) as u32);
     }
@@ -71,7 +94,18 @@ pub(crate) fn connect(name: &str, opts: &DeviceOptions) -> Result<Conn> {
         .request_pty("vt100", None, Some((cols, rows, 0, 0)))
         .and_then(|_| channel.shell())
         .map_err(|e| Error::Connect(format!("{name}: starting the shell failed: {}", super::ssh_text::words(&e))))?;
+    crate::log!(Level::Debug, Target::Device, dev, "shell started (PTY {cols}x{rows})");
     Ok(Conn::new(session, channel, tcp))
+}
+
+/// The host key policy in words, for log records.
+fn policy_words(policy: &HostKeyPolicy) -> String {
+    match policy {
+        HostKeyPolicy::Strict(p) => format!("strict, known in {}", p.display()),
+        HostKeyPolicy::Pinned(f) => format!("pinned {f}"),
+        HostKeyPolicy::AcceptNew(p) => format!("accept-new, {}", p.display()),
+        HostKeyPolicy::InsecureAcceptAny => "insecure: any key accepted".into(),
+    }
 }
 
 /// The socket as libssh2 gets it, shared with the device (which shuts it down when dropped)
@@ -95,7 +129,8 @@ fn check_host_key(name: &str, session: &ssh2::Session, opts: &DeviceOptions) -> 
     // another writer added in between). The locks are flock(2) locks (std's File::lock), which
     // exclude other open files of the same process too, so threads are covered as well.
     let lookup = |path: &PathBuf, shared_lock: bool| -> Result<Known> {
-        let mut kh = session.known_hosts().map_err(|e| Error::HostKey(format!("{name}: known hosts: {}", words(&e))))?;
+        let mut kh =
+            session.known_hosts().map_err(|e| Error::HostKey(format!("{name}: known hosts: {}", words(&e))))?;
         // Held (with its lock, if asked for) until the file has been read.
         let file = match std::fs::File::open(path) {
             Ok(file) if shared_lock => {
@@ -228,7 +263,18 @@ impl ssh2::KeyboardInteractivePrompt for Answer<'_> {
     }
 }
 
-fn authenticate(name: &str, session: &ssh2::Session, opts: &DeviceOptions) -> Result<()> {
+fn authenticate(name: &str, log_name: &str, session: &ssh2::Session, opts: &DeviceOptions) -> Result<()> {
+    let result = authenticate_inner(name, log_name, session, opts);
+    let answer = match &result {
+        Ok(()) => "accepted".to_owned(),
+        Err(e) => format!("{}: {e}", e.status().name().to_string_lossy()),
+    };
+    crate::log!(Level::Debug, Target::Device, Some(log_name), "authentication as '{}': {answer}", opts.username);
+    result
+}
+
+fn authenticate_inner(name: &str, log_name: &str, session: &ssh2::Session, opts: &DeviceOptions) -> Result<()> {
+    let dev = Some(log_name);
     let started = Instant::now();
     let user = opts.username.as_str();
     let mut tried = method(&opts.auth);
@@ -238,26 +284,45 @@ fn authenticate(name: &str, session: &ssh2::Session, opts: &DeviceOptions) -> Re
         // Many devices offer only keyboard-interactive for passwords; answer it with the password.
         // Password first: asking for the method list costs a round trip (and some servers
         // delay their answer to it) on every open, while keyboard-only devices are rare.
-        Auth::Password(p) => session.userauth_password(user, p).or_else(|e| {
-            // Only a refusal leads to the fallback; a timeout stays a timeout, and the fallback
-            // gets only what is left of the auth timeout.
-            if e.code() != ssh2::ErrorCode::Session(-18) {
-                return Err(e);
-            }
-            session.set_timeout(super::ceil_ms(opts.auth_timeout.saturating_sub(started.elapsed())));
-            match session.auth_methods(user) {
-                Ok(methods) => {
-                    accepts = Some(methods.to_owned());
-                    if !methods.contains("password") && methods.contains("keyboard-interactive") {
-                        tried.push_str(", then keyboard-interactive with the password");
-                        session.userauth_keyboard_interactive(user, &mut Answer(p))
-                    } else {
-                        Err(e)
-                    }
+        Auth::Password(p) => session
+            .userauth_password(user, p)
+            .inspect(|_| {
+                crate::log!(Level::Debug, Target::Device, dev, "auth method password as '{user}': accepted");
+            })
+            .or_else(|e| {
+                crate::log!(
+                    Level::Debug,
+                    Target::Device,
+                    dev,
+                    "auth method password as '{user}': {}",
+                    super::ssh_text::words(&e)
+                );
+                // Only a refusal leads to the fallback; a timeout stays a timeout, and the fallback
+                // gets only what is left of the auth timeout.
+                if e.code() != ssh2::ErrorCode::Session(-18) {
+                    return Err(e);
                 }
-                Err(_) => Err(e),
-            }
-        }),
+                session.set_timeout(super::ceil_ms(opts.auth_timeout.saturating_sub(started.elapsed())));
+                match session.auth_methods(user) {
+                    Ok(methods) => {
+                        accepts = Some(methods.to_owned());
+                        crate::log!(Level::Debug, Target::Device, dev, "the device accepts: {methods}");
+                        if !methods.contains("password") && methods.contains("keyboard-interactive") {
+                            tried.push_str(", then keyboard-interactive with the password");
+                            crate::log!(
+                                Level::Debug,
+                                Target::Device,
+                                dev,
+                                "trying keyboard-interactive with the password"
+                            );
+                            session.userauth_keyboard_interactive(user, &mut Answer(p))
+                        } else {
+                            Err(e)
+                        }
+                    }
+                    Err(_) => Err(e),
+                }
+            }),
         Auth::Agent => session.userauth_agent(user),
         Auth::KeyboardInteractive(p) => session.userauth_keyboard_interactive(user, &mut Answer(p)),
         Auth::KeyFile { path, passphrase } => session.userauth_pubkey_file(user, None, path, passphrase.as_deref()),
@@ -265,6 +330,13 @@ fn authenticate(name: &str, session: &ssh2::Session, opts: &DeviceOptions) -> Re
             session.userauth_pubkey_memory(user, None, private_key, passphrase.as_deref())
         }
     };
+    if !matches!(opts.auth, Auth::Password(_)) {
+        let answer = match &result {
+            Ok(()) => "accepted".to_owned(),
+            Err(e) => super::ssh_text::words(e),
+        };
+        crate::log!(Level::Debug, Target::Device, dev, "auth method {tried} as '{user}': {answer}");
+    }
     match result {
         Ok(()) if session.authenticated() => Ok(()),
         Ok(()) => Err(Error::Auth(format!(

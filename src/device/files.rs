@@ -38,11 +38,9 @@ impl Device {
     /// Runs `command` on its own channel without a PTY (for Linux targets) and returns stdout,
     /// stderr and the exit status separately.
     pub fn exec(&self, command: &str, timeout: Option<Duration>) -> Result<ExecOutput> {
-        self.op(timeout, false, |conn, start, deadline| {
+        self.op(format_args!("exec '{command}'"), timeout, false, |conn, start, deadline| {
             let what = format!("exec '{command}'");
-            if let Some(log) = &mut conn.log {
-                log.write(format!("\n[exec] {command}\n").as_bytes(), false);
-            }
+            conn.log.record(super::log::Dir::Note, format!("\n[exec] {command}\n").as_bytes(), false);
             let mut ch = self.ssh(conn, deadline, &what, |s| s.channel_session())?;
             self.ssh(conn, deadline, &what, |_| ch.exec(command))?;
             let result = self.exec_read(conn, &mut ch, deadline, &what);
@@ -61,11 +59,9 @@ impl Device {
             conn.session.set_blocking(true);
             self.ssh(conn, deadline, &what, |_| ch.wait_close())?;
             let exit_status = ch.exit_status().unwrap_or(-1);
-            if let Some(log) = &mut conn.log {
-                log.write(&stdout, false);
-                log.write(&stderr, false);
-                log.write(format!("[exit status {exit_status}]\n").as_bytes(), false);
-            }
+            conn.log.record(super::log::Dir::In, &stdout, false);
+            conn.log.record(super::log::Dir::In, &stderr, false);
+            conn.log.record(super::log::Dir::Note, format!("[exit status {exit_status}]\n").as_bytes(), false);
             Ok(ExecOutput { stdout, stderr, exit_status, elapsed: start.elapsed() })
         })
     }
@@ -123,7 +119,7 @@ impl Device {
         let what = format!("put {} -> {remote}", local.display());
         let mut src = File::open(local).map_err(|e| Error::Io(format!("{}: {what}: {e}", self.name)))?;
         let total = src.metadata().map_err(|e| Error::Io(format!("{}: {what}: {e}", self.name)))?.len();
-        self.op(timeout, false, |conn, start, deadline| {
+        self.op(format_args!("{what} ({protocol:?}, {total} bytes)"), timeout, false, |conn, start, deadline| {
             let mut sink: Box<Sink<'_>> = match protocol {
                 Protocol::Sftp => {
                     let sftp = self.ssh(conn, deadline, &what, |s| s.sftp())?;
@@ -191,7 +187,7 @@ impl Device {
         let part = PathBuf::from(format!("{}.part", local.display()));
         let mut dst =
             File::create(&part).map_err(|e| Error::Io(format!("{}: {what}: {}: {e}", self.name, part.display())))?;
-        let result = self.op(timeout, false, |conn, start, deadline| {
+        let result = self.op(format_args!("{what} ({protocol:?})"), timeout, false, |conn, start, deadline| {
             let (mut source, total, mut scp): (Box<dyn Read>, u64, Option<ssh2::Channel>) = match protocol {
                 Protocol::Sftp => {
                     let sftp = self.ssh(conn, deadline, &what, |s| s.sftp())?;

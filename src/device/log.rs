@@ -11,40 +11,35 @@ use std::path::Path;
 use zeroize::Zeroizing;
 
 use crate::error::{Error, Result};
+use crate::log::{Level, Target};
 
 /// What a secret looks like in the log.
 pub const REDACTED: &str = "********";
 
-pub(crate) struct SessionLog {
-    file: BufWriter<File>,
+/// The known secrets of a session, and how text looks with them taken out: the one redaction
+/// both the session log and the library's trace records use.
+#[derive(Default)]
+pub(crate) struct Redactor {
     secrets: Vec<Zeroizing<String>>,
 }
 
-impl SessionLog {
-    /// Opens (appends to) the log at `path`.
-    pub fn open(name: &str, path: &Path, secrets: Vec<Zeroizing<String>>) -> Result<SessionLog> {
-        let file = OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(path)
-            .map_err(|e| Error::Io(format!("{name}: session log {}: {e}", path.display())))?;
-        let secrets = secrets.into_iter().filter(|s| !s.is_empty()).collect();
-        Ok(SessionLog { file: BufWriter::new(file), secrets })
+impl Redactor {
+    pub fn new(secrets: Vec<Zeroizing<String>>) -> Redactor {
+        Redactor { secrets: secrets.into_iter().filter(|s| !s.is_empty()).collect() }
     }
 
-    /// Logs bytes received from or sent to the device. `secret` marks bytes that are a secret
-    /// as a whole (they are replaced, line ending kept).
-    pub fn write(&mut self, bytes: &[u8], secret: bool) {
-        let result = if secret {
+    /// The bytes as a log may show them. `secret` marks bytes that are a secret as a whole
+    /// (they become [`REDACTED`], line ending kept); otherwise every known secret in them is
+    /// replaced.
+    pub fn shown(&self, bytes: &[u8], secret: bool) -> Vec<u8> {
+        if secret {
             let ending = bytes.iter().rev().take_while(|&&b| b == b'\n' || b == b'\r').count();
-            self.file.write_all(REDACTED.as_bytes()).and_then(|_| self.file.write_all(&bytes[bytes.len() - ending..]))
+            let mut out = REDACTED.as_bytes().to_vec();
+            out.extend_from_slice(&bytes[bytes.len() - ending..]);
+            out
         } else {
-            let text = self.redact(bytes);
-            self.file.write_all(&text)
-        };
-        // A log that cannot be written must not fail the operation on the device; the error
-        // shows when the log is flushed.
-        let _ = result;
+            self.redact(bytes)
+        }
     }
 
     fn redact(&self, bytes: &[u8]) -> Vec<u8> {
@@ -62,6 +57,108 @@ impl SessionLog {
             }
         }
         out
+    }
+}
+
+/// Which way bytes went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Dir {
+    /// Received from the device.
+    In,
+    /// Sent to the device.
+    Out,
+    /// A note netrig adds to the transcript (exec's command and exit status).
+    Note,
+}
+
+impl Dir {
+    fn marker(self) -> &'static str {
+        match self {
+            Dir::In => "<<",
+            Dir::Out => ">>",
+            Dir::Note => "--",
+        }
+    }
+}
+
+/// Where a session's bytes are recorded: its session log (when asked for) and, at TRACE, the
+/// library's log, both redacted the same way.
+pub(crate) struct Transcript {
+    /// The device as log records name it ("127.0.0.1:2201").
+    pub name: String,
+    pub redactor: std::sync::Arc<Redactor>,
+    pub session: Option<SessionLog>,
+}
+
+impl Transcript {
+    pub fn new(name: &str) -> Transcript {
+        Transcript { name: name.to_owned(), redactor: Default::default(), session: None }
+    }
+
+    /// Records bytes received (`Dir::In`) or sent (`Dir::Out`); `secret` bytes are a secret as
+    /// a whole.
+    pub fn record(&mut self, dir: Dir, bytes: &[u8], secret: bool) {
+        if let Some(session) = &mut self.session {
+            session.write(dir, &self.redactor.shown(bytes, secret));
+        }
+        if crate::log::enabled(Level::Trace) {
+            let shown = self.redactor.shown(bytes, secret);
+            let what = match dir {
+                Dir::In => "received",
+                Dir::Out => "sent",
+                Dir::Note => "note",
+            };
+            crate::log!(
+                Level::Trace,
+                Target::Device,
+                Some(&self.name),
+                "{what} {} bytes: {}",
+                bytes.len(),
+                crate::log::escape(&shown)
+            );
+        }
+    }
+
+    pub fn flush(&mut self) {
+        if let Some(session) = &mut self.session {
+            session.flush();
+        }
+    }
+}
+
+pub(crate) struct SessionLog {
+    file: BufWriter<File>,
+    /// Each chunk starts with `[<UTC time> <<] ` (received), `>>` (sent) or `--` (a note).
+    timestamps: bool,
+    /// The last byte written ended a line (a marker then needs no newline before it).
+    at_line_start: bool,
+}
+
+impl SessionLog {
+    /// Opens (appends to) the log at `path`.
+    pub fn open(name: &str, path: &Path, timestamps: bool) -> Result<SessionLog> {
+        let file = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .map_err(|e| Error::Io(format!("{name}: session log {}: {e}", path.display())))?;
+        Ok(SessionLog { file: BufWriter::new(file), timestamps, at_line_start: true })
+    }
+
+    /// Writes bytes already redacted. With timestamps, the chunk starts on a line of its own
+    /// with its marker.
+    fn write(&mut self, dir: Dir, shown: &[u8]) {
+        if shown.is_empty() {
+            return;
+        }
+        // A log that cannot be written must not fail the operation on the device; the error
+        // shows when the log is flushed.
+        if self.timestamps {
+            let lead = if self.at_line_start { "" } else { "\n" };
+            let _ = write!(self.file, "{lead}[{} {}] ", crate::log::now_text(), dir.marker());
+        }
+        let _ = self.file.write_all(shown);
+        self.at_line_start = shown.ends_with(b"\n");
     }
 
     /// Pushes the buffered log to the file (at the end of every operation).
@@ -85,13 +182,36 @@ mod tests {
         let path = std::env::temp_dir().join(format!("netrig-log-{}.log", std::process::id()));
         let _ = std::fs::remove_file(&path);
         {
-            let mut log = SessionLog::open("t", &path, vec![Zeroizing::new("hunter2".into())]).unwrap();
-            log.write(b"Password: ", false);
-            log.write(b"s3cret\n", true);
-            log.write(b"echo hunter2 and hunter2\r\n", false);
+            let mut log = Transcript::new("t");
+            log.redactor = std::sync::Arc::new(Redactor::new(vec![Zeroizing::new("hunter2".into())]));
+            log.session = Some(SessionLog::open("t", &path, false).unwrap());
+            log.record(Dir::In, b"Password: ", false);
+            log.record(Dir::Out, b"s3cret\n", true);
+            log.record(Dir::In, b"echo hunter2 and hunter2\r\n", false);
         }
         let text = std::fs::read_to_string(&path).unwrap();
         std::fs::remove_file(&path).unwrap();
         assert_eq!(text, "Password: ********\necho ******** and ********\r\n");
+    }
+
+    #[test]
+    fn timestamps_mark_each_chunk_with_its_direction() {
+        let path = std::env::temp_dir().join(format!("netrig-log-ts-{}.log", std::process::id()));
+        let _ = std::fs::remove_file(&path);
+        {
+            let mut log = Transcript::new("t");
+            log.redactor = std::sync::Arc::new(Redactor::new(vec![Zeroizing::new("hunter2".into())]));
+            log.session = Some(SessionLog::open("t", &path, true).unwrap());
+            log.record(Dir::In, b"Password: ", false);
+            log.record(Dir::Out, b"hunter2\n", true);
+            log.record(Dir::In, b"line one\r\nR1#", false);
+        }
+        let text = std::fs::read_to_string(&path).unwrap();
+        std::fs::remove_file(&path).unwrap();
+        let re = regex::Regex::new(
+            r"^\[\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z <<\] Password: \n\[[^\]]+Z >>\] \*{8}\n\[[^\]]+Z <<\] line one\r\nR1#$",
+        )
+        .unwrap();
+        assert!(re.is_match(&text), "{text:?}");
     }
 }

@@ -38,6 +38,12 @@ pub use options::{Auth, DeviceOptions, HostKeyPolicy};
 pub use platform::Platform;
 
 use crate::error::{Error, Result};
+use crate::log::{Level, Target};
+
+/// Milliseconds, with a fraction, for log records.
+pub(crate) fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
 
 /// Longest a single blocking read waits before the loop re-checks deadline and cancel.
 pub const SLICE: Duration = Duration::from_millis(25);
@@ -82,7 +88,8 @@ pub(crate) struct Conn {
     owed: u32,
     /// The last prompt line seen (ANSI-free): tells the mode the CLI is in.
     prompt: Vec<u8>,
-    log: Option<log::SessionLog>,
+    /// The session log and trace records of the bytes.
+    log: log::Transcript,
     /// The read buffer, kept between operations instead of allocating and zeroing 64 KiB for
     /// every command.
     chunk: Box<[u8]>,
@@ -91,6 +98,12 @@ pub(crate) struct Conn {
 /// One SSH session to a device under test. Usable from any thread (`Send + Sync`).
 pub struct Device {
     name: String,
+    /// The device as log records name it ("127.0.0.1:2201").
+    log_name: String,
+    /// When `open` started.
+    opened: Instant,
+    /// The session's secrets, kept out of log records.
+    redactor: Arc<log::Redactor>,
     platform: Platform,
     timeout: Duration,
     secret: Option<Zeroizing<String>>,
@@ -141,15 +154,47 @@ impl Device {
     /// Connects, checks the host key, authenticates, opens a shell, finds the prompt, turns
     /// paging off, sets the width, and enters enable mode when a secret is given.
     pub fn open(opts: &DeviceOptions) -> Result<Device> {
+        let started = Instant::now();
         let name = format!("device {}:{}", opts.host, opts.port);
-        let mut conn = connect::connect(&name, opts)?;
+        let log_name = format!("{}:{}", opts.host, opts.port);
+        let result = Device::open_named(opts, name, &log_name, started);
+        match &result {
+            Ok(_) => crate::log!(
+                Level::Info,
+                Target::Device,
+                Some(&log_name),
+                "opened ({}, user '{}') in {:.1} ms",
+                opts.platform.name,
+                opts.username,
+                ms(started.elapsed())
+            ),
+            Err(e) => crate::log!(
+                Level::Info,
+                Target::Device,
+                Some(&log_name),
+                "open failed after {:.1} ms ({}): {e}",
+                ms(started.elapsed()),
+                e.status().name().to_string_lossy()
+            ),
+        }
+        result
+    }
+
+    fn open_named(opts: &DeviceOptions, name: String, log_name: &str, started: Instant) -> Result<Device> {
+        let mut conn = connect::connect(&name, log_name, opts)?;
+        let mut secrets = opts.auth.secrets();
+        secrets.extend(opts.secret.iter().map(|s| Zeroizing::new(s.clone())));
+        conn.log.name = log_name.to_owned();
+        let redactor = Arc::new(log::Redactor::new(secrets));
+        conn.log.redactor = Arc::clone(&redactor);
         if let Some(path) = &opts.session_log {
-            let mut secrets = opts.auth.secrets();
-            secrets.extend(opts.secret.iter().map(|s| Zeroizing::new(s.clone())));
-            conn.log = Some(log::SessionLog::open(&name, path, secrets)?);
+            conn.log.session = Some(log::SessionLog::open(&name, path, opts.session_log_timestamps)?);
         }
         let device = Device {
             name,
+            log_name: log_name.to_owned(),
+            opened: started,
+            redactor,
             platform: opts.platform.clone(),
             timeout: opts.timeout,
             secret: opts.secret.as_ref().map(|s| Zeroizing::new(s.clone())),
@@ -159,13 +204,19 @@ impl Device {
             broken: AtomicBool::new(false),
             linked: RwLock::new(None),
         };
-        device.op(Some(opts.timeout), false, |conn, _, deadline| device.prepare(conn, deadline))?;
+        device
+            .op(format_args!("open"), Some(opts.timeout), false, |conn, _, deadline| device.prepare(conn, deadline))?;
         Ok(device)
     }
 
     /// "device host:port", as every error message names it.
     pub fn name(&self) -> &str {
         &self.name
+    }
+
+    /// "host:port", as log records name the device.
+    pub fn log_name(&self) -> &str {
+        &self.log_name
     }
 
     pub fn platform(&self) -> &Platform {
@@ -187,9 +238,24 @@ impl Device {
             }
             Err(e) => return Err(e),
         }
+        crate::log!(
+            Level::Debug,
+            Target::Device,
+            Some(&self.log_name),
+            "prompt found: {}",
+            crate::log::escape(&conn.prompt)
+        );
         for cmd in &self.platform.setup {
+            let step = Instant::now();
             self.send_line(conn, deadline, cmd)?;
             self.read_prompt(conn, deadline, &format!("the prompt after '{cmd}'"))?;
+            crate::log!(
+                Level::Debug,
+                Target::Device,
+                Some(&self.log_name),
+                "setup command '{cmd}' done in {:.1} ms",
+                ms(step.elapsed())
+            );
         }
         if self.secret.is_some() && self.platform.enable.is_some() {
             self.enable_locked(conn, deadline)?;
@@ -199,13 +265,42 @@ impl Device {
 
     /// Runs `body` as one operation: takes the device lock (waiting up to the deadline, or not
     /// at all when `nowait`), and holds it until the operation ends.
+    /// `what` names the operation in log records.
     fn op<T>(
         &self,
+        what: std::fmt::Arguments<'_>,
         timeout: Option<Duration>,
         nowait: bool,
         body: impl FnOnce(&mut Conn, Instant, Instant) -> Result<T>,
     ) -> Result<T> {
         let start = Instant::now();
+        let what = || String::from_utf8_lossy(&self.redactor.shown(what.to_string().as_bytes(), false)).into_owned();
+        crate::log!(Level::Debug, Target::Device, Some(&self.log_name), "{}: started", what());
+        let result = self.op_locked(timeout, nowait, start, body);
+        if crate::log::enabled(Level::Debug) {
+            let status = match &result {
+                Ok(_) => "ok".to_owned(),
+                Err(e) => format!("{}: {e}", e.status().name().to_string_lossy()),
+            };
+            crate::log!(
+                Level::Debug,
+                Target::Device,
+                Some(&self.log_name),
+                "{}: ended in {:.1} ms, {status}",
+                what(),
+                ms(start.elapsed())
+            );
+        }
+        result
+    }
+
+    fn op_locked<T>(
+        &self,
+        timeout: Option<Duration>,
+        nowait: bool,
+        start: Instant,
+        body: impl FnOnce(&mut Conn, Instant, Instant) -> Result<T>,
+    ) -> Result<T> {
         let deadline = start + timeout.unwrap_or(self.timeout);
         let mut conn = if nowait {
             self.conn.try_lock().ok_or_else(|| Error::Busy(format!("{}: another operation is running", self.name)))?
@@ -238,9 +333,7 @@ impl Device {
         {
             self.broken.store(true, Ordering::SeqCst);
         }
-        if let Some(log) = &mut conn.log {
-            log.flush();
-        }
+        conn.log.flush();
         result
     }
 
@@ -248,7 +341,7 @@ impl Device {
     /// when the device did not answer or the connection is closed; `Err(Timeout)` only when
     /// another operation held the device until the deadline.
     pub fn is_alive(&self, timeout: Option<Duration>) -> Result<bool> {
-        let result = self.op(timeout, false, |conn, _, deadline| {
+        let result = self.op(format_args!("is_alive"), timeout, false, |conn, _, deadline| {
             conn.write(&self.name, b"\n", false)?;
             self.read_prompt(conn, deadline, "prompt (is_alive)")?;
             Ok(true)
@@ -308,13 +401,21 @@ impl Device {
         })?;
         self.broken.store(true, Ordering::SeqCst);
         if !conn.closed {
+            let started = Instant::now();
             conn.closed = true;
             conn.session.set_timeout(1000);
             let _ = conn.channel.close();
             let _ = conn.session.disconnect(None, "netrig closing", None);
-            if let Some(log) = &mut conn.log {
-                log.flush();
-            }
+            conn.log.flush();
+            drop(conn);
+            crate::log!(
+                Level::Info,
+                Target::Device,
+                Some(&self.log_name),
+                "closed in {:.1} ms, after {:.3} s open",
+                ms(started.elapsed()),
+                self.opened.elapsed().as_secs_f64()
+            );
         }
         Ok(())
     }
@@ -328,6 +429,13 @@ impl Drop for Device {
             conn.closed = true;
             conn.session.set_blocking(false);
             let _ = conn.session.disconnect(None, "netrig closing", None);
+            crate::log!(
+                Level::Info,
+                Target::Device,
+                Some(&self.log_name),
+                "closed (freed), after {:.3} s open",
+                self.opened.elapsed().as_secs_f64()
+            );
         }
         // Freeing the channel and session closes the channel first, which waits for the
         // device's answer; non-blocking, libssh2 then gives up with EAGAIN and never frees the
@@ -344,9 +452,7 @@ impl Conn {
         let mut chunk = [0u8; 16 * 1024];
         self.session.set_blocking(false);
         while let Ok(n @ 1..) = self.channel.read(&mut chunk) {
-            if let Some(log) = &mut self.log {
-                log.write(&chunk[..n], false);
-            }
+            self.log.record(log::Dir::In, &chunk[..n], false);
             self.pending.extend_from_slice(&chunk[..n]);
         }
         self.session.set_blocking(true);
@@ -362,7 +468,7 @@ impl Conn {
             pending: Vec::new(),
             owed: 0,
             prompt: Vec::new(),
-            log: None,
+            log: log::Transcript::new(""),
             chunk: vec![0u8; 64 * 1024].into_boxed_slice(),
         }
     }
@@ -370,9 +476,7 @@ impl Conn {
     /// Sends bytes to the shell; `secret` bytes are redacted in the session log.
     fn write(&mut self, name: &str, bytes: &[u8], secret: bool) -> Result<()> {
         // Never Channel::flush: in ssh2 it is libssh2_channel_flush, which discards received data.
-        if let Some(log) = &mut self.log {
-            log.write(bytes, secret);
-        }
+        self.log.record(log::Dir::Out, bytes, secret);
         self.session.set_timeout(5000);
         self.channel.write_all(bytes).map_err(|e| {
             self.closed = true;

@@ -58,7 +58,7 @@ fn save_answer(buf: &[u8]) -> Option<&'static [u8]> {
 impl Device {
     /// Enters privileged mode with the secret given at open. Does nothing when already there.
     pub fn enable(&self, timeout: Option<Duration>) -> Result<()> {
-        self.op(timeout, false, |conn, _, deadline| self.enable_locked(conn, deadline))
+        self.op(format_args!("enable"), timeout, false, |conn, _, deadline| self.enable_locked(conn, deadline))
     }
 
     pub(super) fn enable_locked(&self, conn: &mut Conn, deadline: Instant) -> Result<()> {
@@ -100,7 +100,7 @@ impl Device {
 
     /// Leaves privileged mode (and configuration mode first, if in it).
     pub fn exit_enable(&self, timeout: Option<Duration>) -> Result<()> {
-        self.op(timeout, false, |conn, _, deadline| {
+        self.op(format_args!("exit_enable"), timeout, false, |conn, _, deadline| {
             self.exit_config_locked(conn, deadline)?;
             let Some(disable) = &self.platform.disable else { return Ok(()) };
             if self.platform.in_user_mode(&conn.prompt) {
@@ -121,7 +121,7 @@ impl Device {
 
     /// Enters configuration mode (entering enable mode first when needed).
     pub fn config_mode(&self, timeout: Option<Duration>) -> Result<()> {
-        self.op(timeout, false, |conn, _, deadline| self.config_locked(conn, deadline))
+        self.op(format_args!("config_mode"), timeout, false, |conn, _, deadline| self.config_locked(conn, deadline))
     }
 
     fn config_locked(&self, conn: &mut Conn, deadline: Instant) -> Result<()> {
@@ -148,7 +148,9 @@ impl Device {
 
     /// Leaves configuration mode (from any sub-mode). Does nothing when not in it.
     pub fn exit_config_mode(&self, timeout: Option<Duration>) -> Result<()> {
-        self.op(timeout, false, |conn, _, deadline| self.exit_config_locked(conn, deadline))
+        self.op(format_args!("exit_config_mode"), timeout, false, |conn, _, deadline| {
+            self.exit_config_locked(conn, deadline)
+        })
     }
 
     fn exit_config_locked(&self, conn: &mut Conn, deadline: Instant) -> Result<()> {
@@ -189,7 +191,7 @@ impl Device {
                 self.name, self.platform.name
             )));
         }
-        self.op(timeout, false, |conn, start, deadline| {
+        self.op(format_args!("config_set ({} lines)", lines.len()), timeout, false, |conn, start, deadline| {
             self.config_locked(conn, deadline)?;
             let mut transcript = String::new();
             let mut failed = None;
@@ -229,7 +231,7 @@ impl Device {
         let save = self.platform.save.clone().ok_or_else(|| {
             Error::InvalidArg(format!("{}: platform {} has no save command", self.name, self.platform.name))
         })?;
-        self.op(timeout, false, |conn, start, deadline| {
+        self.op(format_args!("save_config"), timeout, false, |conn, start, deadline| {
             if self.platform.commit {
                 self.config_locked(conn, deadline)?;
             } else {

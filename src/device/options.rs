@@ -104,6 +104,11 @@ pub struct DeviceOptions {
     pub terminal: (u32, u32),
     /// Append a transcript of the session to this file (secrets redacted).
     pub session_log: Option<PathBuf>,
+    /// Start every chunk written to the session log with its UTC time and direction, on a line
+    /// of its own: `[2026-12-04T18:40:01.123456Z <<] ` for bytes received, `>>` for bytes sent,
+    /// `--` for netrig's notes (exec's command and exit status). Off by default: the log is
+    /// then the plain transcript.
+    pub session_log_timestamps: bool,
 }
 
 /// Written by hand so that the enable secret never reaches a log or a panic message (`Auth`
@@ -124,6 +129,7 @@ impl std::fmt::Debug for DeviceOptions {
             .field("platform", &self.platform)
             .field("terminal", &self.terminal)
             .field("session_log", &self.session_log)
+            .field("session_log_timestamps", &self.session_log_timestamps)
             .finish()
     }
 }
@@ -151,6 +157,7 @@ impl DeviceOptions {
             platform,
             terminal: (511, 24),
             session_log: None,
+            session_log_timestamps: false,
         }
     }
 }

@@ -129,9 +129,7 @@ impl Device {
                     )));
                 }
                 Ok(n) => {
-                    if let Some(log) = &mut conn.log {
-                        log.write(&conn.chunk[..n], false);
-                    }
+                    conn.log.record(super::log::Dir::In, &conn.chunk[..n], false);
                     buf.extend_from_slice(&conn.chunk[..n]);
                     last_data = Instant::now();
                 }

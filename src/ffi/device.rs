@@ -123,6 +123,10 @@ pub struct netrig_device_options {
     pub term_rows: u32,
     /// Append a transcript of the session to this file; passwords and secrets are redacted.
     pub session_log: *const c_char,
+    /// Non-zero: start every chunk written to the session log with its UTC time and direction,
+    /// on a line of its own: `[2026-12-04T18:40:01.123456Z <<] ` for bytes received, `>>` for
+    /// bytes sent, `--` for netrig's notes. 0 (the default): the plain transcript.
+    pub session_log_timestamps: u8,
 }
 
 /// What a device handle holds: a session of its own (`netrig_device_open`), or a session lent by
@@ -232,6 +236,7 @@ impl netrig_device_options {
         }
         o.terminal = (self.term_cols, self.term_rows);
         o.session_log = opt_str(self.session_log, "options.session_log")?.map(Into::into);
+        o.session_log_timestamps = self.session_log_timestamps != 0;
         Ok(o)
     }
 }
@@ -291,6 +296,7 @@ fn default_device_options() -> netrig_device_options {
         term_cols: 511,
         term_rows: 24,
         session_log: null,
+        session_log_timestamps: 0,
     }
 }
 

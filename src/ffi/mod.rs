@@ -16,6 +16,7 @@ mod guard;
 pub mod handle;
 #[cfg(feature = "ssh")]
 mod job;
+mod log;
 #[cfg(feature = "ssh")]
 mod output;
 #[cfg(feature = "ssh")]
@@ -41,6 +42,7 @@ pub use device::*;
 pub use events::*;
 #[cfg(feature = "ssh")]
 pub use job::*;
+pub use log::*;
 #[cfg(feature = "ssh")]
 pub use output::*;
 #[cfg(feature = "ssh")]

@@ -15,6 +15,21 @@ use super::Pool;
 use super::{ms, Host, Idle, Inner, Lease, PoolKey, State};
 use crate::device::{Device, DeviceOptions, SLICE};
 use crate::error::{Error, Result};
+use crate::log::{Level, Target};
+
+/// An idle session handed out (after its health check when `checked`).
+fn log_lent(lease: &Lease, checked: bool) {
+    crate::log!(
+        Level::Info,
+        Target::Pool,
+        Some(lease.log_name()),
+        "{} an idle session for {} (age {:.3} s{})",
+        if lease.reused() { "reuses" } else { "lends" },
+        lease.key(),
+        lease.age().as_secs_f64(),
+        if checked { ", health check passed" } else { "" }
+    );
+}
 
 /// What a checkout does once it has decided, outside the pool's lock.
 enum Plan {
@@ -69,16 +84,26 @@ impl Inner {
         loop {
             match self.plan(&mut c, opts, watch)? {
                 Plan::Idle { lease, check: false, expired } => {
+                    super::log_evicted(&expired, "expired (idle timeout or lifetime)");
                     drop(expired);
+                    log_lent(&lease, false);
                     return Ok(lease);
                 }
                 Plan::Idle { lease, check: true, expired } => {
+                    super::log_evicted(&expired, "expired (idle timeout or lifetime)");
                     drop(expired);
                     let left = c.deadline.saturating_duration_since(Instant::now());
                     let limit = self.opts.health_check_timeout.min(left.max(Duration::from_millis(1)));
                     if lease.is_alive(Some(limit)).unwrap_or(false) {
+                        log_lent(&lease, true);
                         return Ok(lease);
                     }
+                    crate::log!(
+                        Level::Info,
+                        Target::Pool,
+                        Some(lease.log_name()),
+                        "idle session failed its health check: discarded"
+                    );
                     // Dead: the lease's check-in closes it and counts it; look again. The dead
                     // session served nobody: take back its hit (`c.first` is still set when
                     // `plan` counted one) and its reuse, so that each checkout counts once.
@@ -94,9 +119,30 @@ impl Inner {
                     lease.discard = true;
                 }
                 Plan::Connect { opts: connect_opts, evicted } => {
+                    super::log_evicted(&evicted, "evicted to make room (least recently used, or expired)");
                     drop(evicted);
+                    let opening = Instant::now();
                     let result = Device::open(&connect_opts);
-                    return self.connected(&c.key, result);
+                    let result = self.connected(&c.key, result);
+                    let name = format!("{}:{}", connect_opts.host, connect_opts.port);
+                    match &result {
+                        Ok(_) => crate::log!(
+                            Level::Info,
+                            Target::Pool,
+                            Some(&name),
+                            "created a session for {} in {:.1} ms",
+                            c.key,
+                            crate::device::ms(opening.elapsed())
+                        ),
+                        Err(e) => crate::log!(
+                            Level::Info,
+                            Target::Pool,
+                            Some(&name),
+                            "creating a session for {} failed: {e}",
+                            c.key
+                        ),
+                    }
+                    return result;
                 }
             }
         }

@@ -24,6 +24,7 @@ use checkout::Watch;
 
 use crate::device::{Device, DeviceOptions};
 use crate::error::{Error, Result};
+use crate::log::{Level, Target};
 
 /// Which sessions are interchangeable.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -256,6 +257,13 @@ impl Drop for Lease {
         if let Some(device) = self.device.take() {
             self.pool.check_in(device, &self.key, self.created, self.epoch, self.discard, !self.unused);
         }
+    }
+}
+
+/// Logs each session closed for `why`; called after the pool's lock is dropped.
+fn log_evicted(devices: &[Arc<Device>], why: &str) {
+    for d in devices {
+        crate::log!(Level::Info, Target::Pool, Some(d.log_name()), "{why}");
     }
 }
 
@@ -517,6 +525,8 @@ impl Inner {
             st.total -= 1;
             self.wake(st, key);
             drop(guard);
+            let why = if broken { "discarded a broken session" } else { "closed a session checked in" };
+            crate::log!(Level::Info, Target::Pool, Some(device.log_name()), "{why} ({key})");
             drop(device);
             return;
         }
@@ -546,7 +556,10 @@ impl Inner {
                     host.cond.notify_all();
                 }
                 self.room.notify_all();
-                MutexGuard::unlocked(&mut st, || drop(doomed));
+                MutexGuard::unlocked(&mut st, || {
+                    log_evicted(&doomed, "evicted (idle timeout or lifetime)");
+                    drop(doomed)
+                });
                 continue;
             }
             let next = st

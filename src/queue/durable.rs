@@ -56,6 +56,14 @@ fn int(v: u64) -> i64 {
 }
 
 impl Record for Rec {
+    fn size(&self) -> usize {
+        match self {
+            Rec::Insert { queue, payload, .. } => queue.len() + payload.len(),
+            Rec::Update { queue, last_error, .. } => queue.len() + last_error.as_ref().map_or(0, |e| e.len()),
+            Rec::Delete { queue, .. } => queue.len(),
+        }
+    }
+
     fn write(&self, tx: &Transaction<'_>) -> rusqlite::Result<()> {
         match self {
             Rec::Insert { queue, id, priority, status, attempts, payload } => {
@@ -195,7 +203,10 @@ impl Durable {
             completed: u64::try_from(completed).unwrap_or(0),
             items,
         };
-        Ok((Durable { journal: Journal::new(path, conn), _registration: registration }, loaded))
+        Ok((
+            Durable { journal: Journal::new(path, conn, crate::log::Target::Queue), _registration: registration },
+            loaded,
+        ))
     }
 
     pub(super) fn path(&self) -> &Path {

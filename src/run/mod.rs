@@ -169,6 +169,15 @@ impl Run {
             done: Condvar::new(),
             started: Instant::now(),
         });
+        crate::log!(
+            crate::log::Level::Info,
+            crate::log::Target::Run,
+            None,
+            "run started: {} targets, {} steps, {workers} workers, {}",
+            shared.targets.len(),
+            shared.steps.len(),
+            if shared.pool.is_some() { "sessions from a pool" } else { "a session per host" }
+        );
         if workers == 0 {
             shared.finish(0);
         }

@@ -352,6 +352,24 @@ impl Shared {
             }
         }
         let wall = self.started.elapsed();
+        crate::log!(
+            crate::log::Level::Info,
+            crate::log::Target::Run,
+            None,
+            "run ended in {:.3} s{}: hosts {} ok, {} failed, {} timed out, {} cancelled, {} skipped; steps {} ok, {} failed, {} timed out, {} cancelled, {} skipped",
+            wall.as_secs_f64(),
+            if self.cancelled.load(Ordering::SeqCst) { " (cancelled)" } else { "" },
+            totals.succeeded,
+            totals.failed,
+            totals.timed_out,
+            totals.cancelled,
+            totals.skipped,
+            step_totals.succeeded,
+            step_totals.failed,
+            step_totals.timed_out,
+            step_totals.cancelled,
+            step_totals.skipped
+        );
         let report = Arc::new(Report {
             hosts,
             totals,

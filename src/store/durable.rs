@@ -70,6 +70,21 @@ fn wall_ms(at: SystemTime) -> i64 {
 }
 
 impl Record for KvRecord {
+    fn size(&self) -> usize {
+        match self {
+            KvRecord::Put { key, value, .. } => {
+                key.len()
+                    + match value {
+                        Value::Str(s) => s.len(),
+                        Value::Bytes(b) => b.len(),
+                        _ => 8,
+                    }
+            }
+            KvRecord::Del { key, .. } => key.len(),
+            KvRecord::Clear { .. } => 0,
+        }
+    }
+
     fn write(&self, tx: &Transaction<'_>) -> rusqlite::Result<()> {
         match self {
             KvRecord::Put { key, value, version, expires_ms } => {
@@ -223,7 +238,7 @@ impl Store {
             }
         }
         store.resume_versions(max_version);
-        store.disk = Some(Box::new(Disk { journal: Journal::new(path, conn), _lock: lock }));
+        store.disk = Some(Box::new(Disk { journal: Journal::new(path, conn, crate::log::Target::Store), _lock: lock }));
         Ok(store)
     }
 }
