@@ -386,6 +386,62 @@ void test_device_errors() {
     CHECK(static_cast<bool>(dev));
 }
 
+// --- the log callback --------------------------------------------------------------------------
+
+void test_log_callback() {
+    const FleetDevice &good = device_with("-");
+    struct Seen {
+        std::mutex m;
+        std::vector<std::string> lines; // "LEVEL target device: message"
+    };
+    auto seen = std::make_shared<Seen>();
+    std::atomic<int> throws{0};
+    std::atomic<int> inner_status{0};
+    netrig::set_log_callback(netrig::LogLevel::Debug, [seen, &throws, &inner_status](const netrig::LogRecord &r) {
+        std::lock_guard<std::mutex> lock(seen->m);
+        seen->lines.push_back(std::to_string(static_cast<unsigned>(r.level)) + " " + std::string(r.target) + " " +
+                              std::string(r.device.value_or("-")) + ": " + std::string(r.message));
+        // Replacing the callback from inside it is refused (it could not wait for itself).
+        if (seen->lines.size() == 1) {
+            try {
+                netrig::clear_log_callback();
+            } catch (const netrig::Error &e) {
+                inner_status = e.status();
+            }
+        }
+        if (contains(std::string(r.message), "closed") && throws++ == 0)
+            throw std::runtime_error("a log handler that throws");
+    });
+    CHECK(netrig::log_level() == netrig::LogLevel::Debug);
+    const std::string name = good.host + ":" + std::to_string(good.port);
+    {
+        netrig::Device dev = netrig::Device::open(good.options());
+        dev.send_command("show clock");
+    }
+    netrig::log_flush(20000);
+    // The records reached the callback, with the device's name, before the replacement returns.
+    netrig::set_log_callback(netrig::LogLevel::Info, [](const netrig::LogRecord &) {});
+    {
+        std::lock_guard<std::mutex> lock(seen->m);
+        bool opened = false, debug_step = false, closed = false;
+        for (const std::string &l : seen->lines) {
+            opened |= l.rfind("3 device " + name + ": ", 0) == 0 && contains(l, "opened");
+            debug_step |= l.rfind("4 device " + name + ": ", 0) == 0;
+            closed |= l.rfind("3 device " + name + ": ", 0) == 0 && contains(l, "closed");
+        }
+        CHECK(opened);
+        CHECK(debug_step);
+        CHECK(closed);
+        for (const std::string &l : seen->lines)
+            CHECK(!contains(l, good.password) || good.password == good.username);
+    }
+    CHECK(inner_status == NETRIG_E_INVALID_ARG);
+    CHECK(throws == 1);
+    CHECK(netrig::log_level() == netrig::LogLevel::Info);
+    netrig::clear_log_callback();
+    CHECK(netrig::log_level() == netrig::LogLevel::Off || std::getenv("NETRIG_LOG") != nullptr);
+}
+
 // --- string_view in, std::string out --------------------------------------------------------
 
 void test_string_views() {
@@ -830,6 +886,7 @@ int main(int argc, char **argv) {
         {"callback_owners_move", test_callback_owners_move},
         {"errors_carry_status_and_message", test_errors_carry_status_and_message},
         {"device_errors", test_device_errors},
+        {"log_callback", test_log_callback},
         {"string_views", test_string_views},
         {"change_callback_exceptions", test_change_callback_exceptions},
         {"subscription_freed_from_its_own_callback", test_subscription_freed_from_its_own_callback},

@@ -794,6 +794,54 @@ struct ProgressState {
 } // namespace detail
 } // namespace netrig
 
+namespace netrig {
+
+/// netrig_log_level: how much netrig logs (README, "Logs").
+enum class LogLevel : uint32_t {
+    Off = NETRIG_LOG_OFF,
+    Error = NETRIG_LOG_ERROR,
+    Warn = NETRIG_LOG_WARN,
+    Info = NETRIG_LOG_INFO,
+    Debug = NETRIG_LOG_DEBUG,
+    Trace = NETRIG_LOG_TRACE,
+};
+
+/// One log record, as set_log_callback's function sees it: the views are valid for the call
+/// only (copy what you keep).
+struct LogRecord {
+    LogLevel level;
+    std::string_view target;                ///< "device", "pool", "run", "store" or "queue"
+    std::optional<std::string_view> device; ///< the device's name, where one applies
+    std::string_view message;
+    uint64_t unix_time_us;
+    uint64_t thread_id;
+};
+
+namespace detail {
+
+/// The log callback's state, the user_data of netrig_set_log_callback. set_log_callback
+/// deletes the old one once netrig_set_log_callback has returned (every record for it delivered).
+/// The globals are never destroyed: netrig's logging thread may still deliver at exit (they stay
+/// reachable, so this is no leak).
+struct LogState {
+    std::function<void(const LogRecord &)> fn;
+    CallbackErrors errors;
+};
+struct LogGlobals {
+    std::mutex setter;  ///< serialises set_log_callback; held across netrig_set_log_callback
+    std::mutex current_mutex; ///< guards `current`; never held across a netrig call
+    std::unique_ptr<LogState> current;
+};
+inline LogGlobals &log_globals() {
+    static LogGlobals *globals = new LogGlobals();
+    return *globals;
+}
+/// True on netrig's logging thread while a C++ log callback runs.
+inline thread_local bool in_log_callback = false;
+
+} // namespace detail
+} // namespace netrig
+
 // The trampolines netrig calls: C linkage (the callback types are declared in extern "C"), and
 // no exception ever leaves them.
 extern "C" {
@@ -817,6 +865,23 @@ inline void netrig_cxx_event_trampoline(const netrig_event *event, void *user_da
     } catch (...) {
         state->errors.store(std::current_exception());
     }
+}
+
+inline void netrig_cxx_log_trampoline(void *user_data, const netrig_log_record *r) {
+    auto *state = static_cast<netrig::detail::LogState *>(user_data);
+    netrig::detail::in_log_callback = true;
+    try {
+        netrig::LogRecord record{static_cast<netrig::LogLevel>(r->level),
+                                 r->target != nullptr ? std::string_view(r->target) : std::string_view(),
+                                 r->device != nullptr ? std::optional<std::string_view>(r->device) : std::nullopt,
+                                 r->message != nullptr ? std::string_view(r->message) : std::string_view(),
+                                 r->unix_time_us,
+                                 r->thread_id};
+        state->fn(record);
+    } catch (...) {
+        state->errors.store(std::current_exception());
+    }
+    netrig::detail::in_log_callback = false;
 }
 
 inline bool netrig_cxx_progress_trampoline(void *user_data, uint64_t done, uint64_t total) {
@@ -1864,6 +1929,67 @@ public:
             [&](char *buf, size_t cap, size_t *len) { return netrig_queue_snapshot_json(h, buf, cap, len); }, 4096);
     }
 };
+
+// ---------------------------------------------------------------------------------------------
+// Logs (README, "Logs"; netrig_set_log_callback in netrig.h for the rules)
+
+/// Sends netrig's log records at `min_level` and above to `fn`, on netrig's logging thread
+/// ("netrig-log"), one at a time, in order; `fn` may call netrig, but not set_log_callback
+/// (NETRIG_E_INVALID_ARG: it could not wait for itself). An empty
+/// `fn` or LogLevel::Off clears it (records then go to stderr if NETRIG_LOG is set). Records
+/// still queued for the previous function reach it before this returns. An exception thrown by `fn` is caught: the record is lost, the
+/// exception counted, and the first one is kept for rethrow_log_callback_exception().
+inline void set_log_callback(LogLevel min_level, std::function<void(const LogRecord &)> fn) {
+    if (detail::in_log_callback)
+        throw_status(NETRIG_E_INVALID_ARG,
+                     "netrig::set_log_callback: called from inside the log callback, where it cannot wait for "
+                     "the records still queued for it; call it from another thread");
+    detail::LogGlobals &g = detail::log_globals();
+    std::lock_guard<std::mutex> setter(g.setter);
+    std::unique_ptr<detail::LogState> next;
+    if (fn && min_level != LogLevel::Off) {
+        next = std::make_unique<detail::LogState>();
+        next->fn = std::move(fn);
+    }
+    // netrig delivers the old callback's queued records before it returns; the logging thread
+    // never takes `setter`, so holding it here cannot block that.
+    check(netrig_set_log_callback(static_cast<uint32_t>(min_level), next ? netrig_cxx_log_trampoline : nullptr,
+                                  next.get()));
+    std::unique_ptr<detail::LogState> old;
+    {
+        std::lock_guard<std::mutex> lock(g.current_mutex);
+        old = std::exchange(g.current, std::move(next));
+    }
+    // `old` is deleted here: netrig calls it no more.
+}
+
+/// Stops the log callback (set_log_callback(LogLevel::Off, {})).
+inline void clear_log_callback() { set_log_callback(LogLevel::Off, {}); }
+
+/// The current sink's min level (netrig_set_log_level).
+inline void set_log_level(LogLevel level) { check(netrig_set_log_level(static_cast<uint32_t>(level))); }
+
+/// The current min level (netrig_get_log_level).
+inline LogLevel log_level() noexcept { return static_cast<LogLevel>(netrig_get_log_level()); }
+
+/// Waits until the records made before the call reached the callback (TimeoutError after
+/// `timeout_ms`).
+inline void log_flush(uint32_t timeout_ms = 10000) { check(netrig_log_flush(timeout_ms)); }
+
+/// How many exceptions the current log callback has thrown.
+inline uint64_t log_callback_exceptions() {
+    detail::LogGlobals &g = detail::log_globals();
+    std::lock_guard<std::mutex> lock(g.current_mutex);
+    return g.current ? g.current->errors.count() : 0;
+}
+
+/// Rethrows the first exception the current log callback threw (and forgets it); nothing if none.
+inline void rethrow_log_callback_exception() {
+    detail::LogGlobals &g = detail::log_globals();
+    std::lock_guard<std::mutex> lock(g.current_mutex);
+    if (g.current)
+        g.current->errors.rethrow_first();
+}
 
 } // namespace netrig
 
