@@ -135,6 +135,7 @@ bench:
 	$(CARGO) bench --bench store
 	$(CARGO) bench --bench queue
 	$(CARGO) bench --bench device
+	$(CARGO) bench --bench log
 	$(CARGO) build --release -p fakedev
 	ulimit -Sn $$(ulimit -Hn) 2>/dev/null || true; $(CARGO) bench --bench run
 
