@@ -326,3 +326,134 @@ fn cited_files_exist() {
     missing.dedup();
     assert!(missing.is_empty(), "{missing:#?}");
 }
+
+/// One fenced code block of README.md: its opening line's number, its language, the heading it
+/// is under (the nearest `#` line before it, outside code blocks) and its text.
+struct ReadmeBlock {
+    line: usize,
+    lang: String,
+    heading: String,
+    text: String,
+}
+
+fn readme() -> String {
+    std::fs::read_to_string(root().join("README.md")).unwrap()
+}
+
+fn readme_blocks() -> Vec<ReadmeBlock> {
+    let readme = readme();
+    let mut blocks = vec![];
+    let mut heading = String::new();
+    let mut open: Option<ReadmeBlock> = None;
+    for (i, line) in readme.lines().enumerate() {
+        match open.take() {
+            Some(mut b) => {
+                if line.starts_with("```") {
+                    blocks.push(b);
+                } else {
+                    b.text.push_str(line);
+                    b.text.push('\n');
+                    open = Some(b);
+                }
+            }
+            None if line.starts_with("```") => {
+                open = Some(ReadmeBlock {
+                    line: i + 1,
+                    lang: line[3..].trim().to_owned(),
+                    heading: heading.clone(),
+                    text: String::new(),
+                })
+            }
+            None if line.starts_with('#') => heading = line.to_owned(),
+            None => {}
+        }
+    }
+    assert!(open.is_none(), "README.md ends inside a code block");
+    blocks
+}
+
+/// The text of one block: the `nth` block of language `lang` under `heading` (0 = the first).
+fn readme_block(heading: &str, lang: &str, nth: usize) -> String {
+    readme_blocks()
+        .into_iter()
+        .filter(|b| b.heading == heading && b.lang == lang)
+        .nth(nth)
+        .unwrap_or_else(|| panic!("README.md has no ```{lang} block number {nth} under '{heading}'"))
+        .text
+}
+
+/// The CHECK macro of examples-c/quickstart.c (the README's first C block), which the README's
+/// C fragments use.
+fn quickstart_check_macro() -> String {
+    let quickstart = std::fs::read_to_string(root().join("examples-c/quickstart.c")).unwrap();
+    let start = quickstart.find("#define CHECK(call)").expect("quickstart.c defines CHECK");
+    let end = start + quickstart[start..].find("} while (0)").expect("CHECK ends") + "} while (0)".len();
+    quickstart[start..end].to_owned()
+}
+
+/// Compiles `source` with `compiler` (C: $CC or cc, C++: $CXX or c++) and `-fsyntax-only`
+/// against include/, warnings as errors; panics with the compiler's messages and the source.
+fn syntax_check(what: &str, cxx: bool, flags: &[&str], source: &str) {
+    let (var, default, ext) = if cxx { ("CXX", "c++", "cpp") } else { ("CC", "cc", "c") };
+    let compiler = std::env::var(var).unwrap_or_else(|_| default.into());
+    let slug: String = what.chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '-' }).collect();
+    let path = std::env::temp_dir().join(format!("netrig-readme-{slug}-{}.{ext}", std::process::id()));
+    std::fs::write(&path, source).unwrap();
+    let out = Command::new(&compiler)
+        .args(["-Wall", "-Wextra", "-Werror", "-fsyntax-only"])
+        .args(flags)
+        .arg("-I")
+        .arg(root().join("include"))
+        .arg(&path)
+        .output()
+        .unwrap_or_else(|e| panic!("this test needs a compiler ({compiler}): {e}"));
+    let _ = std::fs::remove_file(&path);
+    assert!(
+        out.status.success(),
+        "the README's {what} does not compile:\n{}\n--- as compiled:\n{source}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// The README's events / test state / work queue fragment compiles (C11, warnings as errors)
+/// as the body of a function given the `store` and `queue` handles it uses.
+#[test]
+fn readme_events_and_queue_snippet_compiles() {
+    let block = readme_block("## Events, test state and the work queue from C", "c", 0);
+    let source = format!(
+        "#include <stdint.h>\n#include \"netrig.h\"\n\nvoid readme_fragment(netrig_store store, netrig_queue queue);\n\
+         void readme_fragment(netrig_store store, netrig_queue queue) {{\n{block}}}\n"
+    );
+    syntax_check("events and queue block", false, &["-std=c11"], &source);
+}
+
+/// The README's device fragment compiles (C11, warnings as errors) as the body of a function
+/// returning int, with quickstart.c's CHECK macro.
+#[test]
+fn readme_devices_snippet_compiles() {
+    let block = readme_block("## Devices from C", "c", 0);
+    let source = format!(
+        "#include <stdio.h>\n#include \"netrig.h\"\n\n{}\n\nint readme_fragment(void);\n\
+         int readme_fragment(void) {{\n{block}    return 0;\n}}\n",
+        quickstart_check_macro()
+    );
+    syntax_check("devices block", false, &["-std=c11"], &source);
+}
+
+/// The Logs section's C callback block compiles (C11, warnings as errors) as a file of its own,
+/// with stdio.h, netrig.h and quickstart.c's CHECK macro.
+#[test]
+fn readme_log_callback_snippet_compiles() {
+    let block = readme_block("## Logs", "c", 0);
+    let source =
+        format!("#include <stdio.h>\n#include \"netrig.h\"\n\n{}\n\n{block}", quickstart_check_macro());
+    syntax_check("log callback block", false, &["-std=c11"], &source);
+}
+
+/// The README's C++ program (section "C++") compiles as C++17, warnings as errors;
+/// scripts/install_test.sh ("README blocks") also builds it with CMake and runs it.
+#[test]
+fn readme_cxx_program_compiles() {
+    let block = readme_block("## C++", "cpp", 0);
+    syntax_check("C++ block", true, &["-std=c++17"], &block);
+}
