@@ -457,3 +457,162 @@ fn readme_cxx_program_compiles() {
     let block = readme_block("## C++", "cpp", 0);
     syntax_check("C++ block", true, &["-std=c++17"], &block);
 }
+
+/// Who checks each README block. A claim takes the blocks under `heading` in `lang` whose first
+/// line starts with `first`; `checker` is a file and `item` in it the test function (`fn`/`def`)
+/// or the script section (a `# ---- ` line) that checks them, and `key` the text by which that
+/// checker finds the block: the section heading, the opening fence, or text of the block. A
+/// new block that no claim takes fails `every_readme_code_block_is_checked`.
+struct Claim {
+    heading: &'static str,
+    lang: &'static str,
+    first: &'static str,
+    checker: &'static str,
+    item: &'static str,
+    key: &'static str,
+}
+
+const fn claim(
+    heading: &'static str,
+    lang: &'static str,
+    first: &'static str,
+    checker: &'static str,
+    item: &'static str,
+    key: &'static str,
+) -> Claim {
+    Claim { heading, lang, first, checker, item, key }
+}
+
+const RULES: &str = "tests/repo_rules.rs";
+const INSTALL_TEST: &str = "scripts/install_test.sh";
+const PY_README: &str = "python/tests/test_readme.py";
+const README_CLAIMS: &[Claim] = &[
+    // Run by CI: .ci/run runs `make test`, whose prerequisites include `demo` (checked below).
+    claim("## Two commands", "sh", "make demo", ".ci/run", "make test", "make test"),
+    claim("## Install", "sh", "pip install ./python", INSTALL_TEST, "README blocks", "## Install"),
+    claim("## Install", "cmake", "cmake_minimum_required", INSTALL_TEST, "README blocks", "## Install"),
+    claim("## C", "c", "#include <stdio.h>", RULES, "readme_c_example_is_examples_c_quickstart", r"```c\n"),
+    claim(
+        "## Events, test state and the work queue from C",
+        "c",
+        "",
+        RULES,
+        "readme_events_and_queue_snippet_compiles",
+        "## Events, test state and the work queue from C",
+    ),
+    claim("## Devices from C", "c", "", RULES, "readme_devices_snippet_compiles", "## Devices from C"),
+    claim(
+        "## Pool and parallel runner from C",
+        "c",
+        "",
+        RULES,
+        "readme_pool_and_runner_snippet_compiles",
+        "## Pool and parallel runner from C",
+    ),
+    claim("## C++", "cpp", "", RULES, "readme_cxx_program_compiles", "## C++"),
+    claim("## C++", "cpp", "", INSTALL_TEST, "README blocks", "## C++"),
+    claim("## Python", "python", "import threading", "python/tests/test_store.py", "test_readme_python_example_runs", r"```python\n"),
+    claim("## Python", "py", "with Device(", PY_README, "test_readme_device_and_pool_blocks_pass_mypy_strict", "## Python"),
+    claim("## Python", "py", "from netrig import DeviceOptions, Pool", PY_README, "test_readme_device_and_pool_blocks_pass_mypy_strict", "## Python"),
+    claim("## Python", "py", "with Device(", PY_README, "test_readme_device_and_pool_blocks_compile", "## Python"),
+    claim("## Python", "py", "from netrig import DeviceOptions, Pool", PY_README, "test_readme_device_and_pool_blocks_compile", "## Python"),
+    claim("## Python", "py", "import os", "python/tests/test_events_state.py", "test_readme_events_block_runs", "Store.open("),
+    claim("## Python", "py", "from netrig import NetrigTimeoutError, Queue", "python/tests/test_queue.py", "test_readme_queue_block_runs", "Queue.open("),
+    claim("## Logs", "sh", "NETRIG_LOG=debug", INSTALL_TEST, "README blocks", "## Logs"),
+    claim("## Logs", "c", "", RULES, "readme_log_callback_snippet_compiles", "## Logs"),
+    claim("## Logs", "python", "import logging", PY_README, "test_readme_logs_block_sends_device_records_to_logging", "## Logs"),
+    claim("## Fake devices for tests (tests/fakedev)", "sh", "cargo run -p fakedev", INSTALL_TEST, "README blocks", "## Fake devices for tests (tests/fakedev)"),
+];
+
+/// The text of `item` in `checker`: a Rust `fn` or Python `def` up to the next one, or a shell
+/// script's `# ---- ` section up to the next, or (for any other file) the whole file if it
+/// contains `item`.
+fn checker_body(checker: &str, item: &str) -> Result<String, String> {
+    let text = std::fs::read_to_string(root().join(checker)).map_err(|e| format!("{checker} cannot be read: {e}"))?;
+    let (start, ends): (String, &[&str]) = if checker.ends_with(".rs") {
+        (format!("fn {item}("), &["\n#[test]", "\nfn ", "\n/// "])
+    } else if checker.ends_with(".py") {
+        (format!("def {item}("), &["\ndef ", "\n@", "\nclass "])
+    } else if checker.ends_with(".sh") {
+        (format!("# ---- "), &["\n# ---- "])
+    } else {
+        return if text.contains(item) { Ok(text) } else { Err(format!("{checker} does not contain '{item}'")) };
+    };
+    let at = if checker.ends_with(".sh") {
+        text.match_indices(&start)
+            .map(|(i, _)| i)
+            .find(|&i| text[i..].lines().next().is_some_and(|l| l.contains(item)))
+    } else {
+        text.find(&start)
+    };
+    let at = at.ok_or_else(|| format!("{checker} has no {start}{item}"))?;
+    let rest = &text[at..];
+    let end = ends.iter().filter_map(|e| rest[1..].find(e).map(|i| i + 1)).min().unwrap_or(rest.len());
+    Ok(rest[..end].to_owned())
+}
+
+/// Every fenced block of README.md is taken by a claim of README_CLAIMS, and every claim holds:
+/// its checker exists and finds the block by its key (the heading, the fence, or the block's
+/// text), and each claim takes at least one block. The "Two commands" block is CI's: .ci/run
+/// runs `make test`, and the Makefile's test target depends on demo.
+#[test]
+fn every_readme_code_block_is_checked() {
+    let blocks = readme_blocks();
+    let mut problems = vec![];
+    for b in &blocks {
+        let first = b.text.lines().next().unwrap_or("");
+        if !README_CLAIMS.iter().any(|c| c.heading == b.heading && c.lang == b.lang && first.starts_with(c.first)) {
+            problems.push(format!(
+                "README.md:{}: the ```{} block under '{}' (first line '{first}') is checked by no test: add a test and \
+                 its claim to README_CLAIMS in tests/repo_rules.rs",
+                b.line, b.lang, b.heading
+            ));
+        }
+    }
+    for c in README_CLAIMS {
+        let mine: Vec<&ReadmeBlock> = blocks
+            .iter()
+            .filter(|b| b.heading == c.heading && b.lang == c.lang && b.text.starts_with(c.first))
+            .collect();
+        if mine.is_empty() {
+            problems.push(format!(
+                "README_CLAIMS: no ```{} block under '{}' starts with '{}' (claimed by {} {})",
+                c.lang, c.heading, c.first, c.checker, c.item
+            ));
+        }
+        match checker_body(c.checker, c.item) {
+            Err(e) => problems.push(format!("README_CLAIMS: {e}")),
+            Ok(body) if !body.contains(c.key) => {
+                problems.push(format!("README_CLAIMS: {} {} does not mention '{}'", c.checker, c.item, c.key))
+            }
+            Ok(_) => {}
+        }
+        let fence = format!("```{}", c.lang);
+        let names_block = c.key == c.heading
+            || c.key.trim_end_matches(r"\n") == fence
+            || mine.iter().all(|b| b.text.contains(c.key));
+        if !names_block {
+            problems.push(format!(
+                "README_CLAIMS: the key '{}' of {} {} is neither the heading '{}', nor {fence}, nor in the block",
+                c.key, c.checker, c.item, c.heading
+            ));
+        }
+    }
+    // CI runs the two commands of "Two commands".
+    let two = readme_block("## Two commands", "sh", 0);
+    let commands: Vec<&str> =
+        two.lines().filter(|l| !l.trim_start().starts_with('#')).filter_map(|l| l.split('#').next()).map(str::trim).collect();
+    if commands != ["make demo", "make test"] {
+        problems.push(format!("README 'Two commands' runs {commands:?}, not make demo and make test: update this rule"));
+    }
+    let makefile = std::fs::read_to_string(root().join("Makefile")).unwrap();
+    let test_deps = makefile.lines().find_map(|l| l.strip_prefix("test:")).unwrap_or("");
+    if !test_deps.split_whitespace().any(|d| d == "demo") {
+        problems.push(format!("the Makefile's test target does not depend on demo (test:{test_deps})"));
+    }
+    let ci = std::fs::read_to_string(root().join(".ci/run")).unwrap();
+    if !ci.lines().any(|l| l.trim() == "make test") {
+        problems.push(".ci/run does not run `make test`".to_owned());
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
