@@ -52,17 +52,17 @@ PYTHON_LAB_BLOCKS = {
 }
 
 
-def _lab_blocks():
-    return [(first, prelude, readme_block("## Python", "py", first)) for first, prelude in PYTHON_LAB_BLOCKS.items()]
+def _lab_blocks(heading):
+    return [(first, prelude, readme_block(heading, "py", first)) for first, prelude in PYTHON_LAB_BLOCKS.items()]
 
 
 def test_readme_device_and_pool_blocks_compile():
-    for first, prelude, block in _lab_blocks():
+    for first, prelude, block in _lab_blocks("## Python"):
         compile(prelude + block, f"README.md ## Python ({first})", "exec")
 
 
 def test_readme_device_and_pool_blocks_pass_mypy_strict(tmp_path):
-    for i, (first, prelude, block) in enumerate(_lab_blocks()):
+    for i, (first, prelude, block) in enumerate(_lab_blocks("## Python")):
         script = tmp_path / f"readme_python_{i}.py"
         script.write_text(prelude + block)
         proc = mypy(tmp_path, script)
@@ -72,7 +72,7 @@ def test_readme_device_and_pool_blocks_pass_mypy_strict(tmp_path):
 
 def test_readme_device_and_pool_blocks_fail_mypy_strict_when_wrong(tmp_path):
     """The check above can fail: the same block with a misspelt option does not pass."""
-    first, prelude, block = _lab_blocks()[0]
+    first, prelude, block = _lab_blocks("## Python")[0]
     assert "password=" in block
     script = tmp_path / "readme_python_bad.py"
     script.write_text(prelude + block.replace("password=", "pasword=", 1))
