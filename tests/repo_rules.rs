@@ -1,5 +1,6 @@
 //! Project rules that a build cannot check by itself: the committed header matches the code,
-//! every `unsafe impl Send/Sync` is documented, and the store-only build pulls in no SSH stack.
+//! every `unsafe impl Send/Sync` is documented, the store-only build pulls in no SSH stack, and
+//! every README code block is compiled or run by a named test (`every_readme_code_block_is_checked`).
 
 use std::path::Path;
 use std::process::Command;
@@ -445,8 +446,7 @@ fn readme_devices_snippet_compiles() {
 #[test]
 fn readme_log_callback_snippet_compiles() {
     let block = readme_block("## Logs", "c", 0);
-    let source =
-        format!("#include <stdio.h>\n#include \"netrig.h\"\n\n{}\n\n{block}", quickstart_check_macro());
+    let source = format!("#include <stdio.h>\n#include \"netrig.h\"\n\n{}\n\n{block}", quickstart_check_macro());
     syntax_check("log callback block", false, &["-std=c11"], &source);
 }
 
@@ -486,29 +486,16 @@ const fn claim(
 const RULES: &str = "tests/repo_rules.rs";
 const INSTALL_TEST: &str = "scripts/install_test.sh";
 const PY_README: &str = "python/tests/test_readme.py";
+#[rustfmt::skip]
 const README_CLAIMS: &[Claim] = &[
     // Run by CI: .ci/run runs `make test`, whose prerequisites include `demo` (checked below).
     claim("## Two commands", "sh", "make demo", ".ci/run", "make test", "make test"),
     claim("## Install", "sh", "pip install ./python", INSTALL_TEST, "README blocks", "## Install"),
     claim("## Install", "cmake", "cmake_minimum_required", INSTALL_TEST, "README blocks", "## Install"),
     claim("## C", "c", "#include <stdio.h>", RULES, "readme_c_example_is_examples_c_quickstart", r"```c\n"),
-    claim(
-        "## Events, test state and the work queue from C",
-        "c",
-        "",
-        RULES,
-        "readme_events_and_queue_snippet_compiles",
-        "## Events, test state and the work queue from C",
-    ),
+    claim("## Events, test state and the work queue from C", "c", "", RULES, "readme_events_and_queue_snippet_compiles", "## Events, test state and the work queue from C"),
     claim("## Devices from C", "c", "", RULES, "readme_devices_snippet_compiles", "## Devices from C"),
-    claim(
-        "## Pool and parallel runner from C",
-        "c",
-        "",
-        RULES,
-        "readme_pool_and_runner_snippet_compiles",
-        "## Pool and parallel runner from C",
-    ),
+    claim("## Pool and parallel runner from C", "c", "", RULES, "readme_pool_and_runner_snippet_compiles", "## Pool and parallel runner from C"),
     claim("## C++", "cpp", "", RULES, "readme_cxx_program_compiles", "## C++"),
     claim("## C++", "cpp", "", INSTALL_TEST, "README blocks", "## C++"),
     claim("## Python", "python", "import threading", "python/tests/test_store.py", "test_readme_python_example_runs", r"```python\n"),
@@ -534,18 +521,17 @@ fn checker_body(checker: &str, item: &str) -> Result<String, String> {
     } else if checker.ends_with(".py") {
         (format!("def {item}("), &["\ndef ", "\n@", "\nclass "])
     } else if checker.ends_with(".sh") {
-        (format!("# ---- "), &["\n# ---- "])
+        ("# ---- ".to_owned(), &["\n# ---- "])
     } else {
         return if text.contains(item) { Ok(text) } else { Err(format!("{checker} does not contain '{item}'")) };
     };
     let at = if checker.ends_with(".sh") {
-        text.match_indices(&start)
-            .map(|(i, _)| i)
-            .find(|&i| text[i..].lines().next().is_some_and(|l| l.contains(item)))
+        text.match_indices(&start).map(|(i, _)| i).find(|&i| text[i..].lines().next().is_some_and(|l| l.contains(item)))
     } else {
         text.find(&start)
     };
-    let at = at.ok_or_else(|| format!("{checker} has no {start}{item}"))?;
+    let what = if checker.ends_with(".sh") { format!("'# ---- ' section named '{item}'") } else { start.clone() };
+    let at = at.ok_or_else(|| format!("{checker} has no {what}"))?;
     let rest = &text[at..];
     let end = ends.iter().filter_map(|e| rest[1..].find(e).map(|i| i + 1)).min().unwrap_or(rest.len());
     Ok(rest[..end].to_owned())
@@ -588,9 +574,8 @@ fn every_readme_code_block_is_checked() {
             Ok(_) => {}
         }
         let fence = format!("```{}", c.lang);
-        let names_block = c.key == c.heading
-            || c.key.trim_end_matches(r"\n") == fence
-            || mine.iter().all(|b| b.text.contains(c.key));
+        let names_block =
+            c.key == c.heading || c.key.trim_end_matches(r"\n") == fence || mine.iter().all(|b| b.text.contains(c.key));
         if !names_block {
             problems.push(format!(
                 "README_CLAIMS: the key '{}' of {} {} is neither the heading '{}', nor {fence}, nor in the block",
@@ -600,10 +585,15 @@ fn every_readme_code_block_is_checked() {
     }
     // CI runs the two commands of "Two commands".
     let two = readme_block("## Two commands", "sh", 0);
-    let commands: Vec<&str> =
-        two.lines().filter(|l| !l.trim_start().starts_with('#')).filter_map(|l| l.split('#').next()).map(str::trim).collect();
+    let commands: Vec<&str> = two
+        .lines()
+        .filter(|l| !l.trim_start().starts_with('#'))
+        .filter_map(|l| l.split('#').next())
+        .map(str::trim)
+        .collect();
     if commands != ["make demo", "make test"] {
-        problems.push(format!("README 'Two commands' runs {commands:?}, not make demo and make test: update this rule"));
+        problems
+            .push(format!("README 'Two commands' runs {commands:?}, not make demo and make test: update this rule"));
     }
     let makefile = std::fs::read_to_string(root().join("Makefile")).unwrap();
     let test_deps = makefile.lines().find_map(|l| l.strip_prefix("test:")).unwrap_or("");
