@@ -115,7 +115,7 @@ def test_readme_logs_block_sends_device_records_to_logging(fleet):  # noqa: F811
                for r in mine), mine
     assert out["pool_level"] == 5  # netrig.log.TRACE, as the block sets it
     # The block's basicConfig: "<asctime> <levelname> <name> <message>" lines on stderr.
-    line = re.compile(rf"^\d{{4}}-\d\d-\d\d \d\d:\d\d:\d\d,\d{{3}} DEBUG netrig\.device {re.escape(name)}: TCP connected to ",
-                      re.M)
+    stamp = r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}"
+    line = re.compile(rf"^{stamp} DEBUG netrig\.device {re.escape(name)}: TCP connected to ", re.M)
     assert line.search(proc.stderr), proc.stderr
     assert logging.getLogger("netrig.device").level == logging.NOTSET  # this process is untouched
