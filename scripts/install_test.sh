@@ -15,6 +15,7 @@
 #     paths written into them are /opt/netrig; the staged CMake package, used where it lies,
 #     still builds (relocatable).
 #  5. make uninstall removes every file installed.
+#  6. README blocks: the README's Install, CMake, C++, Logs and fake-device blocks run as written.
 # Prints one line per check and ends with "install_test: N passed, M failed".
 set -uo pipefail
 
@@ -179,6 +180,113 @@ check "make uninstall" $MAKE -s uninstall PREFIX="$prefix"
 check "uninstall: no file or link left" test -z "$(find "$prefix" ! -type d)"
 check "make uninstall DESTDIR" $MAKE -s uninstall PREFIX=/opt/netrig DESTDIR="$stage"
 check "uninstall DESTDIR: no file or link left" test -z "$(find "$stage" ! -type d)"
+
+# ---- 6. README blocks
+# The README's Install, CMake, C++, Logs and fake-device blocks, as written (tests/repo_rules.rs,
+# every_readme_code_block_is_checked, holds the table that names this section for them):
+#  - "## Install" ```sh: line by line in bash -e from a scratch directory of symlinks to the
+#    repository's top-level entries, with only these changes: /usr/local -> a temporary prefix,
+#    `sudo ` removed, ldconfig -> a no-op that sets LD_LIBRARY_PATH to the prefix's lib, pip -> a
+#    fresh venv's pip (--system-site-packages: the build backend setup.sh --test installed;
+#    PIP_NO_BUILD_ISOLATION=0, which pip reads inverted: 0 turns isolation off; PIP_NO_INDEX=1).
+#    make and pip run without PKG_CONFIG_PATH (cargo would rebuild openssl-sys and libssh2-sys),
+#    the cc lines with it at the prefix. Neither rebuilds anything: the scratch path's cargo
+#    and pip's cargo (from python/) reuse target/release.
+#  - "## Install" ```cmake: the CMakeLists.txt of a project whose app.c is examples-c/quickstart.c
+#    and app.cpp the "## C++" ```cpp block, against that prefix; app, app-static and app-cxx run,
+#    app-cxx also against a fake device (examples-c/with_fleet.sh appends its six arguments).
+#  - "## Logs" ```sh: runs from the checkout; stderr has NETRIG_LOG's lines in the documented
+#    format, stdout the demo's success.
+#  - "## Fake devices for tests (tests/fakedev)" ```sh: each line runs with stdin closed, and
+#    exits for it: the first prints an inventory of 500 cisco_ios devices, the second the fleet
+#    of tests/fakedev/fleet.example.toml.
+section "README blocks"
+readme_block() { # HEADING LANG [N]: the Nth (default 1st) ```LANG block under the heading line HEADING
+  awk -v h="$1" -v l="$2" -v n="${3:-1}" '
+    inb { if (/^```/) { inb = 0; if (sel) exit; next } if (sel) print; next }
+    /^```/ { inb = 1; sel = (head == h && substr($0, 4) == l && ++k == n); next }
+    /^#/ { head = $0 }' README.md
+}
+rd=$tmp/readme rprefix=$tmp/readme/prefix
+scratch=$rd/scratch
+mkdir -p "$scratch"
+for e in "$root"/* "$root"/.[!.]*; do ln -s "$e" "$scratch/"; done
+install_block=$(readme_block "## Install" sh)
+check "README Install block: found (pip, make install, ldconfig, two cc lines, the run)" \
+  test "$(grep -cE '^(pip install|sudo make install|sudo ldconfig|cc |\./app)' <<<"$install_block")" = 6
+# The venv's own seeded setuptools (older) would shadow the one setup.sh --test installed.
+check "README Install: a venv with the system's site packages" \
+  bash -c "python3 -m venv --system-site-packages '$rd/venv' && '$rd/venv/bin/pip' uninstall -q -y setuptools"
+{
+  echo "pip() { env -u PKG_CONFIG_PATH PIP_NO_BUILD_ISOLATION=0 PIP_NO_INDEX=1 '$rd/venv/bin/pip' \"\$@\"; }"
+  echo "make() { env -u PKG_CONFIG_PATH make \"\$@\"; }"
+  echo "ldconfig() { export LD_LIBRARY_PATH='$rprefix/lib'; }"
+  echo "export PKG_CONFIG_PATH='$rprefix/lib/pkgconfig'"
+  echo "set -x"
+  sed -e "s#/usr/local#$rprefix#g" -e 's/sudo //g' <<<"$install_block"
+} >"$rd/install.sh"
+sed 's/^/        /' "$rd/install.sh"
+check "README Install block runs in bash -e (in $scratch)" \
+  bash -c "cd '$scratch' && env -u PYTHONPATH -u NETRIG_LIBRARY bash -e '$rd/install.sh' >'$rd/install.log' 2>&1 || { cat '$rd/install.log'; exit 1; }"
+check "README Install: pip built without build isolation (PIP_NO_BUILD_ISOLATION=0)" \
+  bash -c "grep -q 'Successfully installed netrig' '$rd/install.log' && ! grep -qi 'installing build dependencies' '$rd/install.log'"
+check "README Install: ./app and ./app-static ran (quickstart's output twice)" \
+  test "$(grep -c '^dut/1/passed = ' "$rd/install.log")" = 2
+check "README Install: ./app-static is a static program" bash -c "! readelf -lW '$scratch/app-static' | grep -q INTERP"
+check "README Install: the venv's python imports netrig, and its library, from the venv" \
+  bash -c "cd '$rd' && env -u PYTHONPATH -u NETRIG_LIBRARY '$rd/venv/bin/python' -c '
+import netrig, netrig.ffi
+print(netrig.__file__, netrig.ffi.library_path)
+assert netrig.__file__.startswith(\"$rd/venv/\") and str(netrig.ffi.library_path).startswith(\"$rd/venv/\")'"
+cmk=$rd/cmake
+mkdir -p "$cmk"
+readme_block "## Install" cmake >"$cmk/CMakeLists.txt"
+cp examples-c/quickstart.c "$cmk/app.c"
+readme_block "## C++" cpp >"$cmk/app.cpp"
+check "README CMake block: found, and the C++ block" bash -c "grep -q find_package '$cmk/CMakeLists.txt' && grep -q netrig.hpp '$cmk/app.cpp'"
+check "README CMake block: configures and builds app, app-static, app-cxx against the prefix" \
+  bash -c "cmake -S '$cmk' -B '$cmk/build' -DCMAKE_PREFIX_PATH='$rprefix' >'$cmk.log' 2>&1 &&
+           cmake --build '$cmk/build' -j 2 >>'$cmk.log' 2>&1 || { cat '$cmk.log'; exit 1; }"
+check "README CMake: app runs" "$cmk/build/app"
+check "README CMake: app-static runs, without libnetrig.so" \
+  bash -c "'$cmk/build/app-static' && ! readelf -d '$cmk/build/app-static' | grep -q 'NEEDED.*libnetrig'"
+check "README C++: app-cxx runs (NOT_FOUND caught, dut/1/temp_c = 42)" \
+  bash -c "'$cmk/build/app-cxx' >'$rd/cxx.out' && grep -q '^NETRIG_E_NOT_FOUND: ' '$rd/cxx.out' &&
+           grep -q '^dut/1/temp_c = 42 after 2 changes$' '$rd/cxx.out' || { cat '$rd/cxx.out'; exit 1; }"
+check "README C++: app-cxx against a fake device prints show version" \
+  bash -c "./examples-c/with_fleet.sh '$cmk/build/app-cxx' >'$rd/cxx-fleet.out' 2>&1 &&
+           grep -q '^Cisco IOS Software, C2900 Software' '$rd/cxx-fleet.out' || { cat '$rd/cxx-fleet.out'; exit 1; }"
+logs_line=$(readme_block "## Logs" sh)
+check "README Logs line: examples-c/build/device_demo-shared builds" $MAKE -s -C examples-c build/device_demo-shared
+check "README Logs line runs: $logs_line" bash -c "$logs_line >'$rd/logs.out' 2>'$rd/logs.err' || { cat '$rd/logs.err'; exit 1; }"
+check "README Logs line: stderr has '<UTC time> DEBUG netrig::device <device>: ...' lines" \
+  bash -c "grep -Eq '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{6}Z DEBUG netrig::device 127\.0\.0\.1:[0-9]+: TCP connected to ' '$rd/logs.err' &&
+           grep -Eq '^[0-9T:.Z-]+ INFO netrig::device 127\.0\.0\.1:[0-9]+: opened \(cisco_ios, ' '$rd/logs.err' || { head -20 '$rd/logs.err'; exit 1; }"
+check "README Logs line: stdout still has the demo's success" grep -qx 'device_demo: all checks passed' "$rd/logs.out"
+fake_block=$(readme_block "## Fake devices for tests (tests/fakedev)" sh)
+check "README fakedev block: two lines" test "$(wc -l <<<"$fake_block")" = 2
+[ "$(ulimit -Sn)" -ge 2048 ] || ulimit -Sn "$(ulimit -Hn)" 2>/dev/null || true  # 500 devices: ~1100 open files
+n=0
+while IFS= read -r line; do
+  n=$((n + 1))
+  check "README fakedev line $n runs and exits when stdin closes: ${line%%  *}" \
+    bash -c "env -u PKG_CONFIG_PATH bash -c \"\$0\" </dev/null >'$rd/fake$n.out' 2>'$rd/fake$n.err' &&
+             grep -q '^fakedev: stdin closed, stopping [0-9]* devices$' '$rd/fake$n.err' || { cat '$rd/fake$n.err'; exit 1; }" "$line"
+done <<<"$fake_block"
+fake_inventory() { # FILE COUNT NAMES...: FILE is a JSON inventory of COUNT devices whose names start with NAMES
+  python3 - "$@" <<'EOF'
+import json, sys
+text, count, names = open(sys.argv[1]).read(), int(sys.argv[2]), sys.argv[3:]
+inventory = json.loads(text)
+got = sorted({d["name"].rsplit("-", 1)[0] for d in inventory})
+assert len(inventory) == count and got == sorted(names), (len(inventory), got)
+assert all(d["host"] == "127.0.0.1" and d["port"] > 0 and d["host_key_fingerprint"].startswith("SHA256:") for d in inventory)
+EOF
+}
+check "README fakedev line 1: a JSON inventory of 500 cisco_ios devices" \
+  fake_inventory "$rd/fake1.out" 500 cisco_ios
+check "README fakedev line 2: the fleet of tests/fakedev/fleet.example.toml" \
+  fake_inventory "$rd/fake2.out" 8 dut slow flaky server
 
 echo "install_test: $((passed + failed)) checks in $(($(date +%s) - start)) s"
 echo "install_test: $passed passed, $failed failed"

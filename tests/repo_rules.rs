@@ -1,5 +1,6 @@
 //! Project rules that a build cannot check by itself: the committed header matches the code,
-//! every `unsafe impl Send/Sync` is documented, and the store-only build pulls in no SSH stack.
+//! every `unsafe impl Send/Sync` is documented, the store-only build pulls in no SSH stack, and
+//! every README code block is compiled or run by a named test (`every_readme_code_block_is_checked`).
 
 use std::path::Path;
 use std::process::Command;
@@ -325,4 +326,283 @@ fn cited_files_exist() {
     missing.sort();
     missing.dedup();
     assert!(missing.is_empty(), "{missing:#?}");
+}
+
+/// One fenced code block of README.md: its opening line's number, its language, the heading it
+/// is under (the nearest `#` line before it, outside code blocks) and its text.
+struct ReadmeBlock {
+    line: usize,
+    lang: String,
+    heading: String,
+    text: String,
+}
+
+fn readme() -> String {
+    std::fs::read_to_string(root().join("README.md")).unwrap()
+}
+
+fn readme_blocks() -> Vec<ReadmeBlock> {
+    let readme = readme();
+    let mut blocks = vec![];
+    let mut heading = String::new();
+    let mut open: Option<ReadmeBlock> = None;
+    for (i, line) in readme.lines().enumerate() {
+        match open.take() {
+            Some(mut b) => {
+                if line.starts_with("```") {
+                    blocks.push(b);
+                } else {
+                    b.text.push_str(line);
+                    b.text.push('\n');
+                    open = Some(b);
+                }
+            }
+            None if line.starts_with("```") => {
+                open = Some(ReadmeBlock {
+                    line: i + 1,
+                    lang: line[3..].trim().to_owned(),
+                    heading: heading.clone(),
+                    text: String::new(),
+                })
+            }
+            None if line.starts_with('#') => heading = line.to_owned(),
+            None => {}
+        }
+    }
+    assert!(open.is_none(), "README.md ends inside a code block");
+    blocks
+}
+
+/// The text of one block: the `nth` block of language `lang` under `heading` (0 = the first).
+fn readme_block(heading: &str, lang: &str, nth: usize) -> String {
+    readme_blocks()
+        .into_iter()
+        .filter(|b| b.heading == heading && b.lang == lang)
+        .nth(nth)
+        .unwrap_or_else(|| panic!("README.md has no ```{lang} block number {nth} under '{heading}'"))
+        .text
+}
+
+/// The CHECK macro of examples-c/quickstart.c (the README's first C block), which the README's
+/// C fragments use.
+fn quickstart_check_macro() -> String {
+    let quickstart = std::fs::read_to_string(root().join("examples-c/quickstart.c")).unwrap();
+    let start = quickstart.find("#define CHECK(call)").expect("quickstart.c defines CHECK");
+    let end = start + quickstart[start..].find("} while (0)").expect("CHECK ends") + "} while (0)".len();
+    quickstart[start..end].to_owned()
+}
+
+/// Compiles `source` with `compiler` (C: $CC or cc, C++: $CXX or c++) and `-fsyntax-only`
+/// against include/, warnings as errors; panics with the compiler's messages and the source.
+fn syntax_check(what: &str, cxx: bool, flags: &[&str], source: &str) {
+    let (var, default, ext) = if cxx { ("CXX", "c++", "cpp") } else { ("CC", "cc", "c") };
+    let compiler = std::env::var(var).unwrap_or_else(|_| default.into());
+    let slug: String = what.chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '-' }).collect();
+    let path = std::env::temp_dir().join(format!("netrig-readme-{slug}-{}.{ext}", std::process::id()));
+    std::fs::write(&path, source).unwrap();
+    let out = Command::new(&compiler)
+        .args(["-Wall", "-Wextra", "-Werror", "-fsyntax-only"])
+        .args(flags)
+        .arg("-I")
+        .arg(root().join("include"))
+        .arg(&path)
+        .output()
+        .unwrap_or_else(|e| panic!("this test needs a compiler ({compiler}): {e}"));
+    let _ = std::fs::remove_file(&path);
+    assert!(
+        out.status.success(),
+        "the README's {what} does not compile:\n{}\n--- as compiled:\n{source}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// The README's events / test state / work queue fragment compiles (C11, warnings as errors)
+/// as the body of a function given the `store` and `queue` handles it uses.
+#[test]
+fn readme_events_and_queue_snippet_compiles() {
+    let block = readme_block("## Events, test state and the work queue from C", "c", 0);
+    let source = format!(
+        "#include <stdint.h>\n#include \"netrig.h\"\n\nvoid readme_fragment(netrig_store store, netrig_queue queue);\n\
+         void readme_fragment(netrig_store store, netrig_queue queue) {{\n{block}}}\n"
+    );
+    syntax_check("events and queue block", false, &["-std=c11"], &source);
+}
+
+/// The README's device fragment compiles (C11, warnings as errors) as the body of a function
+/// returning int, with quickstart.c's CHECK macro.
+#[test]
+fn readme_devices_snippet_compiles() {
+    let block = readme_block("## Devices from C", "c", 0);
+    let source = format!(
+        "#include <stdio.h>\n#include \"netrig.h\"\n\n{}\n\nint readme_fragment(void);\n\
+         int readme_fragment(void) {{\n{block}    return 0;\n}}\n",
+        quickstart_check_macro()
+    );
+    syntax_check("devices block", false, &["-std=c11"], &source);
+}
+
+/// The Logs section's C callback block compiles (C11, warnings as errors) as a file of its own,
+/// with stdio.h, netrig.h and quickstart.c's CHECK macro.
+#[test]
+fn readme_log_callback_snippet_compiles() {
+    let block = readme_block("## Logs", "c", 0);
+    let source = format!("#include <stdio.h>\n#include \"netrig.h\"\n\n{}\n\n{block}", quickstart_check_macro());
+    syntax_check("log callback block", false, &["-std=c11"], &source);
+}
+
+/// The README's C++ program (section "C++") compiles as C++17, warnings as errors;
+/// scripts/install_test.sh ("README blocks") also builds it with CMake and runs it.
+#[test]
+fn readme_cxx_program_compiles() {
+    let block = readme_block("## C++", "cpp", 0);
+    syntax_check("C++ block", true, &["-std=c++17"], &block);
+}
+
+/// Who checks each README block. A claim takes the blocks under `heading` in `lang` whose first
+/// line starts with `first`; `checker` is a file and `item` in it the test function (`fn`/`def`)
+/// or the script section (a `# ---- ` line) that checks them, and `key` the text by which that
+/// checker finds the block: the section heading, the opening fence, or text of the block. A
+/// new block that no claim takes fails `every_readme_code_block_is_checked`.
+struct Claim {
+    heading: &'static str,
+    lang: &'static str,
+    first: &'static str,
+    checker: &'static str,
+    item: &'static str,
+    key: &'static str,
+}
+
+const fn claim(
+    heading: &'static str,
+    lang: &'static str,
+    first: &'static str,
+    checker: &'static str,
+    item: &'static str,
+    key: &'static str,
+) -> Claim {
+    Claim { heading, lang, first, checker, item, key }
+}
+
+const RULES: &str = "tests/repo_rules.rs";
+const INSTALL_TEST: &str = "scripts/install_test.sh";
+const PY_README: &str = "python/tests/test_readme.py";
+#[rustfmt::skip]
+const README_CLAIMS: &[Claim] = &[
+    // Run by CI: .ci/run runs `make test`, whose prerequisites include `demo` (checked below).
+    claim("## Two commands", "sh", "make demo", ".ci/run", "make test", "make test"),
+    claim("## Install", "sh", "pip install ./python", INSTALL_TEST, "README blocks", "## Install"),
+    claim("## Install", "cmake", "cmake_minimum_required", INSTALL_TEST, "README blocks", "## Install"),
+    claim("## C", "c", "#include <stdio.h>", RULES, "readme_c_example_is_examples_c_quickstart", r"```c\n"),
+    claim("## Events, test state and the work queue from C", "c", "", RULES, "readme_events_and_queue_snippet_compiles", "## Events, test state and the work queue from C"),
+    claim("## Devices from C", "c", "", RULES, "readme_devices_snippet_compiles", "## Devices from C"),
+    claim("## Pool and parallel runner from C", "c", "", RULES, "readme_pool_and_runner_snippet_compiles", "## Pool and parallel runner from C"),
+    claim("## C++", "cpp", "", RULES, "readme_cxx_program_compiles", "## C++"),
+    claim("## C++", "cpp", "", INSTALL_TEST, "README blocks", "## C++"),
+    claim("## Python", "python", "import threading", "python/tests/test_store.py", "test_readme_python_example_runs", r"```python\n"),
+    claim("## Python", "py", "with Device(", PY_README, "test_readme_device_and_pool_blocks_pass_mypy_strict", "## Python"),
+    claim("## Python", "py", "from netrig import DeviceOptions, Pool", PY_README, "test_readme_device_and_pool_blocks_pass_mypy_strict", "## Python"),
+    claim("## Python", "py", "with Device(", PY_README, "test_readme_device_and_pool_blocks_compile", "## Python"),
+    claim("## Python", "py", "from netrig import DeviceOptions, Pool", PY_README, "test_readme_device_and_pool_blocks_compile", "## Python"),
+    claim("## Python", "py", "import os", "python/tests/test_events_state.py", "test_readme_events_block_runs", "Store.open("),
+    claim("## Python", "py", "from netrig import NetrigTimeoutError, Queue", "python/tests/test_queue.py", "test_readme_queue_block_runs", "Queue.open("),
+    claim("## Logs", "sh", "NETRIG_LOG=debug", INSTALL_TEST, "README blocks", "## Logs"),
+    claim("## Logs", "c", "", RULES, "readme_log_callback_snippet_compiles", "## Logs"),
+    claim("## Logs", "python", "import logging", PY_README, "test_readme_logs_block_sends_device_records_to_logging", "## Logs"),
+    claim("## Fake devices for tests (tests/fakedev)", "sh", "cargo run -p fakedev", INSTALL_TEST, "README blocks", "## Fake devices for tests (tests/fakedev)"),
+];
+
+/// The text of `item` in `checker`: a Rust `fn` or Python `def` up to the next one, or a shell
+/// script's `# ---- ` section up to the next, or (for any other file) the whole file if it
+/// contains `item`.
+fn checker_body(checker: &str, item: &str) -> Result<String, String> {
+    let text = std::fs::read_to_string(root().join(checker)).map_err(|e| format!("{checker} cannot be read: {e}"))?;
+    let (start, ends): (String, &[&str]) = if checker.ends_with(".rs") {
+        (format!("fn {item}("), &["\n#[test]", "\nfn ", "\n/// "])
+    } else if checker.ends_with(".py") {
+        (format!("def {item}("), &["\ndef ", "\n@", "\nclass "])
+    } else if checker.ends_with(".sh") {
+        ("# ---- ".to_owned(), &["\n# ---- "])
+    } else {
+        return if text.contains(item) { Ok(text) } else { Err(format!("{checker} does not contain '{item}'")) };
+    };
+    let at = if checker.ends_with(".sh") {
+        text.match_indices(&start).map(|(i, _)| i).find(|&i| text[i..].lines().next().is_some_and(|l| l.contains(item)))
+    } else {
+        text.find(&start)
+    };
+    let what = if checker.ends_with(".sh") { format!("'# ---- ' section named '{item}'") } else { start.clone() };
+    let at = at.ok_or_else(|| format!("{checker} has no {what}"))?;
+    let rest = &text[at..];
+    let end = ends.iter().filter_map(|e| rest[1..].find(e).map(|i| i + 1)).min().unwrap_or(rest.len());
+    Ok(rest[..end].to_owned())
+}
+
+/// Every fenced block of README.md is taken by a claim of README_CLAIMS, and every claim holds:
+/// its checker exists and finds the block by its key (the heading, the fence, or the block's
+/// text), and each claim takes at least one block. The "Two commands" block is CI's: .ci/run
+/// runs `make test`, and the Makefile's test target depends on demo.
+#[test]
+fn every_readme_code_block_is_checked() {
+    let blocks = readme_blocks();
+    let mut problems = vec![];
+    for b in &blocks {
+        let first = b.text.lines().next().unwrap_or("");
+        if !README_CLAIMS.iter().any(|c| c.heading == b.heading && c.lang == b.lang && first.starts_with(c.first)) {
+            problems.push(format!(
+                "README.md:{}: the ```{} block under '{}' (first line '{first}') is checked by no test: add a test and \
+                 its claim to README_CLAIMS in tests/repo_rules.rs",
+                b.line, b.lang, b.heading
+            ));
+        }
+    }
+    for c in README_CLAIMS {
+        let mine: Vec<&ReadmeBlock> = blocks
+            .iter()
+            .filter(|b| b.heading == c.heading && b.lang == c.lang && b.text.starts_with(c.first))
+            .collect();
+        if mine.is_empty() {
+            problems.push(format!(
+                "README_CLAIMS: no ```{} block under '{}' starts with '{}' (claimed by {} {})",
+                c.lang, c.heading, c.first, c.checker, c.item
+            ));
+        }
+        match checker_body(c.checker, c.item) {
+            Err(e) => problems.push(format!("README_CLAIMS: {e}")),
+            Ok(body) if !body.contains(c.key) => {
+                problems.push(format!("README_CLAIMS: {} {} does not mention '{}'", c.checker, c.item, c.key))
+            }
+            Ok(_) => {}
+        }
+        let fence = format!("```{}", c.lang);
+        let names_block =
+            c.key == c.heading || c.key.trim_end_matches(r"\n") == fence || mine.iter().all(|b| b.text.contains(c.key));
+        if !names_block {
+            problems.push(format!(
+                "README_CLAIMS: the key '{}' of {} {} is neither the heading '{}', nor {fence}, nor in the block",
+                c.key, c.checker, c.item, c.heading
+            ));
+        }
+    }
+    // CI runs the two commands of "Two commands".
+    let two = readme_block("## Two commands", "sh", 0);
+    let commands: Vec<&str> = two
+        .lines()
+        .filter(|l| !l.trim_start().starts_with('#'))
+        .filter_map(|l| l.split('#').next())
+        .map(str::trim)
+        .collect();
+    if commands != ["make demo", "make test"] {
+        problems
+            .push(format!("README 'Two commands' runs {commands:?}, not make demo and make test: update this rule"));
+    }
+    let makefile = std::fs::read_to_string(root().join("Makefile")).unwrap();
+    let test_deps = makefile.lines().find_map(|l| l.strip_prefix("test:")).unwrap_or("");
+    if !test_deps.split_whitespace().any(|d| d == "demo") {
+        problems.push(format!("the Makefile's test target does not depend on demo (test:{test_deps})"));
+    }
+    let ci = std::fs::read_to_string(root().join(".ci/run")).unwrap();
+    if !ci.lines().any(|l| l.trim() == "make test") {
+        problems.push(".ci/run does not run `make test`".to_owned());
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
