@@ -287,6 +287,12 @@ check "README fakedev line 1: a JSON inventory of 500 cisco_ios devices" \
   fake_inventory "$rd/fake1.out" 500 cisco_ios
 check "README fakedev line 2: the fleet of tests/fakedev/fleet.example.toml" \
   fake_inventory "$rd/fake2.out" 8 dut slow flaky server
+# The block's comment: a "stats" line on stdin prints counters (also when end of input follows).
+fake_line2=$(sed -n 2p <<<"$fake_block")
+check "README fakedev: stdin \"stats\" prints one JSON line of counters" \
+  bash -c "printf 'stats\n' | env -u PKG_CONFIG_PATH bash -c \"\$0\" >'$rd/stats.out' 2>'$rd/stats.err' &&
+           python3 -c 'import json, sys; *inv, stats = open(sys.argv[1]).read().splitlines(); names = sorted(d[\"name\"] for d in json.loads(chr(10).join(inv))); counters = json.loads(stats); assert sorted(counters) == names and all(\"commands\" in c for c in counters.values()), stats' '$rd/stats.out' ||
+           { cat '$rd/stats.err'; exit 1; }" "$fake_line2"
 
 echo "install_test: $((passed + failed)) checks in $(($(date +%s) - start)) s"
 echo "install_test: $passed passed, $failed failed"

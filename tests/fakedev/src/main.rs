@@ -74,11 +74,13 @@ fn main() {
         let _ = stdin_tx.send("stdin closed");
     });
     let why = loop {
-        if let Ok(why) = rx.recv_timeout(std::time::Duration::from_millis(50)) {
-            break why;
-        }
+        let stop = rx.recv_timeout(std::time::Duration::from_millis(50));
+        // A `stats` read before the stop (e.g. "stats" then end of input) is still answered.
         while stats_rx.try_recv().is_ok() {
             println!("{}", fleet.stats_json());
+        }
+        if let Ok(why) = stop {
+            break why;
         }
     };
     eprintln!("fakedev: {why}, stopping {} devices", fleet.devices().len());
