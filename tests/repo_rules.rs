@@ -167,33 +167,14 @@ fn readme_c_example_is_examples_c_quickstart() {
 /// errors), with the CHECK macro of the README's first C block, so it cannot drift from the API.
 #[test]
 fn readme_pool_and_runner_snippet_compiles() {
-    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
-    let section = readme.split("## Pool and parallel runner from C").nth(1).expect("README has the pool section");
-    let block = section.split("```c\n").nth(1).and_then(|rest| rest.split("```").next()).expect("a C block in it");
-    let quickstart = std::fs::read_to_string(root().join("examples-c/quickstart.c")).unwrap();
-    let start = quickstart.find("#define CHECK(call)").expect("quickstart.c defines CHECK");
-    let end = start + quickstart[start..].find("} while (0)").expect("CHECK ends") + "} while (0)".len();
+    let block = readme_block("## Pool and parallel runner from C", "c", 0);
     let source = block.replacen(
         "#include \"netrig.h\"\n",
-        &format!("#include \"netrig.h\"\n\n{}\n", &quickstart[start..end]),
+        &format!("#include \"netrig.h\"\n\n{}\n", quickstart_check_macro()),
         1,
     );
     assert!(source.contains("#define CHECK"), "the snippet includes netrig.h");
-    let path = std::env::temp_dir().join(format!("netrig-readme-pool-{}.c", std::process::id()));
-    std::fs::write(&path, source).unwrap();
-    let cc = std::env::var("CC").unwrap_or_else(|_| "cc".into());
-    let out = Command::new(&cc)
-        .args(["-std=c11", "-Wall", "-Wextra", "-Werror", "-fsyntax-only", "-I"])
-        .arg(root().join("include"))
-        .arg(&path)
-        .output()
-        .unwrap_or_else(|e| panic!("this test needs a C compiler ({cc}): {e}"));
-    let _ = std::fs::remove_file(&path);
-    assert!(
-        out.status.success(),
-        "the README's pool snippet does not compile:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    syntax_check("pool snippet", false, &["-std=c11"], &source);
 }
 
 /// One exported C function as written in src/ffi: its name, whether it is `unsafe extern "C"`,
