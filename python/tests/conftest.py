@@ -1,3 +1,4 @@
+import json
 import os
 import subprocess
 import sys
@@ -54,6 +55,69 @@ def store():
     s = netrig.Store()
     yield s
     s.close()
+
+
+REPO = PYTHON_DIR.parent
+FAKEDEV = REPO / "target" / "release" / "fakedev"
+
+
+class FakeFleet:
+    """A fakedev process (tests/fakedev) serving the inventory `toml` (its text), written to
+    `tmp`/fleet.toml: `devices` is the JSON inventory it printed, `stats()` its per-device
+    counters; closing its stdin (close(), or leaving the `with`) stops it."""
+
+    def __init__(self, tmp: Path, toml: str):
+        if not FAKEDEV.is_file():
+            cargo = os.environ.get("CARGO", "cargo")
+            subprocess.run([cargo, "build", "--release", "-p", "fakedev"], cwd=REPO, check=True)
+        (tmp / "fleet.toml").write_text(toml)
+        self._stderr = open(tmp / "fakedev.stderr", "w+")
+        self.proc = subprocess.Popen(
+            [str(FAKEDEV), "--inventory", str(tmp / "fleet.toml")],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self._stderr,
+            text=True,
+        )
+        self._stats_lock = threading.Lock()
+        watchdog = threading.Timer(30, self.proc.kill)  # a fleet that never prints its inventory
+        watchdog.start()
+        lines: list[str] = []
+        try:
+            for line in self.proc.stdout:
+                lines.append(line)
+                if line.rstrip() == "]":
+                    break
+            self.devices = json.loads("".join(lines))
+        except ValueError:
+            self._stderr.seek(0)
+            self.close()
+            pytest.fail(f"fakedev printed no inventory: {''.join(lines)!r}\n{self._stderr.read()}")
+        finally:
+            watchdog.cancel()
+
+    def stats(self) -> dict:
+        """fakedev's counters, {device name: {"commands": n, ...}}."""
+        with self._stats_lock:
+            self.proc.stdin.write("stats\n")
+            self.proc.stdin.flush()
+            return json.loads(self.proc.stdout.readline())
+
+    def close(self) -> None:
+        if self.proc.stdin and not self.proc.stdin.closed:
+            self.proc.stdin.close()  # EOF stops the fleet
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        self._stderr.close()
+
+    def __enter__(self) -> "FakeFleet":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
 
 
 def run_child(body: str, timeout: float = 5.0, env: dict | None = None) -> subprocess.CompletedProcess:

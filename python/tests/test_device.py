@@ -19,8 +19,9 @@ import netrig
 from netrig import Device, ffi
 from netrig.ffi import lib
 
+from conftest import FakeFleet
+
 REPO = Path(__file__).resolve().parents[2]
-FAKEDEV = REPO / "target" / "release" / "fakedev"
 PASSPHRASE = "correct horse"
 
 # Groups of the fleet: name prefix -> (profile, extra TOML for the group).
@@ -47,9 +48,6 @@ def _keygen(path: Path, passphrase: str) -> str:
 @pytest.fixture(scope="session")
 def fleet(tmp_path_factory):
     """Starts fakedev with one or more devices of every group; yields {prefix: device info}."""
-    if not FAKEDEV.is_file():
-        cargo = os.environ.get("CARGO", "cargo")
-        subprocess.run([cargo, "build", "--release", "-p", "fakedev"], cwd=REPO, check=True)
     tmp = tmp_path_factory.mktemp("fleet")
     groups = dict(GROUPS)
     keys = {}
@@ -60,53 +58,21 @@ def fleet(tmp_path_factory):
     toml = [f'host_key = "{tmp / "host_key"}"']
     for prefix, (profile, extra) in groups.items():
         toml += ["[[device]]", f'profile = "{profile}"', f'name = "{prefix}"', extra]
-    inventory = tmp / "fleet.toml"
-    inventory.write_text("\n".join(toml) + "\n")
-    stderr = open(tmp / "fakedev.stderr", "w+")
-    proc = subprocess.Popen(
-        [str(FAKEDEV), "--inventory", str(inventory)],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=stderr,
-        text=True,
-    )
-    watchdog = threading.Timer(30, proc.kill)  # a fleet that never prints its inventory
-    watchdog.start()
-    try:
-        lines = []
-        for line in proc.stdout:
-            lines.append(line)
-            if line.rstrip() == "]":
-                break
-        devices = json.loads("".join(lines))
-    except ValueError:
-        stderr.seek(0)
-        pytest.fail(f"fakedev printed no inventory: {''.join(lines)!r}\n{stderr.read()}")
-    finally:
-        watchdog.cancel()
+    fake = FakeFleet(tmp, "\n".join(toml) + "\n")
+    devices = fake.devices
     by_prefix = {}
     for d in devices:
         by_prefix.setdefault(d["name"].rsplit("-", 1)[0], d)
     assert set(by_prefix) == set(groups)
     by_prefix["_keys"] = keys
-    stats_lock = threading.Lock()
 
     def commands(prefix):
         """How many command lines the device of `prefix` has received (fakedev's stats)."""
-        with stats_lock:
-            proc.stdin.write("stats\n")
-            proc.stdin.flush()
-            return json.loads(proc.stdout.readline())[by_prefix[prefix]["name"]]["commands"]
+        return fake.stats()[by_prefix[prefix]["name"]]["commands"]
 
     by_prefix["_commands"] = commands
     yield by_prefix
-    proc.stdin.close()  # EOF stops the fleet
-    try:
-        proc.wait(10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
-    stderr.close()
+    fake.close()
 
 
 def open_device(fleet, prefix, platform=None, **kw):

@@ -133,12 +133,12 @@ def forever(dev):
         dev.send_command("show clock")
 threading.Thread(target=forever, args=(devs[0],), daemon=True).start()
 go.wait()
-print("exiting")
+print("exiting", file=sys.stderr)  # not stdout, where the log thread's lines go
 """
     proc = run_child(body, timeout=60, env={"DEV": _device_json(fleet["ios"])})
     assert proc.returncode == 0, proc.stderr
     out = proc.stdout
-    assert "exiting" in out
+    assert "exiting" in proc.stderr
     # The threads' records reached logging before the exit: 15 commands on 3 devices.
     assert len(re.findall(r"^netrig\.device \S+: command 'show clock': ended in", out, re.M)) >= 15, out
 

@@ -2,8 +2,6 @@
 on loopback). One fakedev process serves every test of this file."""
 
 import json
-import os
-import subprocess
 import threading
 import time
 from pathlib import Path
@@ -13,8 +11,9 @@ import pytest
 import netrig
 from netrig import Pool, Runner, Step, ffi
 
+from conftest import FakeFleet
+
 REPO = Path(__file__).resolve().parents[2]
-FAKEDEV = REPO / "target" / "release" / "fakedev"
 
 # Groups: name prefix -> (profile, count, extra TOML).
 GROUPS = {
@@ -29,40 +28,18 @@ GROUPS = {
 @pytest.fixture(scope="module")
 def fleet(tmp_path_factory):
     """{prefix: [device info, ...]} of a fakedev fleet started for this module."""
-    if not FAKEDEV.is_file():
-        subprocess.run([os.environ.get("CARGO", "cargo"), "build", "--release", "-p", "fakedev"], cwd=REPO, check=True)
     tmp = tmp_path_factory.mktemp("poolfleet")
     toml = []
     for prefix, (profile, count, extra) in GROUPS.items():
         toml += ["[[device]]", f'profile = "{profile}"', f'name = "{prefix}"', f"count = {count}", extra]
-    (tmp / "fleet.toml").write_text("\n".join(toml) + "\n")
-    proc = subprocess.Popen(
-        [str(FAKEDEV), "--inventory", str(tmp / "fleet.toml")],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
-    watchdog = threading.Timer(30, proc.kill)
-    watchdog.start()
-    lines = []
-    for line in proc.stdout:
-        lines.append(line)
-        if line.rstrip() == "]":
-            break
-    watchdog.cancel()
-    devices = json.loads("".join(lines))
+    fake = FakeFleet(tmp, "\n".join(toml) + "\n")
+    devices = fake.devices
     groups = {}
     for d in devices:
         groups.setdefault(d["name"].rsplit("-", 1)[0], []).append(d)
     assert {k: len(v) for k, v in groups.items()} == {k: v[1] for k, v in GROUPS.items()}
     yield groups
-    proc.stdin.close()
-    try:
-        proc.wait(10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
+    fake.close()
 
 
 def target(d, **kw):

@@ -25,7 +25,6 @@ import re
 import shutil
 import subprocess
 import sys
-import threading
 import time
 import tomllib
 import zipfile
@@ -35,9 +34,10 @@ from pathlib import Path
 import pytest
 from packaging.requirements import Requirement
 
+from conftest import FakeFleet
+
 REPO = Path(__file__).resolve().parents[2]
 PYTHON_DIR = REPO / "python"
-FAKEDEV = REPO / "target" / "release" / "fakedev"
 TYPED_USER = Path(__file__).resolve().parent / "typed_user.py"
 
 
@@ -54,34 +54,12 @@ def run(cmd, timeout=600, **kw) -> subprocess.CompletedProcess:
 @pytest.fixture(scope="module")
 def device(tmp_path_factory):
     """One cisco_ios device of fakedev: its inventory entry."""
-    if not FAKEDEV.is_file():
-        run([os.environ.get("CARGO", "cargo"), "build", "--release", "-p", "fakedev"], cwd=REPO)
     tmp = tmp_path_factory.mktemp("wheelfleet")
-    (tmp / "fleet.toml").write_text('[[device]]\nprofile = "cisco_ios"\nname = "wheel"\n')
-    proc = subprocess.Popen(
-        [str(FAKEDEV), "--inventory", str(tmp / "fleet.toml")],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
-    watchdog = threading.Timer(30, proc.kill)  # a fleet that never prints its inventory
-    watchdog.start()
-    lines = []
-    for line in proc.stdout:
-        lines.append(line)
-        if line.rstrip() == "]":
-            break
-    watchdog.cancel()
-    devices = json.loads("".join(lines))
+    fake = FakeFleet(tmp, '[[device]]\nprofile = "cisco_ios"\nname = "wheel"\n')
+    devices = fake.devices
     assert len(devices) == 1 and devices[0]["profile"] == "cisco_ios", devices
     yield devices[0]
-    proc.stdin.close()  # EOF stops the fleet
-    try:
-        proc.wait(10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
+    fake.close()
 
 
 def elf_sections(lib: Path) -> tuple[list[str], str]:
