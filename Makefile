@@ -9,7 +9,7 @@
 # Both install what they need on a fresh machine first (scripts/setup.sh).
 #   make install PREFIX=/usr/local [DESTDIR=] installs the headers, the stripped libraries, netrig.pc
 #               and the CMake package (scripts/install.sh); make uninstall removes them
-#   make stress runs make demo's programs 20 times and every Rust and Python test binary 3 times,
+#   make stress runs make demo's programs and the C++ examples 20 times and every Rust and Python test binary and the install test 3 times,
 #               each beside two CPU-bound hogs, and prints pass counts (scripts/stress.sh; not
 #               part of make test)
 

@@ -5,13 +5,15 @@
 #   - each program of `make demo` ROUNDS times (default 20),
 #   - each Rust test binary and the library's unit tests TEST_ROUNDS times (default 3),
 #   - the Python suite TEST_ROUNDS times,
+#   - the C++ tour and the C++ header's tests (examples-c) ROUNDS times against a fake fleet,
+#   - the install test (scripts/install_test.sh) TEST_ROUNDS times,
 # and prints a pass count per item. It exits 1 if anything failed once; the output of every
 # failed run is kept under $STRESS_LOGS (default target/stress) for reading.
 #
 # Not part of `make test`: it takes a while (about 20-30 minutes here). Usage:
 #   make stress                       # everything
 #   ROUNDS=5 TEST_ROUNDS=1 make stress
-#   ONLY=demo make stress             # demo | rust | python
+#   ONLY=demo make stress             # demo | rust | python | cxx | install
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -21,6 +23,7 @@ ONLY=${ONLY:-}
 LOGS=${STRESS_LOGS:-target/stress}
 CARGO=${CARGO:-cargo}
 DEMO_FLEET=${DEMO_FLEET:---devices 50 --auth-failures 2 --hangs 2 --drops 1}
+CXX_FLEET=${CXX_FLEET:---devices 12 --auth-failures 1 --hangs 1 --drops 1}
 mkdir -p "$LOGS"
 rm -f "$LOGS"/*.log
 
@@ -91,6 +94,17 @@ fi
 
 if want python; then
     run_rounds python/tests "$TEST_ROUNDS" python3 -m pytest -q -p no:cacheprovider python/tests
+fi
+
+# The C++ programs against a fake fleet (as make c-test runs them), and the installed package.
+if want cxx; then
+    for p in cxx_tour cxx_header_test; do
+        # shellcheck disable=SC2086 # the fleet options are words
+        run_rounds "cxx/$p" "$ROUNDS" ./examples-c/with_fleet.sh $CXX_FLEET ./examples-c/build/$p-shared
+    done
+fi
+if want install; then
+    run_rounds install/install_test "$TEST_ROUNDS" ./scripts/install_test.sh
 fi
 
 echo
