@@ -143,8 +143,9 @@ std::string make_temp_dir() {
 }
 
 // One fake Linux board (exec channels and SFTP), which the cisco_ios fleet of with_fleet.sh does
-// not have: tests/fakedev's binary ($FAKEDEV, else ../target/release/fakedev from examples-c),
-// started here and stopped by closing its stdin, as with_fleet.sh does.
+// not have: tests/fakedev's binary ($FAKEDEV, which with_fleet.sh sets; else
+// ../target/release/fakedev from examples-c), started here and stopped by closing its stdin, as
+// with_fleet.sh does.
 class FakeLinux {
 public:
     FakeLinux() {

@@ -30,6 +30,7 @@
 #
 # Builds nothing. The fakedev binary is $FAKEDEV, by default target/release/fakedev of this
 # checkout: `cargo build --release -p fakedev` (the root Makefile's `lib` target) builds it.
+# CMD sees it as $FAKEDEV (an absolute path).
 set -euo pipefail
 
 usage() {
@@ -76,6 +77,10 @@ if [ ! -x "$fakedev" ]; then
        "(or 'make lib' in the repository root), or set FAKEDEV" >&2
   exit 2
 fi
+# The program may start devices of its own (cxx_header_test starts a fake Linux board): it
+# finds the same binary here, from any working directory.
+FAKEDEV=$(cd "$(dirname "$fakedev")" && pwd)/$(basename "$fakedev")
+export FAKEDEV
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/netrig-fleet.XXXXXX")
 fakedev_pid=
