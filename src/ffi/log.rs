@@ -1,4 +1,4 @@
-//! `netrig_set_log_callback`, `netrig_set_log_level`, `netrig_log_level`, `netrig_log_flush`:
+//! `netrig_set_log_callback`, `netrig_set_log_level`, `netrig_get_log_level`, `netrig_log_flush`:
 //! the library's log (`src/log.rs`) for C callers.
 
 use std::ffi::{c_char, c_void};
