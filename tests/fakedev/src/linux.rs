@@ -22,7 +22,7 @@ use crate::profile::Profile;
 /// Whether a device of this profile is a Linux target (exec channels and SFTP). Other platforms
 /// refuse both, as an IOS box without `ip scp server enable` would.
 pub fn serves(profile: &Profile) -> bool {
-    profile.name.starts_with("linux")
+    profile.name.starts_with("linux") || profile.name.starts_with("busybox")
 }
 
 // ---------------------------------------------------------------------------------------------

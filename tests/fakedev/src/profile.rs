@@ -48,6 +48,24 @@ pub struct Profile {
     /// Commands that ask questions before they finish (`[confirm]`, y/n, filenames).
     #[serde(default)]
     pub interactive: BTreeMap<String, Vec<Step>>,
+    /// What netrig's end-to-end platform test (tests/platforms.rs) does with this profile.
+    #[serde(default)]
+    pub e2e: E2e,
+}
+
+/// The end-to-end platform test's inputs for one profile: a paged command, configuration
+/// lines the device accepts, one it rejects, and what its save prints.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct E2e {
+    /// A command whose output is longer than a page (one of `generated`).
+    pub paged: Option<String>,
+    /// Configuration lines the device accepts.
+    pub config: Vec<String>,
+    /// A configuration line the device rejects (its first word is in `config.reject`).
+    pub rejected: Option<String>,
+    /// Text that the output of `save_config` contains.
+    pub saved: Option<String>,
 }
 
 fn default_logout() -> Vec<String> {
@@ -65,6 +83,9 @@ pub struct Prompts {
     /// A config sub-mode; `{sub}` is the sub-mode's name ("config-if").
     #[serde(default)]
     pub config_sub: Option<String>,
+    /// Printed on its own line before every prompt outside config mode (Junos' "{master:0}").
+    #[serde(default)]
+    pub context: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -74,6 +95,14 @@ pub struct Enable {
     pub disable: String,
     pub secret_prompt: String,
     pub wrong_secret: String,
+    /// How many times the device asks for the secret before it gives up with `wrong_secret`
+    /// (IOS asks three times); every wrong or empty answer before the last asks again.
+    #[serde(default = "one")]
+    pub attempts: usize,
+}
+
+fn one() -> usize {
+    1
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -143,8 +172,13 @@ pub struct Step {
 }
 
 impl Profile {
-    /// The names `builtin` knows.
-    pub const BUILTIN: &'static [&'static str] = &["cisco_ios", "arista_eos", "juniper_junos", "linux"];
+    /// The profiles in profiles/, compiled in: (name, TOML text).
+    const FILES: &'static [(&'static str, &'static str)] = include!(concat!(env!("OUT_DIR"), "/profiles.rs"));
+
+    /// The names `builtin` knows: every file in profiles/.
+    pub fn builtin_names() -> Vec<&'static str> {
+        Profile::FILES.iter().map(|(name, _)| *name).collect()
+    }
 
     pub fn from_toml(text: &str) -> Result<Profile, String> {
         toml::from_str(text).map_err(|e| e.to_string())
@@ -157,13 +191,9 @@ impl Profile {
 
     /// A built-in profile by name (the files in profiles/, compiled in).
     pub fn builtin(name: &str) -> Result<Profile, String> {
-        let text = match name {
-            "cisco_ios" => include_str!("../profiles/cisco_ios.toml"),
-            "arista_eos" => include_str!("../profiles/arista_eos.toml"),
-            "juniper_junos" => include_str!("../profiles/juniper_junos.toml"),
-            "linux" => include_str!("../profiles/linux.toml"),
-            other => return Err(format!("no built-in profile '{other}' (known: {})", Profile::BUILTIN.join(", "))),
-        };
-        Profile::from_toml(text)
+        let (_, text) = Profile::FILES.iter().find(|(n, _)| *n == name).ok_or_else(|| {
+            format!("no built-in profile '{name}' (known: {})", Profile::builtin_names().join(", "))
+        })?;
+        Profile::from_toml(text).map_err(|e| format!("profile {name}: {e}"))
     }
 }

@@ -20,8 +20,8 @@ enum Wait {
     Line,
     /// Press RETURN to get started.
     Return,
-    /// Reading the enable secret (not echoed).
-    Secret,
+    /// Reading the enable secret (not echoed); how many answers were wrong so far.
+    Secret(usize),
     /// A page is shown; the rest waits for space (a page), return (a line) or q.
     More(Vec<String>),
     /// An interactive command waiting for the answer to step `next - 1`.
@@ -125,9 +125,13 @@ impl Shell {
         };
         let prompt =
             template.replace("{host}", &self.hostname).replace("{user}", &self.profile.username).replace("{sub}", sub);
-        match (&self.mode, self.profile.config.as_ref().and_then(|c| c.context_line.as_ref())) {
-            (Mode::Config | Mode::ConfigSub(_), Some(context)) => format!("\r\n{context}\r\n{prompt}"),
-            _ => prompt,
+        let context = match &self.mode {
+            Mode::Config | Mode::ConfigSub(_) => self.profile.config.as_ref().and_then(|c| c.context_line.as_ref()),
+            _ => p.context.as_ref(),
+        };
+        match context {
+            Some(context) => format!("\r\n{context}\r\n{prompt}"),
+            None => prompt,
         }
     }
 
@@ -154,7 +158,7 @@ impl Shell {
             b'\r' | b'\n' => {
                 self.after_cr = b == b'\r';
                 let line = String::from_utf8_lossy(&std::mem::take(&mut self.line)).into_owned();
-                if !matches!(self.wait, Wait::Secret) {
+                if !matches!(self.wait, Wait::Secret(_)) {
                     reply.output.extend_from_slice(b"\r\n");
                     reply.lines.push(line.trim().to_owned());
                 }
@@ -162,7 +166,7 @@ impl Shell {
             }
             // Backspace / delete.
             0x08 | 0x7f => {
-                if self.line.pop().is_some() && !matches!(self.wait, Wait::Secret) {
+                if self.line.pop().is_some() && !matches!(self.wait, Wait::Secret(_)) {
                     reply.output.extend_from_slice(b"\x08 \x08");
                 }
             }
@@ -177,7 +181,7 @@ impl Shell {
             }
             _ => {
                 self.line.push(b);
-                if !matches!(self.wait, Wait::Secret) {
+                if !matches!(self.wait, Wait::Secret(_)) {
                     reply.output.push(b);
                 }
             }
@@ -233,18 +237,22 @@ impl Shell {
     fn line_done(&mut self, line: &str, reply: &mut Reply) {
         match std::mem::replace(&mut self.wait, Wait::Line) {
             Wait::Return => reply.output.extend_from_slice(self.prompt().as_bytes()),
-            Wait::Secret => self.secret(line, reply),
+            Wait::Secret(wrong) => self.secret(line, wrong, reply),
             Wait::Question { steps, next } => self.answer(line, steps, next, reply),
             Wait::Line => self.command(line, reply),
             Wait::More(_) => unreachable!("--More-- keys are handled by more_key"),
         }
     }
 
-    fn secret(&mut self, line: &str, reply: &mut Reply) {
+    fn secret(&mut self, line: &str, wrong: usize, reply: &mut Reply) {
         reply.output.extend_from_slice(b"\r\n");
         let enable = self.profile.enable.as_ref().expect("secret asked only with enable");
         if self.profile.secret.as_deref() == Some(line) {
             self.mode = Mode::Enable;
+        } else if wrong + 1 < enable.attempts {
+            reply.output.extend_from_slice(enable.secret_prompt.as_bytes());
+            self.wait = Wait::Secret(wrong + 1);
+            return;
         } else {
             reply.output.extend_from_slice(enable.wrong_secret.as_bytes());
         }
@@ -310,7 +318,7 @@ impl Shell {
             if line == enable.command {
                 if self.mode == Mode::User {
                     reply.output.extend_from_slice(enable.secret_prompt.as_bytes());
-                    self.wait = Wait::Secret;
+                    self.wait = Wait::Secret(0);
                 } else {
                     reply.output.extend_from_slice(self.prompt().as_bytes());
                 }
@@ -423,6 +431,31 @@ mod tests {
     }
 
     #[test]
+    fn a_secret_asked_again_and_a_context_line() {
+        let mut p = Profile::builtin("cisco_ios").unwrap();
+        p.enable.as_mut().unwrap().attempts = 3;
+        p.prompts.context = Some("{master:0}".into());
+        let mut sh = Shell::new(Arc::new(p));
+        assert!(String::from_utf8(sh.start()).unwrap().ends_with("\r\n{master:0}\r\nR1>"));
+        assert_eq!(run(&mut sh, "enable\n"), "enable\r\nPassword: ");
+        assert_eq!(run(&mut sh, "\n"), "\r\nPassword: ");
+        assert_eq!(run(&mut sh, "wrong\n"), "\r\nPassword: ");
+        assert_eq!(run(&mut sh, "\n"), "\r\n% Access denied\r\n\r\n{master:0}\r\nR1>");
+        run(&mut sh, "enable\n");
+        assert!(run(&mut sh, "enablepass\n").ends_with("R1#"));
+    }
+
+    #[test]
+    fn every_profile_loads_and_names_itself() {
+        let names = Profile::builtin_names();
+        assert!(names.len() >= 4, "{names:?}");
+        for name in names {
+            let p = Profile::builtin(name).unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(p.name, name, "profiles/{name}.toml names itself");
+        }
+    }
+
+    #[test]
     fn paging_until_terminal_length_0() {
         let mut sh = ios();
         run(&mut sh, "enable\nenablepass\n");
@@ -479,7 +512,7 @@ mod tests {
         assert!(run(&mut sh, "commit\n").contains("commit complete\r\n"));
         let bad = run(&mut sh, "bogus\n");
         assert!(bad.contains("\r\n           ^\r\nsyntax error, expecting <command>."), "{bad:?}");
-        assert!(run(&mut sh, "exit\n").ends_with("Exiting configuration mode\r\nadmin@mx9> "));
+        assert!(run(&mut sh, "exit\n").ends_with("Exiting configuration mode\r\n\r\n{master:0}\r\nadmin@mx9> "));
         assert_eq!(sh.mode(), &Mode::User);
         assert!(run(&mut sh, "set cli screen-length 0\nshow version\n").contains("Hostname: mx9\r\n"));
     }
