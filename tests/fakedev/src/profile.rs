@@ -27,6 +27,14 @@ pub struct Profile {
     /// Wait for RETURN ("Press RETURN to get started") before the first prompt.
     #[serde(default)]
     pub press_return: bool,
+    /// What the device shows while `press_return` waits, instead of "Press RETURN to get
+    /// started." (ProCurve's "Press any key to continue").
+    #[serde(default)]
+    pub press_return_text: Option<String>,
+    /// The login lands in enable mode, on a platform that has one: an administrator's `#`
+    /// prompt (AOS-CX), who can still `disable` and `enable` again.
+    #[serde(default)]
+    pub start_enabled: bool,
     pub prompts: Prompts,
     #[serde(default)]
     pub enable: Option<Enable>,
@@ -48,9 +56,36 @@ pub struct Profile {
     /// Commands that ask questions before they finish (`[confirm]`, y/n, filenames).
     #[serde(default)]
     pub interactive: BTreeMap<String, Vec<Step>>,
+    /// Configuration lines taken at the normal prompt (CLIs without a configuration mode).
+    #[serde(default)]
+    pub exec: Exec,
+    /// A mark before the prompt while the configuration has unsaved changes (EXOS, SR OS).
+    #[serde(default)]
+    pub unsaved: Option<Unsaved>,
     /// What netrig's end-to-end platform test (tests/platforms.rs) does with this profile.
     #[serde(default)]
     pub e2e: E2e,
+}
+
+/// The normal prompt of a CLI that has no configuration mode (EXOS: `create vlan`,
+/// `configure vlan ...` at `X460-48t.1 # `).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Exec {
+    /// First words of configuration lines accepted at the normal prompt, without output.
+    pub accept: Vec<String>,
+}
+
+/// How a CLI shows that the running configuration differs from the saved one: EXOS prompts
+/// `* X460-48t.3 # `, SR OS `*A:router1#`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Unsaved {
+    /// Printed before the prompt after a configuration change, until it is saved.
+    pub mark: String,
+    /// Commands that save the configuration (an interactive one saves when its last question
+    /// is answered).
+    pub saved_by: Vec<String>,
 }
 
 /// The end-to-end platform test's inputs for one profile: a paged command, configuration
@@ -99,6 +134,9 @@ pub struct Enable {
     /// (IOS asks three times); every wrong or empty answer before the last asks again.
     #[serde(default = "one")]
     pub attempts: usize,
+    /// `command` enters enable mode without asking for a secret (AOS-CX administrators).
+    #[serde(default)]
+    pub no_secret: bool,
 }
 
 fn one() -> usize {
@@ -134,6 +172,28 @@ pub struct ConfigMode {
     /// First words the device refuses in config mode (answered with `invalid`).
     #[serde(default)]
     pub reject: Vec<String>,
+    /// Changes wait for a commit (IOS XR's target configuration); without this, every line
+    /// takes effect at once.
+    #[serde(default)]
+    pub commit: Option<CommitModel>,
+}
+
+/// IOS XR's two-stage configuration: lines change a target configuration, `commit` applies
+/// it, and leaving configuration mode with changes not committed asks what to do with them.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CommitModel {
+    /// Applies the changes ("commit").
+    pub command: String,
+    /// Printed by `command`.
+    #[serde(default)]
+    pub output: String,
+    /// Asked when `end` (or `exit` at the top level) leaves with changes not committed; an
+    /// answer starting with y commits them, with n discards them, anything else stays.
+    pub question: String,
+    /// Discards the changes and leaves configuration mode ("abort").
+    #[serde(default)]
+    pub abort: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -147,6 +207,10 @@ pub struct Paging {
     pub length_command: String,
     /// First words of the command that sets the width (`terminal width 511`).
     pub width_command: String,
+    /// A command that turns paging off without a number (`no page`, `disable clipaging`,
+    /// `environment no more`).
+    #[serde(default)]
+    pub off_command: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -191,9 +255,10 @@ impl Profile {
 
     /// A built-in profile by name (the files in profiles/, compiled in).
     pub fn builtin(name: &str) -> Result<Profile, String> {
-        let (_, text) = Profile::FILES.iter().find(|(n, _)| *n == name).ok_or_else(|| {
-            format!("no built-in profile '{name}' (known: {})", Profile::builtin_names().join(", "))
-        })?;
+        let (_, text) = Profile::FILES
+            .iter()
+            .find(|(n, _)| *n == name)
+            .ok_or_else(|| format!("no built-in profile '{name}' (known: {})", Profile::builtin_names().join(", ")))?;
         Profile::from_toml(text).map_err(|e| format!("profile {name}: {e}"))
     }
 }

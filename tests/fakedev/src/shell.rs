@@ -26,6 +26,8 @@ enum Wait {
     More(Vec<String>),
     /// An interactive command waiting for the answer to step `next - 1`.
     Question { steps: Vec<Step>, next: usize },
+    /// Leaving configuration mode for this mode with changes not committed: commit them?
+    Uncommitted(Mode),
 }
 
 /// What the session should do after a chunk of input.
@@ -52,6 +54,18 @@ pub struct Shell {
     line: Vec<u8>,
     /// Swallows the LF of a CR LF pair after a line was ended by CR.
     after_cr: bool,
+    /// Commands entered so far, plus one: a prompt's `{seq}` (EXOS `X460-48t.1 # `).
+    seq: usize,
+    /// The command line being answered, and the prompt it was typed at.
+    current: String,
+    typed_at: String,
+    /// The configuration changed since it was last saved (the profile's `unsaved` mark).
+    unsaved: bool,
+    /// An interactive command that saves the configuration is asking its questions.
+    saving: bool,
+    /// Changes not committed yet, on a profile with a commit model; a new hostname waits too.
+    pending: bool,
+    pending_hostname: Option<String>,
 }
 
 impl Shell {
@@ -61,10 +75,17 @@ impl Shell {
             hostname: profile.hostname.clone(),
             page_length: profile.paging.default_length,
             width: 80,
-            mode: Mode::User,
+            mode: if profile.start_enabled && profile.enable.is_some() { Mode::Enable } else { Mode::User },
             wait: if profile.press_return { Wait::Return } else { Wait::Line },
             line: Vec::new(),
             after_cr: false,
+            seq: 1,
+            current: String::new(),
+            typed_at: String::new(),
+            unsaved: false,
+            saving: false,
+            pending: false,
+            pending_hostname: None,
             profile,
         }
     }
@@ -95,7 +116,10 @@ impl Shell {
             out.push_str(motd);
         }
         match self.wait {
-            Wait::Return => out.push_str("\r\nPress RETURN to get started.\r\n"),
+            Wait::Return => {
+                let text = self.profile.press_return_text.as_deref().unwrap_or("Press RETURN to get started.");
+                out.push_str(&format!("\r\n{text}\r\n"));
+            }
             _ => out.push_str(&self.prompt()),
         }
         out.into_bytes()
@@ -123,8 +147,15 @@ impl Shell {
             Mode::ConfigSub(s) => s.as_str(),
             _ => "",
         };
-        let prompt =
-            template.replace("{host}", &self.hostname).replace("{user}", &self.profile.username).replace("{sub}", sub);
+        let prompt = template
+            .replace("{host}", &self.hostname)
+            .replace("{user}", &self.profile.username)
+            .replace("{sub}", sub)
+            .replace("{seq}", &self.seq.to_string());
+        let prompt = match &self.profile.unsaved {
+            Some(u) if self.unsaved => format!("{}{prompt}", u.mark),
+            _ => prompt,
+        };
         let context = match &self.mode {
             Mode::Config | Mode::ConfigSub(_) => self.profile.config.as_ref().and_then(|c| c.context_line.as_ref()),
             _ => p.context.as_ref(),
@@ -239,6 +270,7 @@ impl Shell {
             Wait::Return => reply.output.extend_from_slice(self.prompt().as_bytes()),
             Wait::Secret(wrong) => self.secret(line, wrong, reply),
             Wait::Question { steps, next } => self.answer(line, steps, next, reply),
+            Wait::Uncommitted(to) => self.uncommitted(line, to, reply),
             Wait::Line => self.command(line, reply),
             Wait::More(_) => unreachable!("--More-- keys are handled by more_key"),
         }
@@ -269,6 +301,7 @@ impl Shell {
         if let Some(expect) = &step.expect {
             if !line.to_ascii_lowercase().starts_with(&expect.to_ascii_lowercase()) {
                 let abort = step.abort.clone().unwrap_or_default();
+                self.saving = false;
                 return self.print(&abort, reply);
             }
         }
@@ -277,15 +310,21 @@ impl Shell {
             reply.output.extend_from_slice(output.as_bytes());
             self.ask(steps, next, reply);
         } else {
+            if std::mem::take(&mut self.saving) {
+                self.unsaved = false;
+            }
             self.print(&output, reply);
         }
     }
 
+    /// Prints the profile's `invalid` text: `{caret}` is a `^` under the command's first
+    /// character, `{word}` the command's first word (ProCurve's "Invalid input: bogus").
     fn invalid(&mut self, reply: &mut Reply) {
-        let prompt = self.prompt();
+        let prompt = if self.typed_at.is_empty() { self.prompt() } else { self.typed_at.clone() };
         let prompt_line = prompt.rsplit("\r\n").next().unwrap_or(&prompt);
         let caret = format!("{}^", " ".repeat(prompt_line.chars().count()));
-        let text = self.profile.invalid.replace("{caret}", &caret);
+        let word = self.current.split_whitespace().next().unwrap_or("");
+        let text = self.profile.invalid.replace("{caret}", &caret).replace("{word}", word);
         self.print(&text, reply);
     }
 
@@ -295,6 +334,7 @@ impl Shell {
             reply.output.extend_from_slice(self.prompt().as_bytes());
             return;
         }
+        self.begin(line);
         if matches!(self.mode, Mode::Config | Mode::ConfigSub(_)) {
             return self.config_command(line, reply);
         }
@@ -308,6 +348,10 @@ impl Shell {
                 return self.print("", reply);
             }
         }
+        if profile.paging.off_command.as_deref() == Some(line) {
+            self.page_length = 0;
+            return self.print("", reply);
+        }
         if let Some(rest) = line.strip_prefix(&profile.paging.width_command) {
             if let Ok(n) = rest.trim().parse() {
                 self.width = n;
@@ -316,6 +360,10 @@ impl Shell {
         }
         if let Some(enable) = &profile.enable {
             if line == enable.command {
+                if self.mode == Mode::User && enable.no_secret {
+                    self.mode = Mode::Enable;
+                    return self.print("", reply);
+                }
                 if self.mode == Mode::User {
                     reply.output.extend_from_slice(enable.secret_prompt.as_bytes());
                     self.wait = Wait::Secret(0);
@@ -332,6 +380,7 @@ impl Shell {
         if let Some(config) = &profile.config {
             if config.enter.iter().any(|c| c == line) && self.mode == self.exec_mode() {
                 self.mode = Mode::Config;
+                self.discard();
                 return self.print(config.enter_message.as_deref().unwrap_or(""), reply);
             }
         }
@@ -344,6 +393,10 @@ impl Shell {
         }
         if let Some(g) = profile.generated.get(line) {
             return self.print(&generated(line, g.lines, g.width), reply);
+        }
+        if self.accepts_at_prompt(line) {
+            self.changed();
+            return self.print("", reply);
         }
         if let Some(out) = self.fallback.as_mut().and_then(|f| f(line)) {
             return self.print(&out, reply);
@@ -363,6 +416,23 @@ impl Shell {
             }
             shell.mode = to;
         };
+        if let Some(to) = self.leaves_with_changes(line) {
+            let question = config.commit.as_ref().map(|c| c.question.clone()).unwrap_or_default();
+            reply.output.extend_from_slice(question.as_bytes());
+            self.wait = Wait::Uncommitted(to);
+            return;
+        }
+        if let Some(commit) = &config.commit {
+            if line == commit.command {
+                self.commit_changes();
+                return self.print(&commit.output, reply);
+            }
+            if commit.abort.as_deref() == Some(line) {
+                self.discard();
+                self.mode = self.exec_mode();
+                return self.print("", reply);
+            }
+        }
         if line == config.end {
             leave(self, self.exec_mode(), reply);
         } else if line == config.exit {
@@ -377,11 +447,80 @@ impl Shell {
             return self.print(out, reply);
         } else if let Some(rest) = line.strip_prefix(config.hostname_command.as_str()) {
             match rest.split_whitespace().next() {
+                Some(name) if rest.starts_with(' ') && config.commit.is_some() => {
+                    self.pending_hostname = Some(name.to_owned())
+                }
                 Some(name) if rest.starts_with(' ') => self.hostname = name.to_owned(),
                 _ => return self.invalid(reply),
             }
+            self.changed();
         } else if let Some(sub) = config.sub_modes.get(first) {
             self.mode = Mode::ConfigSub(sub.clone());
+        } else {
+            self.changed();
+        }
+        self.print("", reply);
+    }
+
+    /// Counts a command for `{seq}` and remembers it for the `invalid` text; an interactive
+    /// command that saves the configuration clears the unsaved mark once its questions are
+    /// answered, another one at once.
+    fn begin(&mut self, line: &str) {
+        self.typed_at = self.prompt();
+        self.current = line.to_owned();
+        self.seq += 1;
+        if self.profile.unsaved.as_ref().is_some_and(|u| u.saved_by.iter().any(|c| c == line)) {
+            if self.profile.interactive.contains_key(line) {
+                self.saving = true;
+            } else {
+                self.unsaved = false;
+            }
+        }
+    }
+
+    /// A configuration line took effect: the unsaved mark shows, and on a commit model the
+    /// change waits for the commit.
+    fn changed(&mut self) {
+        self.unsaved |= self.profile.unsaved.is_some();
+        self.pending |= self.profile.config.as_ref().is_some_and(|c| c.commit.is_some());
+    }
+
+    /// Whether `line` is a configuration line the normal prompt takes (`exec.accept`).
+    fn accepts_at_prompt(&self, line: &str) -> bool {
+        let first = line.split_whitespace().next().unwrap_or("");
+        self.mode == self.exec_mode() && self.profile.exec.accept.iter().any(|a| a == first)
+    }
+
+    /// The mode `line` leaves configuration mode for, when it does so with changes not
+    /// committed (`end`, or `exit` at the top level).
+    fn leaves_with_changes(&self, line: &str) -> Option<Mode> {
+        let config = self.profile.config.as_ref()?;
+        config.commit.as_ref()?;
+        let leaves = line == config.end || (line == config.exit && self.mode == Mode::Config);
+        (self.pending && leaves).then(|| self.exec_mode())
+    }
+
+    fn commit_changes(&mut self) {
+        if let Some(name) = self.pending_hostname.take() {
+            self.hostname = name;
+        }
+        self.pending = false;
+    }
+
+    fn discard(&mut self) {
+        self.pending_hostname = None;
+        self.pending = false;
+    }
+
+    /// The answer to "Uncommitted changes found, commit them before exiting(yes/no/cancel)?".
+    fn uncommitted(&mut self, line: &str, to: Mode, reply: &mut Reply) {
+        let answer = line.to_ascii_lowercase();
+        if answer.starts_with('y') {
+            self.commit_changes();
+            self.mode = to;
+        } else if answer.starts_with('n') {
+            self.discard();
+            self.mode = to;
         }
         self.print("", reply);
     }
