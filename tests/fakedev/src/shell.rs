@@ -656,6 +656,205 @@ mod tests {
         assert!(run(&mut sh, "set cli screen-length 0\nshow version\n").contains("Hostname: mx9\r\n"));
     }
 
+    fn profile(name: &str) -> Shell {
+        Shell::new(Arc::new(Profile::builtin(name).unwrap()))
+    }
+
+    #[test]
+    fn procurve_press_any_key_no_page_and_invalid_word() {
+        let mut sh = profile("hp_procurve");
+        let start = String::from_utf8(sh.start()).unwrap();
+        assert!(start.ends_with("\r\nPress any key to continue\r\n"), "{start:?}");
+        assert_eq!(run(&mut sh, "\n"), "\r\nHP-2920-24G> ");
+        assert!(run(&mut sh, "show tech all\n")
+            .ends_with("-- MORE --, next page: Space, next line: Enter, quit: Control-C"));
+        run(&mut sh, "q");
+        assert_eq!(run(&mut sh, "no page\n"), "no page\r\nHP-2920-24G> ");
+        assert!(run(&mut sh, "show tech all\n").ends_with("HP-2920-24G> "));
+        assert_eq!(run(&mut sh, "bogus thing\n"), "bogus thing\r\nInvalid input: bogus\r\nHP-2920-24G> ");
+        assert_eq!(run(&mut sh, "enable\n"), "enable\r\nPassword: ");
+        assert_eq!(run(&mut sh, "managerpass\n"), "\r\nHP-2920-24G# ");
+        assert!(run(&mut sh, "configure terminal\ninterface 1\n").ends_with("HP-2920-24G(eth-1)# "));
+        assert!(run(&mut sh, "end\nwrite memory\n").ends_with("write memory\r\nHP-2920-24G# "));
+    }
+
+    #[test]
+    fn aoscx_starts_enabled_and_enables_without_a_secret() {
+        let mut sh = profile("aruba_aoscx");
+        assert!(String::from_utf8(sh.start()).unwrap().ends_with("core1# "));
+        assert_eq!(sh.mode(), &Mode::Enable);
+        assert_eq!(run(&mut sh, "disable\n"), "disable\r\ncore1> ");
+        assert_eq!(run(&mut sh, "enable\n"), "enable\r\ncore1# ");
+        assert!(run(&mut sh, "show tech\n").ends_with("quit: q"));
+        run(&mut sh, "q");
+        assert!(run(&mut sh, "no page\nshow tech\n").ends_with("core1# "));
+        assert!(run(&mut sh, "configure terminal\nvlan 10\n").ends_with("core1(config-vlan-10)# "));
+        assert!(run(&mut sh, "end\ncopy running-config startup-config\n").ends_with("\r\nSuccess\r\ncore1# "));
+    }
+
+    #[test]
+    fn exos_counts_commands_takes_config_at_the_prompt_and_marks_unsaved() {
+        let mut sh = profile("extreme_exos");
+        assert!(String::from_utf8(sh.start()).unwrap().ends_with("\r\nX460-48t.1 # "));
+        assert_eq!(run(&mut sh, "disable clipaging\n"), "disable clipaging\r\nX460-48t.2 # ");
+        assert_eq!(run(&mut sh, "\n"), "\r\nX460-48t.2 # ", "an empty line is not a command");
+        assert!(run(&mut sh, "show log\n").ends_with("xxxx\r\nX460-48t.3 # "));
+        assert_eq!(run(&mut sh, "create vlan uplink\n"), "create vlan uplink\r\n* X460-48t.4 # ");
+        let bad = run(&mut sh, "bogus command\n");
+        assert_eq!(
+            bad,
+            "bogus command\r\n               ^\r\n%% Invalid input detected at '^' marker.\r\n* X460-48t.5 # "
+        );
+        let asked = run(&mut sh, "save configuration\n");
+        assert!(asked.ends_with("overwrite it? (y/N) "), "{asked:?}");
+        assert!(run(&mut sh, "n\n").ends_with("Save configuration cancelled.\r\n* X460-48t.6 # "));
+        run(&mut sh, "save configuration\n");
+        let saved = run(&mut sh, "y\n");
+        assert!(saved.ends_with("Configuration saved to primary.cfg successfully.\r\nX460-48t.7 # "), "{saved:?}");
+    }
+
+    #[test]
+    fn xr_changes_wait_for_commit() {
+        let mut sh = profile("cisco_xr");
+        assert!(String::from_utf8(sh.start()).unwrap().ends_with("RP/0/RP0/CPU0:xr1#"));
+        assert_eq!(run(&mut sh, "configure terminal\n"), "configure terminal\r\nRP/0/RP0/CPU0:xr1(config)#");
+        assert_eq!(run(&mut sh, "end\n"), "end\r\nRP/0/RP0/CPU0:xr1#", "nothing to commit: no question");
+        run(&mut sh, "configure terminal\n");
+        assert!(run(&mut sh, "hostname xr2\n").ends_with("RP/0/RP0/CPU0:xr1(config)#"), "the name waits for commit");
+        let question = "Uncommitted changes found, commit them before exiting(yes/no/cancel)? [cancel]:";
+        assert_eq!(run(&mut sh, "end\n"), format!("end\r\n{question}"));
+        assert_eq!(run(&mut sh, "\n"), "\r\nRP/0/RP0/CPU0:xr1(config)#", "cancel stays");
+        run(&mut sh, "end\n");
+        assert_eq!(run(&mut sh, "no\n"), "no\r\nRP/0/RP0/CPU0:xr1#", "no discards");
+        run(&mut sh, "configure terminal\ninterface GigabitEthernet0/0/0/0\ndescription uplink\n");
+        assert!(run(&mut sh, "exit\n").ends_with("RP/0/RP0/CPU0:xr1(config)#"));
+        assert!(run(&mut sh, "hostname xr2\nexit\n").ends_with(question), "exit at the top asks too");
+        assert_eq!(run(&mut sh, "yes\n"), "yes\r\nRP/0/RP0/CPU0:xr2#", "yes commits");
+        run(&mut sh, "configure terminal\nhostname xr3\n");
+        assert_eq!(run(&mut sh, "commit\n"), "commit\r\nRP/0/RP0/CPU0:xr3(config)#");
+        assert_eq!(run(&mut sh, "end\n"), "end\r\nRP/0/RP0/CPU0:xr3#");
+        run(&mut sh, "configure terminal\nhostname xr4\n");
+        assert_eq!(run(&mut sh, "abort\n"), "abort\r\nRP/0/RP0/CPU0:xr3#");
+        let bad = run(&mut sh, "configure terminal\nbogus command\n");
+        assert!(bad.ends_with("% Invalid input detected at '^' marker.\r\nRP/0/RP0/CPU0:xr3(config)#"), "{bad:?}");
+        assert_eq!(run(&mut sh, "end\n"), "end\r\nRP/0/RP0/CPU0:xr3#", "a rejected line changes nothing");
+    }
+
+    #[test]
+    fn sros_contexts_exit_all_and_admin_save() {
+        let mut sh = profile("nokia_sros");
+        assert!(String::from_utf8(sh.start()).unwrap().ends_with("A:router1#"));
+        assert!(run(&mut sh, "show log log-id 99\n").ends_with("Press any key to continue (Q to quit)"));
+        run(&mut sh, "q");
+        assert!(run(&mut sh, "environment no more\nshow log log-id 99\n").ends_with("xxxx\r\nA:router1#"));
+        assert_eq!(run(&mut sh, "configure\n"), "configure\r\nA:router1>config#");
+        assert_eq!(run(&mut sh, "port 1/1/1\n"), "port 1/1/1\r\nA:router1>config>port#");
+        assert_eq!(run(&mut sh, "description uplink\n"), "description uplink\r\n*A:router1>config>port#");
+        assert_eq!(run(&mut sh, "exit\n"), "exit\r\n*A:router1>config#");
+        assert_eq!(run(&mut sh, "system name pe1\n"), "system name pe1\r\n*A:pe1>config#");
+        let bad = run(&mut sh, "router\nbogus\n");
+        assert_eq!(bad, "router\r\n*A:pe1>config>router#bogus\r\n                     ^\r\nError: Bad command.\r\n*A:pe1>config>router#");
+        assert_eq!(run(&mut sh, "exit all\n"), "exit all\r\n*A:pe1#");
+        let saved = run(&mut sh, "admin save\n");
+        assert!(saved.ends_with("Saving configuration ... OK\r\nCompleted.\r\nA:pe1#"), "{saved:?}");
+    }
+
+    #[test]
+    fn nxos_xe_asa_and_os10_shapes() {
+        let mut sh = profile("cisco_nxos");
+        assert!(String::from_utf8(sh.start()).unwrap().ends_with("switch#"));
+        assert!(run(&mut sh, "copy running-config startup-config\n")
+            .ends_with("100%\r\nCopy complete, now saving to disk (please wait)...\r\nCopy complete.\r\nswitch#"));
+        assert!(run(&mut sh, "conf t\nbogus\n").contains("% Invalid command at '^' marker.\r\nswitch(config)#"));
+        let mut sh = profile("cisco_xe");
+        run(&mut sh, "enable\n");
+        assert_eq!(run(&mut sh, "wrong\n"), "\r\nPassword: ", "IOS XE asks three times");
+        assert!(run(&mut sh, "xesecret\nterminal length 0\nshow version\n")
+            .contains("Cisco IOS XE Software, Version 17.09.04a\r\n"));
+        assert!(run(&mut sh, "write memory\n").ends_with("[OK]\r\nC8KV-1#"));
+        let mut sh = profile("cisco_asa");
+        run(&mut sh, "enable\nasasecret\n");
+        assert!(run(&mut sh, "show tech-support\n").ends_with("<--- More --->"));
+        run(&mut sh, "q");
+        assert!(run(&mut sh, "terminal pager 0\nconfigure terminal\nbogus\n")
+            .contains("ERROR: % Invalid input detected at '^' marker.\r\nciscoasa(config)# "));
+        assert!(run(&mut sh, "end\nwrite memory\n").ends_with("[OK]\r\nciscoasa# "));
+        let mut sh = profile("dell_os10");
+        assert!(String::from_utf8(sh.start()).unwrap().ends_with("OS10# "));
+        assert!(run(&mut sh, "configure terminal\ninterface ethernet1/1/1\n").ends_with("OS10(conf-if-eth1/1/1)# "));
+        assert_eq!(run(&mut sh, "bogus\n"), "bogus\r\n% Error: Unrecognized command.\r\nOS10(conf-if-eth1/1/1)# ");
+    }
+
+    #[test]
+    fn the_new_profiles_page_until_paging_is_off() {
+        for (name, off) in [
+            ("cisco_xe", "terminal length 0"),
+            ("cisco_nxos", "terminal length 0"),
+            ("cisco_xr", "terminal length 0"),
+            ("cisco_asa", "terminal pager 0"),
+            ("hp_procurve", "no page"),
+            ("aruba_aoscx", "no page"),
+            ("dell_os10", "terminal length 0"),
+            ("extreme_exos", "disable clipaging"),
+            ("nokia_sros", "environment no more"),
+        ] {
+            let p = Profile::builtin(name).unwrap();
+            let command = p.e2e.paged.clone().unwrap();
+            let more = p.paging.more.clone();
+            let mut sh = Shell::new(Arc::new(p));
+            sh.start();
+            sh.feed(b"\n");
+            let paged = run(&mut sh, &format!("{command}\n"));
+            assert!(paged.ends_with(&more) && paged.len() < 5000, "{name}: {}", paged.len());
+            let next = run(&mut sh, " ");
+            assert!(next.starts_with(&"\x08".repeat(more.len())) && next.ends_with(&more), "{name}: space pages on");
+            let rest = run(&mut sh, "q");
+            assert!(rest.ends_with(&sh.prompt()), "{name}: q returns to the prompt");
+            let whole = run(&mut sh, &format!("{off}\n{command}\n"));
+            assert!(!whole.contains(&more) && whole.len() > 2_000_000, "{name}: {}", whole.len());
+        }
+    }
+
+    /// What each profile's [e2e] section promises the platform test: its configuration lines
+    /// are taken without an error, its rejected line gets the `invalid` text, and leaving
+    /// configuration mode returns to the normal prompt.
+    #[test]
+    fn every_profile_takes_its_e2e_config_and_rejects_its_rejected_line() {
+        for name in Profile::builtin_names() {
+            let p = Profile::builtin(name).unwrap();
+            let Some(rejected) = p.e2e.rejected.clone() else { continue };
+            let error = p.invalid.split("\r\n").filter(|l| !l.is_empty()).last().unwrap();
+            let error = error.split('{').next().unwrap().to_owned();
+            let mut sh = Shell::new(Arc::new(p.clone()));
+            sh.start();
+            sh.feed(b"\n");
+            if let (Some(enable), Some(secret)) = (&p.enable, &p.secret) {
+                if sh.mode() == &Mode::User {
+                    run(&mut sh, &format!("{}\n{secret}\n", enable.command));
+                }
+            }
+            let normal = sh.mode().clone();
+            if let Some(config) = &p.config {
+                run(&mut sh, &format!("{}\n", config.enter[0]));
+                assert!(matches!(sh.mode(), Mode::Config), "{name}: configuration mode");
+            }
+            for line in &p.e2e.config {
+                let out = run(&mut sh, &format!("{line}\n"));
+                assert!(!out.contains(&error), "{name}: '{line}' taken: {out:?}");
+            }
+            let out = run(&mut sh, &format!("{rejected}\n"));
+            assert!(out.contains(&error), "{name}: '{rejected}' rejected: {out:?}");
+            if let Some(config) = &p.config {
+                let out = run(&mut sh, &format!("{}\n", config.end));
+                if config.commit.is_some() {
+                    assert!(out.ends_with(&config.commit.as_ref().unwrap().question), "{name}: {out:?}");
+                    run(&mut sh, "no\n");
+                }
+            }
+            assert_eq!(sh.mode(), &normal, "{name}: back at the normal prompt");
+        }
+    }
+
     #[test]
     fn unknown_commands_and_interactive_ones() {
         let mut sh = ios();
