@@ -191,9 +191,10 @@ impl Profile {
 
     /// A built-in profile by name (the files in profiles/, compiled in).
     pub fn builtin(name: &str) -> Result<Profile, String> {
-        let (_, text) = Profile::FILES.iter().find(|(n, _)| *n == name).ok_or_else(|| {
-            format!("no built-in profile '{name}' (known: {})", Profile::builtin_names().join(", "))
-        })?;
+        let (_, text) = Profile::FILES
+            .iter()
+            .find(|(n, _)| *n == name)
+            .ok_or_else(|| format!("no built-in profile '{name}' (known: {})", Profile::builtin_names().join(", ")))?;
         Profile::from_toml(text).map_err(|e| format!("profile {name}: {e}"))
     }
 }
