@@ -183,13 +183,14 @@ merge_fields!(ErrorsT { ignore_case, patterns ; });
 merge_fields!(OutputT { strip_trailing ; });
 
 impl Layer {
-    /// This layer over `lower`; the name is this layer's own (never inherited).
+    /// This layer over `lower`. The name, the description and the netmiko names are this
+    /// layer's own (never inherited): a platform that extends cisco_ios is not Cisco IOS.
     pub fn over(self, lower: Layer) -> Layer {
         Layer {
             name: self.name,
-            description: self.description.or(lower.description),
+            description: self.description,
             extends: None,
-            netmiko: self.netmiko.or(lower.netmiko),
+            netmiko: self.netmiko,
             setup: self.setup.or(lower.setup),
             prompt: over(self.prompt, lower.prompt),
             paging: over(self.paging, lower.paging),
@@ -201,9 +202,12 @@ impl Layer {
         }
     }
 
-    /// This layer (the caller's options, which have no name) over `lower`, keeping its name.
+    /// This layer (the caller's options, which name nothing) over `lower`, keeping the lower
+    /// layer's name, description and netmiko names: the platform is still that platform.
     pub fn over_keeping_name(mut self, lower: Layer) -> Layer {
         self.name = lower.name.clone();
+        self.description = lower.description.clone();
+        self.netmiko = lower.netmiko.clone();
         self.over(lower)
     }
 
