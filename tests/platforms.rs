@@ -35,14 +35,15 @@ fn fleet(profiles: Vec<Profile>) -> Fleet {
 }
 
 /// The device's error line for a rejected command: the first line of the profile's `invalid`
-/// text that is not the caret line.
+/// text that is not the caret line, with `{word}` the rejected line's first word.
 fn error_line(p: &Profile) -> String {
+    let word = p.e2e.rejected.as_deref().and_then(|r| r.split_whitespace().next()).unwrap_or("");
     p.invalid
         .split("\r\n")
         .map(str::trim)
         .find(|l| !l.is_empty() && !l.contains("{caret}"))
         .unwrap_or_else(|| panic!("{}: invalid text has no error line", p.name))
-        .to_owned()
+        .replace("{word}", word)
 }
 
 // ---------------------------------------------------------------------------------------------
