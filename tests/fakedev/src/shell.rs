@@ -846,8 +846,8 @@ mod tests {
             assert!(out.contains(&error), "{name}: '{rejected}' rejected: {out:?}");
             if let Some(config) = &p.config {
                 let out = run(&mut sh, &format!("{}\n", config.end));
-                if config.commit.is_some() {
-                    assert!(out.ends_with(&config.commit.as_ref().unwrap().question), "{name}: {out:?}");
+                if let Some(commit) = &config.commit {
+                    assert!(out.ends_with(&commit.question), "{name}: {out:?}");
                     run(&mut sh, "no\n");
                 }
             }
