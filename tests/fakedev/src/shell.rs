@@ -52,6 +52,14 @@ pub struct Shell {
     line: Vec<u8>,
     /// Swallows the LF of a CR LF pair after a line was ended by CR.
     after_cr: bool,
+    /// The command line being answered (for `{word}` in `invalid`).
+    current: String,
+    /// The menu the prompt is in (RouterOS `/ip address`), empty at the top.
+    menu: String,
+    /// The in-place blocks open at the normal prompt, innermost last: (opening word, name).
+    blocks: Vec<(String, String)>,
+    /// Configuration changes made since entering config mode or the last commit.
+    modified: bool,
 }
 
 impl Shell {
@@ -65,6 +73,10 @@ impl Shell {
             wait: if profile.press_return { Wait::Return } else { Wait::Line },
             line: Vec::new(),
             after_cr: false,
+            current: String::new(),
+            menu: String::new(),
+            blocks: Vec::new(),
+            modified: false,
             profile,
         }
     }
@@ -119,12 +131,22 @@ impl Shell {
             Mode::Config => p.config.as_ref().unwrap_or(&p.user),
             Mode::ConfigSub(_) => p.config_sub.as_ref().or(p.config.as_ref()).unwrap_or(&p.user),
         };
+        let in_config = matches!(self.mode, Mode::Config | Mode::ConfigSub(_));
+        let template = match (&p.block, self.blocks.last()) {
+            (Some(block), Some(_)) if !in_config => block,
+            _ => template,
+        };
+        let block = self.blocks.last().map_or("", |(_, name)| name.as_str());
         let sub = match &self.mode {
             Mode::ConfigSub(s) => s.as_str(),
             _ => "",
         };
-        let prompt =
-            template.replace("{host}", &self.hostname).replace("{user}", &self.profile.username).replace("{sub}", sub);
+        let prompt = template
+            .replace("{host}", &self.hostname)
+            .replace("{user}", &self.profile.username)
+            .replace("{sub}", sub)
+            .replace("{block}", block)
+            .replace("{path}", &self.menu);
         let context = match &self.mode {
             Mode::Config | Mode::ConfigSub(_) => self.profile.config.as_ref().and_then(|c| c.context_line.as_ref()),
             _ => p.context.as_ref(),
@@ -190,11 +212,15 @@ impl Shell {
 
     fn more_key(&mut self, b: u8, reply: &mut Reply) {
         let Wait::More(rest) = std::mem::replace(&mut self.wait, Wait::Line) else { unreachable!() };
-        // Erase the --More-- marker the way IOS does: backspaces over it.
-        let erase = "\x08".repeat(self.profile.paging.more.len());
+        // Erase the --More-- marker the way IOS does (backspaces over it), or the profile's way.
+        let erase = match &self.profile.paging.erase {
+            Some(erase) => erase.clone(),
+            None => "\x08".repeat(self.profile.paging.more.len()),
+        };
         reply.output.extend_from_slice(erase.as_bytes());
         match b {
             b'q' | b'Q' | 0x03 => reply.output.extend_from_slice(self.prompt().as_bytes()),
+            _ if self.profile.paging.dump.as_bytes().contains(&b) => self.page(rest, usize::MAX, reply),
             b'\r' | b'\n' => {
                 self.after_cr = b == b'\r';
                 self.page(rest, 1, reply);
@@ -285,12 +311,18 @@ impl Shell {
         let prompt = self.prompt();
         let prompt_line = prompt.rsplit("\r\n").next().unwrap_or(&prompt);
         let caret = format!("{}^", " ".repeat(prompt_line.chars().count()));
-        let text = self.profile.invalid.replace("{caret}", &caret);
+        let invalid = match &self.profile.exec.block_invalid {
+            Some(text) if !self.blocks.is_empty() => text,
+            _ => &self.profile.invalid,
+        };
+        let word = self.current.split_whitespace().next().unwrap_or("");
+        let text = invalid.replace("{caret}", &caret).replace("{word}", word);
         self.print(&text, reply);
     }
 
     fn command(&mut self, line: &str, reply: &mut Reply) {
         let profile = self.profile.clone();
+        self.current = line.to_owned();
         if line.is_empty() {
             reply.output.extend_from_slice(self.prompt().as_bytes());
             return;
@@ -302,17 +334,23 @@ impl Shell {
             reply.close = true;
             return;
         }
-        if let Some(rest) = line.strip_prefix(&profile.paging.length_command) {
+        let length = Some(&profile.paging.length_command).filter(|c| !c.is_empty());
+        if let Some(rest) = length.and_then(|c| line.strip_prefix(c.as_str())) {
             if let Ok(n) = rest.trim().parse() {
                 self.page_length = n;
                 return self.print("", reply);
             }
         }
-        if let Some(rest) = line.strip_prefix(&profile.paging.width_command) {
+        let width = Some(&profile.paging.width_command).filter(|c| !c.is_empty());
+        if let Some(rest) = width.and_then(|c| line.strip_prefix(c.as_str())) {
             if let Ok(n) = rest.trim().parse() {
                 self.width = n;
                 return self.print("", reply);
             }
+        }
+        if profile.paging.off.iter().any(|c| c == line) {
+            self.page_length = 0;
+            return self.print("", reply);
         }
         if let Some(enable) = &profile.enable {
             if line == enable.command {
@@ -332,6 +370,7 @@ impl Shell {
         if let Some(config) = &profile.config {
             if config.enter.iter().any(|c| c == line) && self.mode == self.exec_mode() {
                 self.mode = Mode::Config;
+                self.modified = false;
                 return self.print(config.enter_message.as_deref().unwrap_or(""), reply);
             }
         }
@@ -344,6 +383,9 @@ impl Shell {
         }
         if let Some(g) = profile.generated.get(line) {
             return self.print(&generated(line, g.lines, g.width), reply);
+        }
+        if let Some(out) = self.exec_line(line) {
+            return self.print(&out, reply);
         }
         if let Some(out) = self.fallback.as_mut().and_then(|f| f(line)) {
             return self.print(&out, reply);
@@ -363,6 +405,14 @@ impl Shell {
             }
             shell.mode = to;
         };
+        if line == config.exit && self.mode == Mode::Config && self.modified {
+            if let Some(refusal) = &config.modified_exit {
+                return self.print(refusal, reply);
+            }
+        }
+        if config.commit.iter().any(|c| c == line) {
+            self.modified = false;
+        }
         if line == config.end {
             leave(self, self.exec_mode(), reply);
         } else if line == config.exit {
@@ -380,11 +430,73 @@ impl Shell {
                 Some(name) if rest.starts_with(' ') => self.hostname = name.to_owned(),
                 _ => return self.invalid(reply),
             }
+            self.modified = true;
         } else if let Some(sub) = config.sub_modes.get(first) {
-            self.mode = Mode::ConfigSub(sub.clone());
+            let arg = view_name(line.split_whitespace().skip(1));
+            self.mode = Mode::ConfigSub(sub.replace("{arg}", &arg));
+        } else {
+            self.modified = true;
         }
         self.print("", reply);
     }
+
+    /// A configuration line at the normal prompt (`[exec]`): menus, blocks and the lines taken
+    /// in them. Returns what the device prints for a line it takes, or None.
+    fn exec_line(&mut self, line: &str) -> Option<String> {
+        let profile = self.profile.clone();
+        let exec = &profile.exec;
+        let first = line.split_whitespace().next()?;
+        if !exec.menus.is_empty() {
+            if line == "/" {
+                self.menu.clear();
+                return Some(String::new());
+            }
+            if line == ".." {
+                let up = self.menu.rfind(' ').unwrap_or(0);
+                self.menu.truncate(up);
+                return Some(String::new());
+            }
+            if exec.menus.iter().any(|m| m == line) {
+                self.menu = line.to_owned();
+                return Some(String::new());
+            }
+            if !self.menu.is_empty() && !line.starts_with('/') {
+                let full = format!("{} {line}", self.menu);
+                if let Some(out) = profile.commands.get(&full) {
+                    return Some(out.clone());
+                }
+                if let Some(g) = profile.generated.get(&full) {
+                    return Some(generated(&full, g.lines, g.width));
+                }
+            }
+        }
+        let closes =
+            |(opener, _): &(String, String)| exec.blocks.get(opener).is_some_and(|c| c.iter().any(|w| w == first));
+        if let Some(at) = self.blocks.iter().rposition(closes) {
+            self.blocks.truncate(at);
+            return Some(String::new());
+        }
+        let nested = !self.menu.is_empty() || !self.blocks.is_empty();
+        if !exec.accept.iter().any(|w| w == first) && !(nested && exec.inside.iter().any(|w| w == first)) {
+            return None;
+        }
+        if exec.blocks.contains_key(first) {
+            let name = line.split_whitespace().last().unwrap_or(first).trim_matches('"');
+            self.blocks.push((first.to_owned(), name.to_owned()));
+        }
+        Some(String::new())
+    }
+}
+
+/// A view's name from the words after its command, as VRP and Comware show it in the prompt:
+/// the first two words run together, later ones after '-' ("vty", "0", "4" -> "vty0-4").
+fn view_name<'a>(mut words: impl Iterator<Item = &'a str>) -> String {
+    let mut name: String = words.by_ref().take(2).collect();
+    for w in words {
+        name.push('-');
+        name.push_str(w);
+    }
+    name
 }
 
 /// `lines` lines of `width` characters, numbered, for commands with large outputs.
