@@ -22,6 +22,8 @@ fn main() {
         println!("cargo:rustc-cdylib-link-arg=-Wl,-soname,libnetrig.so.{}", abi_major(&root));
     }
 
+    platforms(&root);
+
     let baseline = root.join("benches/baseline.c");
     if baseline.exists() {
         let objects = cc::Build::new().file(&baseline).opt_level(2).cargo_metadata(false).compile_intermediates();
@@ -30,6 +32,26 @@ fn main() {
         }
         println!("cargo:rustc-link-arg-benches=-lpthread");
     }
+}
+
+/// The built-in platforms: every file in src/device/platform/builtin/, compiled in as (name, text).
+fn platforms(root: &std::path::Path) {
+    let dir = root.join("src/device/platform/builtin");
+    println!("cargo:rerun-if-changed={}", dir.display());
+    let mut files: Vec<PathBuf> = fs::read_dir(&dir)
+        .map(|d| {
+            d.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.extension().is_some_and(|x| x == "toml")).collect()
+        })
+        .unwrap_or_default();
+    files.sort();
+    let mut out = String::from("&[\n");
+    for path in files {
+        println!("cargo:rerun-if-changed={}", path.display());
+        let stem = path.file_stem().unwrap().to_str().unwrap().to_owned();
+        out.push_str(&format!("    ({stem:?}, include_str!({:?})),\n", path.display().to_string()));
+    }
+    out.push(']');
+    fs::write(PathBuf::from(env::var("OUT_DIR").unwrap()).join("platforms.rs"), out).unwrap();
 }
 
 /// NETRIG_VERSION_MAJOR of src/lib.rs: the one place the ABI major is written.

@@ -631,32 +631,35 @@ typedef struct netrig_device_options {
    */
   uint32_t keepalive_ms;
   /**
-   * "cisco_ios", "cisco_xe", "cisco_nxos", "arista_eos", "juniper_junos", "linux", or
-   * "generic" (or NULL) with `prompt_pattern`.
+   * A built-in platform by name or netmiko device_type ("cisco_ios", "juniper_junos",
+   * "linux", ...: `netrig_platforms()` lists them), or "generic" (or NULL) with
+   * `prompt_pattern`. With `platform_file` or `platform_text`, NULL or that platform's name.
    */
   const char *platform;
   /**
-   * Generic platform: a regex matching the whole prompt line.
+   * A regex matching the whole prompt line; replaces the platform's prompt pattern (any
+   * platform; required with "generic"). This and the five options after it change any
+   * platform, built-in or loaded (PLATFORMS.md, "Options that change a platform").
    */
   const char *prompt_pattern;
   /**
-   * Generic platform: the command that turns paging off.
+   * The command that turns paging off; replaces the platform's setup commands.
    */
   const char *paging_off_command;
   /**
-   * Generic platform: the command that enters privileged mode.
+   * The command that enters privileged mode.
    */
   const char *enable_command;
   /**
-   * Generic platform: the command that enters configuration mode.
+   * The command that enters configuration mode (with the next two, all or none).
    */
   const char *config_command;
   /**
-   * Generic platform: the command that leaves configuration mode.
+   * The command that leaves configuration mode.
    */
   const char *config_exit_command;
   /**
-   * Generic platform: a regex matching the prompt line in configuration mode.
+   * A regex matching the prompt line in configuration mode.
    */
   const char *config_prompt_pattern;
   /**
@@ -674,6 +677,22 @@ typedef struct netrig_device_options {
    * bytes sent, `--` for netrig's notes. 0 (the default): the plain transcript.
    */
   uint8_t session_log_timestamps;
+  /**
+   * Path of a platform file (PLATFORMS.md) describing the device's CLI; it may extend a
+   * built-in platform. Read and checked at open, before connecting: a bad file is
+   * NETRIG_E_INVALID_ARG naming the file, the line and the field.
+   */
+  const char *platform_file;
+  /**
+   * The text of a platform file, instead of `platform_file`.
+   */
+  const char *platform_text;
+  /**
+   * A regex matching a line of output that means the device rejected a command (matched on
+   * each line, case-insensitive unless it starts with `(?-i)`); replaces the platform's
+   * error patterns.
+   */
+  const char *error_pattern;
 } netrig_device_options;
 
 /**
@@ -1456,6 +1475,15 @@ enum netrig_status netrig_batch_clear(struct netrig_batch batch);
  * Ownership: no pointer is kept after the call; out-parameters are the caller's.
  */
 enum netrig_status netrig_store_apply(struct netrig_store store, struct netrig_batch batch);
+
+/**
+ * The built-in platforms, their names separated by single spaces in alphabetical order
+ * ("arista_eos busybox cisco_asa ..."; "generic" among them): the values `options.platform`
+ * takes besides netmiko device_type names. PLATFORMS.md describes each and the file format.
+ *
+ * Ownership: the string is static; do not free it. Blocking: never. Thread-safety: any thread.
+ */
+const char *netrig_platforms(void);
 
 /**
  * Fills `*out` with the default device options: port 22, strict host key checking against

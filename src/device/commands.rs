@@ -132,7 +132,27 @@ pub(super) fn clean(platform: &Platform, raw: &[u8], command: &str) -> String {
         out.push(b'\n');
     }
     out.drain(..start);
+    if let Some(strip) = &platform.strip_trailing {
+        strip_trailing(&mut out, strip);
+    }
     String::from_utf8(out).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+}
+
+/// Removes the lines at the end of `out` that match `strip` (context lines such as Junos'
+/// `{master:0}` or `[edit]`), with the blank lines the device prints before them.
+fn strip_trailing(out: &mut Vec<u8>, strip: &Regex) {
+    let mut stripped = false;
+    loop {
+        let body = out.strip_suffix(b"\n").unwrap_or(out);
+        let start = memchr::memrchr(b'\n', body).map_or(0, |i| i + 1);
+        let line = &body[start..];
+        if (stripped && line.trim_ascii().is_empty() && !out.is_empty()) || (!line.is_empty() && strip.is_match(line)) {
+            stripped |= !line.trim_ascii().is_empty();
+            out.truncate(start);
+        } else {
+            return;
+        }
+    }
 }
 
 #[cfg(test)]
@@ -147,5 +167,18 @@ mod tests {
         assert_eq!(clean(&ios, b"terminal length 0\r\nR1#", "terminal length 0"), "");
         // An expect pattern that stops before a prompt keeps the last line.
         assert_eq!(clean(&ios, b"copy x y\r\nDestination filename [y]? ", "copy x y"), "Destination filename [y]? \n");
+    }
+
+    #[test]
+    fn junos_context_lines_are_stripped_from_the_end_only() {
+        let junos = Platform::named("juniper_junos").unwrap();
+        let raw = b"show version\r\nHostname: mx1\r\nModel: mx204\r\n\r\n{master:0}\r\nadmin@mx1> ";
+        assert_eq!(clean(&junos, raw, "show version"), "Hostname: mx1\nModel: mx204\n");
+        let raw = b"show | compare\r\n[edit system]\r\n-  host-name mx0;\r\n\r\n[edit]\r\nadmin@mx1# ";
+        assert_eq!(clean(&junos, raw, "show | compare"), "[edit system]\n-  host-name mx0;\n");
+        assert_eq!(clean(&junos, b"set x\r\n\r\n[edit]\r\nadmin@mx1# ", "set x"), "");
+        assert_eq!(clean(&junos, b"show x\r\n{backup}\r\nvmx2> ", "show x"), "");
+        // Not at the end: kept.
+        assert_eq!(clean(&junos, b"x\r\n{master:0}\r\nline\r\nvmx2> ", "x"), "{master:0}\nline\n");
     }
 }

@@ -1,14 +1,13 @@
 //! The session log: everything sent to and received from a device, with secrets redacted.
 //!
-//! Secrets are kept out of the log in two ways: what netrig itself sends as a secret (the enable
-//! secret, an answer to a password prompt) is logged as [`REDACTED`], and any known secret that
-//! appears in received or sent text is replaced before it reaches the file.
+//! What netrig itself sends as a secret (the enable secret, an answer to a password prompt) is
+//! logged as [`REDACTED`]. Nothing else is changed: the device's output is logged as it came,
+//! so a password that happens to be a common word ("admin") never mangles the transcript
+//! ("administratively down"), and the commands the caller sends are logged as sent.
 
 use std::fs::{File, OpenOptions};
 use std::io::{BufWriter, Write};
 use std::path::Path;
-
-use zeroize::Zeroizing;
 
 use crate::error::{Error, Result};
 use crate::log::{Level, Target};
@@ -16,48 +15,16 @@ use crate::log::{Level, Target};
 /// What a secret looks like in the log.
 pub const REDACTED: &str = "********";
 
-/// The known secrets of a session, and how text looks with them taken out: the one redaction
-/// both the session log and the library's trace records use.
-#[derive(Default)]
-pub(crate) struct Redactor {
-    secrets: Vec<Zeroizing<String>>,
-}
-
-impl Redactor {
-    pub fn new(secrets: Vec<Zeroizing<String>>) -> Redactor {
-        Redactor { secrets: secrets.into_iter().filter(|s| !s.is_empty()).collect() }
+/// The bytes as a log shows them: `secret` bytes (a secret as a whole) become [`REDACTED`], with
+/// their line ending kept; any other bytes are shown as they are.
+pub(crate) fn shown(bytes: &[u8], secret: bool) -> std::borrow::Cow<'_, [u8]> {
+    if !secret {
+        return std::borrow::Cow::Borrowed(bytes);
     }
-
-    /// The bytes as a log may show them. `secret` marks bytes that are a secret as a whole
-    /// (they become [`REDACTED`], line ending kept); otherwise every known secret in them is
-    /// replaced.
-    pub fn shown(&self, bytes: &[u8], secret: bool) -> Vec<u8> {
-        if secret {
-            let ending = bytes.iter().rev().take_while(|&&b| b == b'\n' || b == b'\r').count();
-            let mut out = REDACTED.as_bytes().to_vec();
-            out.extend_from_slice(&bytes[bytes.len() - ending..]);
-            out
-        } else {
-            self.redact(bytes)
-        }
-    }
-
-    fn redact(&self, bytes: &[u8]) -> Vec<u8> {
-        let mut out = bytes.to_vec();
-        for secret in &self.secrets {
-            let s = secret.as_bytes();
-            let mut i = 0;
-            while i + s.len() <= out.len() {
-                if &out[i..i + s.len()] == s {
-                    out.splice(i..i + s.len(), REDACTED.bytes());
-                    i += REDACTED.len();
-                } else {
-                    i += 1;
-                }
-            }
-        }
-        out
-    }
+    let ending = bytes.iter().rev().take_while(|&&b| b == b'\n' || b == b'\r').count();
+    let mut out = REDACTED.as_bytes().to_vec();
+    out.extend_from_slice(&bytes[bytes.len() - ending..]);
+    std::borrow::Cow::Owned(out)
 }
 
 /// Which way bytes went.
@@ -86,23 +53,22 @@ impl Dir {
 pub(crate) struct Transcript {
     /// The device as log records name it ("127.0.0.1:2201").
     pub name: String,
-    pub redactor: std::sync::Arc<Redactor>,
     pub session: Option<SessionLog>,
 }
 
 impl Transcript {
     pub fn new(name: &str) -> Transcript {
-        Transcript { name: name.to_owned(), redactor: Default::default(), session: None }
+        Transcript { name: name.to_owned(), session: None }
     }
 
     /// Records bytes received (`Dir::In`) or sent (`Dir::Out`); `secret` bytes are a secret as
     /// a whole.
     pub fn record(&mut self, dir: Dir, bytes: &[u8], secret: bool) {
         if let Some(session) = &mut self.session {
-            session.write(dir, &self.redactor.shown(bytes, secret));
+            session.write(dir, &shown(bytes, secret));
         }
         if crate::log::enabled(Level::Trace) {
-            let shown = self.redactor.shown(bytes, secret);
+            let shown = shown(bytes, secret);
             let what = match dir {
                 Dir::In => "received",
                 Dir::Out => "sent",
@@ -183,7 +149,6 @@ mod tests {
         let _ = std::fs::remove_file(&path);
         {
             let mut log = Transcript::new("t");
-            log.redactor = std::sync::Arc::new(Redactor::new(vec![Zeroizing::new("hunter2".into())]));
             log.session = Some(SessionLog::open("t", &path, false).unwrap());
             log.record(Dir::In, b"Password: ", false);
             log.record(Dir::Out, b"s3cret\n", true);
@@ -191,7 +156,9 @@ mod tests {
         }
         let text = std::fs::read_to_string(&path).unwrap();
         std::fs::remove_file(&path).unwrap();
-        assert_eq!(text, "Password: ********\necho ******** and ********\r\n");
+        // Only what was sent as a secret is redacted; the device's text is logged as it came,
+        // even where it holds the same letters as a secret.
+        assert_eq!(text, "Password: ********\necho hunter2 and hunter2\r\n");
     }
 
     #[test]
@@ -200,7 +167,6 @@ mod tests {
         let _ = std::fs::remove_file(&path);
         {
             let mut log = Transcript::new("t");
-            log.redactor = std::sync::Arc::new(Redactor::new(vec![Zeroizing::new("hunter2".into())]));
             log.session = Some(SessionLog::open("t", &path, true).unwrap());
             log.record(Dir::In, b"Password: ", false);
             log.record(Dir::Out, b"hunter2\n", true);

@@ -35,10 +35,11 @@ pub use files::{Protocol, Transfer};
 pub use modes::{Commit, ConfigOptions};
 pub use options::{Auth, DeviceOptions, HostKeyPolicy};
 
-pub use platform::Platform;
+pub use platform::{Overrides, Platform, Source};
 
 use crate::error::{Error, Result};
 use crate::log::{Level, Target};
+use read::Done;
 
 /// Milliseconds, with a fraction, for log records.
 pub(crate) fn ms(d: Duration) -> f64 {
@@ -47,6 +48,10 @@ pub(crate) fn ms(d: Duration) -> f64 {
 
 /// Longest a single blocking read waits before the loop re-checks deadline and cancel.
 pub const SLICE: Duration = Duration::from_millis(25);
+
+/// How long a device must stay quiet after printing again, in answer to open's RETURN, the line
+/// it printed before, for that line to count as a prompt the platform does not recognise.
+const UNRECOGNISED_PROMPT_QUIET: Duration = Duration::from_secs(1);
 
 /// How long `open` waits for a prompt before it sends RETURN to ask for one.
 const FIRST_PROMPT_PATIENCE: Duration = Duration::from_millis(1500);
@@ -86,6 +91,8 @@ pub(crate) struct Conn {
     /// Prompts the device still owes for lines whose operation gave up waiting: they are read
     /// (and dropped) before the next line is sent.
     owed: u32,
+    /// When the running operation started: timeouts report the whole wait.
+    op_started: Instant,
     /// The last prompt line seen (ANSI-free): tells the mode the CLI is in.
     prompt: Vec<u8>,
     /// The session log and trace records of the bytes.
@@ -102,8 +109,6 @@ pub struct Device {
     log_name: String,
     /// When `open` started.
     opened: Instant,
-    /// The session's secrets, kept out of log records.
-    redactor: Arc<log::Redactor>,
     platform: Platform,
     timeout: Duration,
     secret: Option<Zeroizing<String>>,
@@ -182,11 +187,7 @@ impl Device {
 
     fn open_named(opts: &DeviceOptions, name: String, log_name: &str, started: Instant) -> Result<Device> {
         let mut conn = connect::connect(&name, log_name, opts)?;
-        let mut secrets = opts.auth.secrets();
-        secrets.extend(opts.secret.iter().map(|s| Zeroizing::new(s.clone())));
         conn.log.name = log_name.to_owned();
-        let redactor = Arc::new(log::Redactor::new(secrets));
-        conn.log.redactor = Arc::clone(&redactor);
         if let Some(path) = &opts.session_log {
             conn.log.session = Some(log::SessionLog::open(&name, path, opts.session_log_timestamps)?);
         }
@@ -194,7 +195,6 @@ impl Device {
             name,
             log_name: log_name.to_owned(),
             opened: started,
-            redactor,
             platform: opts.platform.clone(),
             timeout: opts.timeout,
             secret: opts.secret.as_ref().map(|s| Zeroizing::new(s.clone())),
@@ -230,8 +230,10 @@ impl Device {
         match self.prompt_only(conn, patience, "the first prompt") {
             Ok(_) => {}
             Err(Error::Timeout(_)) => {
+                let before = Platform::last_line(&conn.pending);
+                let sent_at = conn.pending.len();
                 conn.write(&self.name, b"\n", false)?;
-                self.read_prompt(conn, deadline, "the first prompt")?;
+                self.first_prompt_after_return(conn, deadline, &before, sent_at)?;
                 // A slow device may answer both its own start and our RETURN with a prompt:
                 // the next line resynchronises on its echo.
                 conn.dirty = true;
@@ -263,6 +265,73 @@ impl Device {
         Ok(())
     }
 
+    /// Reads the first prompt after the RETURN `prepare` sent. A device that answers the RETURN
+    /// by printing again the line it printed before (`before`) is waiting at a prompt that the
+    /// platform's prompt rule does not match: once it has been quiet for a second that is
+    /// [`Error::Prompt`], not a wait for the whole deadline. Either failure quotes the line and
+    /// names the built-in platforms whose prompt rules match it.
+    fn first_prompt_after_return(
+        &self,
+        conn: &mut Conn,
+        deadline: Instant,
+        before: &[u8],
+        sent_at: usize,
+    ) -> Result<()> {
+        let before = before.trim_ascii().to_vec();
+        let result = self.read_until(conn, deadline, "the first prompt", |p, b| {
+            if p.at_prompt(b) {
+                return Done::Yes;
+            }
+            let repeated = b.len() > sent_at
+                && memchr::memchr(b'\n', &b[sent_at..]).is_some()
+                && !before.is_empty()
+                && Platform::last_line(b).trim_ascii() == before.as_slice();
+            if repeated {
+                Done::IfQuiet(UNRECOGNISED_PROMPT_QUIET)
+            } else {
+                Done::No
+            }
+        });
+        let hint = |line: &[u8]| -> String {
+            let line = line.trim_ascii();
+            if line.is_empty() {
+                return "the device printed no line to match".to_owned();
+            }
+            let quoted = format!("{:?}", String::from_utf8_lossy(line));
+            let matching = Platform::matching(line);
+            let suggestion = if matching.is_empty() {
+                "no built-in platform's prompt rule matches it either: give prompt_pattern (a regex for the \
+                 whole prompt line) or a platform file"
+                    .to_owned()
+            } else {
+                format!("platforms whose prompt rules match it: {}", matching.join(", "))
+            };
+            format!(
+                "the last line {quoted} does not match platform {}'s prompt pattern '{}'; {suggestion}",
+                self.platform.name,
+                self.platform.prompt.as_str()
+            )
+        };
+        match result {
+            Ok(raw) if self.platform.at_prompt(&raw) => Ok(()),
+            Ok(raw) => {
+                let line = Platform::last_line(&raw);
+                conn.pending = raw;
+                Err(Error::Prompt(format!(
+                    "{}: the first prompt not recognised after {} ms: {}",
+                    self.name,
+                    conn.op_started.elapsed().as_millis(),
+                    hint(&line)
+                )))
+            }
+            Err(Error::Timeout(m)) => {
+                conn.owed += 1;
+                Err(Error::Timeout(format!("{m}; {}", hint(&Platform::last_line(&conn.pending)))))
+            }
+            Err(e) => Err(e),
+        }
+    }
+
     /// Runs `body` as one operation: takes the device lock (waiting up to the deadline, or not
     /// at all when `nowait`), and holds it until the operation ends.
     /// `what` names the operation in log records.
@@ -274,7 +343,7 @@ impl Device {
         body: impl FnOnce(&mut Conn, Instant, Instant) -> Result<T>,
     ) -> Result<T> {
         let start = Instant::now();
-        let what = || String::from_utf8_lossy(&self.redactor.shown(what.to_string().as_bytes(), false)).into_owned();
+        let what = || what.to_string();
         crate::log!(Level::Debug, Target::Device, Some(&self.log_name), "{}: started", what());
         let result = self.op_locked(timeout, nowait, start, body);
         if crate::log::enabled(Level::Debug) {
@@ -315,6 +384,7 @@ impl Device {
         if conn.closed {
             return Err(Error::Closed(format!("{}: the connection is closed", self.name)));
         }
+        conn.op_started = start;
         // A cancel aimed at an earlier operation must not stop this one.
         self.cancel.store(false, Ordering::SeqCst);
         // A panic half-way through leaves the session in an unknown state: report it closed.
@@ -381,6 +451,11 @@ impl Device {
     /// closes it instead of handing it to the next caller.
     pub fn is_broken(&self) -> bool {
         self.broken.load(Ordering::SeqCst)
+    }
+
+    /// Marks the session as one a pool must not hand on.
+    fn mark_broken(&self) {
+        self.broken.store(true, Ordering::SeqCst);
     }
 
     /// Stops the device for good without waiting: the running operation is cancelled and
@@ -467,6 +542,7 @@ impl Conn {
             dirty: false,
             pending: Vec::new(),
             owed: 0,
+            op_started: Instant::now(),
             prompt: Vec::new(),
             log: log::Transcript::new(""),
             chunk: vec![0u8; 64 * 1024].into_boxed_slice(),

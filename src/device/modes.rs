@@ -6,10 +6,10 @@
 
 use std::time::{Duration, Instant};
 
-use regex::bytes::Regex;
 use zeroize::Zeroizing;
 
 use super::commands::clean;
+use super::platform::Answer;
 use super::read::Done;
 use super::{tail, Conn, Device, Output, Platform};
 use crate::error::{Error, Result};
@@ -39,22 +39,6 @@ impl Default for ConfigOptions {
     }
 }
 
-/// Questions a save asks, and the answer each gets.
-fn save_answer(buf: &[u8]) -> Option<&'static [u8]> {
-    let line = Platform::last_line(buf);
-    let line = String::from_utf8_lossy(&line);
-    let line = line.trim_end();
-    if line.ends_with("[confirm]") {
-        Some(b"\n")
-    } else if line.ends_with("[yes/no]:") || line.ends_with("[yes/no]") || line.ends_with("[y/n]") {
-        Some(b"y\n")
-    } else if line.ends_with("]?") {
-        Some(b"\n")
-    } else {
-        None
-    }
-}
-
 impl Device {
     /// Enters privileged mode with the secret given at open. Does nothing when already there.
     pub fn enable(&self, timeout: Option<Duration>) -> Result<()> {
@@ -68,29 +52,43 @@ impl Device {
         let enable = self.platform.enable.as_ref().ok_or_else(|| {
             Error::InvalidArg(format!("{}: platform {} has no enable mode", self.name, self.platform.name))
         })?;
-        self.send_line(conn, deadline, enable)?;
         let secret_prompt = self.platform.secret_prompt.clone();
-        let asked = self.read_until(conn, deadline, "the enable secret prompt", |p, b| {
-            if p.at_prompt(b) || secret_prompt.as_ref().is_some_and(|s| s.is_match(b)) {
-                Done::Yes
-            } else {
-                Done::No
-            }
-        })?;
-        if !self.platform.at_prompt(&asked) {
-            let Some(secret) = &self.secret else {
+        let asks = |b: &[u8]| secret_prompt.as_ref().is_some_and(|s| s.is_match(&Platform::last_line(b)));
+        let prompt_or_question = |p: &Platform, b: &[u8]| if p.at_prompt(b) || asks(b) { Done::Yes } else { Done::No };
+        self.send_line(conn, deadline, enable)?;
+        let mut raw = self.read_until(conn, deadline, "the enable secret prompt", prompt_or_question)?;
+        let mut asked = 0;
+        // The secret once; a device that asks again refused it (or its absence), and gets empty
+        // answers until it gives up and prints its prompt (IOS asks three times).
+        while !self.platform.at_prompt(&raw) {
+            if asked == 0 && self.secret.is_some() {
+                let secret = self.secret.as_ref().expect("checked");
+                let mut line = Zeroizing::new(secret.as_bytes().to_vec());
+                line.push(b'\n');
+                conn.write(&self.name, &line, true)?;
+            } else if asked < 8 {
                 conn.write(&self.name, b"\n", false)?;
-                self.read_prompt(conn, deadline, "the prompt after an unanswered enable")?;
-                return Err(Error::Auth(format!("{}: enable asks for a secret and none was given", self.name)));
-            };
-            let mut line = Zeroizing::new(secret.as_bytes().to_vec());
-            line.push(b'\n');
-            conn.write(&self.name, &line, true)?;
-            self.read_prompt(conn, deadline, "enable mode")?;
+            } else {
+                conn.dirty = true;
+                return Err(Error::Auth(format!(
+                    "{}: '{enable}' keeps asking for the secret ({asked} answers); last bytes: {}",
+                    self.name,
+                    tail(&raw)
+                )));
+            }
+            asked += 1;
+            raw =
+                self.read_until(conn, deadline, "the prompt after answering the enable secret", prompt_or_question)?;
         }
         if self.platform.in_user_mode(&conn.prompt) {
+            let why = match (&self.secret, asked) {
+                (None, 0) => "it did not enter privileged mode".to_owned(),
+                (None, _) => "it asks for a secret and none was given (options.secret)".to_owned(),
+                (Some(_), 0 | 1) => "enable secret refused".to_owned(),
+                (Some(_), n) => format!("enable secret refused (asked {n} times)"),
+            };
             return Err(Error::Auth(format!(
-                "{}: enable secret refused; the prompt is still {}",
+                "{}: '{enable}': {why}; the session stays at {}",
                 self.name,
                 tail(&conn.prompt)
             )));
@@ -128,12 +126,17 @@ impl Device {
         if self.platform.in_config(&conn.prompt) {
             return Ok(());
         }
-        let enter = self.platform.config_enter.as_ref().ok_or_else(|| {
-            Error::InvalidArg(format!("{}: platform {} has no configuration mode", self.name, self.platform.name))
-        })?;
+        if !self.platform.configurable {
+            return Err(Error::InvalidArg(format!(
+                "{}: platform {} has no configuration mode",
+                self.name, self.platform.name
+            )));
+        }
         if self.platform.enable.is_some() {
             self.enable_locked(conn, deadline)?;
         }
+        // Platforms without a configuration mode take configuration lines at the prompt.
+        let Some(enter) = &self.platform.config_enter else { return Ok(()) };
         self.send_line(conn, deadline, enter)?;
         let raw = self.read_prompt(conn, deadline, &format!("prompt after '{enter}'"))?;
         if !self.platform.in_config(&conn.prompt) {
@@ -159,24 +162,44 @@ impl Device {
         }
         let exit = self.platform.config_exit.as_deref().unwrap_or("end");
         self.send_line(conn, deadline, exit)?;
-        static UNCOMMITTED: std::sync::OnceLock<Regex> = std::sync::OnceLock::new();
-        let uncommitted = UNCOMMITTED.get_or_init(|| Regex::new(r"(?i)\[yes,no\].*$").expect("pattern compiles"));
-        let raw = self.read_until(conn, deadline, &format!("the prompt after '{exit}'"), |p, b| {
-            if p.at_prompt(b) || uncommitted.is_match(&Platform::last_line(b)) {
-                Done::Yes
-            } else {
-                Done::No
-            }
-        })?;
-        if !self.platform.at_prompt(&raw) {
-            // Junos: "Exit with uncommitted changes? [yes,no] (yes)".
-            conn.write(&self.name, b"yes\n", false)?;
-            self.read_prompt(conn, deadline, "prompt after leaving configuration mode")?;
-        }
+        self.answer_until_prompt(conn, deadline, &format!("the prompt after '{exit}'"), &self.platform.config_answers)?;
         if self.platform.in_config(&conn.prompt) {
             return Err(Error::Prompt(format!("{}: '{exit}' left the prompt at {}", self.name, tail(&conn.prompt))));
         }
         Ok(())
+    }
+
+    /// Reads to the prompt, answering the questions of `answers` on the way (at most 8, so a
+    /// device that keeps asking cannot hold the operation past a few rounds). Returns all that
+    /// was read.
+    fn answer_until_prompt(
+        &self,
+        conn: &mut Conn,
+        deadline: Instant,
+        what: &str,
+        answers: &[Answer],
+    ) -> Result<Vec<u8>> {
+        let question = |b: &[u8]| {
+            let last = Platform::last_line(b);
+            answers.iter().find(|a| a.question.is_match(&last))
+        };
+        let mut transcript = Vec::new();
+        for _ in 0..8 {
+            let raw = self.read_until(conn, deadline, what, |p, b| {
+                if p.at_prompt(b) || question(b).is_some() {
+                    Done::Yes
+                } else {
+                    Done::No
+                }
+            })?;
+            transcript.extend_from_slice(&raw);
+            if self.platform.at_prompt(&raw) {
+                return Ok(transcript);
+            }
+            let answer = question(&raw).expect("the read ended at a question");
+            conn.write(&self.name, format!("{}\n", answer.send).as_bytes(), false)?;
+        }
+        Err(Error::Prompt(format!("{}: {what}: the device keeps asking; last bytes: {}", self.name, tail(&transcript))))
     }
 
     /// Enters configuration mode, sends each line and checks its output for the platform's
@@ -185,7 +208,12 @@ impl Device {
     /// mode when `opts.exit` (also after an error). Returns the transcript: each line, then its
     /// output.
     pub fn send_config_set(&self, lines: &[&str], opts: ConfigOptions, timeout: Option<Duration>) -> Result<Output> {
-        if opts.commit != Commit::No && !self.platform.commit {
+        let commit = match opts.commit {
+            Commit::No => None,
+            Commit::Check => self.platform.commit_check.clone(),
+            Commit::Commit => self.platform.commit.clone(),
+        };
+        if opts.commit != Commit::No && commit.is_none() {
             return Err(Error::InvalidArg(format!(
                 "{}: platform {} has no commit; changes apply line by line",
                 self.name, self.platform.name
@@ -196,11 +224,7 @@ impl Device {
             let mut transcript = String::new();
             let mut failed = None;
             let mut steps: Vec<(usize, &str)> = lines.iter().copied().enumerate().collect();
-            match opts.commit {
-                Commit::No => {}
-                Commit::Check => steps.push((lines.len(), "commit check")),
-                Commit::Commit => steps.push((lines.len(), "commit")),
-            }
+            steps.extend(commit.as_deref().map(|c| (lines.len(), c)));
             for (i, line) in steps {
                 self.send_line(conn, deadline, line)?;
                 let raw = self.read_prompt(conn, deadline, &format!("prompt after config line '{line}'"))?;
@@ -208,16 +232,26 @@ impl Device {
                 transcript.push_str(line);
                 transcript.push('\n');
                 transcript.push_str(&out);
-                if self.platform.errors.is_match(out.as_bytes()) {
+                if self.platform.is_error(out.as_bytes()) {
                     let which =
                         if i < lines.len() { format!("config line {} '{line}'", i + 1) } else { format!("'{line}'") };
-                    failed = Some(Error::Command(format!("{}: {which} was rejected: {}", self.name, out.trim())));
+                    failed = Some(format!("{}: {which} was rejected: {}", self.name, out.trim()));
                     break;
                 }
             }
             if opts.exit {
-                self.exit_config_locked(conn, deadline)?;
+                if let Err(e) = self.exit_config_locked(conn, deadline) {
+                    let Some(rejected) = failed else { return Err(e) };
+                    // The rejected line is what the caller must see first; the failed exit
+                    // leaves the session in doubt, so it is marked for resynchronisation.
+                    if matches!(e, Error::Timeout(_) | Error::Cancelled(_)) {
+                        conn.dirty = true;
+                    }
+                    self.mark_broken();
+                    return Err(Error::Command(format!("{rejected}; then leaving configuration mode failed: {e}")));
+                }
             }
+            let failed = failed.map(Error::Command);
             match failed {
                 Some(e) => Err(e),
                 None => Ok(Output { text: transcript, elapsed: start.elapsed() }),
@@ -232,7 +266,7 @@ impl Device {
             Error::InvalidArg(format!("{}: platform {} has no save command", self.name, self.platform.name))
         })?;
         self.op(format_args!("save_config"), timeout, false, |conn, start, deadline| {
-            if self.platform.commit {
+            if self.platform.commit.is_some() {
                 self.config_locked(conn, deadline)?;
             } else {
                 self.exit_config_locked(conn, deadline)?;
@@ -241,26 +275,17 @@ impl Device {
                 }
             }
             self.send_line(conn, deadline, &save)?;
-            let mut transcript = Vec::new();
-            for _ in 0..5 {
-                let raw = self.read_until(conn, deadline, &format!("the prompt after '{save}'"), |p, b| {
-                    if p.at_prompt(b) || save_answer(b).is_some() {
-                        Done::Yes
-                    } else {
-                        Done::No
-                    }
-                })?;
-                transcript.extend_from_slice(&raw);
-                match save_answer(&raw) {
-                    Some(answer) if !self.platform.at_prompt(&raw) => conn.write(&self.name, answer, false)?,
-                    _ => break,
-                }
-            }
+            let transcript = self.answer_until_prompt(
+                conn,
+                deadline,
+                &format!("the prompt after '{save}'"),
+                &self.platform.save_answers,
+            )?;
             let text = clean(&self.platform, &transcript, &save);
-            if self.platform.errors.is_match(text.as_bytes()) {
+            if self.platform.is_error(text.as_bytes()) {
                 return Err(Error::Command(format!("{}: '{save}' failed: {}", self.name, text.trim())));
             }
-            if self.platform.commit {
+            if self.platform.commit.is_some() {
                 self.exit_config_locked(conn, deadline)?;
             }
             Ok(Output { text, elapsed: start.elapsed() })

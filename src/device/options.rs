@@ -6,7 +6,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use zeroize::{Zeroize, Zeroizing};
+use zeroize::Zeroize;
 
 use super::Platform;
 
@@ -39,21 +39,6 @@ impl Drop for Auth {
             }
             Auth::Agent => {}
         }
-    }
-}
-
-impl Auth {
-    /// The secrets this method holds, for redaction in the session log.
-    pub(super) fn secrets(&self) -> Vec<Zeroizing<String>> {
-        let mut out = Vec::new();
-        match self {
-            Auth::Password(p) | Auth::KeyboardInteractive(p) => out.push(Zeroizing::new(p.clone())),
-            Auth::KeyFile { passphrase, .. } | Auth::KeyMemory { passphrase, .. } => {
-                out.extend(passphrase.iter().map(|p| Zeroizing::new(p.clone())))
-            }
-            Auth::Agent => {}
-        }
-        out
     }
 }
 
@@ -168,7 +153,8 @@ mod tests {
 
     #[test]
     fn debug_output_shows_no_secret() {
-        let mut o = DeviceOptions::new("h", 22, "u", Auth::Password("pw-123".into()), Platform::named("cisco_ios").unwrap());
+        let mut o =
+            DeviceOptions::new("h", 22, "u", Auth::Password("pw-123".into()), Platform::named("cisco_ios").unwrap());
         o.secret = Some("enable-456".into());
         let text = format!("{o:?}");
         assert!(!text.contains("pw-123") && !text.contains("enable-456"), "{text}");

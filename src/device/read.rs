@@ -40,9 +40,13 @@ pub(super) enum Done {
 const PROMPT_GRACE: Duration = Duration::from_millis(50);
 
 /// The host part of a prompt line ("R1" of "R1(config)#", "admin@mx1" of "admin@mx1> ",
-/// "admin@board1" of "admin@board1:~$ ").
+/// "admin@board1" of "admin@board1:~$ ", "admin@rhel1" of "[admin@rhel1 ~]$ ", "/" of "/ # ").
+/// Brackets and '<' that open a prompt are skipped (RHEL's "[user@host dir]$", Huawei's
+/// "<HUAWEI>"), so the name is compared, not the punctuation around it.
 fn prompt_base(line: &[u8]) -> &[u8] {
-    let end = line.iter().position(|&b| !(b.is_ascii_alphanumeric() || b"._-@/".contains(&b))).unwrap_or(line.len());
+    let start = line.iter().position(|&b| !b"[<*".contains(&b)).unwrap_or(line.len());
+    let line = &line[start..];
+    let end = line.iter().position(|&b| !(b.is_ascii_alphanumeric() || b"._-@/~".contains(&b))).unwrap_or(line.len());
     &line[..end]
 }
 
@@ -74,8 +78,7 @@ impl Device {
         mut done: impl FnMut(&Platform, &[u8]) -> Done,
     ) -> Result<Vec<u8>> {
         let mut buf = std::mem::take(&mut conn.pending);
-        let started = Instant::now();
-        let mut last_data = started;
+        let mut last_data = Instant::now();
         loop {
             let mut quiet_until = None;
             let finished = match done(&self.platform, &buf) {
@@ -95,7 +98,7 @@ impl Device {
             if self.platform.at_more(&buf) {
                 let keep = buf.len() - buf.iter().rev().take_while(|&&b| b != b'\n').count();
                 buf.truncate(keep);
-                conn.write(&self.name, b" ", false)?;
+                conn.write(&self.name, &self.platform.more_answer, false)?;
                 continue;
             }
             if self.cancel_requested() {
@@ -105,10 +108,12 @@ impl Device {
             }
             let now = Instant::now();
             if now >= deadline {
+                // The whole operation's wait, not this read's: an open's first prompt is read
+                // twice (before and after the RETURN it sends), and the caller set one deadline.
                 let message = format!(
                     "{}: {what} not seen within {} ms; last bytes: {}",
                     self.name,
-                    (deadline - started).as_millis(),
+                    conn.op_started.elapsed().as_millis(),
                     tail(&buf)
                 );
                 conn.pending = buf;

@@ -16,7 +16,9 @@ use super::args::{options_arg, options_default, GrowableOptions};
 use super::guard::call;
 use super::handle::CHandle;
 use super::output::{netrig_output, COutput};
-use crate::device::{Auth, Commit, ConfigOptions, Device, DeviceOptions, HostKeyPolicy, Platform, Protocol};
+use crate::device::{
+    Auth, Commit, ConfigOptions, Device, DeviceOptions, HostKeyPolicy, Overrides, Platform, Protocol, Source,
+};
 use crate::error::{netrig_status, Error, Result};
 use crate::pool::Lease;
 
@@ -103,20 +105,23 @@ pub struct netrig_device_options {
     pub timeout_ms: u32,
     /// SSH keepalive interval while an operation waits, in ms (default 30000; 0 = none).
     pub keepalive_ms: u32,
-    /// "cisco_ios", "cisco_xe", "cisco_nxos", "arista_eos", "juniper_junos", "linux", or
-    /// "generic" (or NULL) with `prompt_pattern`.
+    /// A built-in platform by name or netmiko device_type ("cisco_ios", "juniper_junos",
+    /// "linux", ...: `netrig_platforms()` lists them), or "generic" (or NULL) with
+    /// `prompt_pattern`. With `platform_file` or `platform_text`, NULL or that platform's name.
     pub platform: *const c_char,
-    /// Generic platform: a regex matching the whole prompt line.
+    /// A regex matching the whole prompt line; replaces the platform's prompt pattern (any
+    /// platform; required with "generic"). This and the five options after it change any
+    /// platform, built-in or loaded (PLATFORMS.md, "Options that change a platform").
     pub prompt_pattern: *const c_char,
-    /// Generic platform: the command that turns paging off.
+    /// The command that turns paging off; replaces the platform's setup commands.
     pub paging_off_command: *const c_char,
-    /// Generic platform: the command that enters privileged mode.
+    /// The command that enters privileged mode.
     pub enable_command: *const c_char,
-    /// Generic platform: the command that enters configuration mode.
+    /// The command that enters configuration mode (with the next two, all or none).
     pub config_command: *const c_char,
-    /// Generic platform: the command that leaves configuration mode.
+    /// The command that leaves configuration mode.
     pub config_exit_command: *const c_char,
-    /// Generic platform: a regex matching the prompt line in configuration mode.
+    /// A regex matching the prompt line in configuration mode.
     pub config_prompt_pattern: *const c_char,
     /// PTY size (default 511 x 24).
     pub term_cols: u32,
@@ -127,6 +132,16 @@ pub struct netrig_device_options {
     /// on a line of its own: `[2026-12-04T18:40:01.123456Z <<] ` for bytes received, `>>` for
     /// bytes sent, `--` for netrig's notes. 0 (the default): the plain transcript.
     pub session_log_timestamps: u8,
+    /// Path of a platform file (PLATFORMS.md) describing the device's CLI; it may extend a
+    /// built-in platform. Read and checked at open, before connecting: a bad file is
+    /// NETRIG_E_INVALID_ARG naming the file, the line and the field.
+    pub platform_file: *const c_char,
+    /// The text of a platform file, instead of `platform_file`.
+    pub platform_text: *const c_char,
+    /// A regex matching a line of output that means the device rejected a command (matched on
+    /// each line, case-insensitive unless it starts with `(?-i)`); replaces the platform's
+    /// error patterns.
+    pub error_pattern: *const c_char,
 }
 
 /// What a device handle holds: a session of its own (`netrig_device_open`), or a session lent by
@@ -150,28 +165,34 @@ impl DeviceSlot {
 }
 
 fn platform(o: &netrig_device_options) -> Result<Platform> {
-    let name = opt_str(o.platform, "options.platform")?.unwrap_or("generic");
-    if name != "generic" {
-        return Platform::named(name);
-    }
-    let prompt = opt_str(o.prompt_pattern, "options.prompt_pattern")?.ok_or_else(|| {
-        Error::InvalidArg("options.platform is NULL or \"generic\" and options.prompt_pattern is NULL".into())
-    })?;
-    let p = Platform::generic(
-        prompt,
-        opt_str(o.paging_off_command, "options.paging_off_command")?,
-        opt_str(o.enable_command, "options.enable_command")?,
-    )?;
-    match (
-        opt_str(o.config_command, "options.config_command")?,
-        opt_str(o.config_exit_command, "options.config_exit_command")?,
-        opt_str(o.config_prompt_pattern, "options.config_prompt_pattern")?,
-    ) {
-        (Some(enter), Some(exit), Some(prompt)) => p.with_config(enter, exit, prompt),
-        (None, None, None) => Ok(p),
-        _ => Err(Error::InvalidArg(
-            "options.config_command, config_exit_command and config_prompt_pattern go together".into(),
-        )),
+    let name = opt_str(o.platform, "options.platform")?;
+    let file = opt_str(o.platform_file, "options.platform_file")?;
+    let text = opt_str(o.platform_text, "options.platform_text")?;
+    let overrides = Overrides {
+        prompt_pattern: opt_str(o.prompt_pattern, "options.prompt_pattern")?.map(str::to_owned),
+        paging_off_command: opt_str(o.paging_off_command, "options.paging_off_command")?.map(str::to_owned),
+        enable_command: opt_str(o.enable_command, "options.enable_command")?.map(str::to_owned),
+        config_command: opt_str(o.config_command, "options.config_command")?.map(str::to_owned),
+        config_exit_command: opt_str(o.config_exit_command, "options.config_exit_command")?.map(str::to_owned),
+        config_prompt_pattern: opt_str(o.config_prompt_pattern, "options.config_prompt_pattern")?.map(str::to_owned),
+        error_pattern: opt_str(o.error_pattern, "options.error_pattern")?.map(str::to_owned),
+    };
+    let source = match (file, text) {
+        (Some(_), Some(_)) => {
+            return Err(Error::InvalidArg("options.platform_file and options.platform_text: give one of them".into()))
+        }
+        (Some(path), None) => Source::File(std::path::Path::new(path)),
+        (None, Some(text)) => Source::Text(text),
+        (None, None) => Source::Named(name.unwrap_or("generic")),
+    };
+    let loaded = matches!(source, Source::File(_) | Source::Text(_));
+    let p = Platform::load(source, &overrides)?;
+    match name {
+        Some(n) if loaded && n != p.name && !p.netmiko.iter().any(|m| m == n) => Err(Error::InvalidArg(format!(
+            "options.platform is '{n}' but the platform file describes '{}'; leave options.platform NULL",
+            p.name
+        ))),
+        _ => Ok(p),
     }
 }
 
@@ -241,6 +262,24 @@ impl netrig_device_options {
     }
 }
 
+/// The built-in platforms, their names separated by single spaces in alphabetical order
+/// ("arista_eos busybox cisco_asa ..."; "generic" among them): the values `options.platform`
+/// takes besides netmiko device_type names. PLATFORMS.md describes each and the file format.
+///
+/// Ownership: the string is static; do not free it. Blocking: never. Thread-safety: any thread.
+#[no_mangle]
+pub extern "C" fn netrig_platforms() -> *const c_char {
+    static NAMES: std::sync::OnceLock<std::ffi::CString> = std::sync::OnceLock::new();
+    super::guard::call_value("netrig_platforms", c"".as_ptr(), || {
+        NAMES
+            .get_or_init(|| {
+                // File names have no NUL (they are file stems of this crate).
+                std::ffi::CString::new(Platform::builtin_names().join(" ")).unwrap_or_default()
+            })
+            .as_ptr()
+    })
+}
+
 /// Fills `*out` with the default device options: port 22, strict host key checking against
 /// ~/.ssh/known_hosts, connect and auth timeouts 10 s, operation timeout 30 s, keepalive 30 s,
 /// a 511 x 24 terminal, and every string NULL (host, username, credentials and platform must be
@@ -297,6 +336,9 @@ fn default_device_options() -> netrig_device_options {
         term_rows: 24,
         session_log: null,
         session_log_timestamps: 0,
+        platform_file: null,
+        platform_text: null,
+        error_pattern: null,
     }
 }
 

@@ -163,6 +163,12 @@ impl Fleet {
     }
 
     /// Starts every group of an inventory.
+    /// One device of each profile, in order (profiles changed in code, say).
+    pub fn start_profiles(profiles: Vec<Profile>) -> Result<Fleet, String> {
+        let groups = profiles.into_iter().map(|p| (Arc::new(p), Group::new("", 1))).collect();
+        Fleet::start_with(&Inventory::default(), groups)
+    }
+
     pub fn start_inventory(inventory: &Inventory) -> Result<Fleet, String> {
         let groups = inventory
             .groups
