@@ -328,6 +328,21 @@ fn a_platform_file_opens_a_device_no_built_in_platform_knows() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
+#[test]
+fn the_example_in_platforms_md_is_a_platform_file_that_loads() {
+    let doc = std::fs::read_to_string(format!("{}/PLATFORMS.md", env!("CARGO_MANIFEST_DIR"))).unwrap();
+    let block = doc.split("```toml\n").nth(1).and_then(|b| b.split("```").next()).expect("a toml block");
+    let p = Platform::from_toml(block).unwrap_or_else(|e| panic!("PLATFORMS.md's example: {e}"));
+    assert_eq!((p.name.as_str(), p.description.as_str()), ("my_cli", "Acme OS 4"));
+    assert_eq!(p.netmiko, ["acme_os"]);
+    assert!(p.at_prompt(b"out\r\nsw1(config-if)#") && p.in_config(b"sw1(config-if)#") && p.in_user_mode(b"sw1>"));
+    assert!(p.at_more(b"line\r\n --More-- "));
+    assert_eq!(p.commit.as_deref(), Some("commit"));
+    assert_eq!(p.save_answers.len(), 2);
+    assert!(p.is_error(b"ok\n% invalid input here") && !p.is_error(b"no error at all"), "case-insensitive, per line");
+    assert!(p.strip_trailing.as_ref().unwrap().is_match(b"{master:0}"));
+}
+
 #[track_caller]
 fn refused(text: &str, needles: &[&str]) {
     let dir = temp_dir("bad");
