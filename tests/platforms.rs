@@ -35,14 +35,14 @@ fn fleet(profiles: Vec<Profile>) -> Fleet {
 }
 
 /// The device's error line for a rejected command: the first line of the profile's `invalid`
-/// text that is not the caret line.
-fn error_line(p: &Profile) -> String {
+/// text that is not the caret line, with the command's first word for `{word}`.
+fn error_line(p: &Profile, rejected: &str) -> String {
     p.invalid
         .split("\r\n")
         .map(str::trim)
         .find(|l| !l.is_empty() && !l.contains("{caret}"))
         .unwrap_or_else(|| panic!("{}: invalid text has no error line", p.name))
-        .to_owned()
+        .replace("{word}", rejected.split_whitespace().next().unwrap_or(""))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -113,7 +113,7 @@ fn end_to_end(name: &str, d: &DeviceInfo, p: &Profile) -> Result<Vec<String>, St
         match dev.send_config_set(&bad, ConfigOptions::default(), None) {
             Err(Error::Command(m)) => {
                 let named = format!("config line {} '{rejected}' was rejected", bad.len());
-                let quoted = error_line(p);
+                let quoted = error_line(p, rejected);
                 if !m.contains(&named) || !m.contains(&quoted) {
                     return Err(format!("rejected line: {m:?} lacks {named:?} or the device's {quoted:?}"));
                 }
