@@ -484,6 +484,12 @@ struct DeviceOptions {
     std::optional<uint32_t> term_cols;
     std::optional<uint32_t> term_rows;
     std::optional<std::string> session_log;
+    std::optional<bool> session_log_timestamps;
+    /// A platform file (PLATFORMS.md) or its text, instead of a built-in `platform`.
+    std::optional<std::string> platform_file;
+    std::optional<std::string> platform_text;
+    /// A regex for a line of output that means the device refused the command.
+    std::optional<std::string> error_pattern;
 
     netrig_device_options c() const {
         netrig_device_options o;
@@ -514,6 +520,10 @@ struct DeviceOptions {
         if (term_cols) o.term_cols = *term_cols;
         if (term_rows) o.term_rows = *term_rows;
         str(o.session_log, session_log, "session_log");
+        if (session_log_timestamps) o.session_log_timestamps = *session_log_timestamps ? 1 : 0;
+        str(o.platform_file, platform_file, "platform_file");
+        str(o.platform_text, platform_text, "platform_text");
+        str(o.error_pattern, error_pattern, "error_pattern");
         return o;
     }
 

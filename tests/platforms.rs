@@ -35,15 +35,14 @@ fn fleet(profiles: Vec<Profile>) -> Fleet {
 }
 
 /// The device's error line for a rejected command: the first line of the profile's `invalid`
-/// text that is not the caret line, with `{word}` the rejected line's first word.
-fn error_line(p: &Profile) -> String {
-    let word = p.e2e.rejected.as_deref().and_then(|r| r.split_whitespace().next()).unwrap_or("");
+/// text that is not the caret line, with the command's first word for `{word}`.
+fn error_line(p: &Profile, rejected: &str) -> String {
     p.invalid
         .split("\r\n")
         .map(str::trim)
         .find(|l| !l.is_empty() && !l.contains("{caret}"))
         .unwrap_or_else(|| panic!("{}: invalid text has no error line", p.name))
-        .replace("{word}", word)
+        .replace("{word}", rejected.split_whitespace().next().unwrap_or(""))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -114,7 +113,7 @@ fn end_to_end(name: &str, d: &DeviceInfo, p: &Profile) -> Result<Vec<String>, St
         match dev.send_config_set(&bad, ConfigOptions::default(), None) {
             Err(Error::Command(m)) => {
                 let named = format!("config line {} '{rejected}' was rejected", bad.len());
-                let quoted = error_line(p);
+                let quoted = error_line(p, rejected);
                 if !m.contains(&named) || !m.contains(&quoted) {
                     return Err(format!("rejected line: {m:?} lacks {named:?} or the device's {quoted:?}"));
                 }
@@ -327,6 +326,21 @@ fn a_platform_file_opens_a_device_no_built_in_platform_knows() {
     assert!(dev.send_command("show clock", None).unwrap().text.contains("UTC"));
     drop(dev);
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn the_example_in_platforms_md_is_a_platform_file_that_loads() {
+    let doc = std::fs::read_to_string(format!("{}/PLATFORMS.md", env!("CARGO_MANIFEST_DIR"))).unwrap();
+    let block = doc.split("```toml\n").nth(1).and_then(|b| b.split("```").next()).expect("a toml block");
+    let p = Platform::from_toml(block).unwrap_or_else(|e| panic!("PLATFORMS.md's example: {e}"));
+    assert_eq!((p.name.as_str(), p.description.as_str()), ("my_cli", "Acme OS 4"));
+    assert_eq!(p.netmiko, ["acme_os"]);
+    assert!(p.at_prompt(b"out\r\nsw1(config-if)#") && p.in_config(b"sw1(config-if)#") && p.in_user_mode(b"sw1>"));
+    assert!(p.at_more(b"line\r\n --More-- "));
+    assert_eq!(p.commit.as_deref(), Some("commit"));
+    assert_eq!(p.save_answers.len(), 2);
+    assert!(p.is_error(b"ok\n% invalid input here") && !p.is_error(b"no error at all"), "case-insensitive, per line");
+    assert!(p.strip_trailing.as_ref().unwrap().is_match(b"{master:0}"));
 }
 
 #[track_caller]

@@ -35,7 +35,7 @@ The work queue, ``netrig.Queue(max_items, max_attempts, lease, max_payload)`` in
 
 from . import errors, ffi
 from .errors import *  # noqa: F401,F403  (one exception class per status; see errors.__all__)
-from .ffi import last_error, version
+from .ffi import last_error, platforms, version
 from .device import Device, DeviceOptions, ExecResult, Output
 from .pool import Pool, PoolStats
 from .run import Event, HostResult, Report, Run, Runner, Step, StepResult
@@ -50,6 +50,7 @@ __version__ = version()
 __all__ = [
     "ffi",
     "version",
+    "platforms",
     "last_error",
     "Store",
     "Batch",

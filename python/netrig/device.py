@@ -81,7 +81,7 @@ class DeviceOptions(_DeviceTarget, total=False):
     passphrase: Optional[str]
     use_agent: bool
     secret: Optional[str]
-    platform: str
+    platform: Optional[str]
     host_key: Optional[HostKeyPolicy]
     known_hosts: Optional[PathLike]
     fingerprint: Optional[str]
@@ -98,6 +98,9 @@ class DeviceOptions(_DeviceTarget, total=False):
     terminal: Tuple[int, int]
     session_log: Optional[PathLike]
     session_log_timestamps: bool
+    platform_file: Optional[PathLike]
+    platform_text: Optional[str]
+    error_pattern: Optional[str]
 
 
 Progress = Callable[[int, int], Optional[bool]]
@@ -202,7 +205,7 @@ def device_options(
     passphrase: Optional[str] = None,
     use_agent: bool = False,
     secret: Optional[str] = None,
-    platform: str = "cisco_ios",
+    platform: Optional[str] = None,
     host_key: Optional[HostKeyPolicy] = None,
     known_hosts: Optional[PathLike] = None,
     fingerprint: Optional[str] = None,
@@ -219,6 +222,9 @@ def device_options(
     terminal: Tuple[int, int] = (511, 24),
     session_log: Optional[PathLike] = None,
     session_log_timestamps: bool = False,
+    platform_file: Optional[PathLike] = None,
+    platform_text: Optional[str] = None,
+    error_pattern: Optional[str] = None,
 ) -> Tuple[ffi.netrig_device_options, list[Optional[bytes]]]:
     """Checks ``Device``'s keyword options and builds the C ``netrig_device_options`` for them.
     Returns the struct and the encoded strings it points to: keep the list alive until the C
@@ -272,6 +278,8 @@ def device_options(
     o.auth_timeout_ms = _ms(auth_timeout, "auth_timeout")
     o.timeout_ms = _ms(timeout, "timeout")
     o.keepalive_ms = 0 if keepalive is None else _ms(keepalive, "keepalive", allow_zero=True)
+    if platform is None and platform_file is None and platform_text is None:
+        platform = "cisco_ios"
     o.platform = s(platform, "platform")
     o.prompt_pattern = s(prompt_pattern, "prompt_pattern")
     o.paging_off_command = s(paging_off_command, "paging_off_command")
@@ -283,6 +291,11 @@ def device_options(
     o.session_log = s(session_log, "session_log")
     # Each chunk in the session log starts "[<UTC time> <<] " (received) or ">>" (sent).
     o.session_log_timestamps = 1 if session_log_timestamps else 0
+    # A platform file (PLATFORMS.md) or its text; the prompt_pattern and other generic options
+    # above change it, as they change a built-in platform.
+    o.platform_file = s(platform_file, "platform_file")
+    o.platform_text = s(platform_text, "platform_text")
+    o.error_pattern = s(error_pattern, "error_pattern")
     return o, keep
 
 
@@ -291,20 +304,24 @@ class Device(OwnedHandle):
     """An open SSH session to a device under test (see the module docs).
 
     ``Device(host, port=22, *, username, password=None, private_key_file=None,
-    private_key=None, passphrase=None, use_agent=False, secret=None, platform="cisco_ios",
+    private_key=None, passphrase=None, use_agent=False, secret=None, platform=None,
     host_key=None, known_hosts=None, fingerprint=None, connect_timeout=10.0,
     auth_timeout=10.0, timeout=30.0, keepalive=30.0, prompt_pattern=None,
     paging_off_command=None, enable_command=None, config_command=None,
     config_exit_command=None, config_prompt_pattern=None, terminal=(511, 24),
-    session_log=None)`` connects, checks the host key, authenticates, finds the prompt, turns
+    session_log=None, session_log_timestamps=False, platform_file=None, platform_text=None,
+    error_pattern=None)`` connects, checks the host key, authenticates, finds the prompt, turns
     paging off and, when ``secret`` is given, enters privileged mode.
 
     * Credentials: ``private_key_file`` (a path) or ``private_key`` (PEM/OpenSSH text) with an
       optional ``passphrase``, else the SSH agent when ``use_agent``, else ``password``.
-    * ``platform``: "cisco_ios", "cisco_xe", "cisco_nxos", "arista_eos", "juniper_junos",
-      "linux", or "generic" with ``prompt_pattern`` (a regex matching the whole prompt line)
-      and optionally ``paging_off_command``, ``enable_command`` and the three ``config_*``
-      settings together.
+    * ``platform``: a built-in platform (``netrig.platforms()`` lists them; netmiko
+      device_type names work too), default "cisco_ios"; or "generic" with ``prompt_pattern``
+      (a regex matching the whole prompt line). ``platform_file`` (a path) or ``platform_text``
+      load a platform file (PLATFORMS.md in the repository) instead. ``prompt_pattern``,
+      ``paging_off_command``, ``enable_command``, the three ``config_*`` settings (together)
+      and ``error_pattern`` (a regex for a line of output that means the device refused the
+      command) change any platform.
     * ``host_key``: "strict" (the key must be in ``known_hosts``, default ~/.ssh/known_hosts),
       "pinned" (its SHA-256 fingerprint must equal ``fingerprint``, "SHA256:..."),
       "accept-new" (record an unknown host in ``known_hosts``, refuse a changed key) or
@@ -338,7 +355,7 @@ class Device(OwnedHandle):
         passphrase: Optional[str] = None,
         use_agent: bool = False,
         secret: Optional[str] = None,
-        platform: str = "cisco_ios",
+        platform: Optional[str] = None,
         host_key: Optional[HostKeyPolicy] = None,
         known_hosts: Optional[PathLike] = None,
         fingerprint: Optional[str] = None,
@@ -355,6 +372,9 @@ class Device(OwnedHandle):
         terminal: Tuple[int, int] = (511, 24),
         session_log: Optional[PathLike] = None,
         session_log_timestamps: bool = False,
+        platform_file: Optional[PathLike] = None,
+        platform_text: Optional[str] = None,
+        error_pattern: Optional[str] = None,
     ) -> None:
         # The options are spelled out (and kept equal to device_options' and DeviceOptions' by
         # python/tests/test_typing.py) so that mypy and IDEs see them.
@@ -388,6 +408,9 @@ class Device(OwnedHandle):
             terminal=terminal,
             session_log=session_log,
             session_log_timestamps=session_log_timestamps,
+            platform_file=platform_file,
+            platform_text=platform_text,
+            error_pattern=error_pattern,
         )
         handle = ffi.netrig_device()
         status = lib.netrig_device_open(byref(o), byref(handle))

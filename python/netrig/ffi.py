@@ -376,6 +376,9 @@ class netrig_device_options(Structure):
         ("term_rows", c_uint32),
         ("session_log", c_char_p),
         ("session_log_timestamps", c_uint8),
+        ("platform_file", c_char_p),
+        ("platform_text", c_char_p),
+        ("error_pattern", c_char_p),
     ]
 
 
@@ -567,6 +570,7 @@ _P = POINTER
 # directly. Embedded NULs are passed through untouched (ctypes passes the buffer address).
 _PROTOTYPES: dict[str, tuple[object, list[object]]] = {
     "netrig_version": (c_char_p, []),
+    "netrig_platforms": (c_char_p, []),
     "netrig_status_str": (c_char_p, [c_int]),
     "netrig_last_error": (c_char_p, []),
     "netrig_debug_panic": (_S, [c_char_p]),
@@ -786,6 +790,13 @@ del _name, _restype, _argtypes, _fn
 def version() -> str:
     """The library version, "MAJOR.MINOR.PATCH"."""
     return lib.netrig_version().decode("ascii")
+
+
+def platforms() -> list[str]:
+    """The names of the built-in platforms ("arista_eos", ..., "juniper_junos", "linux", ...),
+    "generic" among them. PLATFORMS.md in the repository describes each and the file format
+    for your own (``Device(..., platform_file=path)``)."""
+    return lib.netrig_platforms().decode("ascii").split()
 
 
 def status_str(status: int) -> str:

@@ -136,7 +136,7 @@ class Pool(OwnedHandle):
         passphrase: Optional[str] = None,
         use_agent: bool = False,
         secret: Optional[str] = None,
-        platform: str = "cisco_ios",
+        platform: Optional[str] = None,
         host_key: Optional[HostKeyPolicy] = None,
         known_hosts: Optional[PathLike] = None,
         fingerprint: Optional[str] = None,
@@ -152,6 +152,9 @@ class Pool(OwnedHandle):
         terminal: Tuple[int, int] = (511, 24),
         session_log: Optional[PathLike] = None,
         session_log_timestamps: bool = False,
+        platform_file: Optional[PathLike] = None,
+        platform_text: Optional[str] = None,
+        error_pattern: Optional[str] = None,
     ) -> Device:
         """Lends a session to `host` (the keyword options of ``netrig.Device``, except that
         `timeout` here is the wait for the session, so a new one gets the default operation
@@ -184,6 +187,9 @@ class Pool(OwnedHandle):
             terminal=terminal,
             session_log=session_log,
             session_log_timestamps=session_log_timestamps,
+            platform_file=platform_file,
+            platform_text=platform_text,
+            error_pattern=error_pattern,
         )
         handle = ffi.netrig_device()
         status = lib.netrig_pool_checkout(self.handle, byref(o), _op_ms(timeout), byref(handle))

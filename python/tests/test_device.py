@@ -609,7 +609,7 @@ def test_invalid_arguments(fleet, ios):
     assert isinstance(ei.value, ValueError) and ei.value.status == ffi.NETRIG_E_INVALID_ARG
     with pytest.raises(netrig.InvalidArgError, match="prompt_pattern"):
         open_device(fleet, "ios", platform="generic")
-    with pytest.raises(netrig.InvalidArgError, match="prompt pattern"):
+    with pytest.raises(netrig.InvalidArgError, match="options.prompt_pattern: pattern"):
         open_device(fleet, "ios", platform="generic", prompt_pattern="(")
     with pytest.raises(netrig.InvalidArgError, match="go together"):
         open_device(fleet, "ios", platform="generic", prompt_pattern=r"\w+#$", config_command="conf t")
@@ -669,6 +669,7 @@ def test_raw_device_calls_check_their_arguments(ios):
     )
     # x86-64 / aarch64 LP64 layout of the header's struct (checked with offsetof in C).
     o = ffi.netrig_device_options
-    assert ctypes.sizeof(o) == 200 and o.struct_size.offset == 0
+    assert ctypes.sizeof(o) == 224 and o.struct_size.offset == 0
     assert (o.use_agent.offset, o.term_cols.offset, o.session_log.offset) == (64, 176, 184)
     assert o.session_log_timestamps.offset == 192
+    assert (o.platform_file.offset, o.platform_text.offset, o.error_pattern.offset) == (200, 208, 216)

@@ -50,6 +50,12 @@ fn prompt_base(line: &[u8]) -> &[u8] {
     &line[..end]
 }
 
+/// Whether a prompt's host part is the known one's: the same, or the same with a sub-view
+/// after a '-' (Huawei's and Comware's `[HUAWEI-GigabitEthernet0/0/1]` after `<HUAWEI>`).
+fn same_host(base: &[u8], known: &[u8]) -> bool {
+    base == known || (base.len() > known.len() && base.starts_with(known) && base[known.len()] == b'-')
+}
+
 /// Where the line holding the echo `needle` ends (just past its newline), in raw bytes.
 fn find_echo_end(raw: &[u8], needle: &[u8]) -> usize {
     // Search the raw bytes line by line: ANSI escapes inside a line do not move its newline.
@@ -170,7 +176,7 @@ impl Device {
         self.read_until(conn, deadline, what, move |p, b| {
             if !p.at_prompt(b) {
                 Done::No
-            } else if known.is_empty() || prompt_base(&Platform::last_line(b)) == known.as_slice() {
+            } else if known.is_empty() || same_host(prompt_base(&Platform::last_line(b)), &known) {
                 Done::Yes
             } else {
                 Done::IfQuiet(PROMPT_GRACE)
@@ -217,5 +223,29 @@ impl Device {
         conn.pending = buf[at..].to_vec();
         conn.dirty = false;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prompt_hosts_are_compared_without_their_punctuation() {
+        for (line, base) in [
+            (&b"R1(config)#"[..], &b"R1"[..]),
+            (b"admin@mx1> ", b"admin@mx1"),
+            (b"admin@board1:~$ ", b"admin@board1"),
+            (b"[admin@rhel1 ~]$ ", b"admin@rhel1"),
+            (b"<HUAWEI>", b"HUAWEI"),
+            (b"/ # ", b"/"),
+            (b"~ # ", b"~"),
+            (b"# ", b""),
+        ] {
+            assert_eq!(prompt_base(line), base, "{:?}", String::from_utf8_lossy(line));
+        }
+        assert!(same_host(b"HUAWEI-GigabitEthernet0/0/1", b"HUAWEI"));
+        assert!(same_host(b"R1", b"R1"));
+        assert!(!same_host(b"R10", b"R1") && !same_host(b"R2", b"R1"));
     }
 }

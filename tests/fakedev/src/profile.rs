@@ -42,7 +42,7 @@ pub struct Profile {
     pub config: Option<ConfigMode>,
     pub paging: Paging,
     /// Lines printed for a command the device does not know; `{caret}` is a `^` under the
-    /// first character of the command, after the prompt.
+    /// first character of the command, after the prompt, and `{word}` the command's first word.
     pub invalid: String,
     /// Commands that end the session.
     #[serde(default = "default_logout")]
@@ -56,24 +56,39 @@ pub struct Profile {
     /// Commands that ask questions before they finish (`[confirm]`, y/n, filenames).
     #[serde(default)]
     pub interactive: BTreeMap<String, Vec<Step>>,
-    /// Configuration lines taken at the normal prompt (CLIs without a configuration mode).
-    #[serde(default)]
-    pub exec: Exec,
     /// A mark before the prompt while the configuration has unsaved changes (EXOS, SR OS).
     #[serde(default)]
     pub unsaved: Option<Unsaved>,
     /// What netrig's end-to-end platform test (tests/platforms.rs) does with this profile.
     #[serde(default)]
     pub e2e: E2e,
+    /// Configuration at the normal prompt, for platforms without a configuration mode
+    /// (EXOS' `create vlan`, RouterOS menus, FortiOS blocks).
+    #[serde(default)]
+    pub exec: Exec,
 }
 
-/// The normal prompt of a CLI that has no configuration mode (EXOS: `create vlan`,
-/// `configure vlan ...` at `X460-48t.1 # `).
+/// Configuration lines a platform without a configuration mode takes at its normal prompt:
+/// EXOS' `create vlan ...`, RouterOS' `/ip address add ...` and its menus, FortiOS'
+/// `config ...` blocks.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Exec {
-    /// First words of configuration lines accepted at the normal prompt, without output.
+    /// First words of lines taken (with no output) anywhere at the normal prompt.
     pub accept: Vec<String>,
+    /// First words taken only inside a menu or a block (RouterOS `add`, FortiOS `set`).
+    pub inside: Vec<String>,
+    /// Menus that a line of its own moves to (RouterOS `/ip address`); `..` moves up a level
+    /// and `/` to the top. The prompt shows the current one as `{path}`. Inside a menu, a
+    /// command is looked up in `commands` with the menu in front (`print` -> `/ip address print`).
+    pub menus: Vec<String>,
+    /// First word that opens an in-place block -> the first words that close it (FortiOS
+    /// `config` -> `end`, `edit` -> `next`). A closer also closes the blocks opened inside
+    /// its block. Inside a block the prompt is `prompts.block`, where `{block}` is the
+    /// innermost block's name: the last word of the line that opened it.
+    pub blocks: BTreeMap<String, Vec<String>>,
+    /// Printed instead of `invalid` for a line refused inside a block.
+    pub block_invalid: Option<String>,
 }
 
 /// How a CLI shows that the running configuration differs from the saved one: EXOS prompts
@@ -121,6 +136,9 @@ pub struct Prompts {
     /// Printed on its own line before every prompt outside config mode (Junos' "{master:0}").
     #[serde(default)]
     pub context: Option<String>,
+    /// The prompt inside an in-place block (`[exec] blocks`); `{block}` is the block's name.
+    #[serde(default)]
+    pub block: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -166,16 +184,26 @@ pub struct ConfigMode {
     /// Printed when leaving config mode.
     #[serde(default)]
     pub exit_message: Option<String>,
-    /// First word -> sub-mode name, e.g. "interface" -> "config-if".
+    /// First word -> sub-mode name, e.g. "interface" -> "config-if". `{arg}` in a name is
+    /// the rest of the line as VRP and Comware name their views: the first two words run
+    /// together, later ones after '-' ("GigabitEthernet 0/0/1" -> "GigabitEthernet0/0/1",
+    /// "vty 0 4" -> "vty0-4").
     #[serde(default)]
     pub sub_modes: BTreeMap<String, String>,
     /// First words the device refuses in config mode (answered with `invalid`).
     #[serde(default)]
     pub reject: Vec<String>,
-    /// Changes wait for a commit (IOS XR's target configuration); without this, every line
-    /// takes effect at once.
+    /// Printed, instead of leaving, for `exit` at the top level while changes are not
+    /// committed (VyOS' "Cannot exit: configuration modified.").
     #[serde(default)]
-    pub commit: Option<CommitModel>,
+    pub modified_exit: Option<String>,
+    /// Config-mode commands that commit the changes made so far (their output is in `commands`).
+    #[serde(default)]
+    pub commit: Vec<String>,
+    /// IOS XR's commit model: changes (a new hostname too) wait for its commit command, and
+    /// leaving with changes not committed asks what to do with them.
+    #[serde(default)]
+    pub commit_model: Option<CommitModel>,
 }
 
 /// IOS XR's two-stage configuration: lines change a target configuration, `commit` applies
@@ -203,14 +231,24 @@ pub struct Paging {
     pub more: String,
     /// Lines per page until the client changes it; 0 = no paging.
     pub default_length: usize,
-    /// First words of the command that sets the page length (`terminal length 0`).
-    pub length_command: String,
-    /// First words of the command that sets the width (`terminal width 511`).
-    pub width_command: String,
-    /// A command that turns paging off without a number (`no page`, `disable clipaging`,
-    /// `environment no more`).
+    /// First words of the command that sets the page length (`terminal length 0`); none
+    /// when empty.
     #[serde(default)]
-    pub off_command: Option<String>,
+    pub length_command: String,
+    /// First words of the command that sets the width (`terminal width 511`); none when empty.
+    #[serde(default)]
+    pub width_command: String,
+    /// Whole commands that turn paging off (`screen-length 0 temporary`, `set cli pager off`,
+    /// `no page`, `disable clipaging`, `environment no more`).
+    #[serde(default)]
+    pub off: Vec<String>,
+    /// Keys that, at the paging marker, print all the rest at once (RouterOS' `D` dump).
+    #[serde(default)]
+    pub dump: String,
+    /// What the device prints to erase the marker when a key is pressed; backspaces over it
+    /// when not given (IOS).
+    #[serde(default)]
+    pub erase: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

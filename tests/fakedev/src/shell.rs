@@ -56,7 +56,8 @@ pub struct Shell {
     after_cr: bool,
     /// Commands entered so far, plus one: a prompt's `{seq}` (EXOS `X460-48t.1 # `).
     seq: usize,
-    /// The command line being answered, and the prompt it was typed at.
+    /// The command line being answered (for `{word}` in `invalid`), and the prompt it was
+    /// typed at (for `{caret}`).
     current: String,
     typed_at: String,
     /// The configuration changed since it was last saved (the profile's `unsaved` mark).
@@ -66,6 +67,12 @@ pub struct Shell {
     /// Changes not committed yet, on a profile with a commit model; a new hostname waits too.
     pending: bool,
     pending_hostname: Option<String>,
+    /// The menu the prompt is in (RouterOS `/ip address`), empty at the top.
+    menu: String,
+    /// The in-place blocks open at the normal prompt, innermost last: (opening word, name).
+    blocks: Vec<(String, String)>,
+    /// Configuration changes made since entering config mode or the last commit.
+    modified: bool,
 }
 
 impl Shell {
@@ -86,6 +93,9 @@ impl Shell {
             saving: false,
             pending: false,
             pending_hostname: None,
+            menu: String::new(),
+            blocks: Vec::new(),
+            modified: false,
             profile,
         }
     }
@@ -143,6 +153,12 @@ impl Shell {
             Mode::Config => p.config.as_ref().unwrap_or(&p.user),
             Mode::ConfigSub(_) => p.config_sub.as_ref().or(p.config.as_ref()).unwrap_or(&p.user),
         };
+        let in_config = matches!(self.mode, Mode::Config | Mode::ConfigSub(_));
+        let template = match (&p.block, self.blocks.last()) {
+            (Some(block), Some(_)) if !in_config => block,
+            _ => template,
+        };
+        let block = self.blocks.last().map_or("", |(_, name)| name.as_str());
         let sub = match &self.mode {
             Mode::ConfigSub(s) => s.as_str(),
             _ => "",
@@ -151,7 +167,9 @@ impl Shell {
             .replace("{host}", &self.hostname)
             .replace("{user}", &self.profile.username)
             .replace("{sub}", sub)
-            .replace("{seq}", &self.seq.to_string());
+            .replace("{seq}", &self.seq.to_string())
+            .replace("{block}", block)
+            .replace("{path}", &self.menu);
         let prompt = match &self.profile.unsaved {
             Some(u) if self.unsaved => format!("{}{prompt}", u.mark),
             _ => prompt,
@@ -221,11 +239,15 @@ impl Shell {
 
     fn more_key(&mut self, b: u8, reply: &mut Reply) {
         let Wait::More(rest) = std::mem::replace(&mut self.wait, Wait::Line) else { unreachable!() };
-        // Erase the --More-- marker the way IOS does: backspaces over it.
-        let erase = "\x08".repeat(self.profile.paging.more.len());
+        // Erase the --More-- marker the way IOS does (backspaces over it), or the profile's way.
+        let erase = match &self.profile.paging.erase {
+            Some(erase) => erase.clone(),
+            None => "\x08".repeat(self.profile.paging.more.len()),
+        };
         reply.output.extend_from_slice(erase.as_bytes());
         match b {
             b'q' | b'Q' | 0x03 => reply.output.extend_from_slice(self.prompt().as_bytes()),
+            _ if self.profile.paging.dump.as_bytes().contains(&b) => self.page(rest, usize::MAX, reply),
             b'\r' | b'\n' => {
                 self.after_cr = b == b'\r';
                 self.page(rest, 1, reply);
@@ -323,8 +345,12 @@ impl Shell {
         let prompt = if self.typed_at.is_empty() { self.prompt() } else { self.typed_at.clone() };
         let prompt_line = prompt.rsplit("\r\n").next().unwrap_or(&prompt);
         let caret = format!("{}^", " ".repeat(prompt_line.chars().count()));
+        let invalid = match &self.profile.exec.block_invalid {
+            Some(text) if !self.blocks.is_empty() => text,
+            _ => &self.profile.invalid,
+        };
         let word = self.current.split_whitespace().next().unwrap_or("");
-        let text = self.profile.invalid.replace("{caret}", &caret).replace("{word}", word);
+        let text = invalid.replace("{caret}", &caret).replace("{word}", word);
         self.print(&text, reply);
     }
 
@@ -342,21 +368,23 @@ impl Shell {
             reply.close = true;
             return;
         }
-        if let Some(rest) = line.strip_prefix(&profile.paging.length_command) {
+        let length = Some(&profile.paging.length_command).filter(|c| !c.is_empty());
+        if let Some(rest) = length.and_then(|c| line.strip_prefix(c.as_str())) {
             if let Ok(n) = rest.trim().parse() {
                 self.page_length = n;
                 return self.print("", reply);
             }
         }
-        if profile.paging.off_command.as_deref() == Some(line) {
-            self.page_length = 0;
-            return self.print("", reply);
-        }
-        if let Some(rest) = line.strip_prefix(&profile.paging.width_command) {
+        let width = Some(&profile.paging.width_command).filter(|c| !c.is_empty());
+        if let Some(rest) = width.and_then(|c| line.strip_prefix(c.as_str())) {
             if let Ok(n) = rest.trim().parse() {
                 self.width = n;
                 return self.print("", reply);
             }
+        }
+        if profile.paging.off.iter().any(|c| c == line) {
+            self.page_length = 0;
+            return self.print("", reply);
         }
         if let Some(enable) = &profile.enable {
             if line == enable.command {
@@ -381,6 +409,7 @@ impl Shell {
             if config.enter.iter().any(|c| c == line) && self.mode == self.exec_mode() {
                 self.mode = Mode::Config;
                 self.discard();
+                self.modified = false;
                 return self.print(config.enter_message.as_deref().unwrap_or(""), reply);
             }
         }
@@ -394,9 +423,8 @@ impl Shell {
         if let Some(g) = profile.generated.get(line) {
             return self.print(&generated(line, g.lines, g.width), reply);
         }
-        if self.accepts_at_prompt(line) {
-            self.changed();
-            return self.print("", reply);
+        if let Some(out) = self.exec_line(line) {
+            return self.print(&out, reply);
         }
         if let Some(out) = self.fallback.as_mut().and_then(|f| f(line)) {
             return self.print(&out, reply);
@@ -417,12 +445,12 @@ impl Shell {
             shell.mode = to;
         };
         if let Some(to) = self.leaves_with_changes(line) {
-            let question = config.commit.as_ref().map(|c| c.question.clone()).unwrap_or_default();
+            let question = config.commit_model.as_ref().map(|c| c.question.clone()).unwrap_or_default();
             reply.output.extend_from_slice(question.as_bytes());
             self.wait = Wait::Uncommitted(to);
             return;
         }
-        if let Some(commit) = &config.commit {
+        if let Some(commit) = &config.commit_model {
             if line == commit.command {
                 self.commit_changes();
                 return self.print(&commit.output, reply);
@@ -432,6 +460,14 @@ impl Shell {
                 self.mode = self.exec_mode();
                 return self.print("", reply);
             }
+        }
+        if line == config.exit && self.mode == Mode::Config && self.modified {
+            if let Some(refusal) = &config.modified_exit {
+                return self.print(refusal, reply);
+            }
+        }
+        if config.commit.iter().any(|c| c == line) {
+            self.modified = false;
         }
         if line == config.end {
             leave(self, self.exec_mode(), reply);
@@ -447,7 +483,7 @@ impl Shell {
             return self.print(out, reply);
         } else if let Some(rest) = line.strip_prefix(config.hostname_command.as_str()) {
             match rest.split_whitespace().next() {
-                Some(name) if rest.starts_with(' ') && config.commit.is_some() => {
+                Some(name) if rest.starts_with(' ') && config.commit_model.is_some() => {
                     self.pending_hostname = Some(name.to_owned())
                 }
                 Some(name) if rest.starts_with(' ') => self.hostname = name.to_owned(),
@@ -455,7 +491,8 @@ impl Shell {
             }
             self.changed();
         } else if let Some(sub) = config.sub_modes.get(first) {
-            self.mode = Mode::ConfigSub(sub.clone());
+            let arg = view_name(line.split_whitespace().skip(1));
+            self.mode = Mode::ConfigSub(sub.replace("{arg}", &arg));
         } else {
             self.changed();
         }
@@ -478,24 +515,19 @@ impl Shell {
         }
     }
 
-    /// A configuration line took effect: the unsaved mark shows, and on a commit model the
-    /// change waits for the commit.
+    /// A configuration line took effect: the configuration is modified (`modified_exit`), the
+    /// unsaved mark shows, and on a commit model the change waits for the commit.
     fn changed(&mut self) {
+        self.modified = true;
         self.unsaved |= self.profile.unsaved.is_some();
-        self.pending |= self.profile.config.as_ref().is_some_and(|c| c.commit.is_some());
-    }
-
-    /// Whether `line` is a configuration line the normal prompt takes (`exec.accept`).
-    fn accepts_at_prompt(&self, line: &str) -> bool {
-        let first = line.split_whitespace().next().unwrap_or("");
-        self.mode == self.exec_mode() && self.profile.exec.accept.iter().any(|a| a == first)
+        self.pending |= self.profile.config.as_ref().is_some_and(|c| c.commit_model.is_some());
     }
 
     /// The mode `line` leaves configuration mode for, when it does so with changes not
     /// committed (`end`, or `exit` at the top level).
     fn leaves_with_changes(&self, line: &str) -> Option<Mode> {
         let config = self.profile.config.as_ref()?;
-        config.commit.as_ref()?;
+        config.commit_model.as_ref()?;
         let leaves = line == config.end || (line == config.exit && self.mode == Mode::Config);
         (self.pending && leaves).then(|| self.exec_mode())
     }
@@ -524,6 +556,69 @@ impl Shell {
         }
         self.print("", reply);
     }
+
+    /// A configuration line at the normal prompt (`[exec]`): menus, blocks and the lines taken
+    /// in them. Returns what the device prints for a line it takes, or None.
+    fn exec_line(&mut self, line: &str) -> Option<String> {
+        let profile = self.profile.clone();
+        let exec = &profile.exec;
+        let first = line.split_whitespace().next()?;
+        if self.mode != self.exec_mode() {
+            return None;
+        }
+        if !exec.menus.is_empty() {
+            if line == "/" {
+                self.menu.clear();
+                return Some(String::new());
+            }
+            if line == ".." {
+                let up = self.menu.rfind(' ').unwrap_or(0);
+                self.menu.truncate(up);
+                return Some(String::new());
+            }
+            if exec.menus.iter().any(|m| m == line) {
+                self.menu = line.to_owned();
+                return Some(String::new());
+            }
+            if !self.menu.is_empty() && !line.starts_with('/') {
+                let full = format!("{} {line}", self.menu);
+                if let Some(out) = profile.commands.get(&full) {
+                    return Some(out.clone());
+                }
+                if let Some(g) = profile.generated.get(&full) {
+                    return Some(generated(&full, g.lines, g.width));
+                }
+            }
+        }
+        let closes =
+            |(opener, _): &(String, String)| exec.blocks.get(opener).is_some_and(|c| c.iter().any(|w| w == first));
+        if let Some(at) = self.blocks.iter().rposition(closes) {
+            self.blocks.truncate(at);
+            return Some(String::new());
+        }
+        let nested = !self.menu.is_empty() || !self.blocks.is_empty();
+        let taken = exec.accept.iter().any(|w| w == first) || (nested && exec.inside.iter().any(|w| w == first));
+        if !taken {
+            return None;
+        }
+        if exec.blocks.contains_key(first) {
+            let name = line.split_whitespace().last().unwrap_or(first).trim_matches('"');
+            self.blocks.push((first.to_owned(), name.to_owned()));
+        }
+        self.changed();
+        Some(String::new())
+    }
+}
+
+/// A view's name from the words after its command, as VRP and Comware show it in the prompt:
+/// the first two words run together, later ones after '-' ("vty", "0", "4" -> "vty0-4").
+fn view_name<'a>(mut words: impl Iterator<Item = &'a str>) -> String {
+    let mut name: String = words.by_ref().take(2).collect();
+    for w in words {
+        name.push('-');
+        name.push_str(w);
+    }
+    name
 }
 
 /// `lines` lines of `width` characters, numbered, for commands with large outputs.
@@ -656,13 +751,13 @@ mod tests {
         assert!(run(&mut sh, "set cli screen-length 0\nshow version\n").contains("Hostname: mx9\r\n"));
     }
 
-    fn profile(name: &str) -> Shell {
+    fn shell(name: &str) -> Shell {
         Shell::new(Arc::new(Profile::builtin(name).unwrap()))
     }
 
     #[test]
     fn procurve_press_any_key_no_page_and_invalid_word() {
-        let mut sh = profile("hp_procurve");
+        let mut sh = shell("hp_procurve");
         let start = String::from_utf8(sh.start()).unwrap();
         assert!(start.ends_with("\r\nPress any key to continue\r\n"), "{start:?}");
         assert_eq!(run(&mut sh, "\n"), "\r\nHP-2920-24G> ");
@@ -680,7 +775,7 @@ mod tests {
 
     #[test]
     fn aoscx_starts_enabled_and_enables_without_a_secret() {
-        let mut sh = profile("aruba_aoscx");
+        let mut sh = shell("aruba_aoscx");
         assert!(String::from_utf8(sh.start()).unwrap().ends_with("core1# "));
         assert_eq!(sh.mode(), &Mode::Enable);
         assert_eq!(run(&mut sh, "disable\n"), "disable\r\ncore1> ");
@@ -694,7 +789,7 @@ mod tests {
 
     #[test]
     fn exos_counts_commands_takes_config_at_the_prompt_and_marks_unsaved() {
-        let mut sh = profile("extreme_exos");
+        let mut sh = shell("extreme_exos");
         assert!(String::from_utf8(sh.start()).unwrap().ends_with("\r\nX460-48t.1 # "));
         assert_eq!(run(&mut sh, "disable clipaging\n"), "disable clipaging\r\nX460-48t.2 # ");
         assert_eq!(run(&mut sh, "\n"), "\r\nX460-48t.2 # ", "an empty line is not a command");
@@ -715,7 +810,7 @@ mod tests {
 
     #[test]
     fn xr_changes_wait_for_commit() {
-        let mut sh = profile("cisco_xr");
+        let mut sh = shell("cisco_xr");
         assert!(String::from_utf8(sh.start()).unwrap().ends_with("RP/0/RP0/CPU0:xr1#"));
         assert_eq!(run(&mut sh, "configure terminal\n"), "configure terminal\r\nRP/0/RP0/CPU0:xr1(config)#");
         assert_eq!(run(&mut sh, "end\n"), "end\r\nRP/0/RP0/CPU0:xr1#", "nothing to commit: no question");
@@ -742,7 +837,7 @@ mod tests {
 
     #[test]
     fn sros_contexts_exit_all_and_admin_save() {
-        let mut sh = profile("nokia_sros");
+        let mut sh = shell("nokia_sros");
         assert!(String::from_utf8(sh.start()).unwrap().ends_with("A:router1#"));
         assert!(run(&mut sh, "show log log-id 99\n").ends_with("Press any key to continue (Q to quit)"));
         run(&mut sh, "q");
@@ -761,25 +856,25 @@ mod tests {
 
     #[test]
     fn nxos_xe_asa_and_os10_shapes() {
-        let mut sh = profile("cisco_nxos");
+        let mut sh = shell("cisco_nxos");
         assert!(String::from_utf8(sh.start()).unwrap().ends_with("switch#"));
         assert!(run(&mut sh, "copy running-config startup-config\n")
             .ends_with("100%\r\nCopy complete, now saving to disk (please wait)...\r\nCopy complete.\r\nswitch#"));
         assert!(run(&mut sh, "conf t\nbogus\n").contains("% Invalid command at '^' marker.\r\nswitch(config)#"));
-        let mut sh = profile("cisco_xe");
+        let mut sh = shell("cisco_xe");
         run(&mut sh, "enable\n");
         assert_eq!(run(&mut sh, "wrong\n"), "\r\nPassword: ", "IOS XE asks three times");
         assert!(run(&mut sh, "xesecret\nterminal length 0\nshow version\n")
             .contains("Cisco IOS XE Software, Version 17.09.04a\r\n"));
         assert!(run(&mut sh, "write memory\n").ends_with("[OK]\r\nC8KV-1#"));
-        let mut sh = profile("cisco_asa");
+        let mut sh = shell("cisco_asa");
         run(&mut sh, "enable\nasasecret\n");
         assert!(run(&mut sh, "show tech-support\n").ends_with("<--- More --->"));
         run(&mut sh, "q");
         assert!(run(&mut sh, "terminal pager 0\nconfigure terminal\nbogus\n")
             .contains("ERROR: % Invalid input detected at '^' marker.\r\nciscoasa(config)# "));
         assert!(run(&mut sh, "end\nwrite memory\n").ends_with("[OK]\r\nciscoasa# "));
-        let mut sh = profile("dell_os10");
+        let mut sh = shell("dell_os10");
         assert!(String::from_utf8(sh.start()).unwrap().ends_with("OS10# "));
         assert!(run(&mut sh, "configure terminal\ninterface ethernet1/1/1\n").ends_with("OS10(conf-if-eth1/1/1)# "));
         assert_eq!(run(&mut sh, "bogus\n"), "bogus\r\n% Error: Unrecognized command.\r\nOS10(conf-if-eth1/1/1)# ");
@@ -846,12 +941,208 @@ mod tests {
             assert!(out.contains(&error), "{name}: '{rejected}' rejected: {out:?}");
             if let Some(config) = &p.config {
                 let out = run(&mut sh, &format!("{}\n", config.end));
-                if let Some(commit) = &config.commit {
+                if let Some(commit) = &config.commit_model {
                     assert!(out.ends_with(&commit.question), "{name}: {out:?}");
                     run(&mut sh, "no\n");
                 }
             }
             assert_eq!(sh.mode(), &normal, "{name}: back at the normal prompt");
+        }
+    }
+
+    #[test]
+    fn vrp_views_named_after_their_arguments() {
+        let mut sh = shell("huawei_vrp");
+        assert!(String::from_utf8(sh.start()).unwrap().ends_with("<HUAWEI>"));
+        let out = run(&mut sh, "system-view\n");
+        assert_eq!(out, "system-view\r\nEnter system view, return user view with Ctrl+Z.\r\n[HUAWEI]");
+        assert!(run(&mut sh, "interface GigabitEthernet 0/0/1\n").ends_with("\r\n[HUAWEI-GigabitEthernet0/0/1]"));
+        assert!(run(&mut sh, "user-interface vty 0 4\n").ends_with("\r\n[HUAWEI-ui-vty0-4]"));
+        assert!(run(&mut sh, "vlan 10\n").ends_with("\r\n[HUAWEI-vlan10]"));
+        assert!(run(&mut sh, "quit\n").ends_with("\r\n[HUAWEI]"));
+        assert!(run(&mut sh, "interface Vlanif10\nsysname CORE\n").ends_with("\r\n[CORE-Vlanif10]"));
+        let bad = run(&mut sh, "bogus command\n");
+        assert_eq!(
+            bad,
+            "bogus command\r\n               ^\r\nError: Unrecognized command found at '^' position.\r\n[CORE-Vlanif10]"
+        );
+        assert_eq!(run(&mut sh, "return\n"), "return\r\n<CORE>");
+        assert!(run(&mut sh, "display logbuffer\n").ends_with("  ---- More ----"));
+        run(&mut sh, "q");
+        assert!(run(&mut sh, "screen-length 0 temporary\n").ends_with("\r\n<CORE>"));
+        assert!(run(&mut sh, "display logbuffer\n").ends_with("xxxx\r\n<CORE>"));
+        assert!(run(&mut sh, "save\n").ends_with("Are you sure to continue?[Y/N]:"));
+        assert!(run(&mut sh, "y\n").ends_with("Save the configuration successfully.\r\n<CORE>"));
+        assert!(sh.feed(b"quit\n").close);
+    }
+
+    #[test]
+    fn comware_save_asks_three_questions() {
+        let mut sh = shell("hp_comware");
+        assert!(run(&mut sh, "system-view\n").ends_with("System View: return to User View with Ctrl+Z.\r\n[HPE]"));
+        assert!(run(&mut sh, "line vty 0 63\n").ends_with("[HPE-line-vty0-63]"));
+        assert!(run(&mut sh, "return\n").ends_with("<HPE>"));
+        assert!(run(&mut sh, "save\n").ends_with("Are you sure? [Y/N]:"));
+        assert!(run(&mut sh, "y\n").ends_with("press the enter key):"));
+        assert!(run(&mut sh, "\n").ends_with("flash:/startup.cfg exists, overwrite? [Y/N]:"));
+        assert!(
+            run(&mut sh, "y\n").ends_with("Saved the current configuration to mainboard device successfully.\r\n<HPE>")
+        );
+        run(&mut sh, "save\ny\n\n");
+        assert!(run(&mut sh, "n\n").ends_with("\r\n<HPE>"));
+        assert!(run(&mut sh, "bogus\n").contains("\r\n     ^\r\n % Unrecognized command found at '^' position.\r\n"));
+    }
+
+    #[test]
+    fn routeros_menus_and_lines_at_the_prompt() {
+        let mut sh = shell("mikrotik_routeros");
+        assert!(String::from_utf8(sh.start()).unwrap().ends_with("Press F1 for help\r\n\r\n[admin@MikroTik] > "));
+        let add = "/ip address add address=10.0.0.1/24 interface=ether1";
+        assert_eq!(run(&mut sh, &format!("{add}\n")), format!("{add}\r\n[admin@MikroTik] > "));
+        assert_eq!(run(&mut sh, "/ip address\n"), "/ip address\r\n[admin@MikroTik] /ip address> ");
+        assert!(run(&mut sh, "print\n").contains("0   192.168.88.1/24  192.168.88.0  bridge"));
+        assert!(run(&mut sh, "add address=10.9.9.9/32 interface=lo\n").ends_with("\r\n[admin@MikroTik] /ip address> "));
+        assert!(run(&mut sh, "..\n").ends_with("\r\n[admin@MikroTik] /ip> "));
+        assert!(run(&mut sh, "/\n").ends_with("\r\n[admin@MikroTik] > "));
+        let bad = run(&mut sh, "add address=1.1.1.1/32\n");
+        assert_eq!(bad, "add address=1.1.1.1/32\r\nbad command name add (line 1 column 1)\r\n[admin@MikroTik] > ");
+        assert!(run(&mut sh, "bogus command\n").contains("\r\nbad command name bogus (line 1 column 1)\r\n"));
+    }
+
+    #[test]
+    fn routeros_pages_until_dumped() {
+        let mut sh = shell("mikrotik_routeros");
+        let paged = run(&mut sh, "/log print\n");
+        assert!(paged.ends_with("\r\n-- [Q quit|D dump|down]"), "{}", &paged[paged.len() - 40..]);
+        assert_eq!(paged.matches("\r\n").count(), 1 + 23);
+        let next = run(&mut sh, " ");
+        assert!(next.starts_with("\r\x1b[K/log print line 000023 ") && next.ends_with("-- [Q quit|D dump|down]"));
+        let rest = run(&mut sh, "D");
+        assert!(rest.starts_with("\r\x1b[K/log print line 000046 "), "{}", &rest[..40]);
+        assert!(rest.contains("\r\n/log print line 019999 x") && rest.ends_with("x\r\n[admin@MikroTik] > "));
+        assert!(!rest.contains("-- [Q quit"));
+        assert_eq!(rest.matches("\r\n").count(), 20000 - 46);
+    }
+
+    #[test]
+    fn fortios_config_blocks_change_the_prompt_in_place() {
+        let mut sh = shell("fortinet");
+        assert_eq!(String::from_utf8(sh.start()).unwrap(), "FGT # ");
+        assert_eq!(run(&mut sh, "config system global\n"), "config system global\r\nFGT (global) # ");
+        assert!(run(&mut sh, "set admintimeout 30\n").ends_with("\r\nFGT (global) # "));
+        let bad = run(&mut sh, "bogus 1\n");
+        assert_eq!(
+            bad,
+            "bogus 1\r\ncommand parse error before 'bogus'\r\nCommand fail. Return code -61\r\nFGT (global) # "
+        );
+        assert!(run(&mut sh, "end\n").ends_with("\r\nFGT # "));
+        assert!(run(&mut sh, "config system interface\nedit \"port1\"\n").ends_with("\r\nFGT (port1) # "));
+        assert!(run(&mut sh, "config ipv6\n").ends_with("\r\nFGT (ipv6) # "));
+        assert!(run(&mut sh, "end\n").ends_with("\r\nFGT (port1) # "), "end leaves only the innermost config");
+        assert!(run(&mut sh, "next\n").ends_with("\r\nFGT (interface) # "));
+        assert!(run(&mut sh, "next\n").contains("command parse error before 'next'"), "no edit to close");
+        assert!(run(&mut sh, "edit port2\nend\n").ends_with("\r\nFGT # "), "end leaves the edit and its config");
+        assert_eq!(run(&mut sh, "set alias x\n"), "set alias x\r\nUnknown action 0\r\nFGT # ");
+        assert_eq!(run(&mut sh, "end\n"), "end\r\nUnknown action 0\r\nFGT # ");
+        assert!(run(&mut sh, "show full-configuration\n").ends_with("--More-- "));
+        run(&mut sh, "q");
+        assert!(run(&mut sh, "config system console\nset output standard\nend\n").ends_with("\r\nFGT # "));
+        assert!(run(&mut sh, "show full-configuration\n").ends_with("x\r\nFGT # "));
+        assert!(sh.feed(b"exit\n").close);
+    }
+
+    #[test]
+    fn panos_configure_commit_and_unknown_commands() {
+        let mut sh = shell("paloalto_panos");
+        assert!(String::from_utf8(sh.start()).unwrap().ends_with("\r\n\r\n\r\nadmin@PA-VM> "));
+        assert_eq!(
+            run(&mut sh, "terminal length 0\n"),
+            "terminal length 0\r\nUnknown command: terminal\r\nadmin@PA-VM> "
+        );
+        assert!(run(&mut sh, "show log system\n").ends_with("lines 1-23 "));
+        run(&mut sh, "q");
+        assert!(run(&mut sh, "set cli scripting-mode on\nset cli pager off\n").ends_with("\r\nadmin@PA-VM> "));
+        assert!(run(&mut sh, "show log system\n").ends_with("x\r\nadmin@PA-VM> "));
+        let out = run(&mut sh, "configure\n");
+        assert_eq!(out, "configure\r\nEntering configuration mode\r\n\r\n[edit]\r\nadmin@PA-VM# ");
+        assert!(run(&mut sh, "bogus command\n").contains("\r\nUnknown command: bogus\r\n\r\n[edit]\r\nadmin@PA-VM# "));
+        assert!(run(&mut sh, "commit\n").contains("Configuration committed successfully\r\n"));
+        assert!(run(&mut sh, "exit\n").ends_with("Exiting configuration mode\r\nadmin@PA-VM> "));
+    }
+
+    #[test]
+    fn vyos_refuses_to_exit_with_uncommitted_changes() {
+        let mut sh = shell("vyos");
+        assert!(String::from_utf8(sh.start()).unwrap().ends_with("vyos@vyos:~$ "));
+        assert_eq!(run(&mut sh, "configure\n"), "configure\r\n\r\n[edit]\r\nvyos@vyos# ");
+        assert!(run(&mut sh, "exit\n").ends_with("vyos@vyos:~$ "), "nothing to commit: exit leaves");
+        run(&mut sh, "configure\nset interfaces ethernet eth1 description uplink\n");
+        let refused = run(&mut sh, "exit\n");
+        assert!(refused.starts_with("exit\r\nCannot exit: configuration modified.\r\n"), "{refused:?}");
+        assert!(refused.ends_with("\r\n[edit]\r\nvyos@vyos# "));
+        assert!(run(&mut sh, "commit\n").ends_with("\r\n[edit]\r\nvyos@vyos# "));
+        assert!(run(&mut sh, "save\n").contains("Saving configuration to '/config/config.boot'...\r\nDone\r\n"));
+        assert!(run(&mut sh, "exit\n").ends_with("\r\nvyos@vyos:~$ "), "committed: exit leaves");
+        run(&mut sh, "configure\nset system host-name r9\n");
+        assert!(run(&mut sh, "bogus command\n").contains("\r\n  Invalid command: [bogus]\r\n"));
+        assert!(run(&mut sh, "exit\n").contains("Cannot exit"));
+        assert!(run(&mut sh, "exit discard\n").ends_with("\r\nvyos@r9:~$ "));
+        assert_eq!(sh.mode(), &Mode::User);
+        assert!(run(&mut sh, "show log\n").ends_with("\r\n:"));
+        run(&mut sh, "q");
+        assert!(run(&mut sh, "set terminal length 0\nshow log\n").ends_with("x\r\nvyos@r9:~$ "));
+    }
+
+    /// `[exec]` lines are taken only in the mode configuration is entered from (enable mode
+    /// on a platform with one), and a line taken there shows the unsaved mark.
+    #[test]
+    fn exec_lines_only_in_the_exec_mode_and_they_mark_unsaved() {
+        let mut p = Profile::builtin("cisco_ios").unwrap();
+        p.exec.accept = vec!["vlan".into()];
+        p.unsaved = Some(crate::profile::Unsaved { mark: "* ".into(), saved_by: vec!["write memory".into()] });
+        let mut sh = Shell::new(Arc::new(p));
+        assert!(
+            run(
+                &mut sh, "vlan 10
+"
+            )
+            .contains("% Invalid input detected"),
+            "not in user mode"
+        );
+        run(
+            &mut sh,
+            "enable
+enablepass
+",
+        );
+        assert_eq!(
+            run(
+                &mut sh, "vlan 10
+"
+            ),
+            "vlan 10\r\n* R1#"
+        );
+        run(
+            &mut sh,
+            "write memory
+",
+        );
+        assert!(run(&mut sh, "\n").ends_with("[OK]\r\nR1#"), "saved: no mark");
+    }
+
+    #[test]
+    fn every_e2e_section_matches_its_profile() {
+        for name in Profile::builtin_names() {
+            let p = Profile::builtin(name).unwrap();
+            if let Some(paged) = &p.e2e.paged {
+                assert!(p.generated.contains_key(paged), "{name}: e2e.paged '{paged}' is generated");
+            }
+            if let Some(rejected) = &p.e2e.rejected {
+                let first = rejected.split_whitespace().next().unwrap();
+                let refused = p.config.as_ref().is_some_and(|c| c.reject.iter().any(|r| r == first))
+                    || !p.exec.accept.iter().any(|a| a == first);
+                assert!(refused, "{name}: e2e.rejected '{rejected}' is refused");
+            }
         }
     }
 
