@@ -137,6 +137,26 @@ fn end_to_end(name: &str, d: &DeviceInfo, p: &Profile) -> Result<Vec<String>, St
     }
     dev.close().map_err(|e| step("close", e))?;
     done.push("close".to_owned());
+
+    // The same paged command with paging left on: every marker answered, and erased from the
+    // output as the device erases it on its screen.
+    if platform.more.is_some() && !platform.setup.is_empty() {
+        let mut o = options(d, platform.clone());
+        o.platform.setup.clear();
+        let dev = Device::open(&o).map_err(|e| step("open with paging on", e))?;
+        let out =
+            dev.send_command(paged, Some(Duration::from_secs(60))).map_err(|e| step("paged with paging on", e))?;
+        if out.text != want {
+            let first = out.text.lines().zip(want.lines()).position(|(a, b)| a != b);
+            let line = first.and_then(|i| out.text.lines().nth(i)).unwrap_or("");
+            return Err(format!(
+                "'{paged}' with paging on: {} bytes, want {}; first difference at line {first:?}: {line:?}",
+                out.text.len(),
+                want.len()
+            ));
+        }
+        done.push("paged with paging on".to_owned());
+    }
     Ok(done)
 }
 

@@ -61,8 +61,7 @@ impl Device {
         // The secret once; a device that asks again refused it (or its absence), and gets empty
         // answers until it gives up and prints its prompt (IOS asks three times).
         while !self.platform.at_prompt(&raw) {
-            if asked == 0 && self.secret.is_some() {
-                let secret = self.secret.as_ref().expect("checked");
+            if let (Some(secret), 0) = (&self.secret, asked) {
                 let mut line = Zeroizing::new(secret.as_bytes().to_vec());
                 line.push(b'\n');
                 conn.write(&self.name, &line, true)?;

@@ -341,19 +341,26 @@ pub fn strip_ansi(bytes: &[u8]) -> Vec<u8> {
     out
 }
 
-/// Appends `bytes` to `out` without ANSI escapes (and without carriage returns when `drop_cr`),
-/// copying the runs between them whole.
-pub(crate) fn strip_into(bytes: &[u8], out: &mut Vec<u8>, drop_cr: bool) {
+/// Appends `bytes` to `out` without ANSI escapes, copying the runs between them whole. With
+/// `text` (a command's output, as the caller gets it) carriage returns go too, and a backspace
+/// takes back the byte before it on its line, as on a terminal: devices erase a paging marker
+/// (or a spinner) that way, with backspaces, or backspaces, spaces and backspaces.
+pub(crate) fn strip_into(bytes: &[u8], out: &mut Vec<u8>, text: bool) {
     let mut i = 0;
     loop {
-        let next = if drop_cr { memchr::memchr2(0x1b, b'\r', &bytes[i..]) } else { memchr::memchr(0x1b, &bytes[i..]) };
+        let next =
+            if text { memchr::memchr3(0x1b, b'\r', 0x08, &bytes[i..]) } else { memchr::memchr(0x1b, &bytes[i..]) };
         let Some(n) = next else {
             out.extend_from_slice(&bytes[i..]);
             return;
         };
         out.extend_from_slice(&bytes[i..i + n]);
         i += n + 1;
-        if bytes[i - 1] == 0x1b && bytes.get(i) == Some(&b'[') {
+        if bytes[i - 1] == 0x08 {
+            if out.last().is_some_and(|&b| b != b'\n') {
+                out.pop();
+            }
+        } else if bytes[i - 1] == 0x1b && bytes.get(i) == Some(&b'[') {
             i += 1;
             while i < bytes.len() && !(0x40..=0x7e).contains(&bytes[i]) {
                 i += 1;
@@ -399,5 +406,9 @@ mod tests {
         let mut out = Vec::new();
         strip_into(b"l1\r\n\x1b[Kl2\r\r\n", &mut out, true);
         assert_eq!(out, b"l1\nl2\n");
+        // A paging marker erased after the answer: backspaces over nothing, or over spaces.
+        let mut out = Vec::new();
+        strip_into(b"a\r\n\x08\x08\x08b\r\n\x08\x08   \x08\x08\x08c\r\nab\x08\x08x\n", &mut out, true);
+        assert_eq!(out, b"a\nb\nc\nx\n");
     }
 }

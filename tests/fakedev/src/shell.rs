@@ -1088,7 +1088,7 @@ mod tests {
         assert!(run(&mut sh, "exit\n").contains("Cannot exit"));
         assert!(run(&mut sh, "exit discard\n").ends_with("\r\nvyos@r9:~$ "));
         assert_eq!(sh.mode(), &Mode::User);
-        assert!(run(&mut sh, "show log\n").ends_with("\r\n:"));
+        assert!(run(&mut sh, "show log\n").ends_with("\r\nlines 1-24 "));
         run(&mut sh, "q");
         assert!(run(&mut sh, "set terminal length 0\nshow log\n").ends_with("x\r\nvyos@r9:~$ "));
     }
