@@ -27,6 +27,14 @@ pub struct Profile {
     /// Wait for RETURN ("Press RETURN to get started") before the first prompt.
     #[serde(default)]
     pub press_return: bool,
+    /// What the device shows while `press_return` waits, instead of "Press RETURN to get
+    /// started." (ProCurve's "Press any key to continue").
+    #[serde(default)]
+    pub press_return_text: Option<String>,
+    /// The login lands in enable mode, on a platform that has one: an administrator's `#`
+    /// prompt (AOS-CX), who can still `disable` and `enable` again.
+    #[serde(default)]
+    pub start_enabled: bool,
     pub prompts: Prompts,
     #[serde(default)]
     pub enable: Option<Enable>,
@@ -48,16 +56,21 @@ pub struct Profile {
     /// Commands that ask questions before they finish (`[confirm]`, y/n, filenames).
     #[serde(default)]
     pub interactive: BTreeMap<String, Vec<Step>>,
+    /// A mark before the prompt while the configuration has unsaved changes (EXOS, SR OS).
+    #[serde(default)]
+    pub unsaved: Option<Unsaved>,
     /// What netrig's end-to-end platform test (tests/platforms.rs) does with this profile.
     #[serde(default)]
     pub e2e: E2e,
-    /// Configuration at the normal prompt, for platforms without a configuration mode.
+    /// Configuration at the normal prompt, for platforms without a configuration mode
+    /// (EXOS' `create vlan`, RouterOS menus, FortiOS blocks).
     #[serde(default)]
     pub exec: Exec,
 }
 
 /// Configuration lines a platform without a configuration mode takes at its normal prompt:
-/// RouterOS' `/ip address add ...` and its menus, FortiOS' `config ...` blocks.
+/// EXOS' `create vlan ...`, RouterOS' `/ip address add ...` and its menus, FortiOS'
+/// `config ...` blocks.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Exec {
@@ -76,6 +89,18 @@ pub struct Exec {
     pub blocks: BTreeMap<String, Vec<String>>,
     /// Printed instead of `invalid` for a line refused inside a block.
     pub block_invalid: Option<String>,
+}
+
+/// How a CLI shows that the running configuration differs from the saved one: EXOS prompts
+/// `* X460-48t.3 # `, SR OS `*A:router1#`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Unsaved {
+    /// Printed before the prompt after a configuration change, until it is saved.
+    pub mark: String,
+    /// Commands that save the configuration (an interactive one saves when its last question
+    /// is answered).
+    pub saved_by: Vec<String>,
 }
 
 /// The end-to-end platform test's inputs for one profile: a paged command, configuration
@@ -127,6 +152,9 @@ pub struct Enable {
     /// (IOS asks three times); every wrong or empty answer before the last asks again.
     #[serde(default = "one")]
     pub attempts: usize,
+    /// `command` enters enable mode without asking for a secret (AOS-CX administrators).
+    #[serde(default)]
+    pub no_secret: bool,
 }
 
 fn one() -> usize {
@@ -172,6 +200,28 @@ pub struct ConfigMode {
     /// Config-mode commands that commit the changes made so far (their output is in `commands`).
     #[serde(default)]
     pub commit: Vec<String>,
+    /// IOS XR's commit model: changes (a new hostname too) wait for its commit command, and
+    /// leaving with changes not committed asks what to do with them.
+    #[serde(default)]
+    pub commit_model: Option<CommitModel>,
+}
+
+/// IOS XR's two-stage configuration: lines change a target configuration, `commit` applies
+/// it, and leaving configuration mode with changes not committed asks what to do with them.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CommitModel {
+    /// Applies the changes ("commit").
+    pub command: String,
+    /// Printed by `command`.
+    #[serde(default)]
+    pub output: String,
+    /// Asked when `end` (or `exit` at the top level) leaves with changes not committed; an
+    /// answer starting with y commits them, with n discards them, anything else stays.
+    pub question: String,
+    /// Discards the changes and leaves configuration mode ("abort").
+    #[serde(default)]
+    pub abort: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -188,7 +238,8 @@ pub struct Paging {
     /// First words of the command that sets the width (`terminal width 511`); none when empty.
     #[serde(default)]
     pub width_command: String,
-    /// Whole commands that turn paging off (`screen-length 0 temporary`, `set cli pager off`).
+    /// Whole commands that turn paging off (`screen-length 0 temporary`, `set cli pager off`,
+    /// `no page`, `disable clipaging`, `environment no more`).
     #[serde(default)]
     pub off: Vec<String>,
     /// Keys that, at the paging marker, print all the rest at once (RouterOS' `D` dump).

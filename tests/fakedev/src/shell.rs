@@ -26,6 +26,8 @@ enum Wait {
     More(Vec<String>),
     /// An interactive command waiting for the answer to step `next - 1`.
     Question { steps: Vec<Step>, next: usize },
+    /// Leaving configuration mode for this mode with changes not committed: commit them?
+    Uncommitted(Mode),
 }
 
 /// What the session should do after a chunk of input.
@@ -52,8 +54,19 @@ pub struct Shell {
     line: Vec<u8>,
     /// Swallows the LF of a CR LF pair after a line was ended by CR.
     after_cr: bool,
-    /// The command line being answered (for `{word}` in `invalid`).
+    /// Commands entered so far, plus one: a prompt's `{seq}` (EXOS `X460-48t.1 # `).
+    seq: usize,
+    /// The command line being answered (for `{word}` in `invalid`), and the prompt it was
+    /// typed at (for `{caret}`).
     current: String,
+    typed_at: String,
+    /// The configuration changed since it was last saved (the profile's `unsaved` mark).
+    unsaved: bool,
+    /// An interactive command that saves the configuration is asking its questions.
+    saving: bool,
+    /// Changes not committed yet, on a profile with a commit model; a new hostname waits too.
+    pending: bool,
+    pending_hostname: Option<String>,
     /// The menu the prompt is in (RouterOS `/ip address`), empty at the top.
     menu: String,
     /// The in-place blocks open at the normal prompt, innermost last: (opening word, name).
@@ -69,11 +82,17 @@ impl Shell {
             hostname: profile.hostname.clone(),
             page_length: profile.paging.default_length,
             width: 80,
-            mode: Mode::User,
+            mode: if profile.start_enabled && profile.enable.is_some() { Mode::Enable } else { Mode::User },
             wait: if profile.press_return { Wait::Return } else { Wait::Line },
             line: Vec::new(),
             after_cr: false,
+            seq: 1,
             current: String::new(),
+            typed_at: String::new(),
+            unsaved: false,
+            saving: false,
+            pending: false,
+            pending_hostname: None,
             menu: String::new(),
             blocks: Vec::new(),
             modified: false,
@@ -107,7 +126,10 @@ impl Shell {
             out.push_str(motd);
         }
         match self.wait {
-            Wait::Return => out.push_str("\r\nPress RETURN to get started.\r\n"),
+            Wait::Return => {
+                let text = self.profile.press_return_text.as_deref().unwrap_or("Press RETURN to get started.");
+                out.push_str(&format!("\r\n{text}\r\n"));
+            }
             _ => out.push_str(&self.prompt()),
         }
         out.into_bytes()
@@ -145,8 +167,13 @@ impl Shell {
             .replace("{host}", &self.hostname)
             .replace("{user}", &self.profile.username)
             .replace("{sub}", sub)
+            .replace("{seq}", &self.seq.to_string())
             .replace("{block}", block)
             .replace("{path}", &self.menu);
+        let prompt = match &self.profile.unsaved {
+            Some(u) if self.unsaved => format!("{}{prompt}", u.mark),
+            _ => prompt,
+        };
         let context = match &self.mode {
             Mode::Config | Mode::ConfigSub(_) => self.profile.config.as_ref().and_then(|c| c.context_line.as_ref()),
             _ => p.context.as_ref(),
@@ -265,6 +292,7 @@ impl Shell {
             Wait::Return => reply.output.extend_from_slice(self.prompt().as_bytes()),
             Wait::Secret(wrong) => self.secret(line, wrong, reply),
             Wait::Question { steps, next } => self.answer(line, steps, next, reply),
+            Wait::Uncommitted(to) => self.uncommitted(line, to, reply),
             Wait::Line => self.command(line, reply),
             Wait::More(_) => unreachable!("--More-- keys are handled by more_key"),
         }
@@ -295,6 +323,7 @@ impl Shell {
         if let Some(expect) = &step.expect {
             if !line.to_ascii_lowercase().starts_with(&expect.to_ascii_lowercase()) {
                 let abort = step.abort.clone().unwrap_or_default();
+                self.saving = false;
                 return self.print(&abort, reply);
             }
         }
@@ -303,12 +332,17 @@ impl Shell {
             reply.output.extend_from_slice(output.as_bytes());
             self.ask(steps, next, reply);
         } else {
+            if std::mem::take(&mut self.saving) {
+                self.unsaved = false;
+            }
             self.print(&output, reply);
         }
     }
 
+    /// Prints the profile's `invalid` text: `{caret}` is a `^` under the command's first
+    /// character, `{word}` the command's first word (ProCurve's "Invalid input: bogus").
     fn invalid(&mut self, reply: &mut Reply) {
-        let prompt = self.prompt();
+        let prompt = if self.typed_at.is_empty() { self.prompt() } else { self.typed_at.clone() };
         let prompt_line = prompt.rsplit("\r\n").next().unwrap_or(&prompt);
         let caret = format!("{}^", " ".repeat(prompt_line.chars().count()));
         let invalid = match &self.profile.exec.block_invalid {
@@ -322,11 +356,11 @@ impl Shell {
 
     fn command(&mut self, line: &str, reply: &mut Reply) {
         let profile = self.profile.clone();
-        self.current = line.to_owned();
         if line.is_empty() {
             reply.output.extend_from_slice(self.prompt().as_bytes());
             return;
         }
+        self.begin(line);
         if matches!(self.mode, Mode::Config | Mode::ConfigSub(_)) {
             return self.config_command(line, reply);
         }
@@ -354,6 +388,10 @@ impl Shell {
         }
         if let Some(enable) = &profile.enable {
             if line == enable.command {
+                if self.mode == Mode::User && enable.no_secret {
+                    self.mode = Mode::Enable;
+                    return self.print("", reply);
+                }
                 if self.mode == Mode::User {
                     reply.output.extend_from_slice(enable.secret_prompt.as_bytes());
                     self.wait = Wait::Secret(0);
@@ -370,6 +408,7 @@ impl Shell {
         if let Some(config) = &profile.config {
             if config.enter.iter().any(|c| c == line) && self.mode == self.exec_mode() {
                 self.mode = Mode::Config;
+                self.discard();
                 self.modified = false;
                 return self.print(config.enter_message.as_deref().unwrap_or(""), reply);
             }
@@ -405,6 +444,23 @@ impl Shell {
             }
             shell.mode = to;
         };
+        if let Some(to) = self.leaves_with_changes(line) {
+            let question = config.commit_model.as_ref().map(|c| c.question.clone()).unwrap_or_default();
+            reply.output.extend_from_slice(question.as_bytes());
+            self.wait = Wait::Uncommitted(to);
+            return;
+        }
+        if let Some(commit) = &config.commit_model {
+            if line == commit.command {
+                self.commit_changes();
+                return self.print(&commit.output, reply);
+            }
+            if commit.abort.as_deref() == Some(line) {
+                self.discard();
+                self.mode = self.exec_mode();
+                return self.print("", reply);
+            }
+        }
         if line == config.exit && self.mode == Mode::Config && self.modified {
             if let Some(refusal) = &config.modified_exit {
                 return self.print(refusal, reply);
@@ -427,15 +483,76 @@ impl Shell {
             return self.print(out, reply);
         } else if let Some(rest) = line.strip_prefix(config.hostname_command.as_str()) {
             match rest.split_whitespace().next() {
+                Some(name) if rest.starts_with(' ') && config.commit_model.is_some() => {
+                    self.pending_hostname = Some(name.to_owned())
+                }
                 Some(name) if rest.starts_with(' ') => self.hostname = name.to_owned(),
                 _ => return self.invalid(reply),
             }
-            self.modified = true;
+            self.changed();
         } else if let Some(sub) = config.sub_modes.get(first) {
             let arg = view_name(line.split_whitespace().skip(1));
             self.mode = Mode::ConfigSub(sub.replace("{arg}", &arg));
         } else {
-            self.modified = true;
+            self.changed();
+        }
+        self.print("", reply);
+    }
+
+    /// Counts a command for `{seq}` and remembers it for the `invalid` text; an interactive
+    /// command that saves the configuration clears the unsaved mark once its questions are
+    /// answered, another one at once.
+    fn begin(&mut self, line: &str) {
+        self.typed_at = self.prompt();
+        self.current = line.to_owned();
+        self.seq += 1;
+        if self.profile.unsaved.as_ref().is_some_and(|u| u.saved_by.iter().any(|c| c == line)) {
+            if self.profile.interactive.contains_key(line) {
+                self.saving = true;
+            } else {
+                self.unsaved = false;
+            }
+        }
+    }
+
+    /// A configuration line took effect: the configuration is modified (`modified_exit`), the
+    /// unsaved mark shows, and on a commit model the change waits for the commit.
+    fn changed(&mut self) {
+        self.modified = true;
+        self.unsaved |= self.profile.unsaved.is_some();
+        self.pending |= self.profile.config.as_ref().is_some_and(|c| c.commit_model.is_some());
+    }
+
+    /// The mode `line` leaves configuration mode for, when it does so with changes not
+    /// committed (`end`, or `exit` at the top level).
+    fn leaves_with_changes(&self, line: &str) -> Option<Mode> {
+        let config = self.profile.config.as_ref()?;
+        config.commit_model.as_ref()?;
+        let leaves = line == config.end || (line == config.exit && self.mode == Mode::Config);
+        (self.pending && leaves).then(|| self.exec_mode())
+    }
+
+    fn commit_changes(&mut self) {
+        if let Some(name) = self.pending_hostname.take() {
+            self.hostname = name;
+        }
+        self.pending = false;
+    }
+
+    fn discard(&mut self) {
+        self.pending_hostname = None;
+        self.pending = false;
+    }
+
+    /// The answer to "Uncommitted changes found, commit them before exiting(yes/no/cancel)?".
+    fn uncommitted(&mut self, line: &str, to: Mode, reply: &mut Reply) {
+        let answer = line.to_ascii_lowercase();
+        if answer.starts_with('y') {
+            self.commit_changes();
+            self.mode = to;
+        } else if answer.starts_with('n') {
+            self.discard();
+            self.mode = to;
         }
         self.print("", reply);
     }
@@ -446,6 +563,9 @@ impl Shell {
         let profile = self.profile.clone();
         let exec = &profile.exec;
         let first = line.split_whitespace().next()?;
+        if self.mode != self.exec_mode() {
+            return None;
+        }
         if !exec.menus.is_empty() {
             if line == "/" {
                 self.menu.clear();
@@ -477,13 +597,15 @@ impl Shell {
             return Some(String::new());
         }
         let nested = !self.menu.is_empty() || !self.blocks.is_empty();
-        if !exec.accept.iter().any(|w| w == first) && !(nested && exec.inside.iter().any(|w| w == first)) {
+        let taken = exec.accept.iter().any(|w| w == first) || (nested && exec.inside.iter().any(|w| w == first));
+        if !taken {
             return None;
         }
         if exec.blocks.contains_key(first) {
             let name = line.split_whitespace().last().unwrap_or(first).trim_matches('"');
             self.blocks.push((first.to_owned(), name.to_owned()));
         }
+        self.changed();
         Some(String::new())
     }
 }
@@ -634,6 +756,201 @@ mod tests {
     }
 
     #[test]
+    fn procurve_press_any_key_no_page_and_invalid_word() {
+        let mut sh = shell("hp_procurve");
+        let start = String::from_utf8(sh.start()).unwrap();
+        assert!(start.ends_with("\r\nPress any key to continue\r\n"), "{start:?}");
+        assert_eq!(run(&mut sh, "\n"), "\r\nHP-2920-24G> ");
+        assert!(run(&mut sh, "show tech all\n")
+            .ends_with("-- MORE --, next page: Space, next line: Enter, quit: Control-C"));
+        run(&mut sh, "q");
+        assert_eq!(run(&mut sh, "no page\n"), "no page\r\nHP-2920-24G> ");
+        assert!(run(&mut sh, "show tech all\n").ends_with("HP-2920-24G> "));
+        assert_eq!(run(&mut sh, "bogus thing\n"), "bogus thing\r\nInvalid input: bogus\r\nHP-2920-24G> ");
+        assert_eq!(run(&mut sh, "enable\n"), "enable\r\nPassword: ");
+        assert_eq!(run(&mut sh, "managerpass\n"), "\r\nHP-2920-24G# ");
+        assert!(run(&mut sh, "configure terminal\ninterface 1\n").ends_with("HP-2920-24G(eth-1)# "));
+        assert!(run(&mut sh, "end\nwrite memory\n").ends_with("write memory\r\nHP-2920-24G# "));
+    }
+
+    #[test]
+    fn aoscx_starts_enabled_and_enables_without_a_secret() {
+        let mut sh = shell("aruba_aoscx");
+        assert!(String::from_utf8(sh.start()).unwrap().ends_with("core1# "));
+        assert_eq!(sh.mode(), &Mode::Enable);
+        assert_eq!(run(&mut sh, "disable\n"), "disable\r\ncore1> ");
+        assert_eq!(run(&mut sh, "enable\n"), "enable\r\ncore1# ");
+        assert!(run(&mut sh, "show tech\n").ends_with("quit: q"));
+        run(&mut sh, "q");
+        assert!(run(&mut sh, "no page\nshow tech\n").ends_with("core1# "));
+        assert!(run(&mut sh, "configure terminal\nvlan 10\n").ends_with("core1(config-vlan-10)# "));
+        assert!(run(&mut sh, "end\ncopy running-config startup-config\n").ends_with("\r\nSuccess\r\ncore1# "));
+    }
+
+    #[test]
+    fn exos_counts_commands_takes_config_at_the_prompt_and_marks_unsaved() {
+        let mut sh = shell("extreme_exos");
+        assert!(String::from_utf8(sh.start()).unwrap().ends_with("\r\nX460-48t.1 # "));
+        assert_eq!(run(&mut sh, "disable clipaging\n"), "disable clipaging\r\nX460-48t.2 # ");
+        assert_eq!(run(&mut sh, "\n"), "\r\nX460-48t.2 # ", "an empty line is not a command");
+        assert!(run(&mut sh, "show log\n").ends_with("xxxx\r\nX460-48t.3 # "));
+        assert_eq!(run(&mut sh, "create vlan uplink\n"), "create vlan uplink\r\n* X460-48t.4 # ");
+        let bad = run(&mut sh, "bogus command\n");
+        assert_eq!(
+            bad,
+            "bogus command\r\n               ^\r\n%% Invalid input detected at '^' marker.\r\n* X460-48t.5 # "
+        );
+        let asked = run(&mut sh, "save configuration\n");
+        assert!(asked.ends_with("overwrite it? (y/N) "), "{asked:?}");
+        assert!(run(&mut sh, "n\n").ends_with("Save configuration cancelled.\r\n* X460-48t.6 # "));
+        run(&mut sh, "save configuration\n");
+        let saved = run(&mut sh, "y\n");
+        assert!(saved.ends_with("Configuration saved to primary.cfg successfully.\r\nX460-48t.7 # "), "{saved:?}");
+    }
+
+    #[test]
+    fn xr_changes_wait_for_commit() {
+        let mut sh = shell("cisco_xr");
+        assert!(String::from_utf8(sh.start()).unwrap().ends_with("RP/0/RP0/CPU0:xr1#"));
+        assert_eq!(run(&mut sh, "configure terminal\n"), "configure terminal\r\nRP/0/RP0/CPU0:xr1(config)#");
+        assert_eq!(run(&mut sh, "end\n"), "end\r\nRP/0/RP0/CPU0:xr1#", "nothing to commit: no question");
+        run(&mut sh, "configure terminal\n");
+        assert!(run(&mut sh, "hostname xr2\n").ends_with("RP/0/RP0/CPU0:xr1(config)#"), "the name waits for commit");
+        let question = "Uncommitted changes found, commit them before exiting(yes/no/cancel)? [cancel]:";
+        assert_eq!(run(&mut sh, "end\n"), format!("end\r\n{question}"));
+        assert_eq!(run(&mut sh, "\n"), "\r\nRP/0/RP0/CPU0:xr1(config)#", "cancel stays");
+        run(&mut sh, "end\n");
+        assert_eq!(run(&mut sh, "no\n"), "no\r\nRP/0/RP0/CPU0:xr1#", "no discards");
+        run(&mut sh, "configure terminal\ninterface GigabitEthernet0/0/0/0\ndescription uplink\n");
+        assert!(run(&mut sh, "exit\n").ends_with("RP/0/RP0/CPU0:xr1(config)#"));
+        assert!(run(&mut sh, "hostname xr2\nexit\n").ends_with(question), "exit at the top asks too");
+        assert_eq!(run(&mut sh, "yes\n"), "yes\r\nRP/0/RP0/CPU0:xr2#", "yes commits");
+        run(&mut sh, "configure terminal\nhostname xr3\n");
+        assert_eq!(run(&mut sh, "commit\n"), "commit\r\nRP/0/RP0/CPU0:xr3(config)#");
+        assert_eq!(run(&mut sh, "end\n"), "end\r\nRP/0/RP0/CPU0:xr3#");
+        run(&mut sh, "configure terminal\nhostname xr4\n");
+        assert_eq!(run(&mut sh, "abort\n"), "abort\r\nRP/0/RP0/CPU0:xr3#");
+        let bad = run(&mut sh, "configure terminal\nbogus command\n");
+        assert!(bad.ends_with("% Invalid input detected at '^' marker.\r\nRP/0/RP0/CPU0:xr3(config)#"), "{bad:?}");
+        assert_eq!(run(&mut sh, "end\n"), "end\r\nRP/0/RP0/CPU0:xr3#", "a rejected line changes nothing");
+    }
+
+    #[test]
+    fn sros_contexts_exit_all_and_admin_save() {
+        let mut sh = shell("nokia_sros");
+        assert!(String::from_utf8(sh.start()).unwrap().ends_with("A:router1#"));
+        assert!(run(&mut sh, "show log log-id 99\n").ends_with("Press any key to continue (Q to quit)"));
+        run(&mut sh, "q");
+        assert!(run(&mut sh, "environment no more\nshow log log-id 99\n").ends_with("xxxx\r\nA:router1#"));
+        assert_eq!(run(&mut sh, "configure\n"), "configure\r\nA:router1>config#");
+        assert_eq!(run(&mut sh, "port 1/1/1\n"), "port 1/1/1\r\nA:router1>config>port#");
+        assert_eq!(run(&mut sh, "description uplink\n"), "description uplink\r\n*A:router1>config>port#");
+        assert_eq!(run(&mut sh, "exit\n"), "exit\r\n*A:router1>config#");
+        assert_eq!(run(&mut sh, "system name pe1\n"), "system name pe1\r\n*A:pe1>config#");
+        let bad = run(&mut sh, "router\nbogus\n");
+        assert_eq!(bad, "router\r\n*A:pe1>config>router#bogus\r\n                     ^\r\nError: Bad command.\r\n*A:pe1>config>router#");
+        assert_eq!(run(&mut sh, "exit all\n"), "exit all\r\n*A:pe1#");
+        let saved = run(&mut sh, "admin save\n");
+        assert!(saved.ends_with("Saving configuration ... OK\r\nCompleted.\r\nA:pe1#"), "{saved:?}");
+    }
+
+    #[test]
+    fn nxos_xe_asa_and_os10_shapes() {
+        let mut sh = shell("cisco_nxos");
+        assert!(String::from_utf8(sh.start()).unwrap().ends_with("switch#"));
+        assert!(run(&mut sh, "copy running-config startup-config\n")
+            .ends_with("100%\r\nCopy complete, now saving to disk (please wait)...\r\nCopy complete.\r\nswitch#"));
+        assert!(run(&mut sh, "conf t\nbogus\n").contains("% Invalid command at '^' marker.\r\nswitch(config)#"));
+        let mut sh = shell("cisco_xe");
+        run(&mut sh, "enable\n");
+        assert_eq!(run(&mut sh, "wrong\n"), "\r\nPassword: ", "IOS XE asks three times");
+        assert!(run(&mut sh, "xesecret\nterminal length 0\nshow version\n")
+            .contains("Cisco IOS XE Software, Version 17.09.04a\r\n"));
+        assert!(run(&mut sh, "write memory\n").ends_with("[OK]\r\nC8KV-1#"));
+        let mut sh = shell("cisco_asa");
+        run(&mut sh, "enable\nasasecret\n");
+        assert!(run(&mut sh, "show tech-support\n").ends_with("<--- More --->"));
+        run(&mut sh, "q");
+        assert!(run(&mut sh, "terminal pager 0\nconfigure terminal\nbogus\n")
+            .contains("ERROR: % Invalid input detected at '^' marker.\r\nciscoasa(config)# "));
+        assert!(run(&mut sh, "end\nwrite memory\n").ends_with("[OK]\r\nciscoasa# "));
+        let mut sh = shell("dell_os10");
+        assert!(String::from_utf8(sh.start()).unwrap().ends_with("OS10# "));
+        assert!(run(&mut sh, "configure terminal\ninterface ethernet1/1/1\n").ends_with("OS10(conf-if-eth1/1/1)# "));
+        assert_eq!(run(&mut sh, "bogus\n"), "bogus\r\n% Error: Unrecognized command.\r\nOS10(conf-if-eth1/1/1)# ");
+    }
+
+    #[test]
+    fn the_new_profiles_page_until_paging_is_off() {
+        for (name, off) in [
+            ("cisco_xe", "terminal length 0"),
+            ("cisco_nxos", "terminal length 0"),
+            ("cisco_xr", "terminal length 0"),
+            ("cisco_asa", "terminal pager 0"),
+            ("hp_procurve", "no page"),
+            ("aruba_aoscx", "no page"),
+            ("dell_os10", "terminal length 0"),
+            ("extreme_exos", "disable clipaging"),
+            ("nokia_sros", "environment no more"),
+        ] {
+            let p = Profile::builtin(name).unwrap();
+            let command = p.e2e.paged.clone().unwrap();
+            let more = p.paging.more.clone();
+            let mut sh = Shell::new(Arc::new(p));
+            sh.start();
+            sh.feed(b"\n");
+            let paged = run(&mut sh, &format!("{command}\n"));
+            assert!(paged.ends_with(&more) && paged.len() < 5000, "{name}: {}", paged.len());
+            let next = run(&mut sh, " ");
+            assert!(next.starts_with(&"\x08".repeat(more.len())) && next.ends_with(&more), "{name}: space pages on");
+            let rest = run(&mut sh, "q");
+            assert!(rest.ends_with(&sh.prompt()), "{name}: q returns to the prompt");
+            let whole = run(&mut sh, &format!("{off}\n{command}\n"));
+            assert!(!whole.contains(&more) && whole.len() > 2_000_000, "{name}: {}", whole.len());
+        }
+    }
+
+    /// What each profile's [e2e] section promises the platform test: its configuration lines
+    /// are taken without an error, its rejected line gets the `invalid` text, and leaving
+    /// configuration mode returns to the normal prompt.
+    #[test]
+    fn every_profile_takes_its_e2e_config_and_rejects_its_rejected_line() {
+        for name in Profile::builtin_names() {
+            let p = Profile::builtin(name).unwrap();
+            let Some(rejected) = p.e2e.rejected.clone() else { continue };
+            let error = p.invalid.split("\r\n").filter(|l| !l.is_empty()).last().unwrap();
+            let error = error.split('{').next().unwrap().to_owned();
+            let mut sh = Shell::new(Arc::new(p.clone()));
+            sh.start();
+            sh.feed(b"\n");
+            if let (Some(enable), Some(secret)) = (&p.enable, &p.secret) {
+                if sh.mode() == &Mode::User {
+                    run(&mut sh, &format!("{}\n{secret}\n", enable.command));
+                }
+            }
+            let normal = sh.mode().clone();
+            if let Some(config) = &p.config {
+                run(&mut sh, &format!("{}\n", config.enter[0]));
+                assert!(matches!(sh.mode(), Mode::Config), "{name}: configuration mode");
+            }
+            for line in &p.e2e.config {
+                let out = run(&mut sh, &format!("{line}\n"));
+                assert!(!out.contains(&error), "{name}: '{line}' taken: {out:?}");
+            }
+            let out = run(&mut sh, &format!("{rejected}\n"));
+            assert!(out.contains(&error), "{name}: '{rejected}' rejected: {out:?}");
+            if let Some(config) = &p.config {
+                let out = run(&mut sh, &format!("{}\n", config.end));
+                if let Some(commit) = &config.commit_model {
+                    assert!(out.ends_with(&commit.question), "{name}: {out:?}");
+                    run(&mut sh, "no\n");
+                }
+            }
+            assert_eq!(sh.mode(), &normal, "{name}: back at the normal prompt");
+        }
+    }
+
+    #[test]
     fn vrp_views_named_after_their_arguments() {
         let mut sh = shell("huawei_vrp");
         assert!(String::from_utf8(sh.start()).unwrap().ends_with("<HUAWEI>"));
@@ -774,6 +1091,43 @@ mod tests {
         assert!(run(&mut sh, "show log\n").ends_with("\r\nlines 1-24 "));
         run(&mut sh, "q");
         assert!(run(&mut sh, "set terminal length 0\nshow log\n").ends_with("x\r\nvyos@r9:~$ "));
+    }
+
+    /// `[exec]` lines are taken only in the mode configuration is entered from (enable mode
+    /// on a platform with one), and a line taken there shows the unsaved mark.
+    #[test]
+    fn exec_lines_only_in_the_exec_mode_and_they_mark_unsaved() {
+        let mut p = Profile::builtin("cisco_ios").unwrap();
+        p.exec.accept = vec!["vlan".into()];
+        p.unsaved = Some(crate::profile::Unsaved { mark: "* ".into(), saved_by: vec!["write memory".into()] });
+        let mut sh = Shell::new(Arc::new(p));
+        assert!(
+            run(
+                &mut sh, "vlan 10
+"
+            )
+            .contains("% Invalid input detected"),
+            "not in user mode"
+        );
+        run(
+            &mut sh,
+            "enable
+enablepass
+",
+        );
+        assert_eq!(
+            run(
+                &mut sh, "vlan 10
+"
+            ),
+            "vlan 10\r\n* R1#"
+        );
+        run(
+            &mut sh,
+            "write memory
+",
+        );
+        assert!(run(&mut sh, "\n").ends_with("[OK]\r\nR1#"), "saved: no mark");
     }
 
     #[test]
