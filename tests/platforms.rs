@@ -474,7 +474,7 @@ fn with_prompt(base: &str, hostname: &str, user: &str) -> Profile {
     p
 }
 
-/// 1. Linux prompts of RHEL and friends, bare host names, and embedded boards' busybox shells.
+/// Defect 1: Linux prompts of RHEL and friends, bare host names, and embedded boards' busybox shells.
 #[test]
 fn linux_opens_rhel_bare_and_busybox_prompts() {
     let shapes = [
@@ -502,7 +502,7 @@ fn linux_opens_rhel_bare_and_busybox_prompts() {
     }
 }
 
-/// 2. A bare Junos prompt (`vmx2>`), and 7. the `{master:0}` context line kept out of outputs.
+/// Defects 2 and 7: a bare Junos prompt (`vmx2>`), and the `{master:0}` context line kept out of outputs.
 #[test]
 fn junos_opens_a_bare_prompt_and_strips_its_context_line() {
     let f = fleet(vec![with_prompt("juniper_junos", "vmx2", "{host}> "), profile("juniper_junos")]);
@@ -521,7 +521,7 @@ fn junos_opens_a_bare_prompt_and_strips_its_context_line() {
     }
 }
 
-/// 3. `prompt_pattern` with a built-in platform replaces its prompt rule instead of being
+/// Defect 3: `prompt_pattern` with a built-in platform replaces its prompt rule instead of being
 /// ignored (Rust and C ABI).
 #[test]
 fn prompt_pattern_changes_a_built_in_platform() {
@@ -544,7 +544,7 @@ fn prompt_pattern_changes_a_built_in_platform() {
     expect(o.open().unwrap_err(), NETRIG_E_INVALID_ARG, "options.prompt_pattern: pattern '(' does not compile");
 }
 
-/// 4. enable without a secret, and with a wrong one, on a device that asks again: NETRIG_E_AUTH
+/// Defect 4: enable without a secret, and with a wrong one, on a device that asks again: NETRIG_E_AUTH
 /// at once, and the session stays usable at its user prompt.
 #[test]
 fn enable_fails_at_once_when_the_device_asks_again() {
@@ -582,7 +582,7 @@ fn enable_fails_at_once_when_the_device_asks_again() {
     }
 }
 
-/// 5. A rejected configuration line is reported first when leaving configuration mode fails too.
+/// Defect 5: A rejected configuration line is reported first when leaving configuration mode fails too.
 #[test]
 fn a_rejected_config_line_is_not_hidden_by_a_failed_exit() {
     let f = fleet(vec![profile("cisco_ios")]);
@@ -604,7 +604,7 @@ fn a_rejected_config_line_is_not_hidden_by_a_failed_exit() {
     }
 }
 
-/// 6. Generic platforms set their own error patterns, and error patterns ignore case.
+/// Defect 6: Generic platforms set their own error patterns, and error patterns ignore case.
 #[test]
 fn generic_platforms_detect_errors_in_any_case_and_by_their_own_patterns() {
     let mut unknown = profile("cisco_ios");
@@ -639,7 +639,7 @@ fn generic_platforms_detect_errors_in_any_case_and_by_their_own_patterns() {
     assert!(set(b, generic(Some("(?-i)^failed:"))).is_ok());
 }
 
-/// 8. A timeout reports the whole time waited, also when open waits for its first prompt twice
+/// Defect 8: A timeout reports the whole time waited, also when open waits for its first prompt twice
 /// (before and after the RETURN it sends).
 #[test]
 fn timeouts_report_the_whole_wait() {
