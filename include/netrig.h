@@ -643,7 +643,7 @@ typedef struct netrig_device_options {
    */
   const char *prompt_pattern;
   /**
-   * The command that turns paging off; replaces the platform's setup commands.
+   * The command that turns paging off; replaces the platform's paging-off commands.
    */
   const char *paging_off_command;
   /**

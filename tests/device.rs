@@ -37,7 +37,7 @@ fn paging_is_answered_when_it_appears() {
     let f = fleet("cisco_ios", Faults::default());
     let d = &f.devices()[0];
     let mut o = options(d, "cisco_ios");
-    o.platform.setup.clear(); // leave paging on
+    o.platform.paging_off.clear(); // leave paging on
     let dev = Device::open(&o).unwrap();
     let out = dev.send_command("show tech-support", Some(Duration::from_secs(20))).unwrap();
     assert_eq!(out.text.lines().count(), 20000);

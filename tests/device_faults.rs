@@ -941,7 +941,7 @@ fn a_first_prompt_slower_than_the_return_patience_does_not_shift_outputs() {
     let f = fleet("cisco_ios", Faults { latency_ms: 1600, ..Faults::default() });
     let mut o = options(&f.devices()[0], named("cisco_ios"));
     // No setup commands and no enable, to keep this test at a few seconds.
-    o.platform.setup.clear();
+    o.platform.paging_off.clear();
     o.secret = None;
     let dev = Device::open(&o).unwrap();
     let out = dev.send_command("show clock", None).unwrap();

@@ -140,9 +140,9 @@ fn end_to_end(name: &str, d: &DeviceInfo, p: &Profile) -> Result<Vec<String>, St
 
     // The same paged command with paging left on: every marker answered, and erased from the
     // output as the device erases it on its screen.
-    if platform.more.is_some() && !platform.setup.is_empty() {
+    if platform.more.is_some() && !platform.paging_off.is_empty() {
         let mut o = options(d, platform.clone());
-        o.platform.setup.clear();
+        o.platform.paging_off.clear();
         let dev = Device::open(&o).map_err(|e| step("open with paging on", e))?;
         let out =
             dev.send_command(paged, Some(Duration::from_secs(60))).map_err(|e| step("paged with paging on", e))?;
@@ -319,7 +319,10 @@ fn a_platform_file_opens_a_device_no_built_in_platform_knows() {
     let p = Platform::from_file(&path).unwrap();
     assert_eq!((p.name.as_str(), p.description.as_str()), ("acme_os", "Acme OS"));
     // Inherited from cisco_ios: setup, enable, configuration, save, errors.
-    assert_eq!(p.setup, ["terminal length 0", "terminal width 511"]);
+    assert_eq!(
+        (p.paging_off.as_slice(), p.setup.as_slice()),
+        (&["terminal length 0".to_owned()][..], &["terminal width 511".to_owned()][..])
+    );
     let dev = Device::open(&options(d, p)).unwrap();
     let out = dev.send_command("show clock", None).unwrap();
     assert_eq!(out.text, "*10:42:13.123 UTC Sat Nov 21 2026\n");
@@ -335,11 +338,12 @@ fn a_platform_file_opens_a_device_no_built_in_platform_knows() {
     std::fs::create_dir_all(child.parent().unwrap()).unwrap();
     std::fs::write(
         &child,
-        "# child\nname = \"acme_child\"\nextends = \"../acme.toml\"\nsetup = [\"terminal length 0\"]\n",
+        "# child\nname = \"acme_child\"\nextends = \"../acme.toml\"\nsetup = [\"terminal width 80\"]\n",
     )
     .unwrap();
     let c = Platform::from_file(&child).unwrap();
-    assert_eq!((c.name.as_str(), c.setup.as_slice()), ("acme_child", &["terminal length 0".to_owned()][..]));
+    assert_eq!((c.name.as_str(), c.setup.as_slice()), ("acme_child", &["terminal width 80".to_owned()][..]));
+    assert_eq!(c.paging_off, ["terminal length 0"], "paging.off from cisco_ios, two levels down");
     assert_eq!(c.prompt.as_str(), r"^acme7 :: (user|root|config[\w\-]*) > $", "the rest comes from acme.toml");
     assert_eq!(c.save.as_deref(), Some("write memory"), "and from cisco_ios beneath it");
     let dev = Device::open(&options(d, c)).unwrap();
@@ -530,7 +534,7 @@ fn prompt_pattern_changes_a_built_in_platform() {
     let overrides = Overrides { prompt_pattern: Some(r"^admin@mx1:RE0[>#] $".into()), ..Overrides::default() };
     let p = Platform::load(Source::Named("juniper_junos"), &overrides).unwrap();
     assert_eq!(p.name, "juniper_junos");
-    assert_eq!(p.setup, ["set cli screen-length 0", "set cli screen-width 1024"], "the rest is Junos'");
+    assert_eq!(p.paging_off, ["set cli screen-length 0"], "the rest is Junos'");
     let dev = Device::open(&options(d, p)).unwrap();
     assert!(dev.send_command("show version", None).unwrap().text.contains("Hostname: mx1"));
     drop(dev);

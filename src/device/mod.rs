@@ -247,7 +247,7 @@ impl Device {
             "prompt found: {}",
             crate::log::escape(&conn.prompt)
         );
-        for cmd in &self.platform.setup {
+        for cmd in self.platform.paging_off.iter().chain(&self.platform.setup) {
             let step = Instant::now();
             self.send_line(conn, deadline, cmd)?;
             self.read_prompt(conn, deadline, &format!("the prompt after '{cmd}'"))?;

@@ -113,7 +113,7 @@ pub struct netrig_device_options {
     /// platform; required with "generic"). This and the five options after it change any
     /// platform, built-in or loaded (PLATFORMS.md, "Options that change a platform").
     pub prompt_pattern: *const c_char,
-    /// The command that turns paging off; replaces the platform's setup commands.
+    /// The command that turns paging off; replaces the platform's paging-off commands.
     pub paging_off_command: *const c_char,
     /// The command that enters privileged mode.
     pub enable_command: *const c_char,

@@ -110,6 +110,7 @@ pub(super) struct PromptT {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct PagingT {
+    pub off: Option<Vec<String>>,
     pub more: Option<Pat>,
     pub answer: Option<String>,
 }
@@ -175,7 +176,7 @@ macro_rules! merge_fields {
 }
 
 merge_fields!(PromptT { pattern, user, config ; });
-merge_fields!(PagingT { more, answer ; });
+merge_fields!(PagingT { off, more, answer ; });
 merge_fields!(EnableT { command, disable, secret_prompt ; });
 merge_fields!(ConfigT { enter, exit, commit, commit_check, answers ; });
 merge_fields!(SaveT { command, answers ; });

@@ -26,7 +26,9 @@ pub struct Platform {
     pub more: Option<Regex>,
     /// What is sent to get the next page.
     pub more_answer: Vec<u8>,
-    /// Commands sent once after login: paging off, terminal width.
+    /// Commands sent once after login that turn paging off.
+    pub paging_off: Vec<String>,
+    /// Commands sent once after login, after `paging_off`: terminal width, CLI modes.
     pub setup: Vec<String>,
     /// Command that enters privileged mode, when the platform has one.
     pub enable: Option<String>,
@@ -83,7 +85,7 @@ pub enum Source<'a> {
 pub struct Overrides {
     /// Replaces `prompt.pattern`.
     pub prompt_pattern: Option<String>,
-    /// Replaces `setup` with this one command.
+    /// Replaces `paging.off` with this one command.
     pub paging_off_command: Option<String>,
     /// Replaces `enable.command`.
     pub enable_command: Option<String>,
@@ -111,7 +113,9 @@ impl Overrides {
         if prompt.pattern.is_some() || prompt.config.is_some() {
             layer.prompt = Some(prompt);
         }
-        layer.setup = self.paging_off_command.as_ref().map(|c| vec![c.clone()]);
+        if let Some(command) = &self.paging_off_command {
+            layer.paging = Some(file::PagingT { off: Some(vec![command.clone()]), ..Default::default() });
+        }
         if let Some(command) = &self.enable_command {
             layer.enable = Some(file::EnableT { command: Some(command.clone()), ..Default::default() });
         }
@@ -250,6 +254,7 @@ impl Platform {
             description: layer.description.unwrap_or_else(|| name.clone()),
             netmiko: layer.netmiko.unwrap_or_default(),
             prompt: pattern.regex().clone(),
+            paging_off: paging.off.unwrap_or_default(),
             more: paging.more.map(|p| p.regex().clone()),
             more_answer: paging.answer.unwrap_or_else(|| " ".into()).into_bytes(),
             setup: layer.setup.unwrap_or_default(),
