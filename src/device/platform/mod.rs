@@ -145,14 +145,16 @@ fn re(pattern: &str) -> Regex {
     Regex::new(pattern).expect("built-in pattern compiles")
 }
 
-/// One regex for a list of patterns: any of them.
-fn any_of(patterns: &[Pat], flags: &str) -> Option<Regex> {
+/// One regex for a list of patterns (`field` of platform `name`): any of them. Each compiled on
+/// its own when its file was read; together they can still be too large.
+fn any_of(patterns: &[Pat], flags: &str, name: &str, field: &str) -> Result<Option<Regex>> {
     if patterns.is_empty() {
-        return None;
+        return Ok(None);
     }
     let alternatives: Vec<String> = patterns.iter().map(|p| format!("(?:{})", p.text)).collect();
-    // Each alternative compiled on its own when its file was read.
-    Some(Regex::new(&format!("{flags}{}", alternatives.join("|"))).expect("each alternative compiles"))
+    Regex::new(&format!("{flags}{}", alternatives.join("|")))
+        .map(Some)
+        .map_err(|e| Error::InvalidArg(format!("platform {name}: {field}: the patterns together do not compile: {e}")))
 }
 
 impl Platform {
@@ -274,8 +276,13 @@ impl Platform {
             commit_check: config.commit_check,
             save: save.command,
             save_answers: answers(save.answers),
-            errors: any_of(errors.patterns.as_deref().unwrap_or_default(), case),
-            strip_trailing: any_of(layer.output.and_then(|o| o.strip_trailing).as_deref().unwrap_or_default(), ""),
+            errors: any_of(errors.patterns.as_deref().unwrap_or_default(), case, &name, "errors.patterns")?,
+            strip_trailing: any_of(
+                layer.output.and_then(|o| o.strip_trailing).as_deref().unwrap_or_default(),
+                "",
+                &name,
+                "output.strip_trailing",
+            )?,
             name,
         })
     }
