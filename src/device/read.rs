@@ -41,10 +41,11 @@ const PROMPT_GRACE: Duration = Duration::from_millis(50);
 
 /// The host part of a prompt line ("R1" of "R1(config)#", "admin@mx1" of "admin@mx1> ",
 /// "admin@board1" of "admin@board1:~$ ", "admin@rhel1" of "[admin@rhel1 ~]$ ", "/" of "/ # ").
-/// Brackets and '<' that open a prompt are skipped (RHEL's "[user@host dir]$", Huawei's
-/// "<HUAWEI>"), so the name is compared, not the punctuation around it.
+/// Brackets, '<' and an unsaved mark ("* ") that open a prompt are skipped (RHEL's
+/// "[user@host dir]$", Huawei's "<HUAWEI>", EXOS' "* X460.3 #"), so the name is compared, not
+/// the punctuation around it.
 fn prompt_base(line: &[u8]) -> &[u8] {
-    let start = line.iter().position(|&b| !b"[<*".contains(&b)).unwrap_or(line.len());
+    let start = line.iter().position(|&b| !b"[<* ".contains(&b)).unwrap_or(line.len());
     let line = &line[start..];
     let end = line.iter().position(|&b| !(b.is_ascii_alphanumeric() || b"._-@/~".contains(&b))).unwrap_or(line.len());
     &line[..end]
@@ -238,6 +239,7 @@ mod tests {
             (b"admin@board1:~$ ", b"admin@board1"),
             (b"[admin@rhel1 ~]$ ", b"admin@rhel1"),
             (b"<HUAWEI>", b"HUAWEI"),
+            (b"* X460-48t.3 # ", b"X460-48t.3"),
             (b"/ # ", b"/"),
             (b"~ # ", b"~"),
             (b"# ", b""),
