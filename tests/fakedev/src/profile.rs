@@ -114,7 +114,7 @@ pub struct E2e {
     pub config: Vec<String>,
     /// A configuration line the device rejects (its first word is in `config.reject`).
     pub rejected: Option<String>,
-    /// Text that the output of `save_config` contains.
+    /// Text that the output of `save_config` contains; empty: the save prints nothing at all.
     pub saved: Option<String>,
 }
 
