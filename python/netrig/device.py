@@ -117,6 +117,8 @@ _HOST_KEY = {
 
 _PROTOCOL = {"sftp": ffi.NETRIG_PROTOCOL_SFTP, "scp": ffi.NETRIG_PROTOCOL_SCP}
 
+_MODE = {ffi.NETRIG_MODE_USER: "user", ffi.NETRIG_MODE_PRIVILEGED: "privileged", ffi.NETRIG_MODE_CONFIG: "config"}
+
 _UINT32_MAX = 0xFFFFFFFF
 _NO_PROGRESS = ffi.netrig_progress_fn()  # a NULL function pointer
 
@@ -602,6 +604,27 @@ class Device(OwnedHandle):
             return False
         self._check(status)
         return alive.value
+
+    def find_prompt(self, timeout: Optional[float] = None) -> str:
+        """The prompt the device showed last ("R1#", trimmed): every operation ends on one, so
+        this is where the CLI is now. Nothing is sent; it waits (up to `timeout`) for an
+        operation running in another thread to end."""
+        return self._prompt(timeout)[0]
+
+    def mode(self, timeout: Optional[float] = None) -> Literal["user", "privileged", "config"]:
+        """The CLI mode the last prompt means, by the platform's prompt patterns: "user",
+        "privileged" (also on platforms with no user mode) or "config" (any sub-mode)."""
+        return self._prompt(timeout)[1]
+
+    def _prompt(self, timeout: Optional[float]) -> Tuple[str, Any]:
+        size, mode = c_size_t(), ctypes.c_uint32()
+        buf = ctypes.create_string_buffer(64)
+        status = lib.netrig_device_prompt(self.handle, _op_ms(timeout), buf, len(buf), byref(size), byref(mode))
+        if status == ffi.NETRIG_E_BUFFER_TOO_SMALL:
+            buf = ctypes.create_string_buffer(size.value + 1)
+            status = lib.netrig_device_prompt(self.handle, _op_ms(timeout), buf, len(buf), byref(size), byref(mode))
+        self._check(status)
+        return buf.raw[: size.value].decode("utf-8", errors="replace"), _MODE[mode.value]
 
     # -- exec and files -----------------------------------------------------------------------
 
