@@ -96,7 +96,161 @@ def test_show_command(fleet):
     assert out[-1] == "*10:42:13.123 UTC Sat Nov 21 2026"
 
 
-@pytest.mark.parametrize("name", ["enable_show_run.py", "textfsm_parse.py", "expect_string.py", "send_command_timing.py", "config_changes.py", "exceptions.py"])
-def test_debug(fleet, name):
-    print("=====", name)
-    print(run_script(fleet, name))
+
+def test_enable_and_show_run(fleet):
+    assert run_script(fleet, "enable_show_run.py").splitlines() == [
+        "enable mode: True",
+        "Building configuration...",
+        "True",
+        "R1>",
+    ]
+
+
+def test_use_textfsm(fleet):
+    out = run_script(fleet, "textfsm_parse.py").splitlines()
+    assert "list ['GigabitEthernet0/0', 'GigabitEthernet0/1', 'GigabitEthernet0/2', 'Loopback0']" in out
+    assert "'ip_address': '10.0.0.1'," in " ".join(out) or "'ip_address': '10.0.0.1'" in " ".join(out)
+    assert out[-1] == "str"  # no template for "show clock": the text
+
+
+def test_expect_string_answers_the_questions(fleet):
+    out = run_script(fleet, "expect_string.py")
+    assert "delete flash:old.bin\nDelete filename [old.bin]?" in out
+    assert "Delete flash0:/old.bin? [confirm]" in out
+    assert "aborted" not in out and "Invalid input" not in out, out
+
+
+def test_send_command_timing_answers_the_questions(fleet):
+    out = run_script(fleet, "send_command_timing.py")
+    assert out.startswith("copy running-config startup-config\nDestination filename [startup-config]?")
+    assert "Overwrite the existing startup-config? [yes/no]:" in out
+    assert "Building configuration...\n[OK]" in out and "aborted" not in out, out
+
+
+def test_config_changes_and_save(fleet):
+    out = run_script(fleet, "config_changes.py").splitlines()
+    assert out[:4] == ["interface GigabitEthernet0/1", "description uplink to core", "exit", "logging buffered 20000"]
+    assert "[OK]" in out and "config mode after: False" in out
+    assert "interface GigabitEthernet0/2" in out and "shutdown" in out
+    # The rejected line's answer comes back (netmiko does not raise without error_pattern) ...
+    assert "% Invalid input detected at '^' marker." in out
+    # ... and raises with it.
+    assert "ConfigInvalidException raised" in out
+    assert out[-2:] == ["R1(config)# True", "R1# False"]
+    log = Path(fleet["_env"]["SESSION_LOG"]).read_text()
+    assert "description uplink to core" in log and fleet["_env"]["DUT_SECRET"] not in log
+
+
+def test_exception_handling(fleet):
+    assert run_script(fleet, "exceptions.py").splitlines() == [
+        "good connected: R1>",
+        "authfail NetmikoAuthenticationException",
+        "slowbanner NetmikoTimeoutException",
+        "closed NetmikoTimeoutException",
+        "hang ReadTimeout",
+        "ValueError: Unsupported 'device_type' 'cisco_nonsense': currently supported platforms are:",
+    ]
+
+
+# -- the facade's own promises ------------------------------------------------------------------
+
+
+def dut_options(fleet, **kw):
+    d = fleet["dut"]
+    return dict(device_type="cisco_ios", host=d["host"], port=d["port"], username=d["username"],
+                password=d["password"], fingerprint=d["host_key_fingerprint"], **kw)
+
+
+def test_device_types_are_the_platform_files_netmiko_names():
+    """The facade's table equals the `netmiko` lists of the built-in platform files."""
+    files = {}
+    for path in (REPO / "src" / "device" / "platform" / "builtin").glob("*.toml"):
+        data = tomllib.loads(path.read_text())
+        files[data["name"]] = sorted(data.get("netmiko", []))
+    assert {p: sorted(n) for p, n in nm._NETMIKO_NAMES.items()} == {p: n for p, n in files.items() if n}
+    assert set(files) == set(netrig.platforms())
+    for platform, names in files.items():
+        for name in [platform, *names]:
+            assert nm._DEVICE_TYPES[name] == platform
+    assert nm.platforms == sorted(nm._DEVICE_TYPES)
+
+
+def test_unknown_device_type_and_keywords_fail_before_connecting():
+    with pytest.raises(ValueError, match=r"(?s)Unsupported 'device_type' 'cisco_nonsense'.*\ncisco_ios\n.*juniper\n"):
+        nm.ConnectHandler(device_type="cisco_nonsense", host="192.0.2.1", username="u")
+    with pytest.raises(ValueError, match="ip or host"):
+        nm.ConnectHandler(device_type="cisco_ios", username="u")
+    with pytest.raises(TypeError, match="unexpected keyword argument 'colour'"):
+        nm.ConnectHandler(device_type="cisco_ios", host="192.0.2.1", username="u", colour="red")
+    with pytest.raises(TypeError, match="does not support sock="):
+        nm.ConnectHandler(device_type="cisco_ios", host="192.0.2.1", username="u", sock=object())
+    with pytest.raises(TypeError, match="session_log is a file path"):
+        nm.ConnectHandler(device_type="cisco_ios", host="192.0.2.1", username="u", session_log=object())
+    with pytest.raises(TypeError, match="keyword arguments only"):
+        nm.ConnectHandler("cisco_ios")
+
+
+def test_an_unknown_host_key_says_how_to_pass_one(fleet, tmp_path):
+    empty = tmp_path / "known_hosts"
+    empty.write_text("")
+    opts = dut_options(fleet)
+    del opts["fingerprint"]
+    with pytest.raises(nm.NetmikoHostKeyException) as e:
+        nm.ConnectHandler(**opts, known_hosts=empty)
+    text = str(e.value)
+    assert "known_hosts=" in text and "fingerprint=" in text and "accept-new" in text
+    assert isinstance(e.value.__cause__, netrig.HostKeyError)
+    # netmiko's own way to name a known_hosts file works too.
+    netrig.Device(opts["host"], opts["port"], username=opts["username"], password=opts["password"],
+                  platform="cisco_ios", host_key="accept-new", known_hosts=empty).close()
+    with nm.ConnectHandler(**opts, alt_host_keys=True, alt_key_file=str(empty)) as conn:
+        assert conn.is_alive()
+
+
+def test_netmiko_knobs_are_accepted_and_the_connection_is_a_netrig_device(fleet):
+    with nm.ConnectHandler(**dut_options(fleet, global_delay_factor=2, fast_cli=True, verbose=True)) as conn:
+        assert isinstance(conn.device, netrig.Device)
+        assert conn.base_prompt == "R1"
+        assert not conn.check_enable_mode() and not conn.check_config_mode()
+        with pytest.raises(ValueError, match="Failed to enter enable mode"):
+            conn.enable()  # no secret given
+        assert conn.send_command("show clock", delay_factor=4, max_loops=1000).startswith("*10:42")
+        with pytest.raises(ValueError, match="TextFSM only"):
+            conn.send_command("show clock", use_genie=True)
+    assert not conn.is_alive()
+
+
+def test_textfsm_template_and_net_textfsm(fleet, tmp_path, monkeypatch):
+    template = tmp_path / "clock.textfsm"
+    template.write_text("Value TIME (\\S+)\nValue TZ (\\S+)\n\nStart\n  ^\\*${TIME}\\s+${TZ} -> Record\n")
+    with nm.ConnectHandler(**dut_options(fleet)) as conn:
+        assert conn.send_command("show clock", textfsm_template=str(template)) == [
+            {"time": "10:42:13.123", "tz": "UTC"}
+        ]
+        # NET_TEXTFSM (netmiko's variable) points at a templates directory without this
+        # command: the text comes back.
+        index_dir = tmp_path / "templates"
+        index_dir.mkdir()
+        (index_dir / "index").write_text("Template, Hostname, Platform, Command\n\nclock.textfsm, .*, cisco_ios, sh[[ow]] cl[[ock]]\n")
+        (index_dir / "clock.textfsm").write_text(template.read_text())
+        monkeypatch.setenv("NET_TEXTFSM", str(tmp_path))
+    with nm.ConnectHandler(**dut_options(fleet)) as conn:
+        assert conn.send_command("show clock", use_textfsm=True) == [{"time": "10:42:13.123", "tz": "UTC"}]
+        assert isinstance(conn.send_command("show version", use_textfsm=True), str)
+
+
+def test_readme_coming_from_netmiko_block_runs(fleet, capsys):
+    """README "### Coming from netmiko": run against the fleet's device."""
+    readme = (REPO / "README.md").read_text()
+    section = readme.split("### Coming from netmiko", 1)[1]
+    block = section.split("```py\n", 1)[1].split("```", 1)[0]
+    d = fleet["dut"]
+    assert block.count('"host": "10.0.0.5"') == 1 and block.count('"SHA256:..."') == 1
+    code = block.replace('"host": "10.0.0.5"', f'"host": "{d["host"]}", "port": {d["port"]}').replace(
+        '"SHA256:..."', json.dumps(d["host_key_fingerprint"])
+    )
+    exec(compile(code, "README.md", "exec"), {})
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == "R1#"
+    assert out[1] == "GigabitEthernet0/0 10.0.0.1"
+    assert "% Invalid input detected at '^' marker." in out[2:]
