@@ -29,7 +29,7 @@ import os
 import signal
 import threading
 import time
-from _signal import getsignal as _getsignal  # signal.getsignal wraps it in an enum: 50x slower
+from _signal import getsignal as _getsignal  # type: ignore[import-not-found]  # signal.getsignal: 50x slower (an enum)
 from threading import get_ident as _get_ident
 from typing import Any, Callable, Optional, Tuple
 
@@ -176,7 +176,7 @@ class _Job:
 
 
 _job_lock = threading.Lock()
-_idle: list = []  # helper threads waiting for a job (only the main thread hands them out)
+_idle: "list[_Helper]" = []  # helper threads waiting for a job (only the main thread hands them out)
 
 
 class _Helper(threading.Thread):

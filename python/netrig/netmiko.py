@@ -59,7 +59,7 @@ import inspect
 import logging
 import os
 import re
-from typing import Any, Dict, Iterable, List, Optional, Union
+from typing import Any, Callable, Dict, Iterable, List, Optional, Union
 
 from . import errors
 from .device import Device, Output
@@ -487,14 +487,14 @@ class NetrigConnection:
         `cmd`, sends that instead (and `confirm_response` when `confirm`)."""
         if not cmd:
             return self.device.save_config().text
-        out = self.send_command_timing(cmd)
+        out = str(self.send_command_timing(cmd))
         if confirm:
-            out += self.send_command_timing(confirm_response)
-        return str(out)
+            out += str(self.send_command_timing(confirm_response))
+        return out
 
     # -- plumbing -----------------------------------------------------------------------------
 
-    def _read(self, call: Any, command: str, read_timeout: Optional[float]) -> Output:
+    def _read(self, call: Callable[[], Output], command: str, read_timeout: Optional[float]) -> Output:
         try:
             return call()
         except errors.NetrigTimeoutError as e:
