@@ -22,7 +22,8 @@ What behaves as in netmiko, because scripts depend on it:
   Templates: ``NET_TEXTFSM`` (netmiko's variable), else netrig's own lookup (``NETRIG_TEMPLATES``,
   then an installed ``ntc_templates``). ``textfsm_template=path`` names a template file.
 * ``send_config_set`` does not raise on a rejected line unless ``error_pattern`` is given and
-  matches (``ConfigInvalidException``), as in netmiko.
+  matches (``ConfigInvalidException``), as in netmiko. ``commit()`` (Junos, IOS XR) stays in
+  configuration mode unless ``and_quit=True``; a refused commit is a ``ValueError``.
 * Exceptions: ``NetmikoTimeoutException`` (the connect failed or timed out),
   ``NetmikoAuthenticationException`` (login refused), ``ReadTimeout`` (a read's deadline
   passed), ``ConfigInvalidException``; the old spellings ``NetMikoTimeoutException`` and
@@ -277,10 +278,11 @@ class NetrigConnection:
             platform=platform,
             connect_timeout=connect_timeout,
             auth_timeout=10.0 if auth_timeout is None else auth_timeout,
-            keepalive=keepalive or None,
             session_log=session_log,
             use_agent=bool(allow_agent),
         )
+        if keepalive:
+            options["keepalive"] = keepalive  # netmiko's 0 (none) keeps netrig's default interval
         if use_keys and key_file:
             options.update(private_key_file=os.path.expanduser(key_file), passphrase=passphrase)
         options.update(extra)
@@ -491,6 +493,29 @@ class NetrigConnection:
         if confirm:
             out += str(self.send_command_timing(confirm_response))
         return out
+
+    def commit(
+        self,
+        comment: str = "",
+        confirm: bool = False,
+        confirm_delay: Optional[int] = None,
+        check: bool = False,
+        and_quit: bool = False,
+        read_timeout: float = 120.0,
+        delay_factor: Optional[float] = None,
+    ) -> str:
+        """Commits the candidate configuration (Junos and IOS XR style platforms), entering
+        configuration mode if needed; `check=True` only checks it, `and_quit=True` leaves
+        configuration mode afterwards. A refused commit is a ``ValueError``, as in netmiko."""
+        if comment or confirm or confirm_delay is not None:
+            raise ValueError("netrig.netmiko's commit() takes no comment or confirm (netrig commits plainly)")
+        try:
+            out = self.device.send_config_set(
+                [], exit=and_quit, commit=not check, commit_check=check, timeout=self._timeout(read_timeout)
+            )
+        except errors.CommandError as e:
+            raise ValueError(f"Commit failed with the following errors:\n\n{e}") from e
+        return out.text
 
     # -- plumbing -----------------------------------------------------------------------------
 

@@ -21,11 +21,13 @@ from conftest import FakeFleet, run_child
 SCRIPTS = Path(__file__).resolve().parent / "netmiko_scripts"
 REPO = Path(__file__).resolve().parents[2]
 
+# name prefix -> (profile, the group's faults)
 GROUPS = {
-    "dut": "",
-    "authfail": "faults = { auth_always_fails = true }",
-    "slowbanner": "faults = { banner_delay_ms = 30000 }",
-    "hang": 'faults = { hang_on = ["show hang"] }',
+    "dut": ("cisco_ios", ""),
+    "authfail": ("cisco_ios", "faults = { auth_always_fails = true }"),
+    "slowbanner": ("cisco_ios", "faults = { banner_delay_ms = 30000 }"),
+    "hang": ("cisco_ios", 'faults = { hang_on = ["show hang"] }'),
+    "junos": ("juniper_junos", ""),
 }
 
 
@@ -40,8 +42,8 @@ def fleet(tmp_path_factory):
     """{name prefix: device}, plus "_env": the child environment (HOME with known_hosts)."""
     tmp = tmp_path_factory.mktemp("netmiko-fleet")
     toml = []
-    for name, extra in GROUPS.items():
-        toml += ["[[device]]", 'profile = "cisco_ios"', f'name = "{name}"', extra]
+    for name, (profile, extra) in GROUPS.items():
+        toml += ["[[device]]", f'profile = "{profile}"', f'name = "{name}"', extra]
     with FakeFleet(tmp, "\n".join(toml) + "\n") as fake:
         devices = {d["name"].rsplit("-", 1)[0]: d for d in fake.devices}
         home = tmp / "home"
@@ -254,3 +256,18 @@ def test_readme_coming_from_netmiko_block_runs(fleet, capsys):
     assert out[0] == "R1#"
     assert out[1] == "GigabitEthernet0/0 10.0.0.1"
     assert "% Invalid input detected at '^' marker." in out[2:]
+
+
+def test_commit_on_junos(fleet):
+    d = fleet["junos"]
+    with nm.ConnectHandler(device_type="juniper", host=d["host"], port=d["port"], username=d["username"],
+                           password=d["password"], fingerprint=d["host_key_fingerprint"]) as conn:
+        conn.send_config_set(["set system host-name R2"], exit_config_mode=False)
+        assert conn.check_config_mode()
+        assert "commit complete" in conn.commit()
+        assert conn.check_config_mode()  # netmiko's commit stays in configuration mode ...
+        conn.commit(and_quit=True)  # ... unless asked to leave
+        assert not conn.check_config_mode()
+        assert conn.find_prompt().endswith("@R2>")
+        with pytest.raises(ValueError, match="no comment or confirm"):
+            conn.commit(comment="x")
