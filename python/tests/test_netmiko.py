@@ -271,3 +271,21 @@ def test_commit_on_junos(fleet):
         assert conn.find_prompt().endswith("@R2>")
         with pytest.raises(ValueError, match="no comment or confirm"):
             conn.commit(comment="x")
+
+
+def test_device_find_prompt_and_mode(fleet):
+    """Device.find_prompt / mode (netrig_device_prompt), which the facade stands on."""
+    d = fleet["dut"]
+    with netrig.Device(d["host"], d["port"], username=d["username"], password=d["password"], secret=d["secret"],
+                       platform="cisco_ios", fingerprint=d["host_key_fingerprint"]) as dev:
+        assert (dev.find_prompt(), dev.mode()) == ("R1#", "privileged")
+        dev.config_mode()
+        assert (dev.find_prompt(), dev.mode()) == ("R1(config)#", "config")
+        long_name = "R" * 63  # the longest IOS hostname: a prompt longer than the first buffer tried
+        dev.send_config_set([f"hostname {long_name}"], exit=False)
+        assert (dev.find_prompt(), dev.mode()) == (f"{long_name}(config)#", "config")
+        dev.send_config_set(["hostname R1"])
+        dev.exit_enable()
+        assert (dev.find_prompt(), dev.mode()) == ("R1>", "user")
+    with pytest.raises(netrig.ClosedError):
+        dev.find_prompt()
