@@ -639,7 +639,10 @@ fn generic_platforms_detect_errors_in_any_case_and_by_their_own_patterns() {
     };
     let (a, b) = (&f.devices()[0], &f.devices()[1]);
     let e = set(a, generic(None)).unwrap_err();
-    assert!(matches!(&e, Error::CommandFailed(f) if f.message.contains("'bogus line' was rejected: Unknown command")), "{e}");
+    assert!(
+        matches!(&e, Error::CommandFailed(f) if f.message.contains("'bogus line' was rejected: Unknown command")),
+        "{e}"
+    );
     // The default patterns do not know "FAILED:"; the device's own pattern does.
     assert!(set(b, generic(None)).is_ok());
     let e = set(b, generic(Some("^failed:"))).unwrap_err();

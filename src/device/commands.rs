@@ -55,12 +55,19 @@ impl Checking {
         self.own.as_ref().or(platform.errors.as_ref())
     }
 
-    /// The first line of `text` (without its newline) that matches the error patterns.
+    /// The first line of `text` that matches the error patterns, without its newline and the
+    /// spaces around it. A pattern's leading `\s*` can start the match on a blank line before
+    /// the device's: the line is the one where the match's first visible character is.
     pub(super) fn failure(&self, platform: &Platform, text: &str) -> Option<String> {
-        let m = self.patterns(platform)?.find(text.as_bytes())?;
-        let start = memchr::memrchr(b'\n', &text.as_bytes()[..m.start()]).map_or(0, |i| i + 1);
-        let end = memchr::memchr(b'\n', &text.as_bytes()[m.start()..]).map_or(text.len(), |i| m.start() + i);
-        Some(text[start..end].trim_end().to_owned())
+        let bytes = text.as_bytes();
+        let m = self.patterns(platform)?.find(bytes)?;
+        let at = bytes[m.start()..m.end()]
+            .iter()
+            .position(|b| !b.is_ascii_whitespace())
+            .map_or(m.start(), |i| m.start() + i);
+        let start = memchr::memrchr(b'\n', &bytes[..at]).map_or(0, |i| i + 1);
+        let end = memchr::memchr(b'\n', &bytes[at..]).map_or(text.len(), |i| at + i);
+        Some(text[start..end].trim().to_owned())
     }
 
     pub(super) fn fails(&self) -> bool {
@@ -68,9 +75,9 @@ impl Checking {
     }
 }
 
-/// Quotes a device's line for an error message: as the device printed it, within double quotes.
+/// Quotes a device's line for an error message.
 pub(super) fn quote(line: &str) -> String {
-    format!("\"{}\"", line.trim())
+    format!("\"{line}\"")
 }
 
 fn pattern(what: &str, p: &str) -> Result<Regex> {
