@@ -2189,6 +2189,25 @@ enum netrig_status netrig_output_exit_status(struct netrig_output out, int32_t *
 enum netrig_status netrig_output_elapsed_us(struct netrig_output out, uint64_t *us);
 
 /**
+ * What the operation sent: the command; a dialogue's sends or a configuration set's lines
+ * joined with "\n" (answers to password prompts as "<secret>"); the save command; "" for exec
+ * results. As `netrig_output_text`.
+ *
+ * Ownership: the pointer stays valid until `netrig_output_free`. Blocking: never.
+ * Thread-safety: any thread.
+ */
+enum netrig_status netrig_output_command(struct netrig_output out, const char **text, size_t *len);
+
+/**
+ * The name of the platform that read the output ("cisco_ios"); "" for exec results. As
+ * `netrig_output_text`.
+ *
+ * Ownership: the pointer stays valid until `netrig_output_free`. Blocking: never.
+ * Thread-safety: any thread.
+ */
+enum netrig_status netrig_output_platform(struct netrig_output out, const char **text, size_t *len);
+
+/**
  * Whether the device answered with a line that matches its error patterns: `*failed` is true
  * for an output of a call made with the check off (NETRIG_CHECK_OFF, or a device opened with
  * `check_errors` 0), and for the output `netrig_last_failed_output` hands out; false for exec

@@ -225,3 +225,20 @@ fn exec_outputs_never_fail() {
     expect(unsafe { netrig_output_failed(freed, &mut flag) }, NETRIG_E_INVALID_HANDLE, "");
     let _: netrig_status = netrig_device_free(dev);
 }
+
+#[test]
+fn outputs_name_their_command_and_platform() {
+    let f = fleet();
+    let dev = Opts::new(&f.devices()[0], "cisco_ios_ssh").open().unwrap();
+    let cmd = c("show bogus");
+    let mut out = netrig_output { id: 0 };
+    // SAFETY: live C string and out pointer.
+    assert_eq!(unsafe { netrig_device_send_command(dev, cmd.as_ptr(), 0, &mut out) }, NETRIG_E_COMMAND);
+    // SAFETY: a live out pointer.
+    assert_eq!(unsafe { netrig_last_failed_output(&mut out) }, NETRIG_OK);
+    // SAFETY (both): `out` is live, the out pointers are live locals.
+    assert_eq!(bytes(|p, n| unsafe { netrig_output_command(out, p, n) }), "show bogus");
+    assert_eq!(bytes(|p, n| unsafe { netrig_output_platform(out, p, n) }), "cisco_ios", "the platform's own name");
+    assert_eq!(netrig_output_free(out), NETRIG_OK);
+    assert_eq!(netrig_device_free(dev), NETRIG_OK);
+}

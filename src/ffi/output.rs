@@ -31,24 +31,42 @@ pub(crate) struct COutput {
     elapsed_us: u64,
     /// The device's line that matched an error pattern, NUL-terminated; `None` when none did.
     failure: Option<Vec<u8>>,
+    /// What was sent and the platform's name, NUL-terminated ("" for exec results).
+    command: Vec<u8>,
+    platform: Vec<u8>,
+}
+
+fn nul_terminated(text: &str) -> Vec<u8> {
+    let mut bytes = Vec::with_capacity(text.len() + 1);
+    bytes.extend_from_slice(text.as_bytes());
+    bytes.push(0);
+    bytes
 }
 
 impl COutput {
     pub(super) fn new(mut text: Vec<u8>, mut stderr: Vec<u8>, exit_status: i32, elapsed: Duration) -> COutput {
         text.push(0);
         stderr.push(0);
-        COutput { text, stderr, exit_status, elapsed_us: elapsed.as_micros() as u64, failure: None }
+        COutput {
+            text,
+            stderr,
+            exit_status,
+            elapsed_us: elapsed.as_micros() as u64,
+            failure: None,
+            command: vec![0],
+            platform: vec![0],
+        }
     }
 }
 
 impl From<Output> for COutput {
     fn from(o: Output) -> COutput {
-        let failure = o.failure.map(|line| {
-            let mut bytes = line.into_bytes();
-            bytes.push(0);
-            bytes
-        });
-        COutput { failure, ..COutput::new(o.text.into_bytes(), Vec::new(), 0, o.elapsed) }
+        COutput {
+            failure: o.failure.as_deref().map(nul_terminated),
+            command: nul_terminated(&o.command),
+            platform: nul_terminated(&o.platform),
+            ..COutput::new(o.text.into_bytes(), Vec::new(), 0, o.elapsed)
+        }
     }
 }
 
@@ -151,6 +169,35 @@ pub unsafe extern "C" fn netrig_output_elapsed_us(out: netrig_output, us: *mut u
         us.set(out.with(|o| o.elapsed_us)?);
         Ok(())
     })
+}
+
+/// What the operation sent: the command; a dialogue's sends or a configuration set's lines
+/// joined with "\n" (answers to password prompts as "<secret>"); the save command; "" for exec
+/// results. As `netrig_output_text`.
+///
+/// Ownership: the pointer stays valid until `netrig_output_free`. Blocking: never.
+/// Thread-safety: any thread.
+#[no_mangle]
+pub unsafe extern "C" fn netrig_output_command(
+    out: netrig_output,
+    text: *mut *const c_char,
+    len: *mut usize,
+) -> netrig_status {
+    call("netrig_output_command", || output_bytes(out, text, len, |o| &o.command))
+}
+
+/// The name of the platform that read the output ("cisco_ios"); "" for exec results. As
+/// `netrig_output_text`.
+///
+/// Ownership: the pointer stays valid until `netrig_output_free`. Blocking: never.
+/// Thread-safety: any thread.
+#[no_mangle]
+pub unsafe extern "C" fn netrig_output_platform(
+    out: netrig_output,
+    text: *mut *const c_char,
+    len: *mut usize,
+) -> netrig_status {
+    call("netrig_output_platform", || output_bytes(out, text, len, |o| &o.platform))
 }
 
 /// Whether the device answered with a line that matches its error patterns: `*failed` is true
