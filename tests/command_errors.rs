@@ -219,10 +219,13 @@ fn a_calls_pattern_and_the_devices_default_change_the_check() {
     assert_eq!(failure(&e).1.as_deref(), Some("Processor board ID FTX1840ALBS"));
 }
 
+/// A log record's level, target, device and message.
+type Record = (Level, LogTarget, Option<String>, String);
+
 #[test]
 fn a_failure_is_logged_at_the_device_with_the_command() {
     let (_f, dev) = ios();
-    let records: Arc<Mutex<Vec<(Level, LogTarget, Option<String>, String)>>> = Arc::default();
+    let records: Arc<Mutex<Vec<Record>>> = Arc::default();
     let sink = Arc::clone(&records);
     log::set_callback(
         Level::Info,
