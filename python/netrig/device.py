@@ -528,19 +528,20 @@ class Device(OwnedHandle):
 
     # -- plumbing -----------------------------------------------------------------------------
 
-    def _check(self, status: int) -> None:
+    def _check(self, status: int, returns_output: bool = False) -> None:
         if status:
             if status == ffi.NETRIG_E_INVALID_HANDLE and self._handle is None:
                 # Another thread closed the device between our handle read and the call.
                 raise ClosedError(f"{self._name()}: this netrig Device is closed")
             error = error_for(status, ffi.last_error())
-            if isinstance(error, CommandError):
+            if returns_output and isinstance(error, CommandError):
+                # The refused command's output, which this call's failure left for this thread.
                 error.output = _failed_output()
             raise error
 
     def _output(self, fn, *args) -> Output:
         out = ffi.netrig_output()
-        self._check(fn(self.handle, *args, byref(out)))
+        self._check(fn(self.handle, *args, byref(out)), returns_output=True)
         try:
             return _read_output(out)
         finally:
