@@ -203,9 +203,12 @@ fn option_value(o: &Origin<'_>, key: &str, kind: Kind, node: &Node) -> Result<Js
         }
         (Kind::Seconds | Kind::SecondsOrOff, _) => return Err(bad("a number of seconds")),
         (Kind::Terminal, Value::Seq(v))
-            if v.len() == 2 && v.iter().all(|n| matches!(n.value, Value::Int(i) if (1..=u32::MAX as i64).contains(&i))) =>
+            if v.len() == 2
+                && v.iter().all(|n| matches!(n.value, Value::Int(i) if (1..=u32::MAX as i64).contains(&i))) =>
         {
-            Json::Array(v.iter().map(|n| if let Value::Int(i) = n.value { Json::from(i) } else { Json::Null }).collect())
+            Json::Array(
+                v.iter().map(|n| if let Value::Int(i) = n.value { Json::from(i) } else { Json::Null }).collect(),
+            )
         }
         (Kind::Terminal, _) => return Err(bad("[columns, rows]")),
         (Kind::HostKey, Value::Str(s)) if HOST_KEYS.contains(&s.as_str()) => Json::String(s.clone()),
@@ -280,8 +283,9 @@ mod tests {
 
     #[test]
     fn keys_become_the_python_device_options() {
-        let e = one("hostname: 10.0.0.1\nport: 2222\ntimeout: 2.5\nkeepalive: 0\nknown_hosts: kh\nterminal: [200, 50]\n")
-            .unwrap();
+        let e =
+            one("hostname: 10.0.0.1\nport: 2222\ntimeout: 2.5\nkeepalive: 0\nknown_hosts: kh\nterminal: [200, 50]\n")
+                .unwrap();
         let get = |k: &str| e.options.iter().find(|(n, _, _)| *n == k).map(|(_, v, l)| (v.clone(), *l));
         assert_eq!(get("host"), Some((Json::from("10.0.0.1"), 1)));
         assert_eq!(get("port"), Some((Json::from(2222), 2)));
@@ -302,8 +306,14 @@ mod tests {
             ("host_key: loose\n", "sw1.host_key: 'loose' is not one of strict"),
             ("data: [1]\n", "sw1.data: is a mapping, not a list"),
             ("connection_options: {}\n", "sw1.connection_options: netrig does not read"),
-            ("password: ${env:NETRIG_INV_UNSET_VAR}\n", "sw1.password: environment variable NETRIG_INV_UNSET_VAR is not set"),
-            ("data:\n  snmp:\n    community: ${env:NETRIG_INV_UNSET_VAR}\n", "line 3: sw1.data.snmp.community: environment"),
+            (
+                "password: ${env:NETRIG_INV_UNSET_VAR}\n",
+                "sw1.password: environment variable NETRIG_INV_UNSET_VAR is not set",
+            ),
+            (
+                "data:\n  snmp:\n    community: ${env:NETRIG_INV_UNSET_VAR}\n",
+                "line 3: sw1.data.snmp.community: environment",
+            ),
         ] {
             let e = one(text).err().unwrap_or_else(|| panic!("{text:?} loaded")).to_string();
             assert!(e.contains(want), "{text:?}: {e}");

@@ -111,9 +111,10 @@ fn entries(f: &File, what: &str) -> Result<Vec<Entry>> {
         }
     };
     map.iter()
-        .map(|(name, _, node)| {
+        .map(|(name, line, node)| {
             let o = Origin { file: &f.name, dir: &f.dir, prefix: format!("{name}."), groups_allowed: true };
-            entry(&o, name, node)
+            // Errors about the whole entry point at its name.
+            entry(&o, name, node).map(|e| Entry { line: *line, ..e })
         })
         .collect()
 }
@@ -294,7 +295,8 @@ fn resolve(
 /// `Device` and C `netrig_device_options`.
 fn device_options(o: &Map<String, Json>) -> Result<DeviceOptions> {
     let s = |k: &str| o.get(k).and_then(Json::as_str);
-    let secs = |k: &str, d: u64| o.get(k).and_then(Json::as_f64).map_or(Duration::from_secs(d), Duration::from_secs_f64);
+    let secs =
+        |k: &str, d: u64| o.get(k).and_then(Json::as_f64).map_or(Duration::from_secs(d), Duration::from_secs_f64);
     let passphrase = s("passphrase").map(str::to_owned);
     let auth = if let Some(path) = s("private_key_file") {
         Auth::KeyFile { path: path.into(), passphrase }
@@ -319,7 +321,9 @@ fn device_options(o: &Map<String, Json>) -> Result<DeviceOptions> {
         error_pattern: s("error_pattern").map(str::to_owned),
     };
     let source = match (s("platform_file"), s("platform_text")) {
-        (Some(_), Some(_)) => return Err(Error::InvalidArg("platform_file and platform_text: give one of them".into())),
+        (Some(_), Some(_)) => {
+            return Err(Error::InvalidArg("platform_file and platform_text: give one of them".into()))
+        }
         (Some(path), None) => Source::File(Path::new(path)),
         (None, Some(text)) => Source::Text(text),
         (None, None) => Source::Named(s("platform").unwrap_or("generic")),
@@ -335,12 +339,15 @@ fn device_options(o: &Map<String, Json>) -> Result<DeviceOptions> {
         }
     }
     let port = o.get("port").and_then(Json::as_u64).map_or(22, |p| p as u16);
-    let mut d = DeviceOptions::new(s("host").unwrap_or_default(), port, s("username").unwrap_or_default(), auth, platform);
+    let mut d =
+        DeviceOptions::new(s("host").unwrap_or_default(), port, s("username").unwrap_or_default(), auth, platform);
     d.secret = s("secret").map(str::to_owned);
     let fingerprint = s("fingerprint");
     let policy = s("host_key").unwrap_or(if fingerprint.is_some() { "pinned" } else { "strict" });
     if fingerprint.is_some() && policy != "pinned" {
-        return Err(Error::InvalidArg(format!("fingerprint is given but host_key is '{policy}'; use host_key: pinned")));
+        return Err(Error::InvalidArg(format!(
+            "fingerprint is given but host_key is '{policy}'; use host_key: pinned"
+        )));
     }
     let known_hosts = || match (s("known_hosts"), &d.host_key) {
         (Some(p), _) => PathBuf::from(p),

@@ -46,7 +46,9 @@ pub(super) fn parse(file: &str, text: &str) -> Result<Option<Node>> {
         .map_err(|e| Error::InvalidArg(format!("{file}, line {}: {}", e.marker().line(), e.info())))?;
     if docs.len() > 1 {
         let line = docs[1].span.start.line();
-        return Err(Error::InvalidArg(format!("{file}, line {line}: a second YAML document; an inventory file holds one")));
+        return Err(Error::InvalidArg(format!(
+            "{file}, line {line}: a second YAML document; an inventory file holds one"
+        )));
     }
     docs.first().map(|d| node(file, d)).transpose()
 }
