@@ -151,3 +151,35 @@ def test_plain_targets_take_a_name_and_data(fleet):
         Runner([dict(base, name="")], [])
     with pytest.raises(TypeError, match="JSON-serializable"):
         Runner([dict(base, data={"x": object()})], [])
+
+
+def test_readme_inventory_blocks_run(fleet, tmp_path, monkeypatch, capsys):
+    """The README's "### Inventories" blocks: the YAML (its three files, split at their
+    "# <file>" lines, with each 10.0.0.N address made a fake device's 127.0.0.1 and port) and
+    the Python block, run as shown."""
+    from test_readme import readme_block
+
+    yaml = readme_block("### Inventories", "yaml", "# hosts.yaml")
+    files, name = {}, None
+    for line in yaml.splitlines():
+        if line.startswith("# ") and line.endswith(".yaml"):
+            name = line[2:]
+            files[name] = ""
+        else:
+            files[name] += line + "\n"
+    assert sorted(files) == ["defaults.yaml", "groups.yaml", "hosts.yaml"]
+    devs = fleet["ios"]
+    assert devs[0]["username"] == "admin"
+    for n in (1, 2):
+        files["hosts.yaml"] = files["hosts.yaml"].replace(
+            f"hostname: 10.0.0.{n}\n", f"hostname: 127.0.0.1\n  port: {devs[n - 1]['port']}\n"
+        )
+    for file, text in files.items():
+        (tmp_path / file).write_text(text)
+    monkeypatch.setenv("LAB_PASSWORD", devs[0]["password"])
+    monkeypatch.chdir(tmp_path)
+    block = readme_block("### Inventories", "py", "from netrig import Inventory")
+    exec(compile(block, "README.md", "exec"), {})
+    assert capsys.readouterr().out == "sw1 core ok\n"
+    # accept-new recorded the device's key, in the folder of defaults.yaml.
+    assert str(devs[0]["port"]) in (tmp_path / "lab_known_hosts").read_text()
