@@ -191,7 +191,7 @@ fn option_value(o: &Origin<'_>, key: &str, kind: Kind, node: &Node) -> Result<Js
                 Value::Float(f) => *f,
                 _ => unreachable!(),
             };
-            if !(s.is_finite() && s >= 0.0 && s < 4_294_967.0) || (s == 0.0 && kind == Kind::Seconds) {
+            if !(0.0..4_294_967.0).contains(&s) || (s == 0.0 && kind == Kind::Seconds) {
                 let range = if kind == Kind::Seconds { "more than 0" } else { "0 (off) or more" };
                 return Err(o.err(node.line, key, format!("{s} seconds is out of range ({range})")));
             }
