@@ -29,7 +29,7 @@ import ctypes
 import json
 import os
 from ctypes import byref, c_size_t, c_void_p
-from typing import Any, Callable, Dict, Iterator, List, Optional, Union
+from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple, Union
 
 from . import ffi
 from .device import DeviceOptions, _opt_text, _text
@@ -39,6 +39,7 @@ from .ffi import lib
 __all__ = ["Inventory", "Host"]
 
 PathLike = Union[str, "os.PathLike[str]"]
+_Files = Tuple[bytes, Optional[bytes], Optional[bytes]]
 
 
 class Host:
@@ -58,15 +59,15 @@ class Host:
 
     @property
     def hostname(self) -> str:
-        return self.options["host"]
+        return str(self.options["host"])
 
     @property
     def port(self) -> int:
-        return self.options.get("port", 22)
+        return int(self.options.get("port", 22))
 
     @property
     def username(self) -> str:
-        return self.options["username"]
+        return str(self.options["username"])
 
     @property
     def platform(self) -> Optional[str]:
@@ -84,17 +85,18 @@ class Host:
         return f"<netrig.inventory.Host {self.name} {self.hostname}:{self.port} groups={self.groups}>"
 
 
-def _load(files: tuple, filter: Optional[str]) -> List[Dict[str, Any]]:
+def _load(files: _Files, filter: Optional[str]) -> List[Dict[str, Any]]:
     hosts, groups, defaults = files
     out = ffi.netrig_output()
     check(lib.netrig_inventory_json(hosts, groups, defaults, _opt_text(filter, "filter"), byref(out)))
     try:
         ptr, n = c_void_p(), c_size_t()
         check(lib.netrig_output_text(out, byref(ptr), byref(n)))
-        text = ctypes.string_at(ptr.value, n.value).decode("utf-8")
+        text = ctypes.string_at(ptr.value or 0, n.value).decode("utf-8")
     finally:
         lib.netrig_output_free(out)
-    return json.loads(text)
+    found: List[Dict[str, Any]] = json.loads(text)
+    return found
 
 
 def _quote(key: str, value: Any) -> str:
@@ -118,7 +120,7 @@ class Inventory:
     ``len()`` it, look a host up with ``inv["sw1"]`` or ``inv.hosts`` (a dict by name), narrow
     it with ``filter``, and pass it (or a filtered one) as a ``Runner``'s targets."""
 
-    def __init__(self, hosts: List[Host], files: tuple):
+    def __init__(self, hosts: List[Host], files: _Files):
         self._hosts = hosts
         self._files = files
 
