@@ -130,7 +130,8 @@ class Event:
     "host_finished" or "run_finished"; `host` and `step` are indexes into the job's targets and
     steps (None when not about one); `state` how it ended ("ok", "failed", "timed_out",
     "cancelled", "skipped"; None for starts); `status` the netrig status name; `elapsed`
-    seconds; `worker` the number N of the thread ``netrig-run-N`` that sent it."""
+    seconds; `worker` the number N of the thread ``netrig-run-N`` that sent it; `name` the
+    host's name."""
 
     kind: str
     host: Optional[int]
@@ -140,16 +141,21 @@ class Event:
     elapsed: float
     worker: int
 
+    name: Optional[str] = None
+    """The host's name (the target's "name", default "host:port"); None when not about one."""
+
     @classmethod
-    def _from_c(cls, e: "ffi.netrig_event") -> "Event":
+    def _from_c(cls, e: "ffi.netrig_event", names: Sequence[str] = ()) -> "Event":
+        host = None if e.host < 0 else e.host
         return cls(
             kind=_EVENT_KIND.get(e.kind, str(e.kind)),
-            host=None if e.host < 0 else e.host,
+            host=host,
             step=None if e.step < 0 else e.step,
             state=_STATE.get(e.state, str(e.state)),
             status=ffi.status_str(e.status),
             elapsed=e.elapsed_us / 1e6,
             worker=e.worker,
+            name=names[host] if host is not None and host < len(names) else None,
         )
 
 
@@ -338,6 +344,10 @@ class Run(OwnedHandle):
         self._handle = None
         self._close_lock = threading.Lock()
         self._report: Optional[Report] = None
+        # As the library names the hosts, known before the first event.
+        self._names = [
+            name.decode() if name is not None else f"{kw['host']}:{kw.get('port', 22)}" for name, _, kw in runner._named
+        ]
         opts = ffi.netrig_run_options()
         check(lib.netrig_run_options_default(byref(opts), ctypes.sizeof(opts)))
         opts.max_workers = runner.max_workers
@@ -351,7 +361,7 @@ class Run(OwnedHandle):
                 # On a netrig worker thread; ctypes holds the GIL for us. Nothing may escape
                 # into C.
                 try:
-                    progress(Event._from_c(event_ptr.contents))
+                    progress(Event._from_c(event_ptr.contents, self._names))
                 except BaseException as e:  # noqa: BLE001
                     self._callback_errors.append(e)
 
@@ -412,7 +422,7 @@ class Run(OwnedHandle):
             if status == ffi.NETRIG_E_CLOSED:
                 return
             check(status)
-            event = Event._from_c(e)
+            event = Event._from_c(e, self._names)
             yield event
             if event.kind == "run_finished":
                 return

@@ -128,8 +128,10 @@ def test_a_run_over_an_inventory_names_results_and_carries_data(fleet, tmp_path,
     assert hung.state == "timed_out"
     assert hung.steps[0].error.startswith("hung step 1 (command 'show clock'): ")
     assert json.loads(report.json)["hosts"][2]["data"]["role"] == "edge"
-    finished = {report.hosts[e.host].name for e in events if e.kind == "host_finished"}
+    finished = {e.name for e in events if e.kind == "host_finished"}
     assert finished == {"sw1", "sw2", "hung"}
+    assert all(e.name == report.hosts[e.host].name for e in events if e.host is not None)
+    assert [e.name for e in events if e.kind == "run_finished"] == [None]
     with pytest.raises(KeyError):
         report.host("sw3")
 
@@ -140,9 +142,12 @@ def test_plain_targets_take_a_name_and_data(fleet):
         host=d["host"], port=d["port"], username=d["username"], password=d["password"], platform="cisco_ios",
         fingerprint=d["host_key_fingerprint"], timeout=5.0,
     )
-    report = Runner(
-        [dict(base, name="lab-sw", data={"site": "lab"}), base], [Step.command("show clock")]
-    ).run()
+    with Runner([dict(base, name="lab-sw", data={"site": "lab"}), base], [Step.command("show clock")]).start(
+        events=True
+    ) as run:
+        named = {(e.host, e.name) for e in run.events(timeout=30) if e.kind == "host_finished"}
+        report = run.wait()
+    assert named == {(0, "lab-sw"), (1, f"{d['host']}:{d['port']}")}
     assert [h.name for h in report.hosts] == ["lab-sw", f"{d['host']}:{d['port']}"]
     assert report.hosts[0].data == {"site": "lab"}
     assert report.hosts[1].data == {}

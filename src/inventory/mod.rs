@@ -25,6 +25,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde_json::{Map, Value as Json};
+use zeroize::Zeroize;
 
 use crate::device::{Auth, DeviceOptions, HostKeyPolicy, Overrides, Platform, Source};
 use crate::error::{Error, Result};
@@ -58,6 +59,17 @@ impl std::fmt::Debug for Host {
             .field("data", &self.data)
             .field("device", &self.device)
             .finish()
+    }
+}
+
+impl Drop for Host {
+    fn drop(&mut self) {
+        // As DeviceOptions wipes its own copies.
+        for key in ["password", "secret", "passphrase", "private_key"] {
+            if let Some(Json::String(s)) = self.options.get_mut(key) {
+                s.zeroize();
+            }
+        }
     }
 }
 
