@@ -67,6 +67,8 @@ pub(super) const HOST_KEYS: &[&str] = &["strict", "pinned", "accept-new", "insec
 #[derive(Clone, Default)]
 pub(super) struct Entry {
     pub name: String,
+    /// The file it is in, as the caller named it.
+    pub file: String,
     pub line: usize,
     /// Direct groups, in order, each with its line.
     pub groups: Vec<(String, usize)>,
@@ -94,7 +96,7 @@ impl Origin<'_> {
 
 /// Reads one entry: a mapping, or null for an entry with nothing set.
 pub(super) fn entry(o: &Origin<'_>, name: &str, node: &Node) -> Result<Entry> {
-    let mut e = Entry { name: name.into(), line: node.line, ..Entry::default() };
+    let mut e = Entry { name: name.into(), file: o.file.into(), line: node.line, ..Entry::default() };
     let fields = match &node.value {
         Value::Null => return Ok(e),
         Value::Map(m) => m,

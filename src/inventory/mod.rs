@@ -268,10 +268,15 @@ fn resolve(
     lineage(h, by_name, &mut groups);
     let order: Vec<&Entry> = std::iter::once(h).chain(groups.iter().copied()).chain([defaults]).collect();
     let mut options = Map::new();
+    // Where each option was set: errors about it point there.
+    let mut set_at: BTreeMap<&str, (&Entry, usize)> = BTreeMap::new();
     let mut data = Map::new();
     for e in &order {
-        for (k, v, _) in &e.options {
-            options.entry(k.to_string()).or_insert_with(|| v.clone());
+        for (k, v, line) in &e.options {
+            if !options.contains_key(*k) {
+                options.insert(k.to_string(), v.clone());
+                set_at.insert(k, (e, *line));
+            }
         }
         for (k, v) in &e.data {
             data.entry(k.clone()).or_insert_with(|| v.clone());
@@ -291,8 +296,15 @@ fn resolve(
     if !["platform", "platform_file", "platform_text"].iter().any(|k| options.contains_key(*k)) {
         return Err(err("platform", format!("{} (give platform, platform_file or platform_text)", whence())));
     }
-    let device = device_options(&options)
-        .map_err(|e| Error::InvalidArg(format!("{file}, line {}: {}: {}", h.line, h.name, e)))?;
+    let device = device_options(&options).map_err(|(key, e)| match set_at.get(key) {
+        // "groups.yaml, line 3: ios.platform (for host sw1): unknown platform ..."
+        Some((at, line)) if !std::ptr::eq(*at, h) => {
+            let prefix = if std::ptr::eq(*at, defaults) { String::new() } else { format!("{}.", at.name) };
+            Error::InvalidArg(format!("{}, line {line}: {prefix}{key} (for host {}): {e}", at.file, h.name))
+        }
+        Some((_, line)) => Error::InvalidArg(format!("{file}, line {line}: {}.{key}: {e}", h.name)),
+        None => err(key, e.to_string()),
+    })?;
     Ok(Host {
         name: h.name.clone(),
         groups: h.groups.iter().map(|(g, _)| g.clone()).collect(),
@@ -305,7 +317,8 @@ fn resolve(
 
 /// The merged options as [`DeviceOptions`], with the defaults and checks of the Python
 /// `Device` and C `netrig_device_options`.
-fn device_options(o: &Map<String, Json>) -> Result<DeviceOptions> {
+/// An error comes with the option it is about.
+fn device_options(o: &Map<String, Json>) -> std::result::Result<DeviceOptions, (&'static str, Error)> {
     let s = |k: &str| o.get(k).and_then(Json::as_str);
     let secs =
         |k: &str, d: u64| o.get(k).and_then(Json::as_f64).map_or(Duration::from_secs(d), Duration::from_secs_f64);
@@ -319,8 +332,9 @@ fn device_options(o: &Map<String, Json>) -> Result<DeviceOptions> {
     } else if let Some(p) = s("password") {
         Auth::Password(p.into())
     } else {
-        return Err(Error::InvalidArg(
-            "no credentials: set password, private_key_file, private_key or use_agent".into(),
+        return Err((
+            "password",
+            Error::InvalidArg("no credentials: set password, private_key_file, private_key or use_agent".into()),
         ));
     };
     let overrides = Overrides {
@@ -334,20 +348,31 @@ fn device_options(o: &Map<String, Json>) -> Result<DeviceOptions> {
     };
     let source = match (s("platform_file"), s("platform_text")) {
         (Some(_), Some(_)) => {
-            return Err(Error::InvalidArg("platform_file and platform_text: give one of them".into()))
+            return Err((
+                "platform_text",
+                Error::InvalidArg("platform_file and platform_text: give one of them".into()),
+            ))
         }
         (Some(path), None) => Source::File(Path::new(path)),
         (None, Some(text)) => Source::Text(text),
         (None, None) => Source::Named(s("platform").unwrap_or("generic")),
     };
     let loaded = !matches!(source, Source::Named(_));
-    let platform = Platform::load(source, &overrides)?;
+    let platform_key = match source {
+        Source::File(_) => "platform_file",
+        Source::Text(_) => "platform_text",
+        Source::Named(_) => "platform",
+    };
+    let platform = Platform::load(source, &overrides).map_err(|e| (platform_key, e))?;
     if let Some(n) = s("platform") {
         if loaded && n != platform.name && !platform.netmiko.iter().any(|m| m == n) {
-            return Err(Error::InvalidArg(format!(
-                "platform is '{n}' but the platform file describes '{}'; leave platform out",
-                platform.name
-            )));
+            return Err((
+                "platform",
+                Error::InvalidArg(format!(
+                    "platform is '{n}' but the platform file describes '{}'; leave platform out",
+                    platform.name
+                )),
+            ));
         }
     }
     let port = o.get("port").and_then(Json::as_u64).map_or(22, |p| p as u16);
@@ -357,9 +382,10 @@ fn device_options(o: &Map<String, Json>) -> Result<DeviceOptions> {
     let fingerprint = s("fingerprint");
     let policy = s("host_key").unwrap_or(if fingerprint.is_some() { "pinned" } else { "strict" });
     if fingerprint.is_some() && policy != "pinned" {
-        return Err(Error::InvalidArg(format!(
-            "fingerprint is given but host_key is '{policy}'; use host_key: pinned"
-        )));
+        return Err((
+            "host_key",
+            Error::InvalidArg(format!("fingerprint is given but host_key is '{policy}'; use host_key: pinned")),
+        ));
     }
     let known_hosts = || match (s("known_hosts"), &d.host_key) {
         (Some(p), _) => PathBuf::from(p),
@@ -371,7 +397,9 @@ fn device_options(o: &Map<String, Json>) -> Result<DeviceOptions> {
         "accept-new" => HostKeyPolicy::AcceptNew(known_hosts()),
         "pinned" => HostKeyPolicy::Pinned(
             fingerprint
-                .ok_or_else(|| Error::InvalidArg("host_key is 'pinned' but no fingerprint is given".into()))?
+                .ok_or_else(|| {
+                    ("host_key", Error::InvalidArg("host_key is 'pinned' but no fingerprint is given".into()))
+                })?
                 .to_owned(),
         ),
         _ => HostKeyPolicy::InsecureAcceptAny,
