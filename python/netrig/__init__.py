@@ -37,7 +37,7 @@ The work queue, ``netrig.Queue(max_items, max_attempts, lease, max_payload)`` in
 from . import errors, ffi
 from .errors import *  # noqa: F401,F403  (one exception class per status; see errors.__all__)
 from .ffi import last_error, platforms, version
-from .device import Device, DeviceOptions, ExecResult, Output
+from .device import Device, DeviceOptions, ExecResult, Output, Target
 from .pool import Pool, PoolStats
 from .run import Event, HostResult, Report, Run, Runner, Step, StepResult
 from .inventory import Host, Inventory
@@ -69,6 +69,7 @@ __all__ = [
     "QueueCounts",
     "Device",
     "DeviceOptions",
+    "Target",
     "Output",
     "ExecResult",
     "Pool",

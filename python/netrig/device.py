@@ -101,8 +101,14 @@ class DeviceOptions(_DeviceTarget, total=False):
     platform_file: Optional[PathLike]
     platform_text: Optional[str]
     error_pattern: Optional[str]
-    # Runner targets only (``Device`` and ``Pool`` do not take them): the name results, events
-    # and the report use (default "host:port"), and free-form data the report carries.
+
+
+class Target(DeviceOptions, total=False):
+    """A runner target: a device as ``DeviceOptions`` has it, plus the ``name`` that results,
+    events and the report call it by (default "host:port") and free-form ``data`` the report
+    carries. (``Device`` and ``Pool`` take neither, so ``DeviceOptions`` leaves them out:
+    ``Pool.checkout(**options)`` must type-check.)"""
+
     name: str
     data: Dict[str, Any]
 

@@ -32,7 +32,7 @@ from ctypes import byref, c_size_t, c_void_p
 from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple, Union
 
 from . import ffi
-from .device import DeviceOptions, _opt_text, _text
+from .device import Target, _opt_text, _text
 from .errors import check
 from .ffi import lib
 
@@ -73,7 +73,7 @@ class Host:
     def platform(self) -> Optional[str]:
         return self.options.get("platform")
 
-    def target(self) -> DeviceOptions:
+    def target(self) -> Target:
         """The host as a runner target: its options plus ``name`` and ``data``."""
         t: Dict[str, Any] = dict(self.options)
         t["name"] = self.name
@@ -186,7 +186,7 @@ class Inventory:
             keep = [h for h in keep if predicate(h)]
         return Inventory(keep, self._files)
 
-    def targets(self) -> List[DeviceOptions]:
+    def targets(self) -> List[Target]:
         """The hosts as runner targets (``Host.target``)."""
         return [h.target() for h in self._hosts]
 

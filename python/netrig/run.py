@@ -41,7 +41,7 @@ from typing import Any, Callable, Dict, Iterable, Iterator, List, Literal, Mappi
 
 from . import ffi
 from ._owned import OwnedHandle
-from .device import _PROTOCOL, DeviceOptions, TransferProtocol, _op_ms, _opt_text, _str_array, _text, device_options
+from .device import _PROTOCOL, DeviceOptions, Target, TransferProtocol, _op_ms, _opt_text, _str_array, _text, device_options
 from .errors import ClosedError, check
 from .ffi import lib
 from .inventory import Host, Inventory
@@ -265,7 +265,7 @@ class Runner:
 
     def __init__(
         self,
-        targets: Union[Iterable[DeviceOptions], Inventory],
+        targets: Union[Iterable[DeviceOptions], Iterable[Target], Inventory],
         steps: Sequence[Step],
         *,
         max_workers: int = 128,

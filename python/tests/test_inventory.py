@@ -3,6 +3,7 @@ fakedev binary: real SSH servers on loopback). The YAML is written per test from
 ports and host keys."""
 
 import json
+import typing
 from pathlib import Path
 
 import pytest
@@ -137,6 +138,10 @@ def test_a_run_over_an_inventory_names_results_and_carries_data(fleet, tmp_path,
 
 
 def test_plain_targets_take_a_name_and_data(fleet):
+    # For type checkers: netrig.Target is DeviceOptions plus the two keys.
+    hints = typing.get_type_hints(netrig.Target)
+    assert hints == {**typing.get_type_hints(netrig.DeviceOptions), "name": str, "data": typing.Dict[str, typing.Any]}
+    assert netrig.Target.__required_keys__ == netrig.DeviceOptions.__required_keys__
     d = fleet["ios"][3]
     base = dict(
         host=d["host"], port=d["port"], username=d["username"], password=d["password"], platform="cisco_ios",

@@ -121,8 +121,6 @@ def test_device_checkout_and_target_options_agree():
     assert checkout == {k: v for k, v in ref.items() if k != "timeout"}
     # DeviceOptions: host and username required, port and every option optional, same types.
     hints = typing.get_type_hints(DeviceOptions)
-    # name and data are for runner targets only (Device and Pool do not take them).
-    assert (hints.pop("name"), hints.pop("data")) == (str, typing.Dict[str, typing.Any])
     assert DeviceOptions.__required_keys__ == {"host", "username"}
     assert hints == {"host": str, "port": int, **{k: t for k, (t, _) in ref.items()}}
     for fn in (Device.__init__, device_options, Pool.checkout):
