@@ -357,7 +357,7 @@ fn a_run_over_an_inventory_of_fake_devices_names_its_results_and_carries_their_d
         devs[0].secret.clone().unwrap_or_default()
     );
     let inv = load(&d, &hosts, groups, &defaults).unwrap();
-    let steps = vec![Step::command("show clock").timeout(Duration::from_millis(500))];
+    let steps = vec![Step::command("show clock").timeout(Duration::from_millis(1500))];
     let opts = RunOptions { max_workers: 4, strategy: Strategy::Free, on_failure: OnFailure::SkipHost, events: false };
     let filter = Filter::parse("name=sw* or role=edge").unwrap();
     let report = Run::run(inv.targets(Some(&filter)), steps, opts, None, None).unwrap();

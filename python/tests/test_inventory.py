@@ -116,7 +116,7 @@ def test_a_run_over_an_inventory_names_results_and_carries_data(fleet, tmp_path,
     monkeypatch.setenv("NETRIG_PY_INV_PASSWORD", fleet["ios"][0]["password"])
     inv = load(write_inventory(tmp_path, fleet, "NETRIG_PY_INV_PASSWORD"))
     events = []
-    report = Runner(inv.filter("group=core or role=edge"), [Step.command("show clock", timeout=0.5)], max_workers=3).run(
+    report = Runner(inv.filter("group=core or role=edge"), [Step.command("show clock", timeout=1.5)], max_workers=3).run(
         progress=events.append
     )
     assert [h.name for h in report.hosts] == ["sw1", "sw2", "hung"]
