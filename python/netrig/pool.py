@@ -157,6 +157,7 @@ class Pool(OwnedHandle):
         platform_file: Optional[PathLike] = None,
         platform_text: Optional[str] = None,
         error_pattern: Optional[str] = None,
+        check_errors: bool = True,
     ) -> Device:
         """Lends a session to `host` (the keyword options of ``netrig.Device``, except that
         `timeout` here is the wait for the session, so a new one gets the default operation
@@ -192,6 +193,7 @@ class Pool(OwnedHandle):
             platform_file=platform_file,
             platform_text=platform_text,
             error_pattern=error_pattern,
+            check_errors=check_errors,
         )
         pool, ms, handle = self.handle, _op_ms(timeout), ffi.netrig_device()
 
