@@ -189,9 +189,6 @@ _UNSUPPORTED = {
 
 _DEVICE_KWARGS = frozenset(inspect.signature(Device.__init__).parameters) - {"self", "host", "port"}
 
-# Whether this netrig's Device takes check= (its commands can raise on error output).
-_HAS_CHECK = "check" in inspect.signature(Device.send_command).parameters
-
 
 def _unsupported_device_type(device_type: object) -> ValueError:
     listing = "\n".join(platforms)
@@ -280,6 +277,10 @@ class NetrigConnection:
             auth_timeout=10.0 if auth_timeout is None else auth_timeout,
             session_log=session_log,
             use_agent=bool(allow_agent),
+            # netmiko hands back what the device said, error lines included: no CommandError
+            # unless asked for (ConnectHandler(check_errors=True), or error_pattern= on a
+            # config set).
+            check_errors=False,
         )
         if keepalive:
             options["keepalive"] = keepalive  # netmiko's 0 (none) keeps netrig's default interval
@@ -390,7 +391,7 @@ class NetrigConnection:
         _no_other_parsers(use_ttp, use_genie)
         command_string = _normalize(command_string, normalize)
         out = self._read(
-            lambda: self.device.send_command(command_string, self._timeout(read_timeout), expect_string, **_NO_CHECK),
+            lambda: self.device.send_command(command_string, self._timeout(read_timeout), expect_string),
             command_string,
             read_timeout,
         )
@@ -427,7 +428,7 @@ class NetrigConnection:
         command_string = _normalize(command_string, normalize)
         out = self._read(
             lambda: self.device.send_command_timing(
-                command_string, quiet=last_read, timeout=self._timeout(read_timeout), **_NO_CHECK
+                command_string, quiet=last_read, timeout=self._timeout(read_timeout)
             ),
             command_string,
             read_timeout,
@@ -468,7 +469,7 @@ class NetrigConnection:
         if not enter_config_mode:
             # Lines for the prompt the session is at (netmiko's enter_config_mode=False).
             return "".join(f"{line}\n{self.send_command(line, read_timeout=read_timeout or 10.0)}" for line in lines)
-        check: Dict[str, Any] = dict(check=True, error_pattern=error_pattern) if error_pattern else dict(_NO_CHECK)
+        check: Dict[str, Any] = dict(check=True, error_pattern=error_pattern) if error_pattern else {}
         try:
             out = self.device.send_config_set(lines, exit=exit_config_mode, timeout=self._timeout(read_timeout), **check)
         except errors.CommandError as e:
@@ -550,9 +551,6 @@ class NetrigConnection:
         if not records and raise_parsing_error:
             raise NetmikoParsingException(f"no records parsed from the output of {command!r}")
         return records if records else text
-
-
-_NO_CHECK: Dict[str, Any] = {"check": False} if _HAS_CHECK else {}
 
 
 def _normalize(command: str, normalize: bool) -> str:

@@ -220,6 +220,11 @@ def test_netmiko_knobs_are_accepted_and_the_connection_is_a_netrig_device(fleet)
         with pytest.raises(ValueError, match="TextFSM only"):
             conn.send_command("show clock", use_genie=True)
     assert not conn.is_alive()
+    # netrig's own keywords pass through: this connection raises on the device's error lines.
+    with nm.ConnectHandler(**dut_options(fleet, check_errors=True)) as conn:
+        with pytest.raises(netrig.CommandError) as e:
+            conn.send_command("show ip bgp summary bogus")
+        assert e.value.output.failed and "% Invalid input" in e.value.output
 
 
 def test_textfsm_template_and_net_textfsm(fleet, tmp_path, monkeypatch):
