@@ -111,3 +111,15 @@ def test_pool_and_runner_take_autodetect(fleet):
     report = Runner(targets, [Step.command("show version")], max_workers=2).run()
     assert [h.state for h in report.hosts] == ["ok", "ok"], report.json
     assert "Cisco IOS XE Software" in report.hosts[1].steps[0].output
+
+
+def test_pool_and_runner_require_the_platform_too(fleet):
+    d = fleet["cisco_ios"]
+    o = options(d)
+    del o["platform"]
+    with Pool() as pool:
+        with pytest.raises(netrig.InvalidArgError, match="platform is required"):
+            pool.checkout(d["host"], d["port"], **o)
+        assert pool.stats().created == 0
+    with pytest.raises(netrig.InvalidArgError, match="platform is required"):
+        Runner([dict(host=d["host"], port=d["port"], **o)], [Step.command("show clock")])
