@@ -107,6 +107,55 @@ mod tests {
         assert_eq!(Platform::builtins().len(), names.len() - 1, "all but generic: {names:?}");
     }
 
+    /// Identification lines as the real devices print them (several releases where the wording
+    /// changed): each is recognised by its platform, and by no other platform of the same or a
+    /// higher priority that sends the same command, so the order of trying cannot pick another.
+    #[test]
+    fn real_identification_lines_pick_their_platform() {
+        let samples = [
+            ("cisco_ios", "Cisco IOS Software, C2900 Software (C2900-UNIVERSALK9-M), Version 15.7(3)M4"),
+            ("cisco_ios", "Cisco Internetwork Operating System Software \nIOS (tm) C2600 Software, Version 12.3(26)"),
+            ("cisco_xe", "Cisco IOS XE Software, Version 17.09.04a\nCisco IOS Software [Cupertino], Virtual XE"),
+            ("cisco_xe", "Cisco IOS Software, IOS-XE Software (X86_64_LINUX_IOSD-ADVENTERPRISEK9-M), Version 15.5(3)S"),
+            ("cisco_xr", "Cisco IOS XR Software, Version 7.9.2"),
+            ("cisco_nxos", "Cisco Nexus Operating System (NX-OS) Software\nTAC support: http://www.cisco.com/tac"),
+            ("cisco_asa", "\nCisco Adaptive Security Appliance Software Version 9.18(3)56 \n"),
+            ("arista_eos", "Arista DCS-7050SX3-48YC8-F\nHardware version: 11.02"),
+            ("arista_eos", "Arista vEOS-lab\nSoftware image version: 4.28.3M"),
+            ("aruba_aoscx", "-----\nArubaOS-CX\n(c) Copyright 2017-2024 Hewlett Packard Enterprise"),
+            ("dell_os10", "Dell EMC Networking OS10 Enterprise\nCopyright (c) 1999-2020 by Dell Inc."),
+            ("dell_os10", "Dell SmartFabric OS10 Enterprise"),
+            ("extreme_exos", "Image   : ExtremeXOS version 31.7.1.4 by release-manager"),
+            ("hp_procurve", "Image stamp:    /ws/swbuildm/rel_venice_qaoff/code/build/tam(swbuildm)\n   Oct 18 2023"),
+            ("juniper_junos", "Hostname: mx1\nModel: mx204\nJunos: 21.4R3.15\nJUNOS OS Kernel 64-bit"),
+            ("juniper_junos", "Hostname: srx1\nModel: srx300\nJUNOS Software Release [15.1X49-D170.4]"),
+            ("nokia_sros", "TiMOS-C-23.10.R2 cpm/x86_64 Nokia 7750 SR Copyright (c) 2000-2023 Nokia."),
+            ("vyos", "\nVersion:          VyOS 1.4.0\nRelease train:    sagitta"),
+            ("hp_comware", "HPE Comware Software, Version 7.1.070, Release 3506P06"),
+            ("huawei_vrp", "Huawei Versatile Routing Platform Software\nVRP (R) software, Version 5.170"),
+            ("fortinet", "Version: FortiGate-VM64 v7.2.5,build1517,230606 (GA.F)"),
+            ("paloalto_panos", "hostname: PA-VM\nfamily: vm\nmodel: PA-VM\nsw-version: 10.2.4"),
+            ("mikrotik_routeros", "                 platform: MikroTik\n"),
+            ("linux", "Linux board1 5.15.0-1034-raspi #37-Ubuntu SMP PREEMPT aarch64 GNU/Linux"),
+            ("busybox", "BusyBox v1.36.1 (2024-05-01 10:00:00 UTC) multi-call binary."),
+        ];
+        let all = Platform::builtins();
+        for (want, text) in samples {
+            let p = all.iter().find(|p| p.name == want).unwrap();
+            let command = p.detect.commands[0].as_str();
+            let by = |c: &str| (c == command).then_some(text);
+            assert!(p.identified_by(by).is_some(), "{want} does not recognise {text:?}");
+            for other in all.iter().filter(|o| o.name != want && o.detect.priority >= p.detect.priority) {
+                assert!(
+                    other.identified_by(by).is_none(),
+                    "{} (priority {}) takes {want}'s {text:?}",
+                    other.name,
+                    other.detect.priority
+                );
+            }
+        }
+    }
+
     #[test]
     fn prompts_narrow_the_candidates() {
         let names = |line: &[u8]| candidates(line).into_iter().map(|p| p.name).collect::<Vec<_>>();
