@@ -19,7 +19,7 @@ use support::c_abi::Opts;
 mod support;
 
 fn autodetect() -> Platform {
-    Platform::load(Source::Named("autodetect"), &Overrides::default()).unwrap()
+    Platform::named("autodetect").unwrap()
 }
 
 fn options(d: &DeviceInfo, platform: Platform) -> DeviceOptions {

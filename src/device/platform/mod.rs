@@ -182,7 +182,11 @@ impl Platform {
     /// A built-in platform by name or netmiko device_type name ("cisco_ios", "juniper",
     /// "linux_ssh"). Each is compiled once per process (its patterns take about half a
     /// millisecond); later calls clone it, which shares the compiled patterns.
+    /// "autodetect" gives the placeholder that has the platform detected at open.
     pub fn named(name: &str) -> Result<Platform> {
+        if name == AUTODETECT {
+            return Platform::load(Source::Named(name), &Overrides::default());
+        }
         // Taken only by opens that name a platform, never by an operation.
         static BUILT: parking_lot::Mutex<Vec<(String, Platform)>> = parking_lot::Mutex::new(Vec::new());
         if let Some((_, p)) = BUILT.lock().iter().find(|(n, _)| n == name) {
@@ -223,7 +227,7 @@ impl Platform {
             Source::Named(name) => {
                 let (name, text) = file::builtin(name).ok_or_else(|| {
                     Error::InvalidArg(format!(
-                        "unknown platform '{name}' (built-in: {}; or give a platform file)",
+                        "unknown platform '{name}' (built-in: {}; or \"autodetect\", or give a platform file)",
                         Platform::builtin_names().join(", ")
                     ))
                 })?;
