@@ -357,7 +357,10 @@ impl Device {
         let hint = |line: &[u8]| -> String {
             let line = line.trim_ascii();
             if line.is_empty() {
-                return "the device printed no line to match".to_owned();
+                return match self.platform.name.as_str() {
+                    platform::AUTODETECT => "autodetect: the device printed no line to match".to_owned(),
+                    name => format!("platform {name} assumed: the device printed no line to match"),
+                };
             }
             let quoted = format!("{:?}", String::from_utf8_lossy(line));
             if self.platform.name == platform::AUTODETECT {
