@@ -30,7 +30,9 @@ fn options(d: &DeviceInfo, platform: Platform) -> DeviceOptions {
 }
 
 /// Opens `d` with autodetect and checks the platform and a command of the profile: the setup
-/// of the platform detected ran (the command's output is clean).
+/// of the platform detected ran (the command's output is clean). Most fakes page at 24 lines
+/// until paging is turned off, so identification outputs longer than that (IOS' show version
+/// has 38) show that detection answers the paging markers.
 fn detect_one(d: &DeviceInfo, p: &Profile) -> Result<String, String> {
     let dev = Device::open(&options(d, autodetect())).map_err(|e| format!("open: {e}"))?;
     let got = dev.platform().name.clone();

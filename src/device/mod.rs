@@ -237,8 +237,11 @@ impl Device {
         })?;
         let candidates = detect::candidates(&prompt);
         device.platform = Platform::detecting(&candidates)?;
-        let found = device
-            .op(format_args!("open: autodetect"), left(), false, |conn, _, d| device.identify(conn, d, &candidates))?;
+        // Timeouts report the wait since the open's first prompt, not since this operation.
+        let found = device.op(format_args!("open: autodetect"), left(), false, |conn, _, d| {
+            conn.op_started = detecting;
+            device.identify(conn, d, &candidates)
+        })?;
         device.platform = Platform::load(Source::Named(&found.name), overrides)?;
         crate::log!(
             Level::Info,
@@ -249,7 +252,10 @@ impl Device {
             found.evidence,
             ms(detecting.elapsed())
         );
-        device.op(format_args!("open: setup"), left(), false, |conn, _, d| device.setup(conn, d))?;
+        device.op(format_args!("open: setup"), left(), false, |conn, _, d| {
+            conn.op_started = detecting;
+            device.setup(conn, d)
+        })?;
         Ok(device)
     }
 
