@@ -179,6 +179,22 @@ fn a_setup_timeout_names_the_platform_assumed() {
     assert!(m.contains("platform cisco_ios assumed; the last line "), "{m}");
 }
 
+/// A device that hangs on its identification command: the open times out at its deadline,
+/// saying which command of the detection it waited on.
+#[test]
+fn a_hang_during_detection_times_out_at_the_open_deadline() {
+    let faults = Faults { hang_on: vec!["show version".into()], ..Faults::default() };
+    let f = Fleet::start_inventory(&Inventory::default().group(Group::new("cisco_ios", 1).faults(faults))).unwrap();
+    let mut o = options(&f.devices()[0], autodetect());
+    o.timeout = Duration::from_secs(3);
+    let t = Instant::now();
+    let e = Device::open(&o).unwrap_err();
+    let took = t.elapsed();
+    assert!(matches!(e, Error::Timeout(_)), "{e:?}");
+    assert!(e.to_string().contains("the prompt after 'show version' (autodetect) not seen"), "{e}");
+    assert!(took >= Duration::from_secs(3) && took < Duration::from_secs(12), "one deadline for the open: {took:?}");
+}
+
 /// The C ABI: "autodetect" opens, `netrig_device_platform` names the platform detected (with
 /// the caller-buffer protocol), and a NULL platform says what to set.
 #[test]
