@@ -45,7 +45,7 @@ import os
 import threading
 from ctypes import byref, c_bool, c_char_p, c_int32, c_size_t, c_uint64, c_void_p
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Literal, Optional, Sequence, Tuple, TypedDict, Union
+from typing import Any, Callable, Dict, Iterable, Literal, Optional, Sequence, Tuple, TypedDict, Union
 
 from . import ffi
 from ._owned import OwnedHandle
@@ -101,6 +101,16 @@ class DeviceOptions(_DeviceTarget, total=False):
     platform_file: Optional[PathLike]
     platform_text: Optional[str]
     error_pattern: Optional[str]
+
+
+class Target(DeviceOptions, total=False):
+    """A runner target: a device as ``DeviceOptions`` has it, plus the ``name`` that results,
+    events and the report call it by (default "host:port") and free-form ``data`` the report
+    carries. (``Device`` and ``Pool`` take neither, so ``DeviceOptions`` leaves them out:
+    ``Pool.checkout(**options)`` must type-check.)"""
+
+    name: str
+    data: Dict[str, Any]
 
 
 Progress = Callable[[int, int], Optional[bool]]
