@@ -3,7 +3,7 @@
 ::
 
     pool = netrig.Pool(max_per_host=2, idle_timeout=120)
-    with pool.checkout("10.0.0.5", username="admin", password="admin",
+    with pool.checkout("10.0.0.5", username="admin", password="admin", platform="cisco_ios",
                        fingerprint="SHA256:...") as dev:     # a netrig.Device
         dev.send_command("show clock")
     # leaving the block returns the session to the pool; the next checkout reuses it
