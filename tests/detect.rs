@@ -45,7 +45,7 @@ fn detect_one(d: &DeviceInfo, p: &Profile) -> Result<String, String> {
         if out.text != want {
             return Err(format!("'{cmd}' after autodetect: got {:?}, want {want:?}", out.text));
         }
-        if &*out.platform != p.name {
+        if *out.platform != p.name {
             return Err(format!("'{cmd}': the output says platform {}", out.platform));
         }
     }
