@@ -3,7 +3,7 @@
 ::
 
     pool = netrig.Pool(max_per_host=2, idle_timeout=120)
-    with pool.checkout("10.0.0.5", username="admin", password="admin",
+    with pool.checkout("10.0.0.5", username="admin", password="admin", platform="cisco_ios",
                        fingerprint="SHA256:...") as dev:     # a netrig.Device
         dev.send_command("show clock")
     # leaving the block returns the session to the pool; the next checkout reuses it
@@ -207,10 +207,11 @@ class Pool(OwnedHandle):
         return Device._adopt(handle, host, port)
 
     def checkout_key(
-        self, host: str, port: int = 22, *, username: str, platform: str = "cisco_ios", timeout: Optional[float] = None
+        self, host: str, port: int = 22, *, username: str, platform: str, timeout: Optional[float] = None
     ) -> Device:
         """Like ``checkout`` for a host this pool has connected to before (by ``checkout`` or
-        ``prewarm``), reusing those options: ``NotFoundError`` otherwise."""
+        ``prewarm``), reusing those options: ``NotFoundError`` otherwise. ``platform`` is the
+        one those options named ("autodetect" for sessions opened with it)."""
         handle = ffi.netrig_device()
         args = (self.handle, _text(host, "host"), port, _text(username, "username"), _text(platform, "platform"))
         ms = _op_ms(timeout)

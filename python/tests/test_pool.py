@@ -160,11 +160,11 @@ def test_prewarm_reports_the_hosts_that_failed(fleet):
         assert all(isinstance(e, netrig.AuthError) for e in failed.values())
         assert pool.stats().idle == 4
         d = fleet["ios"][5]
-        with pool.checkout_key(d["host"], d["port"], username=d["username"]) as dev:
+        with pool.checkout_key(d["host"], d["port"], username=d["username"], platform="cisco_ios") as dev:
             assert dev.send_command("show clock")
         assert pool.stats().created == 4
         with pytest.raises(netrig.NotFoundError):
-            pool.checkout_key("127.0.0.1", 1, username="nobody")
+            pool.checkout_key("127.0.0.1", 1, username="nobody", platform="cisco_ios")
 
 
 def test_pool_options_are_checked():
