@@ -31,7 +31,9 @@ What behaves as in netmiko, because scripts depend on it:
 * ``device_type``: only the platforms netrig has, by netrig's name or by netmiko's
   (``cisco_ios_ssh``, ``juniper``, ...; ``platforms`` lists them); anything else is a
   ``ValueError`` listing them, before connecting. ``_telnet`` / ``_serial`` names still connect
-  over SSH (they pick the CLI).
+  over SSH (they pick the CLI). ``SSHDetect(device_type="autodetect", ...).autodetect()``
+  returns the platform netrig detects (``ConnectHandler(device_type="autodetect")`` detects
+  at open; ``.platform`` is then the one found).
 
 Where netrig differs on purpose:
 
@@ -69,6 +71,7 @@ from .ffi import platforms as _netrig_platforms
 __all__ = [
     "ConnectHandler",
     "Netmiko",
+    "SSHDetect",
     "NetrigConnection",
     "platforms",
     "NetmikoBaseException",
@@ -160,6 +163,7 @@ def _device_types() -> Dict[str, str]:
     for platform, names in _NETMIKO_NAMES.items():
         if platform in table:  # a platform this library build does not have stays out
             table.update((n, platform) for n in names)
+    table["autodetect"] = "autodetect"  # told from the prompt and `show version` at open
     return table
 
 
@@ -210,6 +214,32 @@ def ConnectHandler(*args: Any, **kwargs: Any) -> "NetrigConnection":
 
 
 Netmiko = ConnectHandler
+
+
+class SSHDetect:
+    """netmiko's ``SSHDetect``: ``SSHDetect(device_type="autodetect", host=..., ...)``, then
+    ``autodetect()`` returns the device_type (netrig's platform name) told from the prompt and
+    ``show version`` (netrig's ``platform="autodetect"``), or None when no platform fits.
+    ``potential_matches`` then holds ``{name: 99}`` for it."""
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        if args:
+            raise TypeError("SSHDetect takes keyword arguments only (device_type='autodetect', host=..., ...)")
+        if kwargs.get("device_type") != "autodetect":
+            raise ValueError("The connection device_type must be 'autodetect'")
+        self._kwargs = kwargs
+        self.potential_matches: Dict[str, int] = {}
+
+    def autodetect(self) -> Optional[str]:
+        try:
+            with NetrigConnection(**self._kwargs) as conn:
+                found: str = conn.platform
+        except NetmikoTimeoutException as e:
+            if isinstance(e.__cause__, errors.PromptError):
+                return None  # no platform's prompt fits
+            raise
+        self.potential_matches = {found: 99}
+        return found
 
 
 class NetrigConnection:
@@ -300,6 +330,7 @@ class NetrigConnection:
             ) from e
         except (errors.NetrigTimeoutError, errors.ConnectError, errors.PromptError, errors.ClosedError) as e:
             raise NetmikoTimeoutException(f"TCP connection to device failed.\n\n{e}") from e
+        self.platform = self.device.platform  # the one detected, for device_type="autodetect"
 
     # -- lifetime -----------------------------------------------------------------------------
 

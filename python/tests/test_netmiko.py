@@ -294,3 +294,22 @@ def test_device_find_prompt_and_mode(fleet):
         assert (dev.find_prompt(), dev.mode()) == ("R1>", "user")
     with pytest.raises(netrig.ClosedError):
         dev.find_prompt()
+
+
+def test_sshdetect_and_autodetect(fleet):
+    for prefix, platform in (("dut", "cisco_ios"), ("junos", "juniper_junos")):
+        d = fleet[prefix]
+        device = dict(device_type="autodetect", host=d["host"], port=d["port"], username=d["username"],
+                      password=d["password"], fingerprint=d["host_key_fingerprint"])
+        guesser = nm.SSHDetect(**device)
+        best_match = guesser.autodetect()
+        assert best_match == platform and guesser.potential_matches == {platform: 99}
+        # netmiko's next step: connect with the match.
+        device["device_type"] = best_match
+        with nm.ConnectHandler(**device) as conn:
+            assert conn.platform == platform
+        # ConnectHandler(device_type="autodetect") detects at open too.
+        with nm.ConnectHandler(**dict(device, device_type="autodetect")) as conn:
+            assert conn.platform == platform and conn.device_type == "autodetect"
+    with pytest.raises(ValueError, match="must be 'autodetect'"):
+        nm.SSHDetect(device_type="cisco_ios", host="192.0.2.1")
