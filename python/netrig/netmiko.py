@@ -188,7 +188,6 @@ _UNSUPPORTED = {
     "sock": "an already-connected socket",
     "ssh_config_file": "an OpenSSH client config (proxies, jump hosts)",
     "pkey": "a paramiko key object (give key_file= with use_keys=True)",
-    "alt_host_keys": None,  # handled below with alt_key_file
 }
 
 _DEVICE_KWARGS = frozenset(inspect.signature(Device.__init__).parameters) - {"self", "host", "port"}
