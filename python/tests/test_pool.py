@@ -166,6 +166,13 @@ def test_prewarm_reports_the_hosts_that_failed(fleet):
         with pytest.raises(netrig.NotFoundError):
             pool.checkout_key("127.0.0.1", 1, username="nobody", platform="cisco_ios")
 
+    # Runner targets with a name and data, as an inventory gives them: failures by name.
+    named = [dict(target(d), name=f"denied{i}", data={"rack": i}) for i, d in enumerate(fleet["denied"])]
+    with Pool() as pool:
+        failed = pool.prewarm([dict(target(fleet["ios"][9]), name="ok1")] + named)
+        assert set(failed) == {f"denied{i}" for i in range(len(named))}, failed
+        assert pool.stats().idle == 1
+
 
 def test_pool_options_are_checked():
     with pytest.raises(ValueError):
