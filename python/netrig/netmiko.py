@@ -58,11 +58,15 @@ accepted and ignored; ones netrig cannot honour (``sock``, ``ssh_config_file``, 
 
 from __future__ import annotations
 
+import atexit
 import inspect
 import logging
 import os
 import re
-from typing import Any, Callable, Dict, Iterable, List, Optional, Union
+import shutil
+import tempfile
+import threading
+from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple, Union
 
 from . import errors
 from .device import Device, Output
@@ -563,12 +567,10 @@ class NetrigConnection:
     ) -> Union[str, List[Dict[str, Any]]]:
         # netmiko returns the plain text when there is no template or it yields no record.
         try:
-            if template:
-                records = out.parse(template)
-            else:
-                from . import parse
+            from . import parse
 
-                records = parse(out.text, self.platform, command, templates=self._templates)
+            templates = _one_template_dir(template) if template else self._templates
+            records = parse(out.text, self.platform, command, templates=templates)
         except errors.NotFoundError as e:
             if raise_parsing_error:
                 raise NetmikoParsingException(str(e)) from e
@@ -592,6 +594,29 @@ def _normalize(command: str, normalize: bool) -> str:
 def _no_other_parsers(use_ttp: bool, use_genie: bool) -> None:
     if use_ttp or use_genie:
         raise ValueError("netrig.netmiko parses with TextFSM only (use_textfsm=True); use_ttp/use_genie are not supported")
+
+
+_template_dirs: Dict[Tuple[str, int, int], str] = {}
+_template_dirs_lock = threading.Lock()
+
+
+def _one_template_dir(template: Union[str, "os.PathLike[str]"]) -> str:
+    """A templates directory whose index sends every platform and command to `template`
+    (netmiko's ``textfsm_template=``: one file, no index), made once per version of the file
+    (netrig keeps each directory's compiled templates for the process)."""
+    path = os.path.abspath(os.fspath(template))
+    st = os.stat(path)  # FileNotFoundError names a missing template
+    key = (path, st.st_mtime_ns, st.st_size)
+    with _template_dirs_lock:
+        where = _template_dirs.get(key)
+        if where is None:
+            where = tempfile.mkdtemp(prefix="netrig-netmiko-template-")
+            atexit.register(shutil.rmtree, where, True)
+            shutil.copyfile(path, os.path.join(where, "template.textfsm"))
+            with open(os.path.join(where, "index"), "w", encoding="utf-8") as f:
+                f.write("Template, Hostname, Platform, Command\n\ntemplate.textfsm, .*, .*, .*\n")
+            _template_dirs[key] = where
+    return where
 
 
 def _net_textfsm() -> Optional[str]:

@@ -16,5 +16,5 @@ with ConnectHandler(**cisco1) as net_connect:
     pprint(output)
     print(type(output).__name__, [intf["interface"] for intf in output])
     # No template for this command: the plain text, as netmiko returns it.
-    clock = net_connect.send_command("show clock", use_textfsm=True)
-    print(type(clock).__name__)
+    config = net_connect.send_command("show running-config", use_textfsm=True)
+    print(type(config).__name__)
