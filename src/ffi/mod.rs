@@ -20,6 +20,8 @@ mod log;
 #[cfg(feature = "ssh")]
 mod output;
 #[cfg(feature = "ssh")]
+mod parse;
+#[cfg(feature = "ssh")]
 mod pool;
 mod queue;
 #[cfg(feature = "ssh")]
@@ -45,6 +47,8 @@ pub use job::*;
 pub use log::*;
 #[cfg(feature = "ssh")]
 pub use output::*;
+#[cfg(feature = "ssh")]
+pub use parse::*;
 #[cfg(feature = "ssh")]
 pub use pool::*;
 pub use queue::*;
