@@ -1894,6 +1894,22 @@ enum netrig_status netrig_job_add_target(struct netrig_job job,
                                          const struct netrig_device_options *opts);
 
 /**
+ * Adds a device as `netrig_job_add_target` does, under a name and with data. `name` (NULL:
+ * "host:port") is what the run's results, events (`netrig_run_host_name`), error texts and
+ * JSON report call the host; it must not be empty, and need not be unique. `data_json` (NULL:
+ * an empty object) is any JSON value, kept as given and carried into `netrig_run_json` as the
+ * host's "data"; text that is not JSON is NETRIG_E_INVALID_ARG naming the line and column.
+ *
+ * Ownership: `opts`, `name`, `data_json` and their strings are borrowed for the call; the job
+ * keeps copies. Blocking: never. Thread-safety: any thread; a job may be built from several
+ * threads.
+ */
+enum netrig_status netrig_job_add_target_named(struct netrig_job job,
+                                               const char *name,
+                                               const struct netrig_device_options *opts,
+                                               const char *data_json);
+
+/**
  * Adds a device by pool key: the run checks a session out of its pool with the options the
  * pool has for (host, port, username, platform) from an earlier `netrig_pool_checkout` or
  * `netrig_pool_prewarm`. `platform` NULL means "generic". A run of such a job needs a pool
@@ -2533,7 +2549,7 @@ enum netrig_status netrig_run_host(struct netrig_run run,
                                    struct netrig_host_result *out);
 
 /**
- * The name of host `host` ("host:port", as the job's target gave them), copied with a NUL into
+ * The name of host `host` (given by `netrig_job_add_target_named`, else "host:port"), copied with a NUL into
  * `buf` (capacity `buf_len`); `*out_len` receives its length without the NUL, also on
  * NETRIG_E_BUFFER_TOO_SMALL, so the caller can retry with `*out_len + 1` bytes (`buf` may be
  * NULL when `buf_len` is 0). Available at any time, also while the run is running (for event
@@ -2599,7 +2615,8 @@ enum netrig_status netrig_run_error(struct netrig_run run,
 /**
  * The whole report of a finished run as JSON, in the text of a result object: wall_ms,
  * cancelled, aborted (the reason or null), totals and step_totals (succeeded, failed,
- * timed_out, cancelled, skipped), failed_hosts (names), and hosts: name, state, duration_ms,
+ * timed_out, cancelled, skipped), failed_hosts (names), and hosts: name, data (the target's,
+ * as given; {} by default), state, duration_ms,
  * connect and steps (state, status, error, output, stderr, exit_status, duration_ms).
  * Durations are milliseconds rounded to the microsecond (`1234.567`); status is the NETRIG_
  * name; texts keep every character (device output that was not UTF-8 has U+FFFD in place of

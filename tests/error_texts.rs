@@ -415,7 +415,7 @@ fn run_reports_say_which_step_failed_and_why() {
     let pool = Arc::new(Pool::new(PoolOptions::default()).unwrap());
     let key = netrig::pool::PoolKey::of(&options(b, "cisco_ios"));
     let report =
-        Run::run(vec![Target::Key(key)], vec![Step::command("show clock")], RunOptions::default(), Some(pool), None)
+        Run::run(vec![Target::key(key)], vec![Step::command("show clock")], RunOptions::default(), Some(pool), None)
             .unwrap();
     let text = &report.hosts[0].connect.error;
     eprintln!("text: {text}");

@@ -921,6 +921,70 @@ fn the_json_report_parses_and_says_what_the_report_says() {
     assert_eq!(hosts[3]["steps"][1]["status"], "NETRIG_E_TIMEOUT");
 }
 
+#[test]
+fn named_targets_give_their_names_to_results_events_errors_and_the_report_with_their_data() {
+    let _serial = serial();
+    let f = fleet(vec![good("ok", 1), faulty("hang", 1, hang_on("show clock")), good("plain", 1)]);
+    let d = f.devices();
+    let targets = vec![
+        Target::from(opts(&d[0])).named("sw1").with_data(serde_json::json!({"site": "lab", "rack": {"row": 3}})),
+        Target::from(opts(&d[1])).named("sw2"),
+        Target::from(opts(&d[2])),
+    ];
+    let steps = vec![Step::command("show clock").timeout(Duration::from_millis(300))];
+    let rec = Recorder::default();
+    let report =
+        Run::run(targets, steps, run_opts(3, Strategy::Free, OnFailure::SkipHost), None, Some(rec.progress())).unwrap();
+    let names: Vec<&str> = report.hosts.iter().map(|h| h.name.as_str()).collect();
+    let plain = format!("127.0.0.1:{}", d[2].port);
+    assert_eq!(names, ["sw1", "sw2", plain.as_str()]);
+    assert_eq!(report.failed_hosts(), ["sw2"]);
+    let err = &report.hosts[1].steps[0].error;
+    assert!(err.starts_with("sw2 step 1 (command 'show clock'): "), "{err}");
+    assert_eq!(report.hosts[0].data["rack"]["row"], 3);
+    assert_eq!(report.hosts[1].data, serde_json::json!({}));
+    let json: serde_json::Value = serde_json::from_str(&report.to_json()).unwrap();
+    assert_eq!(json["hosts"][0]["name"], "sw1");
+    assert_eq!(json["hosts"][0]["data"]["site"], "lab");
+    assert_eq!(json["hosts"][2]["name"], plain.as_str());
+    assert_eq!(json["hosts"][2]["data"], serde_json::json!({}));
+    assert_eq!(json["failed_hosts"], serde_json::json!(["sw2"]));
+    // Events carry the host's index, which names it through the report.
+    let events = rec.events.lock().unwrap();
+    let finished: BTreeSet<&str> = events
+        .iter()
+        .filter(|(e, _, _)| e.kind == EventKind::HostFinished)
+        .map(|(e, _, _)| report.hosts[e.host.unwrap()].name.as_str())
+        .collect();
+    assert_eq!(finished, BTreeSet::from(["sw1", "sw2", plain.as_str()]));
+}
+
+#[test]
+fn a_get_step_puts_the_target_name_into_its_local_path() {
+    let _serial = serial();
+    let f = fleet(vec![Group::new("linux", 2).name("board")]);
+    let dir = std::env::temp_dir().join(format!("netrig-named-get-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let src = dir.join("src.txt");
+    std::fs::write(&src, "named\n").unwrap();
+    let targets: Vec<Target> = f
+        .devices()
+        .iter()
+        .enumerate()
+        .map(|(i, d)| Target::from(support::options(d, "linux")).named(format!("board{i}")))
+        .collect();
+    let steps = vec![
+        Step::put(&src, "/tmp/named.txt", netrig::device::Protocol::Sftp),
+        Step::get("/tmp/named.txt", &format!("{}/{{name}}.txt", dir.display()), netrig::device::Protocol::Sftp),
+    ];
+    let report = Run::run(targets, steps, run_opts(2, Strategy::Free, OnFailure::SkipHost), None, None).unwrap();
+    for h in &report.hosts {
+        assert_eq!(h.state, State::Ok, "{h:?}");
+        assert_eq!(std::fs::read_to_string(dir.join(format!("{}.txt", h.name))).unwrap(), "named\n");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 // ---------------------------------------------------------------------------------------------
 // Runs with a pool
 // ---------------------------------------------------------------------------------------------
@@ -933,8 +997,8 @@ fn pool_keys_run_on_prewarmed_sessions_without_new_connections() {
     let pool = Arc::new(Pool::new(PoolOptions::default()).unwrap());
     let warm: Vec<DeviceOptions> = known.iter().map(opts).collect();
     assert!(pool.prewarm(&warm, 4).iter().all(Result::is_ok));
-    let mut keys: Vec<Target> = warm.iter().map(|o| Target::Key(PoolKey::of(o))).collect();
-    keys.push(Target::Key(PoolKey::of(&opts(&unknown[0]))));
+    let mut keys: Vec<Target> = warm.iter().map(|o| Target::key(PoolKey::of(o))).collect();
+    keys.push(Target::key(PoolKey::of(&opts(&unknown[0]))));
 
     let r = Run::start(keys.clone(), vec![Step::command("show clock")], RunOptions::default(), None, None);
     assert!(matches!(&r, Err(Error::InvalidArg(m)) if m.contains("no pool")), "{r:?}");

@@ -23,6 +23,11 @@ fn asks_secret(buf: &[u8]) -> bool {
 }
 
 impl Device {
+    /// An operation's result, named by what was sent and the platform that read it.
+    pub(super) fn output(&self, text: String, elapsed: Duration, command: String) -> Output {
+        Output { text, elapsed, command, platform: std::sync::Arc::from(self.platform.name.as_str()), failure: None }
+    }
+
     /// Sends one command and returns its output, read until the prompt comes back. The echoed
     /// command and the trailing prompt are removed; paging is answered if it appears.
     /// `timeout` defaults to the device's operation timeout.
@@ -58,7 +63,7 @@ impl Device {
                 }
             };
             self.note_early_end(conn, &raw);
-            Ok(Output { text: clean(&self.platform, &raw, command), elapsed: start.elapsed() })
+            Ok(self.output(clean(&self.platform, &raw, command), start.elapsed(), command.to_owned()))
         })
     }
 
@@ -78,7 +83,7 @@ impl Device {
             let what = format!("a quiet period of {} ms after '{command}'", quiet.as_millis());
             let raw = self.read_until(conn, deadline, &what, |_, _| Done::IfQuiet(quiet))?;
             self.note_early_end(conn, &raw);
-            Ok(Output { text: clean(&self.platform, &raw, command), elapsed: start.elapsed() })
+            Ok(self.output(clean(&self.platform, &raw, command), start.elapsed(), command.to_owned()))
         })
     }
 
@@ -109,7 +114,8 @@ impl Device {
                 transcript.extend_from_slice(&raw);
                 previous = raw;
             }
-            Ok(Output { text: clean(&self.platform, &transcript, ""), elapsed: start.elapsed() })
+            let sent = steps.iter().map(|(send, _)| *send).collect::<Vec<_>>().join("\n");
+            Ok(self.output(clean(&self.platform, &transcript, ""), start.elapsed(), sent))
         })
     }
 }

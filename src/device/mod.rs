@@ -63,6 +63,20 @@ pub struct Output {
     /// endings "\n", decoded as UTF-8 (invalid bytes replaced).
     pub text: String,
     pub elapsed: Duration,
+    /// What was sent: the command; a dialogue's or a configuration set's lines joined with
+    /// "\n"; the save command. Parsing picks its template by it.
+    pub command: String,
+    /// The name of the device's platform ("cisco_ios"), shared rather than copied per output.
+    pub platform: Arc<str>,
+    /// The device's line that matched an error pattern (without its newline), when one did.
+    pub failure: Option<String>,
+}
+
+impl Output {
+    /// Whether the device answered with an error line.
+    pub fn failed(&self) -> bool {
+        self.failure.is_some()
+    }
 }
 
 /// What `exec` returns: the streams as bytes, separately, and the exit status.

@@ -253,7 +253,7 @@ impl Device {
             let failed = failed.map(Error::Command);
             match failed {
                 Some(e) => Err(e),
-                None => Ok(Output { text: transcript, elapsed: start.elapsed() }),
+                None => Ok(self.output(transcript, start.elapsed(), lines.join("\n"))),
             }
         })
     }
@@ -287,7 +287,7 @@ impl Device {
             if self.platform.commit.is_some() {
                 self.exit_config_locked(conn, deadline)?;
             }
-            Ok(Output { text, elapsed: start.elapsed() })
+            Ok(self.output(text, start.elapsed(), save))
         })
     }
 }

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 
 use parking_lot::Mutex;
 
-use super::args::{str_arg, str_array, timeout_or_default, Out};
+use super::args::{opt_str, str_arg, str_array, timeout_or_default, Out};
 use super::device::{config_options, netrig_device_options, protocol};
 use super::guard::call;
 use super::handle::CHandle;
@@ -36,7 +36,7 @@ fn add_step(job: netrig_job, step: Step) -> Result<()> {
     job.with(|j| j.lock().steps.push(step))
 }
 
-fn add_target(job: netrig_job, target: Target) -> Result<()> {
+pub(super) fn add_target(job: netrig_job, target: Target) -> Result<()> {
     job.with(|j| j.lock().targets.push(target))
 }
 
@@ -87,6 +87,45 @@ pub unsafe extern "C" fn netrig_job_add_target(job: netrig_job, opts: *const net
     })
 }
 
+/// Adds a device as `netrig_job_add_target` does, under a name and with data. `name` (NULL:
+/// "host:port") is what the run's results, events (`netrig_run_host_name`), error texts and
+/// JSON report call the host; it must not be empty, and need not be unique. `data_json` (NULL:
+/// an empty object) is any JSON value, kept as given and carried into `netrig_run_json` as the
+/// host's "data"; text that is not JSON is NETRIG_E_INVALID_ARG naming the line and column.
+///
+/// Ownership: `opts`, `name`, `data_json` and their strings are borrowed for the call; the job
+/// keeps copies. Blocking: never. Thread-safety: any thread; a job may be built from several
+/// threads.
+#[no_mangle]
+pub unsafe extern "C" fn netrig_job_add_target_named(
+    job: netrig_job,
+    name: *const c_char,
+    opts: *const netrig_device_options,
+    data_json: *const c_char,
+) -> netrig_status {
+    call("netrig_job_add_target_named", || {
+        job.with(|_| ())?;
+        let name = opt_str(name, "name")?;
+        let data = opt_str(data_json, "data_json")?.map(parse_data).transpose()?;
+        let opts = read_device_options(opts, "opts")?;
+        let mut target = Target::from(opts);
+        if let Some(name) = name {
+            if name.is_empty() {
+                return Err(Error::InvalidArg("name is empty; pass NULL for the default \"host:port\"".into()));
+            }
+            target = target.named(name);
+        }
+        if let Some(data) = data {
+            target = target.with_data(data);
+        }
+        add_target(job, target)
+    })
+}
+
+fn parse_data(text: &str) -> Result<serde_json::Value> {
+    serde_json::from_str(text).map_err(|e| Error::InvalidArg(format!("data_json is not JSON: {e}")))
+}
+
 /// Adds a device by pool key: the run checks a session out of its pool with the options the
 /// pool has for (host, port, username, platform) from an earlier `netrig_pool_checkout` or
 /// `netrig_pool_prewarm`. `platform` NULL means "generic". A run of such a job needs a pool
@@ -106,7 +145,7 @@ pub unsafe extern "C" fn netrig_job_add_target_key(
     call("netrig_job_add_target_key", || {
         job.with(|_| ())?;
         let key = read_key(host, port, username, platform)?;
-        add_target(job, Target::Key(key))
+        add_target(job, Target::key(key))
     })
 }
 

@@ -169,7 +169,7 @@ pub unsafe extern "C" fn netrig_run_host(run: netrig_run, host: usize, out: *mut
     })
 }
 
-/// The name of host `host` ("host:port", as the job's target gave them), copied with a NUL into
+/// The name of host `host` (given by `netrig_job_add_target_named`, else "host:port"), copied with a NUL into
 /// `buf` (capacity `buf_len`); `*out_len` receives its length without the NUL, also on
 /// NETRIG_E_BUFFER_TOO_SMALL, so the caller can retry with `*out_len + 1` bytes (`buf` may be
 /// NULL when `buf_len` is 0). Available at any time, also while the run is running (for event
@@ -295,7 +295,8 @@ pub unsafe extern "C" fn netrig_run_error(
 
 /// The whole report of a finished run as JSON, in the text of a result object: wall_ms,
 /// cancelled, aborted (the reason or null), totals and step_totals (succeeded, failed,
-/// timed_out, cancelled, skipped), failed_hosts (names), and hosts: name, state, duration_ms,
+/// timed_out, cancelled, skipped), failed_hosts (names), and hosts: name, data (the target's,
+/// as given; {} by default), state, duration_ms,
 /// connect and steps (state, status, error, output, stderr, exit_status, duration_ms).
 /// Durations are milliseconds rounded to the microsecond (`1234.567`); status is the NETRIG_
 /// name; texts keep every character (device output that was not UTF-8 has U+FFFD in place of

@@ -17,8 +17,7 @@ use super::job::netrig_job;
 use super::pool::netrig_pool;
 use crate::error::{netrig_status, Error, Result};
 use crate::run::{
-    Action, Event, EventKind, NoEvent, OnFailure, Progress, Run, RunOptions, State, Strategy, Target,
-    DEFAULT_MAX_WORKERS,
+    Action, Event, EventKind, NoEvent, OnFailure, Progress, Run, RunOptions, State, Strategy, DEFAULT_MAX_WORKERS,
 };
 
 /// A running or finished run of a job. Create with `netrig_run_start`, free with
@@ -130,7 +129,7 @@ pub type netrig_event_fn = Option<unsafe extern "C" fn(event: *const netrig_even
 /// A run as C sees it: the core's run plus what C accessors need at any time.
 pub(crate) struct CRun {
     pub(super) run: Run,
-    /// "host:port" of each target, known from the start.
+    /// The name of each target, known from the start.
     pub(super) names: Vec<String>,
     /// Which steps are exec steps (their output's exit status is -1 when they got none).
     pub(super) exec_steps: Vec<bool>,
@@ -327,7 +326,7 @@ pub unsafe extern "C" fn netrig_run_start(
             let cb = EventCallback { f, user_data, id };
             Arc::new(move |e: &Event| cb.call(e)) as Progress
         });
-        let names = targets.iter().map(Target::name).collect();
+        let names = targets.iter().map(|t| t.name().to_owned()).collect();
         let exec_steps = steps.iter().map(|s| matches!(s.action, Action::Exec(_))).collect();
         let run = Run::start(targets, steps, opts, pool, progress)?;
         let c = Arc::new(CRun { run, names, exec_steps, callback: callback_id });

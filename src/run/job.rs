@@ -9,34 +9,77 @@ use super::Run;
 use crate::device::{ConfigOptions, DeviceOptions, Protocol};
 use crate::pool::PoolKey;
 
-/// A device to run on: options to open it with, or the key of a pool that has seen it.
+/// A device to run on, with the name results, events and errors call it by and the caller's
+/// data about it (an inventory's merged `data`), carried into the report untouched.
 #[derive(Debug, Clone)]
-pub enum Target {
+pub struct Target {
+    pub endpoint: Endpoint,
+    name: String,
+    data: serde_json::Value,
+}
+
+/// How a run reaches a target's device.
+#[derive(Debug, Clone)]
+pub enum Endpoint {
+    /// Options to open it with.
     Options(Box<DeviceOptions>),
     /// Needs a pool that was given the options for this key before (a checkout or prewarm).
     Key(PoolKey),
 }
 
 impl Target {
-    /// "host:port", as results and events name the host.
-    pub fn name(&self) -> String {
-        match self {
-            Target::Options(o) => format!("{}:{}", o.host, o.port),
-            Target::Key(k) => format!("{}:{}", k.host, k.port),
-        }
+    /// A target reached through the run's pool by key, named "host:port".
+    pub fn key(key: PoolKey) -> Target {
+        Target::new(Endpoint::Key(key))
+    }
+
+    fn new(endpoint: Endpoint) -> Target {
+        let name = match &endpoint {
+            Endpoint::Options(o) => format!("{}:{}", o.host, o.port),
+            Endpoint::Key(k) => format!("{}:{}", k.host, k.port),
+        };
+        Target { endpoint, name, data: serde_json::Value::Object(Default::default()) }
+    }
+
+    /// Names the target ("sw1"); the default is "host:port". Names need not be unique: results
+    /// stay in the order of the targets.
+    pub fn named(mut self, name: impl Into<String>) -> Target {
+        self.name = name.into();
+        self
+    }
+
+    /// Attaches free-form data (default: an empty object), which the report carries as given.
+    pub fn with_data(mut self, data: serde_json::Value) -> Target {
+        self.data = data;
+        self
+    }
+
+    /// The name results, events and errors use: the one given, else "host:port".
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    pub fn data(&self) -> &serde_json::Value {
+        &self.data
     }
 
     pub(super) fn host_port(&self) -> (&str, u16) {
-        match self {
-            Target::Options(o) => (&o.host, o.port),
-            Target::Key(k) => (&k.host, k.port),
+        match &self.endpoint {
+            Endpoint::Options(o) => (&o.host, o.port),
+            Endpoint::Key(k) => (&k.host, k.port),
         }
     }
 }
 
 impl From<DeviceOptions> for Target {
     fn from(o: DeviceOptions) -> Target {
-        Target::Options(Box::new(o))
+        Target::new(Endpoint::Options(Box::new(o)))
+    }
+}
+
+impl From<PoolKey> for Target {
+    fn from(k: PoolKey) -> Target {
+        Target::key(k)
     }
 }
 
@@ -55,8 +98,8 @@ pub enum Action {
         remote: String,
         protocol: Protocol,
     },
-    /// `local` may hold `{host}` and `{port}`, replaced per target, so hosts do not overwrite
-    /// each other's files.
+    /// `local` may hold `{name}`, `{host}` and `{port}`, replaced per target, so hosts do not
+    /// overwrite each other's files.
     Get {
         remote: String,
         local: String,

@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 
 use parking_lot::{Condvar, Mutex};
 
-pub use job::{Action, OnFailure, RunOptions, Step, Strategy, Target, DEFAULT_MAX_WORKERS};
+pub use job::{Action, Endpoint, OnFailure, RunOptions, Step, Strategy, Target, DEFAULT_MAX_WORKERS};
 pub use report::{HostResult, Report, State, StepResult, Totals};
 use worker::Session;
 
@@ -128,8 +128,11 @@ impl Run {
             return Err(Error::InvalidArg("run: max_workers must be at least 1".into()));
         }
         if pool.is_none() {
-            if let Some(Target::Key(k)) = targets.iter().find(|t| matches!(t, Target::Key(_))) {
-                return Err(Error::InvalidArg(format!("run: target {k} is a pool key, but the run has no pool")));
+            if let Some(t) = targets.iter().find(|t| matches!(t.endpoint, Endpoint::Key(_))) {
+                return Err(Error::InvalidArg(format!(
+                    "run: target {} is a pool key, but the run has no pool",
+                    t.name()
+                )));
             }
         }
         let workers = opts.max_workers.min(targets.len());
@@ -141,7 +144,8 @@ impl Run {
             .iter()
             .map(|t| {
                 Mutex::new(HostResult {
-                    name: t.name(),
+                    name: t.name().to_owned(),
+                    data: t.data().clone(),
                     state: State::Skipped,
                     connect: StepResult::skipped("not started"),
                     steps: steps.iter().map(|_| StepResult::skipped("not started")).collect(),

@@ -93,8 +93,10 @@ impl StepResult {
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct HostResult {
-    /// "host:port".
+    /// The target's name ("host:port" unless it was given one).
     pub name: String,
+    /// The target's data, as given.
+    pub data: serde_json::Value,
     /// Ok when the connect and every step succeeded; else the state of the first failure (or
     /// Skipped when the host never started, Cancelled when a cancel stopped it).
     pub state: State,
@@ -153,7 +155,7 @@ impl Report {
 
     /// The report as one JSON object: `wall_ms`, `cancelled`, `aborted` (the reason or null),
     /// `totals` and `step_totals` ([`Totals`]' fields), `failed_hosts` (names, as
-    /// [`Report::failed_hosts`]) and `hosts`: `name`, `state`, `duration_ms`, `connect` and
+    /// [`Report::failed_hosts`]) and `hosts`: `name`, `data` (the target's, as given), `state`, `duration_ms`, `connect` and
     /// `steps` (`state`, `status` as its NETRIG_ name, `error`, `output`, `stderr`,
     /// `exit_status` or null, `duration_ms`). Durations are milliseconds as numbers rounded to
     /// the microsecond (`1234.567`, `0.0`). Texts keep every character (device output that was
@@ -182,6 +184,7 @@ impl Report {
                 .iter()
                 .map(|h| HostJson {
                     name: &h.name,
+                    data: &h.data,
                     state: h.state.name(),
                     duration_ms: millis(h.duration),
                     connect: StepJson::of(&h.connect),
@@ -195,6 +198,7 @@ impl Report {
 #[derive(Serialize)]
 struct HostJson<'a> {
     name: &'a str,
+    data: &'a serde_json::Value,
     state: &'static str,
     duration_ms: f64,
     connect: StepJson<'a>,

@@ -8,7 +8,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::{
-    Action, Event, EventKind, HostResult, OnFailure, Report, Shared, State, Step, StepResult, Strategy, Target, Totals,
+    Action, Endpoint, Event, EventKind, HostResult, OnFailure, Report, Shared, State, Step, StepResult, Strategy,
+    Target, Totals,
 };
 use crate::device::Device;
 use crate::error::{netrig_status, Error, Result};
@@ -114,7 +115,7 @@ impl Shared {
         if let Err(panic) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
             let e = Error::Panic(crate::error::panic_text(&*panic));
             let mut h = self.hosts[i].lock();
-            h.connect = StepResult::failed(&e, &self.targets[i].name(), Duration::ZERO);
+            h.connect = StepResult::failed(&e, self.targets[i].name(), Duration::ZERO);
             drop(h);
             self.sessions[i].lock().take();
             self.finish_host(i, Duration::ZERO, w);
@@ -131,14 +132,14 @@ impl Shared {
     fn connect(&self, i: usize, w: usize) -> Option<Session> {
         let start = Instant::now();
         let target = &self.targets[i];
-        let result = match (&self.pool, target) {
+        let result = match (&self.pool, &target.endpoint) {
             // A wait in the pool ends when the run is cancelled.
-            (Some(pool), Target::Options(o)) => {
+            (Some(pool), Endpoint::Options(o)) => {
                 pool.checkout_or_stop(&PoolKey::of(o), Some(o), None, &self.stop).map(Session::Leased)
             }
-            (Some(pool), Target::Key(k)) => pool.checkout_or_stop(k, None, None, &self.stop).map(Session::Leased),
-            (None, Target::Options(o)) => Device::open(o).map(|d| Session::Owned(Box::new(d))),
-            (None, Target::Key(_)) => unreachable!("checked by Run::start"),
+            (Some(pool), Endpoint::Key(k)) => pool.checkout_or_stop(k, None, None, &self.stop).map(Session::Leased),
+            (None, Endpoint::Options(o)) => Device::open(o).map(|d| Session::Owned(Box::new(d))),
+            (None, Endpoint::Key(_)) => unreachable!("checked by Run::start"),
         };
         let elapsed = start.elapsed();
         let (connect, session) = match result {
@@ -285,7 +286,8 @@ impl Shared {
             }
             Action::Get { remote, local, protocol } => {
                 let (host, port) = target.host_port();
-                let local = local.replace("{host}", host).replace("{port}", &port.to_string());
+                let local =
+                    local.replace("{name}", target.name()).replace("{host}", host).replace("{port}", &port.to_string());
                 let done = dev.get_file(remote, std::path::Path::new(&local), *protocol, None, t)?;
                 StepResult::ok(format!("{} bytes", done.bytes), Duration::ZERO)
             }
