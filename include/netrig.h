@@ -693,6 +693,12 @@ typedef struct netrig_device_options {
    * error patterns.
    */
   const char *error_pattern;
+  /**
+   * The TextFSM templates directory (with an ntc-templates style `index`) for parsing this
+   * device's output in runner steps (`netrig_output_parse` takes its own); NULL:
+   * `NETRIG_TEMPLATES`.
+   */
+  const char *templates;
 } netrig_device_options;
 
 /**
@@ -2086,6 +2092,46 @@ enum netrig_status netrig_output_elapsed_us(struct netrig_output out, uint64_t *
  * Thread-safety: any thread.
  */
 enum netrig_status netrig_output_free(struct netrig_output out);
+
+/**
+ * Parses `text`, the output of `command` on a device of `platform` (netrig's platform name,
+ * which is ntc-templates' name: "cisco_ios", "arista_eos", ...), with the TextFSM template
+ * that the `index` file of `templates` names for them (abbreviations as the index allows:
+ * "sh ip int br" finds "show ip interface brief"). `templates` NULL or "" uses the directory
+ * in `NETRIG_TEMPLATES`. The result's text (`netrig_output_text`) is a JSON array of objects,
+ * one per record, keyed by the template's Value names in lower case, each value a string or
+ * (List values) an array of strings. Output the template does not recognise gives `[]`.
+ * NETRIG_E_NOT_FOUND: no templates directory, no index in it, or no template for the
+ * platform and command (the message names both and the index). NETRIG_E_INVALID_ARG: a
+ * template or index that does not compile (the message names its file and line).
+ * NETRIG_E_COMMAND: the template's Error action rejected the output.
+ *
+ * Ownership: all arguments are borrowed; on success `*json` receives a result the caller
+ * frees with `netrig_output_free`.
+ * Blocking: reads and compiles the index and templates on first use of a directory (then
+ * cached for the process, re-read when a file changes), and parses: no network, no waits.
+ * Thread-safety: any thread; the cache is shared and safe to use from many threads at once.
+ */
+enum netrig_status netrig_parse(const char *text,
+                                const char *platform,
+                                const char *command,
+                                const char *templates,
+                                struct netrig_output *json);
+
+/**
+ * Parses the text of a CLI operation's result (`netrig_device_send_command` and the other
+ * CLI calls, a runner's command step) as `netrig_parse` does, with the command and platform
+ * the result carries. `templates` NULL or "" uses `NETRIG_TEMPLATES`. NETRIG_E_INVALID_ARG
+ * for a result that is not a CLI operation's (exec output, a JSON result); the other
+ * statuses as `netrig_parse`.
+ *
+ * Ownership: `out` and `templates` are borrowed; on success `*json` receives a new result
+ * the caller frees with `netrig_output_free` (`out` stays the caller's).
+ * Blocking: as `netrig_parse`. Thread-safety: any thread.
+ */
+enum netrig_status netrig_output_parse(struct netrig_output out,
+                                       const char *templates,
+                                       struct netrig_output *json);
 
 /**
  * Fills `*out` with the pool defaults: max_per_host 4, max_total 512, idle_timeout_ms 300000

@@ -37,6 +37,7 @@ from . import errors, ffi
 from .errors import *  # noqa: F401,F403  (one exception class per status; see errors.__all__)
 from .ffi import last_error, platforms, version
 from .device import Device, DeviceOptions, ExecResult, Output
+from .parse import parse, templates_dir
 from .pool import Pool, PoolStats
 from .run import Event, HostResult, Report, Run, Runner, Step, StepResult
 from .store import NEVER, Batch, Snapshot, SnapshotEntry, Store
@@ -49,6 +50,8 @@ __version__ = version()
 
 __all__ = [
     "ffi",
+    "parse",
+    "templates_dir",
     "version",
     "platforms",
     "last_error",

@@ -45,11 +45,11 @@ import os
 import threading
 from ctypes import byref, c_bool, c_char_p, c_int32, c_size_t, c_uint64, c_void_p
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Literal, Optional, Sequence, Tuple, TypedDict, Union
+from typing import Any, Callable, Dict, Iterable, List, Literal, Optional, Sequence, Tuple, TypedDict, Union
 
 from . import ffi
 from ._owned import OwnedHandle
-from .errors import ClosedError, check, error_for
+from .errors import ClosedError, InvalidArgError, check, error_for
 from .ffi import lib
 
 __all__ = ["Device", "DeviceOptions", "HostKeyPolicy", "TransferProtocol", "Output", "ExecResult", "Progress"]
@@ -101,6 +101,7 @@ class DeviceOptions(_DeviceTarget, total=False):
     platform_file: Optional[PathLike]
     platform_text: Optional[str]
     error_pattern: Optional[str]
+    templates: Optional[PathLike]
 
 
 Progress = Callable[[int, int], Optional[bool]]
@@ -143,6 +144,18 @@ class Output(str):
 
     def __repr__(self) -> str:
         return f"Output({str.__repr__(self)}, elapsed={self.elapsed:.3f})"
+
+    def parse(self, template: Optional[PathLike] = None) -> List[Dict[str, Any]]:
+        """The output as TextFSM records (``netrig.parse``), with the template for its
+        ``command`` and ``platform``: from the `template` directory if given, else the
+        device's ``templates=``, else ``NETRIG_TEMPLATES`` or an installed ntc_templates."""
+        from .parse import parse
+
+        command = getattr(self, "command", None)
+        platform = getattr(self, "platform", None)
+        if not command or not platform:
+            raise InvalidArgError("Output.parse: this output does not carry its command and platform; use netrig.parse")
+        return parse(self.text, platform, command, templates=template or getattr(self, "_templates", None))
 
 
 @dataclass(frozen=True)
@@ -225,6 +238,7 @@ def device_options(
     platform_file: Optional[PathLike] = None,
     platform_text: Optional[str] = None,
     error_pattern: Optional[str] = None,
+    templates: Optional[PathLike] = None,
 ) -> Tuple[ffi.netrig_device_options, list[Optional[bytes]]]:
     """Checks ``Device``'s keyword options and builds the C ``netrig_device_options`` for them.
     Returns the struct and the encoded strings it points to: keep the list alive until the C
@@ -295,6 +309,8 @@ def device_options(
     # above change it, as they change a built-in platform.
     o.platform_file = s(platform_file, "platform_file")
     o.platform_text = s(platform_text, "platform_text")
+    # Runner command steps with parse=True use it; Python's Output.parse passes its own.
+    o.templates = s(templates, "templates")
     o.error_pattern = s(error_pattern, "error_pattern")
     return o, keep
 
@@ -310,7 +326,7 @@ class Device(OwnedHandle):
     paging_off_command=None, enable_command=None, config_command=None,
     config_exit_command=None, config_prompt_pattern=None, terminal=(511, 24),
     session_log=None, session_log_timestamps=False, platform_file=None, platform_text=None,
-    error_pattern=None)`` connects, checks the host key, authenticates, finds the prompt, turns
+    error_pattern=None, templates=None)`` connects, checks the host key, authenticates, finds the prompt, turns
     paging off and, when ``secret`` is given, enters privileged mode.
 
     * Credentials: ``private_key_file`` (a path) or ``private_key`` (PEM/OpenSSH text) with an
@@ -321,7 +337,9 @@ class Device(OwnedHandle):
       load a platform file (PLATFORMS.md in the repository) instead. ``prompt_pattern``,
       ``paging_off_command``, ``enable_command``, the three ``config_*`` settings (together)
       and ``error_pattern`` (a regex for a line of output that means the device refused the
-      command) change any platform.
+      command) change any platform. ``templates``: the TextFSM templates directory (an
+      ntc-templates style ``index``) for ``parse=True`` and ``Output.parse()`` (see
+      ``netrig.parse``).
     * ``host_key``: "strict" (the key must be in ``known_hosts``, default ~/.ssh/known_hosts),
       "pinned" (its SHA-256 fingerprint must equal ``fingerprint``, "SHA256:..."),
       "accept-new" (record an unknown host in ``known_hosts``, refuse a changed key) or
@@ -375,11 +393,13 @@ class Device(OwnedHandle):
         platform_file: Optional[PathLike] = None,
         platform_text: Optional[str] = None,
         error_pattern: Optional[str] = None,
+        templates: Optional[PathLike] = None,
     ) -> None:
         # The options are spelled out (and kept equal to device_options' and DeviceOptions' by
         # python/tests/test_typing.py) so that mypy and IDEs see them.
         self._handle: Optional[ffi.netrig_device] = None
         self._close_lock = threading.Lock()
+        self._templates: Optional[PathLike] = None
         self.host, self.port = host, port
         o, keep = device_options(
             host,
@@ -411,7 +431,9 @@ class Device(OwnedHandle):
             platform_file=platform_file,
             platform_text=platform_text,
             error_pattern=error_pattern,
+            templates=templates,
         )
+        self._templates = templates
         handle = ffi.netrig_device()
         status = lib.netrig_device_open(byref(o), byref(handle))
         del keep  # the library copied what it keeps (and wipes its copies of secrets)
@@ -480,15 +502,24 @@ class Device(OwnedHandle):
 
     # -- CLI operations -----------------------------------------------------------------------
 
-    def send_command(self, command: str, timeout: Optional[float] = None, expect: Optional[str] = None) -> Output:
+    def send_command(
+        self, command: str, timeout: Optional[float] = None, expect: Optional[str] = None, *, parse: bool = False
+    ) -> Any:
         """Sends `command` and reads until the prompt returns, or, with `expect` (a regex
         matched on the newest output), until that matches: for commands that end in a
         question. Raises ``NetrigTimeoutError`` (message ends with the last bytes received),
-        ``CancelledError``, ``ClosedError``; ``InvalidArgError`` for a bad `expect` pattern."""
+        ``CancelledError``, ``ClosedError``; ``InvalidArgError`` for a bad `expect` pattern.
+        ``parse=True`` returns the output's TextFSM records (``Output.parse()``) instead."""
         cmd = _text(command, "command")
         if expect is None:
-            return self._output(lib.netrig_device_send_command, cmd, _op_ms(timeout))
-        return self._output(lib.netrig_device_send_command_expect, cmd, _text(expect, "expect"), _op_ms(timeout))
+            out = self._output(lib.netrig_device_send_command, cmd, _op_ms(timeout))
+        else:
+            out = self._output(lib.netrig_device_send_command_expect, cmd, _text(expect, "expect"), _op_ms(timeout))
+        return self._parsed(out) if parse else out
+
+    def _parsed(self, out: Output) -> List[Dict[str, Any]]:
+        """`out`'s records, with this device's templates directory."""
+        return out.parse(self._templates)
 
     def try_send_command(self, command: str, timeout: Optional[float] = None) -> Output:
         """Like ``send_command``, but raises ``BusyError`` at once when another operation is

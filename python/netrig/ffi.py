@@ -379,6 +379,7 @@ class netrig_device_options(Structure):
         ("platform_file", c_char_p),
         ("platform_text", c_char_p),
         ("error_pattern", c_char_p),
+        ("templates", c_char_p),
     ]
 
 
@@ -730,6 +731,9 @@ _PROTOTYPES: dict[str, tuple[object, list[object]]] = {
     "netrig_output_exit_status": (_S, [netrig_output, _P(c_int32)]),
     "netrig_output_elapsed_us": (_S, [netrig_output, _P(c_uint64)]),
     "netrig_output_free": (_S, [netrig_output]),
+    # TextFSM parsing (ntc-templates style index); the records come back as JSON text.
+    "netrig_parse": (_S, [c_char_p, c_char_p, c_char_p, c_char_p, _P(netrig_output)]),
+    "netrig_output_parse": (_S, [netrig_output, c_char_p, _P(netrig_output)]),
     # pools. A checkout returns an ordinary netrig_device; netrig_device_free gives it back.
     "netrig_pool_options_default": (_S, [_P(netrig_pool_options), c_size_t]),
     "netrig_pool_new": (_S, [_P(netrig_pool_options), _P(netrig_pool)]),

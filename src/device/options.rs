@@ -94,6 +94,9 @@ pub struct DeviceOptions {
     /// `--` for netrig's notes (exec's command and exit status). Off by default: the log is
     /// then the plain transcript.
     pub session_log_timestamps: bool,
+    /// The TextFSM templates directory (with an ntc-templates style `index`) that parsing this
+    /// device's output uses; `None`: `NETRIG_TEMPLATES`.
+    pub templates: Option<PathBuf>,
 }
 
 /// Written by hand so that the enable secret never reaches a log or a panic message (`Auth`
@@ -115,6 +118,7 @@ impl std::fmt::Debug for DeviceOptions {
             .field("terminal", &self.terminal)
             .field("session_log", &self.session_log)
             .field("session_log_timestamps", &self.session_log_timestamps)
+            .field("templates", &self.templates)
             .finish()
     }
 }
@@ -143,6 +147,7 @@ impl DeviceOptions {
             terminal: (511, 24),
             session_log: None,
             session_log_timestamps: false,
+            templates: None,
         }
     }
 }

@@ -142,6 +142,10 @@ pub struct netrig_device_options {
     /// each line, case-insensitive unless it starts with `(?-i)`); replaces the platform's
     /// error patterns.
     pub error_pattern: *const c_char,
+    /// The TextFSM templates directory (with an ntc-templates style `index`) for parsing this
+    /// device's output in runner steps (`netrig_output_parse` takes its own); NULL:
+    /// `NETRIG_TEMPLATES`.
+    pub templates: *const c_char,
 }
 
 /// What a device handle holds: a session of its own (`netrig_device_open`), or a session lent by
@@ -258,6 +262,7 @@ impl netrig_device_options {
         o.terminal = (self.term_cols, self.term_rows);
         o.session_log = opt_str(self.session_log, "options.session_log")?.map(Into::into);
         o.session_log_timestamps = self.session_log_timestamps != 0;
+        o.templates = opt_str(self.templates, "options.templates")?.map(Into::into);
         Ok(o)
     }
 }
@@ -339,6 +344,7 @@ fn default_device_options() -> netrig_device_options {
         platform_file: null,
         platform_text: null,
         error_pattern: null,
+        templates: null,
     }
 }
 

@@ -28,25 +28,37 @@ pub(crate) struct COutput {
     stderr: Vec<u8>,
     exit_status: i32,
     elapsed_us: u64,
+    /// The command and platform of a CLI operation's output: what `netrig_output_parse`
+    /// looks the template up by. `None` for exec output and JSON results.
+    pub(super) parse_key: Option<(String, std::sync::Arc<str>)>,
 }
 
 impl COutput {
     pub(super) fn new(mut text: Vec<u8>, mut stderr: Vec<u8>, exit_status: i32, elapsed: Duration) -> COutput {
         text.push(0);
         stderr.push(0);
-        COutput { text, stderr, exit_status, elapsed_us: elapsed.as_micros() as u64 }
+        COutput { text, stderr, exit_status, elapsed_us: elapsed.as_micros() as u64, parse_key: None }
     }
 }
 
 impl From<Output> for COutput {
     fn from(o: Output) -> COutput {
-        COutput::new(o.text.into_bytes(), Vec::new(), 0, o.elapsed)
+        let mut c = COutput::new(o.text.into_bytes(), Vec::new(), 0, o.elapsed);
+        c.parse_key = Some((o.command, o.platform));
+        c
     }
 }
 
 impl From<ExecOutput> for COutput {
     fn from(o: ExecOutput) -> COutput {
         COutput::new(o.stdout, o.stderr, o.exit_status, o.elapsed)
+    }
+}
+
+impl COutput {
+    /// The text without its NUL.
+    pub(super) fn text_bytes(&self) -> &[u8] {
+        &self.text[..self.text.len() - 1]
     }
 }
 

@@ -54,3 +54,34 @@ pub unsafe extern "C" fn netrig_parse(
         Ok(())
     })
 }
+
+/// Parses the text of a CLI operation's result (`netrig_device_send_command` and the other
+/// CLI calls, a runner's command step) as `netrig_parse` does, with the command and platform
+/// the result carries. `templates` NULL or "" uses `NETRIG_TEMPLATES`. NETRIG_E_INVALID_ARG
+/// for a result that is not a CLI operation's (exec output, a JSON result); the other
+/// statuses as `netrig_parse`.
+///
+/// Ownership: `out` and `templates` are borrowed; on success `*json` receives a new result
+/// the caller frees with `netrig_output_free` (`out` stays the caller's).
+/// Blocking: as `netrig_parse`. Thread-safety: any thread.
+#[no_mangle]
+pub unsafe extern "C" fn netrig_output_parse(
+    out: netrig_output,
+    templates: *const c_char,
+    json: *mut netrig_output,
+) -> netrig_status {
+    call("netrig_output_parse", || {
+        let json = Out::new(json, "json")?;
+        let templates = opt_str(templates, "templates")?;
+        // Copied out, so that the parse (file reads, compiling) holds no slot of the table.
+        let (text, command, platform) = out.try_with(|o| {
+            let (command, platform) = o.parse_key.clone().ok_or_else(|| {
+                crate::Error::InvalidArg("netrig_output_parse: this result is not a CLI command's output".into())
+            })?;
+            Ok((String::from_utf8_lossy(o.text_bytes()).into_owned(), command, platform))
+        })?;
+        let result = parse_to_output(&text, &platform, &command, templates)?;
+        json.set(result);
+        Ok(())
+    })
+}

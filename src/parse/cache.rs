@@ -120,7 +120,9 @@ impl Templates {
     fn lookup(&self, platform: &str, command: &str) -> Result<Vec<String>> {
         match self.index.lookup(platform, command) {
             Ok(t) => Ok(t.to_vec()),
-            Err(e) if platform == "cisco_xe" => self.index.lookup("cisco_ios", command).map(<[String]>::to_vec).map_err(|_| e),
+            Err(e) if platform == "cisco_xe" => {
+                self.index.lookup("cisco_ios", command).map(<[String]>::to_vec).map_err(|_| e)
+            }
             Err(e) => Err(e),
         }
     }
@@ -128,7 +130,9 @@ impl Templates {
     fn template(&self, name: &str) -> Result<Arc<Compiled>> {
         let path = self.dir.join(name);
         let now = stamp(&path).map_err(|e| match e {
-            Error::Absent(m) => Error::Absent(format!("template {name} named by {} is missing: {m}", self.index.path().display())),
+            Error::Absent(m) => {
+                Error::Absent(format!("template {name} named by {} is missing: {m}", self.index.path().display()))
+            }
             e => e,
         })?;
         if let Some(t) = self.compiled.lock().get(name) {
@@ -136,7 +140,8 @@ impl Templates {
                 return Ok(t.clone());
             }
         }
-        let source = std::fs::read_to_string(&path).map_err(|e| Error::Io(format!("template {}: {e}", path.display())))?;
+        let source =
+            std::fs::read_to_string(&path).map_err(|e| Error::Io(format!("template {}: {e}", path.display())))?;
         let template = Template::parse_str(&source).map_err(|e| template_error(&path, &source, &e))?;
         let values = template.values();
         let compiled = Arc::new(Compiled {
@@ -154,7 +159,8 @@ impl Templates {
 /// Parses with one compiled template.
 fn run(t: &Compiled, text: &str, name: &str, platform: &str, command: &str) -> Result<Vec<Record>> {
     let rows = t.template.parser().parse_text(text).map_err(|e| {
-        let what = if command.is_empty() { String::new() } else { format!(" (platform {platform}, command '{command}')") };
+        let what =
+            if command.is_empty() { String::new() } else { format!(" (platform {platform}, command '{command}')") };
         Error::Command(format!("template {name} rejected the output{what}: {e}"))
     })?;
     Ok(rows
@@ -224,9 +230,7 @@ fn merge(acc: &mut [Record], first: &Compiled, more: Vec<Record>, t: &Compiled) 
 /// A template error naming the file and the line (found in the source when the engine's error
 /// does not carry one).
 fn template_error(path: &Path, source: &str, e: &TemplateError) -> Error {
-    let line_of = |needle: &str| {
-        source.lines().position(|l| !needle.is_empty() && l.contains(needle)).map(|i| i + 1)
-    };
+    let line_of = |needle: &str| source.lines().position(|l| !needle.is_empty() && l.contains(needle)).map(|i| i + 1);
     let line = match e {
         TemplateError::InvalidValue { line, .. }
         | TemplateError::InvalidRule { line, .. }
@@ -240,15 +244,14 @@ fn template_error(path: &Path, source: &str, e: &TemplateError) -> Error {
             .filter(|(_, l)| l.starts_with("Value ") && l.split_whitespace().any(|w| w == name))
             .nth(1)
             .map(|(i, _)| i + 1),
-        TemplateError::DuplicateState(name) | TemplateError::InvalidStateName { name, .. } => source
-            .lines()
-            .enumerate()
-            .filter(|(_, l)| l.trim_end() == name)
-            .last()
-            .map(|(i, _)| i + 1),
+        TemplateError::DuplicateState(name) | TemplateError::InvalidStateName { name, .. } => {
+            source.lines().enumerate().filter(|(_, l)| l.trim_end() == name).last().map(|(i, _)| i + 1)
+        }
         TemplateError::UndefinedState(name) => source
             .lines()
-            .position(|l| l.contains("->") && l.rsplit("->").next().is_some_and(|a| a.split_whitespace().any(|w| w == name)))
+            .position(|l| {
+                l.contains("->") && l.rsplit("->").next().is_some_and(|a| a.split_whitespace().any(|w| w == name))
+            })
             .map(|i| i + 1),
         TemplateError::UnknownOption(o) | TemplateError::DuplicateOption(o) => line_of(o),
         TemplateError::NonEmptyEndState => line_of("End"),

@@ -9,7 +9,7 @@
 
 use std::path::{Path, PathBuf};
 
-use regex::Regex;
+use fancy_regex::Regex;
 
 use crate::error::{Error, Result};
 
@@ -46,7 +46,8 @@ impl Index {
 
     /// Parses index text; `path` only names the file in errors.
     pub fn parse(text: &str, path: &Path) -> Result<Index> {
-        let bad = |line: usize, what: String| Error::InvalidArg(format!("template index {}:{line}: {what}", path.display()));
+        let bad =
+            |line: usize, what: String| Error::InvalidArg(format!("template index {}:{line}: {what}", path.display()));
         let mut lines = text.lines().enumerate().map(|(i, l)| (i + 1, l));
         // The header is the first line with anything left after removing a '#' comment.
         let header: Vec<String> = loop {
@@ -59,7 +60,8 @@ impl Index {
             }
         };
         let col = |name: &str| header.iter().position(|h| h == name);
-        let template_col = col("Template").ok_or_else(|| bad(1, format!("the header {header:?} has no Template column")))?;
+        let template_col =
+            col("Template").ok_or_else(|| bad(1, format!("the header {header:?} has no Template column")))?;
         let (host_col, platform_col, command_col) = (col("Hostname"), col("Platform"), col("Command"));
         let mut rows = Vec::new();
         for (n, line) in lines {
@@ -95,7 +97,9 @@ impl Index {
     /// with ':'), or NotFound naming both and this index.
     pub fn lookup(&self, platform: &str, command: &str) -> Result<&[String]> {
         let command = command.trim();
-        let hit = |r: &Option<Regex>, v: &str| r.as_ref().is_none_or(|r| r.is_match(v));
+        // A regex that gives up (its backtrack limit) counts as no match, as a row that does
+        // not match: the next rows may still answer.
+        let hit = |r: &Option<Regex>, v: &str| r.as_ref().is_none_or(|r| r.is_match(v).unwrap_or(false));
         self.rows
             .iter()
             .find(|r| hit(&r.platform, platform) && hit(&r.command, command) && hit(&r.hostname, ""))

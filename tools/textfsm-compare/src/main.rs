@@ -160,10 +160,16 @@ fn templates_dir() -> PathBuf {
         return d.into();
     }
     let out = Command::new("python3")
-        .args(["-c", "import ntc_templates, os; print(os.path.join(os.path.dirname(ntc_templates.__file__), 'templates'))"])
+        .args([
+            "-c",
+            "import ntc_templates, os; print(os.path.join(os.path.dirname(ntc_templates.__file__), 'templates'))",
+        ])
         .output()
         .expect("python3");
-    assert!(out.status.success(), "no templates dir given and no ntc_templates package: pip install ntc_templates textfsm");
+    assert!(
+        out.status.success(),
+        "no templates dir given and no ntc_templates package: pip install ntc_templates textfsm"
+    );
     String::from_utf8(out.stdout).unwrap().trim().into()
 }
 
