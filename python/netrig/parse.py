@@ -76,7 +76,7 @@ def parse(text: str, platform: str, command: str, *, templates: Optional[PathLik
     out = ffi.netrig_output()
     check(
         lib.netrig_parse(
-            _arg(str(text), "text"),
+            _arg(text, "text"),
             _arg(platform, "platform"),
             _arg(command, "command"),
             templates_dir(templates).encode(),
