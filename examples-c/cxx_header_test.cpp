@@ -857,6 +857,32 @@ void test_linux_exec_and_transfers() {
     CHECK(read_file(dir.path + "/got-" + board.device.host + "-" + std::to_string(board.device.port) + ".bin") == data);
 }
 
+void test_named_targets_and_inventory() {
+    const FleetDevice &good = device_with("-");
+    const RemoveDir dir{make_temp_dir()};
+    std::ofstream(dir.path + "/hosts.yaml") << "inv1:\n  port: " << good.port << "\n  fingerprint: '" << good.fingerprint
+                                            << "'\n  data: {rack: 7}\nother:\n  port: 1\n";
+    std::ofstream(dir.path + "/defaults.yaml") << "hostname: " << good.host << "\nusername: " << good.username
+                                               << "\npassword: " << good.password
+                                               << "\nplatform: cisco_ios\nconnect_timeout: 20\ntimeout: 20\n";
+    netrig::Job job = netrig::Job::create();
+    job.add_target_named(std::string_view("sw1"), good.options(), std::string_view(R"({"site": "lab"})"))
+        .add_command("show clock");
+    CHECK(job.add_inventory(dir.path + "/hosts.yaml", std::nullopt, dir.path + "/defaults.yaml",
+                            std::string_view("name=inv*")) == 1);
+    std::ofstream(dir.path + "/bad.yaml") << "inv1:\n  groups: [core]\n";
+    EXPECT_ERROR(netrig::Error, NETRIG_E_INVALID_ARG, "bad.yaml, line 2: inv1.groups: group 'core' is not defined",
+                 job.add_inventory(dir.path + "/bad.yaml"));
+    EXPECT_ERROR(netrig::Error, NETRIG_E_INVALID_ARG, "data_json is not JSON",
+                 job.add_target_named(std::nullopt, good.options(), std::string_view("{")));
+    netrig::Run run = netrig::Run::start(job);
+    CHECK(run.wait());
+    CHECK(run.host_name(0) == "sw1" && run.host_name(1) == "inv1");
+    CHECK(run.host(0).state == NETRIG_STATE_OK && run.host(1).state == NETRIG_STATE_OK);
+    const std::string json = run.json();
+    CHECK(contains(json, R"("name":"sw1","data":{"site":"lab"})") && contains(json, R"("name":"inv1","data":{"rack":7})"));
+}
+
 } // namespace
 
 int main(int argc, char **argv) {
@@ -896,6 +922,7 @@ int main(int argc, char **argv) {
         {"queue_wrappers", test_queue_wrappers},
         {"device_pool_run_wrappers", test_device_pool_run_wrappers},
         {"linux_exec_and_transfers", test_linux_exec_and_transfers},
+        {"named_targets_and_inventory", test_named_targets_and_inventory},
     };
     int passed = 0, failed = 0;
     for (const auto &t : tests) {

@@ -1870,6 +1870,71 @@ enum netrig_status netrig_change_get(struct netrig_change change, struct netrig_
 enum netrig_status netrig_change_free(struct netrig_change change);
 
 /**
+ * Loads a Nornir-style inventory and adds the hosts `filter` takes to the job as named targets
+ * with their merged data (as `netrig_job_add_target_named`), in the order of hosts.yaml.
+ *
+ * Files: `hosts` (hosts.yaml: host name -> entry), `groups` (groups.yaml: group name -> entry;
+ * NULL: none) and `defaults` (defaults.yaml: one entry; NULL: none). An entry may set Nornir's
+ * hostname (default: the host's name), port, username, password, platform, groups (a list;
+ * not in defaults) and data (a mapping), and netrig's device options at its top level under the
+ * names of the Python `Device` keywords: secret, private_key_file, private_key, passphrase,
+ * use_agent, host_key ("strict", "pinned", "accept-new", "insecure"), known_hosts,
+ * fingerprint, connect_timeout, auth_timeout, timeout, keepalive (seconds; keepalive 0 = none),
+ * prompt_pattern, paging_off_command, enable_command, config_command, config_exit_command,
+ * config_prompt_pattern, terminal ([columns, rows]), session_log, session_log_timestamps,
+ * platform_file, platform_text, error_pattern. Any other key (also Nornir's
+ * connection_options) is refused. A value comes from the host, else its groups in order, each
+ * before its own groups (depth first), else the defaults; data merges key by key the same way;
+ * null means "not set here". `${env:NAME}` in a string is replaced by that environment
+ * variable. Relative paths are relative to their file's folder. username and a platform must
+ * resolve for every host.
+ *
+ * `filter` (NULL: every host) selects hosts; its terms, combined with `and` (or side by side),
+ * `or`, `not` and parentheses:
+ *   name=GLOB        the host's name (`*` any run, `?` one character)
+ *   group=NAME       membership, direct or through other groups
+ *   KEY=VALUE        a data key (nested with '.' or '__': rack.row=3) equal to VALUE, compared
+ *                    as the data's JSON type (a list matches when one item does); a data key
+ *                    called name or group is written data.name
+ *   KEY!=VALUE       the negation
+ *   VALUE in quotes ("uplink 1") may hold spaces and parentheses.
+ * Example: `group=core and not site=lab or name=edge-*`.
+ *
+ * `*out_count` (may be NULL) receives how many targets were added. Errors add nothing:
+ * NETRIG_E_NOT_FOUND for a missing file, NETRIG_E_IO for an unreadable one,
+ * NETRIG_E_INVALID_ARG for a bad file, naming the file, line and key ("hosts.yaml, line 7:
+ * sw3.groups: group 'core' is not defined in groups.yaml"), a variable that is not set, or a
+ * bad filter (naming its position).
+ *
+ * Ownership: the strings are borrowed for the call; the job keeps copies of the targets.
+ * Blocking: reads the three files (and any platform files they name). Thread-safety: any
+ * thread; a job may be built from several threads.
+ */
+enum netrig_status netrig_job_add_inventory(struct netrig_job job,
+                                            const char *hosts,
+                                            const char *groups,
+                                            const char *defaults,
+                                            const char *filter,
+                                            size_t *out_count);
+
+/**
+ * Loads an inventory as `netrig_job_add_inventory` does and gives the hosts `filter` takes
+ * (NULL: all) as JSON in the text of a result object: an array, in the order of hosts.yaml, of
+ * objects with name, groups (the host's own), all_groups (also those inherited, in resolution
+ * order), data (merged) and options (merged, under the Python `Device` keyword names: host,
+ * port, username, password, secret, ...; times in seconds, keepalive null for none). The
+ * options hold passwords and secrets in clear: keep the text in the process, never log it.
+ *
+ * Ownership: the strings are borrowed for the call; on success `*out` receives a result the
+ * caller frees with `netrig_output_free`. Blocking: reads the files. Thread-safety: any thread.
+ */
+enum netrig_status netrig_inventory_json(const char *hosts,
+                                         const char *groups,
+                                         const char *defaults,
+                                         const char *filter,
+                                         struct netrig_output *out);
+
+/**
  * Creates an empty job: add targets (`netrig_job_add_target*`) and steps
  * (`netrig_job_add_command`, ...), then start it with `netrig_run_start`, as often as you like.
  *

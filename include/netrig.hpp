@@ -1620,6 +1620,29 @@ public:
         check(netrig_job_add_target(use("netrig::Job::add_target"), &o));
         return *this;
     }
+    /// A target under `name` (nullopt: "host:port") with `data_json` (nullopt: {}), which the
+    /// run's results, events and JSON report carry.
+    const Job &add_target_named(std::optional<std::string_view> name, const DeviceOptions &options,
+                                std::optional<std::string_view> data_json = std::nullopt) const {
+        const detail::OptCStr n(name, "netrig::Job::add_target_named: name");
+        const detail::OptCStr d(data_json, "netrig::Job::add_target_named: data_json");
+        const netrig_device_options o = options.c();
+        check(netrig_job_add_target_named(use("netrig::Job::add_target_named"), n.c_str(), &o, d.c_str()));
+        return *this;
+    }
+    /// Adds the hosts of a Nornir-style inventory that `filter` takes (see
+    /// netrig_job_add_inventory for the files and the filter syntax); returns how many.
+    size_t add_inventory(std::string_view hosts, std::optional<std::string_view> groups = std::nullopt,
+                         std::optional<std::string_view> defaults = std::nullopt,
+                         std::optional<std::string_view> filter = std::nullopt) const {
+        const detail::CStr h(hosts, "netrig::Job::add_inventory: hosts");
+        const detail::OptCStr g(groups, "netrig::Job::add_inventory: groups");
+        const detail::OptCStr d(defaults, "netrig::Job::add_inventory: defaults");
+        const detail::OptCStr f(filter, "netrig::Job::add_inventory: filter");
+        size_t n = 0;
+        check(netrig_job_add_inventory(use("netrig::Job::add_inventory"), h.c_str(), g.c_str(), d.c_str(), f.c_str(), &n));
+        return n;
+    }
     const Job &add_target_key(std::string_view host, uint16_t port, std::string_view username,
                         std::optional<std::string_view> platform = std::nullopt) const {
         const detail::CStr h(host, "netrig::Job::add_target_key: host");
@@ -1651,7 +1674,7 @@ public:
                                  timeout_ms));
         return *this;
     }
-    /// `{host}` and `{port}` in `local` are replaced by each target's.
+    /// `{name}`, `{host}` and `{port}` in `local` are replaced by each target's.
     const Job &add_get(std::string_view remote, std::string_view local, Protocol protocol = Protocol::Sftp,
                  uint32_t timeout_ms = 0) const {
         const detail::CStr r(remote, "netrig::Job::add_get: remote");

@@ -9,6 +9,8 @@
 pub mod device;
 pub mod error;
 pub mod ffi;
+#[cfg(feature = "ssh")]
+pub mod inventory;
 #[cfg(feature = "durable")]
 pub mod journal;
 mod json;

@@ -299,6 +299,7 @@ fn run_report_round_trips() {
     let hosts = vec![
         HostResult {
             name: "10.0.0.1:22".into(),
+            data: json!({"site": AWKWARD, "rack": {"row": 3}}),
             state: State::Ok,
             connect: ok.clone(),
             steps: vec![step(State::Ok, NETRIG_OK, AWKWARD, Some(-1), 1_234_567)],
@@ -306,6 +307,7 @@ fn run_report_round_trips() {
         },
         HostResult {
             name: format!("{AWKWARD}:22"),
+            data: json!({}),
             state: State::TimedOut,
             connect: ok.clone(),
             steps: vec![step(State::TimedOut, NETRIG_E_TIMEOUT, AWKWARD, None, 5_000_000)],
@@ -313,6 +315,7 @@ fn run_report_round_trips() {
         },
         HostResult {
             name: "skipped:22".into(),
+            data: serde_json::Value::Null,
             state: State::Skipped,
             connect: ok,
             steps: vec![],
@@ -339,6 +342,8 @@ fn run_report_round_trips() {
     assert_eq!(hosts.len(), 3);
     assert_eq!(hosts[0]["name"], "10.0.0.1:22");
     assert_eq!(hosts[0]["duration_ms"].as_f64(), Some(1500.0));
+    assert_eq!(hosts[0]["data"], json!({"site": AWKWARD, "rack": {"row": 3}}));
+    assert_eq!(hosts[2]["data"], serde_json::Value::Null);
     assert_eq!(
         hosts[0]["steps"][0],
         json!({"state": "ok", "status": "NETRIG_OK", "error": "", "output": AWKWARD, "stderr": format!("err {AWKWARD}"),

@@ -486,6 +486,8 @@ const README_CLAIMS: &[Claim] = &[
     claim("## Python", "py", "from netrig import DeviceOptions, Pool", PY_README, "test_readme_device_and_pool_blocks_compile", "## Python"),
     claim("## Python", "py", "import os", "python/tests/test_events_state.py", "test_readme_events_block_runs", "Store.open("),
     claim("## Python", "py", "from netrig import NetrigTimeoutError, Queue", "python/tests/test_queue.py", "test_readme_queue_block_runs", "Queue.open("),
+    claim("### Inventories", "yaml", "# hosts.yaml", "python/tests/test_inventory.py", "test_readme_inventory_blocks_run", "### Inventories"),
+    claim("### Inventories", "py", "from netrig import Inventory", "python/tests/test_inventory.py", "test_readme_inventory_blocks_run", "### Inventories"),
     claim("## Logs", "sh", "NETRIG_LOG=debug", INSTALL_TEST, "README blocks", "## Logs"),
     claim("## Logs", "c", "", RULES, "readme_log_callback_snippet_compiles", "## Logs"),
     claim("## Logs", "python", "import logging", PY_README, "test_readme_logs_block_sends_device_records_to_logging", "## Logs"),

@@ -931,7 +931,7 @@ fn named_targets_give_their_names_to_results_events_errors_and_the_report_with_t
         Target::from(opts(&d[1])).named("sw2"),
         Target::from(opts(&d[2])),
     ];
-    let steps = vec![Step::command("show clock").timeout(Duration::from_millis(300))];
+    let steps = vec![Step::command("show clock").timeout(Duration::from_millis(1500))];
     let rec = Recorder::default();
     let report =
         Run::run(targets, steps, run_opts(3, Strategy::Free, OnFailure::SkipHost), None, Some(rec.progress())).unwrap();

@@ -2,7 +2,8 @@
 
 ``netrig.Store`` is the thread-safe status store, ``netrig.Device`` an SSH session to a device
 under test (see ``netrig.device``), ``netrig.Pool`` a pool of sessions and ``netrig.Runner`` the
-parallel runner (``netrig.pool``, ``netrig.run``); ``netrig.ffi`` is the raw C layer (the
+parallel runner (``netrig.pool``, ``netrig.run``), ``netrig.Inventory`` a Nornir-style YAML
+inventory of named hosts to run on (``netrig.inventory``); ``netrig.ffi`` is the raw C layer (the
 loaded library, handle structs and status constants) for calls the high-level API does not
 make. Every failing call raises a ``netrig.NetrigError`` subclass named after its status.
 
@@ -36,10 +37,11 @@ The work queue, ``netrig.Queue(max_items, max_attempts, lease, max_payload)`` in
 from . import errors, ffi
 from .errors import *  # noqa: F401,F403  (one exception class per status; see errors.__all__)
 from .ffi import last_error, platforms, version
-from .device import Device, DeviceOptions, ExecResult, Output
+from .device import Device, DeviceOptions, ExecResult, Output, Target
 from .parse import parse, templates_dir
 from .pool import Pool, PoolStats
 from .run import Event, HostResult, Report, Run, Runner, Step, StepResult
+from .inventory import Host, Inventory
 from .store import NEVER, Batch, Snapshot, SnapshotEntry, Store
 from .events import Change, Subscription, SubscriptionStats
 from .state import ServiceState, TestState
@@ -70,6 +72,7 @@ __all__ = [
     "QueueCounts",
     "Device",
     "DeviceOptions",
+    "Target",
     "Output",
     "ExecResult",
     "Pool",
@@ -81,5 +84,7 @@ __all__ = [
     "HostResult",
     "StepResult",
     "Event",
+    "Inventory",
+    "Host",
     *errors.__all__,
 ]

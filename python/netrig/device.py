@@ -104,6 +104,16 @@ class DeviceOptions(_DeviceTarget, total=False):
     templates: Optional[PathLike]
 
 
+class Target(DeviceOptions, total=False):
+    """A runner target: a device as ``DeviceOptions`` has it, plus the ``name`` that results,
+    events and the report call it by (default "host:port") and free-form ``data`` the report
+    carries. (``Device`` and ``Pool`` take neither, so ``DeviceOptions`` leaves them out:
+    ``Pool.checkout(**options)`` must type-check.)"""
+
+    name: str
+    data: Dict[str, Any]
+
+
 Progress = Callable[[int, int], Optional[bool]]
 """A transfer's progress callback: ``progress(done, total)`` after each chunk. Return ``None``
 or ``True`` to go on, ``False`` to cancel the transfer (it then raises ``CancelledError``)."""

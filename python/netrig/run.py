@@ -36,14 +36,15 @@ import json
 import os
 import threading
 from ctypes import byref, c_size_t, c_void_p
-from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Iterator, List, Literal, Mapping, Optional, Sequence, Union
+from dataclasses import dataclass, field
+from typing import Any, Callable, Dict, Iterable, Iterator, List, Literal, Mapping, Optional, Sequence, Tuple, Union
 
 from . import ffi
 from ._owned import OwnedHandle
-from .device import _PROTOCOL, DeviceOptions, TransferProtocol, _op_ms, _str_array, _text, device_options
+from .device import _PROTOCOL, DeviceOptions, Target, TransferProtocol, _op_ms, _opt_text, _str_array, _text, device_options
 from .errors import ClosedError, check
 from .ffi import lib
+from .inventory import Host, Inventory
 from .pool import Pool, _target_kwargs
 
 __all__ = ["Step", "Runner", "Run", "Report", "HostResult", "StepResult", "Event", "Strategy", "OnFailure"]
@@ -112,7 +113,7 @@ class Step:
 
     @classmethod
     def get(cls, remote: str, local: Union[str, os.PathLike], protocol: TransferProtocol = "sftp", timeout: Optional[float] = None) -> "Step":
-        """`local` may hold "{host}" and "{port}", replaced for each target."""
+        """`local` may hold "{name}", "{host}" and "{port}", replaced for each target."""
         return cls("get", (_text(remote, "remote"), _text(local, "local"), _protocol(protocol)), timeout)
 
 
@@ -129,7 +130,8 @@ class Event:
     "host_finished" or "run_finished"; `host` and `step` are indexes into the job's targets and
     steps (None when not about one); `state` how it ended ("ok", "failed", "timed_out",
     "cancelled", "skipped"; None for starts); `status` the netrig status name; `elapsed`
-    seconds; `worker` the number N of the thread ``netrig-run-N`` that sent it."""
+    seconds; `worker` the number N of the thread ``netrig-run-N`` that sent it; `name` the
+    host's name."""
 
     kind: str
     host: Optional[int]
@@ -139,16 +141,21 @@ class Event:
     elapsed: float
     worker: int
 
+    name: Optional[str] = None
+    """The host's name (the target's "name", default "host:port"); None when not about one."""
+
     @classmethod
-    def _from_c(cls, e: "ffi.netrig_event") -> "Event":
+    def _from_c(cls, e: "ffi.netrig_event", names: Sequence[str] = ()) -> "Event":
+        host = None if e.host < 0 else e.host
         return cls(
             kind=_EVENT_KIND.get(e.kind, str(e.kind)),
-            host=None if e.host < 0 else e.host,
+            host=host,
             step=None if e.step < 0 else e.step,
             state=_STATE.get(e.state, str(e.state)),
             status=ffi.status_str(e.status),
             elapsed=e.elapsed_us / 1e6,
             worker=e.worker,
+            name=names[host] if host is not None and host < len(names) else None,
         )
 
 
@@ -176,14 +183,16 @@ class StepResult:
 
 @dataclass(frozen=True)
 class HostResult:
-    """One target's outcome: `state` is "ok" when the connect and every step succeeded, else
-    the state of the first failure ("skipped" if it never started)."""
+    """One target's outcome: `name` is the target's "name" (default "host:port"), `data` its
+    "data" as given ({} by default); `state` is "ok" when the connect and every step
+    succeeded, else the state of the first failure ("skipped" if it never started)."""
 
     name: str
     state: str
     connect: StepResult
     steps: List[StepResult]
     duration: float
+    data: Any = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -205,6 +214,18 @@ class Report:
     aborted: Optional[str]
     json: str
 
+    def host(self, name: str) -> HostResult:
+        """The result of the (first) target named `name`; ``KeyError`` if none is."""
+        for h in self.hosts:
+            if h.name == name:
+                return h
+        raise KeyError(name)
+
+    @property
+    def by_name(self) -> Dict[str, HostResult]:
+        """The hosts' results by name (of targets sharing a name, the last)."""
+        return {h.name: h for h in self.hosts}
+
     @classmethod
     def _from_json(cls, text: str) -> "Report":
         j = json.loads(text)
@@ -215,20 +236,36 @@ class Report:
                 StepResult._from_json(h["connect"]),
                 [StepResult._from_json(s) for s in h["steps"]],
                 h["duration_ms"] / 1e3,
+                h.get("data", {}),
             )
             for h in j["hosts"]
         ]
         return cls(hosts, j["totals"], j["step_totals"], j["failed_hosts"], j["wall_ms"] / 1e3, j["cancelled"], j["aborted"], text)
 
 
+def _named(target: Dict[str, Any]) -> Tuple[Optional[bytes], Optional[bytes], Dict[str, Any]]:
+    """A target's name and data (JSON) for C, and the rest: the ``Device`` options."""
+    kw = dict(target)
+    name, data = kw.pop("name", None), kw.pop("data", None)
+    if name is not None:
+        if not isinstance(name, str) or not name:
+            raise ValueError(f"target name {name!r} is not a non-empty str")
+    try:
+        data_json = None if data is None else json.dumps(data)
+    except (TypeError, ValueError) as e:
+        raise TypeError(f"target {name or kw.get('host')!r}: data is not JSON-serializable: {e}") from None
+    return _opt_text(name, "target name"), _opt_text(data_json, "target data"), kw
+
+
 class Runner:
-    """A job: `targets` (dicts of ``Device`` options with "host") and `steps` (``Step``s),
-    with its options. ``run()`` runs it and returns the ``Report``; ``start()`` returns a
+    """A job: `targets` (dicts of ``Device`` options with "host", and optionally "name" and
+    "data", or an ``Inventory`` / its ``Host`` objects) and `steps` (``Step``s), with its
+    options. ``run()`` runs it and returns the ``Report``; ``start()`` returns a
     ``Run`` to watch, cancel and wait for. A runner can be run any number of times."""
 
     def __init__(
         self,
-        targets: Iterable[DeviceOptions],
+        targets: Union[Iterable[DeviceOptions], Iterable[Target], Inventory],
         steps: Sequence[Step],
         *,
         max_workers: int = 128,
@@ -247,11 +284,12 @@ class Runner:
         for s in steps:
             if not isinstance(s, Step):
                 raise TypeError(f"steps are netrig.Step objects, not {type(s).__name__}")
-        self.targets = [_target_kwargs(t) for t in targets]
+        self.targets = [_target_kwargs(t.target() if isinstance(t, Host) else t) for t in targets]
         self.steps = list(steps)
         self.max_workers, self.strategy, self.on_failure, self.pool = max_workers, strategy, on_failure, pool
-        for t in self.targets:
-            device_options(**t)  # refuse bad options now, not on a worker thread
+        self._named = [_named(t) for t in self.targets]
+        for _, _, kw in self._named:
+            device_options(**kw)  # refuse bad options now, not on a worker thread
 
     def run(self, progress: Optional[Callable[[Event], None]] = None) -> Report:
         """Runs the job and returns its report (the GIL is released while waiting)."""
@@ -272,9 +310,9 @@ class Runner:
             lib.netrig_job_free(job)
 
     def _fill(self, job: "ffi.netrig_job") -> None:
-        for t in self.targets:
-            o, keep = device_options(**t)
-            check(lib.netrig_job_add_target(job, byref(o)))
+        for name, data, kw in self._named:
+            o, keep = device_options(**kw)
+            check(lib.netrig_job_add_target_named(job, name, byref(o), data))
             del keep
         for s in self.steps:
             ms = _op_ms(s.timeout)
@@ -306,6 +344,10 @@ class Run(OwnedHandle):
         self._handle = None
         self._close_lock = threading.Lock()
         self._report: Optional[Report] = None
+        # As the library names the hosts, known before the first event.
+        self._names = [
+            name.decode() if name is not None else f"{kw['host']}:{kw.get('port', 22)}" for name, _, kw in runner._named
+        ]
         opts = ffi.netrig_run_options()
         check(lib.netrig_run_options_default(byref(opts), ctypes.sizeof(opts)))
         opts.max_workers = runner.max_workers
@@ -319,7 +361,7 @@ class Run(OwnedHandle):
                 # On a netrig worker thread; ctypes holds the GIL for us. Nothing may escape
                 # into C.
                 try:
-                    progress(Event._from_c(event_ptr.contents))
+                    progress(Event._from_c(event_ptr.contents, self._names))
                 except BaseException as e:  # noqa: BLE001
                     self._callback_errors.append(e)
 
@@ -380,7 +422,7 @@ class Run(OwnedHandle):
             if status == ffi.NETRIG_E_CLOSED:
                 return
             check(status)
-            event = Event._from_c(e)
+            event = Event._from_c(e, self._names)
             yield event
             if event.kind == "run_finished":
                 return

@@ -36,8 +36,13 @@ fn add_step(job: netrig_job, step: Step) -> Result<()> {
     job.with(|j| j.lock().steps.push(step))
 }
 
-pub(super) fn add_target(job: netrig_job, target: Target) -> Result<()> {
+fn add_target(job: netrig_job, target: Target) -> Result<()> {
     job.with(|j| j.lock().targets.push(target))
+}
+
+/// Adds all of `targets` at once: another thread adding to the job never lands among them.
+pub(super) fn add_targets(job: netrig_job, targets: Vec<Target>) -> Result<()> {
+    job.with(|j| j.lock().targets.extend(targets))
 }
 
 fn step_timeout(step: Step, timeout_ms: u32) -> Step {

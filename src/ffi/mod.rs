@@ -15,6 +15,8 @@ mod events;
 mod guard;
 pub mod handle;
 #[cfg(feature = "ssh")]
+mod inventory;
+#[cfg(feature = "ssh")]
 mod job;
 mod log;
 #[cfg(feature = "ssh")]
@@ -42,6 +44,8 @@ pub use batch::*;
 #[cfg(feature = "ssh")]
 pub use device::*;
 pub use events::*;
+#[cfg(feature = "ssh")]
+pub use inventory::*;
 #[cfg(feature = "ssh")]
 pub use job::*;
 pub use log::*;
