@@ -2008,6 +2008,19 @@ enum netrig_status netrig_job_add_command(struct netrig_job job,
                                           uint32_t timeout_ms);
 
 /**
+ * Adds a step like `netrig_job_add_command` whose output is also parsed with its TextFSM
+ * template (as `netrig_output_parse`; templates from the target's
+ * `netrig_device_options.templates`, else `NETRIG_TEMPLATES`): the run's JSON report
+ * (`netrig_run_json`) carries the records as the step's `records`. No template for the
+ * platform and command, or a broken one, fails the step with that error.
+ *
+ * Ownership: `command` is borrowed and copied. Blocking: never. Thread-safety: any thread.
+ */
+enum netrig_status netrig_job_add_command_parsed(struct netrig_job job,
+                                                 const char *command,
+                                                 uint32_t timeout_ms);
+
+/**
  * Adds a configuration set of `count` lines (as `netrig_device_send_config_set`; `flags` are
  * its NETRIG_CONFIG_* flags). A rejected line fails the step with NETRIG_E_COMMAND and the
  * step's error names it. `timeout_ms`: the step's deadline (0 = the device's timeout_ms).

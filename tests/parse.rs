@@ -369,3 +369,72 @@ fn c_parse_and_output_parse() {
     }
     assert_eq!(netrig_device_free(dev), NETRIG_OK);
 }
+
+/// A parsed command step: the records ride in the step result and the JSON report, with the
+/// templates directory of the target's options; a step with no template fails naming it.
+#[test]
+fn runner_steps_carry_records_into_the_report() {
+    use netrig::run::{Run, RunOptions, State, Step, Target};
+    let f = fleet(&["cisco_ios", "arista_eos"]);
+    let targets: Vec<Target> = f
+        .devices()
+        .iter()
+        .zip(["r1", "sw1"])
+        .zip(["cisco_ios", "arista_eos"])
+        .map(|((d, name), p)| {
+            let mut o = support::options(d, p);
+            o.templates = Some(ntc());
+            Target::from(o).named(name)
+        })
+        .collect();
+    let steps = vec![Step::parsed("show version"), Step::command("show clock"), Step::parsed("show frobnicator")];
+    let report = Run::run(targets, steps, RunOptions::default(), None, None).unwrap();
+    let r1 = &report.hosts[0];
+    let records = r1.steps[0].records.as_ref().expect("records of a parsed step");
+    assert_eq!(text(&records[0], "version"), "15.7(3)M4");
+    assert!(r1.steps[1].records.is_none(), "an unparsed step has none");
+    assert_eq!(r1.steps[2].state, State::Failed);
+    assert!(
+        r1.steps[2].error.contains("r1") && r1.steps[2].error.contains("show frobnicator"),
+        "{}",
+        r1.steps[2].error
+    );
+    let json: serde_json::Value = serde_json::from_str(&report.to_json()).unwrap();
+    assert_eq!(json["hosts"][0]["name"], "r1");
+    assert_eq!(json["hosts"][0]["steps"][0]["records"][0]["hostname"], "R1");
+    assert_eq!(json["hosts"][1]["steps"][0]["records"][0]["model"], "DCS-7050SX3-48YC8-F");
+    assert!(json["hosts"][1]["steps"][1].get("records").is_none());
+}
+
+/// The C job call: a parsed step's records in netrig_run_json.
+#[test]
+fn c_job_add_command_parsed() {
+    let f = fleet(&["cisco_ios"]);
+    let dir = c(ntc().to_str().unwrap());
+    let mut o = Opts::new(&f.devices()[0], "cisco_ios");
+    o.o.templates = dir.as_ptr();
+    let mut job = netrig_job { id: 0 };
+    let (cmd, bogus) = (c("show ip interface brief"), c("show frobnicator"));
+    // SAFETY: live locals and CStrings for each call; `o` and `dir` outlive the run.
+    unsafe {
+        assert_eq!(netrig_job_new(&mut job), NETRIG_OK);
+        assert_eq!(netrig_job_add_target(job, &o.o), NETRIG_OK, "{}", last_error());
+        assert_eq!(netrig_job_add_command_parsed(job, cmd.as_ptr(), 0), NETRIG_OK);
+        assert_eq!(netrig_job_add_command_parsed(job, bogus.as_ptr(), 0), NETRIG_OK);
+        expect(netrig_job_add_command_parsed(job, null(), 0), NETRIG_E_NULL_ARG, "command");
+        let mut run = netrig_run { id: 0 };
+        let st = netrig_run_start(job, netrig_pool { id: 0 }, null(), None, std::ptr::null_mut(), &mut run);
+        assert_eq!(st, NETRIG_OK, "{}", last_error());
+        assert_eq!(netrig_run_wait(run, NETRIG_WAIT_FOREVER), NETRIG_OK);
+        let mut out = netrig_output { id: 0 };
+        assert_eq!(netrig_run_json(run, &mut out), NETRIG_OK);
+        let v = json_of(out);
+        let steps = &v["hosts"][0]["steps"];
+        assert_eq!(steps[0]["records"][0]["interface"], "GigabitEthernet0/0", "{v}");
+        assert_eq!(steps[0]["records"][0]["ip_address"], "10.0.0.1");
+        assert_eq!(steps[1]["status"], "NETRIG_E_NOT_FOUND", "{steps}");
+        assert_eq!(netrig_run_free(run), NETRIG_OK);
+        assert_eq!(netrig_job_free(job), NETRIG_OK);
+    }
+    drop(o);
+}

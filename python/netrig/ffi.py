@@ -759,6 +759,7 @@ _PROTOTYPES: dict[str, tuple[object, list[object]]] = {
     "netrig_job_add_inventory": (_S, [netrig_job, c_char_p, c_char_p, c_char_p, c_char_p, _P(c_size_t)]),
     "netrig_inventory_json": (_S, [c_char_p, c_char_p, c_char_p, c_char_p, _P(netrig_output)]),
     "netrig_job_add_command": (_S, [netrig_job, c_char_p, c_uint32]),
+    "netrig_job_add_command_parsed": (_S, [netrig_job, c_char_p, c_uint32]),
     "netrig_job_add_config": (_S, [netrig_job, _P(c_char_p), c_size_t, c_uint32, c_uint32]),
     "netrig_job_add_exec": (_S, [netrig_job, c_char_p, c_uint32]),
     "netrig_job_add_put": (_S, [netrig_job, c_char_p, c_char_p, c_uint32, c_uint32]),
