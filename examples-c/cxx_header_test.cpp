@@ -385,6 +385,31 @@ void test_device_errors() {
     // A pooled session that is discarded is gone; a direct one cannot be discarded.
     EXPECT_ERROR(netrig::Error, NETRIG_E_INVALID_ARG, "netrig_pool_discard", dev.discard());
     CHECK(static_cast<bool>(dev));
+    // A refused command: CommandError with the device's whole answer; with Check::Off the
+    // Output says it failed.
+    netrig::Device good = netrig::Device::open(device_with("-").options());
+    const std::string refusal = EXPECT_ERROR(netrig::CommandError, NETRIG_E_COMMAND, "command 'show bogus' failed",
+                                             good.send_command("show bogus"));
+    std::printf("  refused command: %s\n", refusal.c_str());
+    try {
+        good.send_command("show bogus");
+        CHECK(false);
+    } catch (const netrig::CommandError &e) {
+        CHECK(e.output() && contains(*e.output(), "^\n% Invalid input"));
+        CHECK(e.failure() == "% Invalid input detected at '^' marker.");
+    }
+    netrig::CommandOptions off;
+    off.check = netrig::Check::Off;
+    const netrig::Output out = good.send_command_with("show bogus", off);
+    CHECK(out.failed() && out.failure() == "% Invalid input detected at '^' marker.");
+    CHECK(!good.send_command("show clock").failed());
+    off.expect = "marker";
+    CHECK(good.send_command_with("show bogus", off).failed());
+    EXPECT_ERROR(netrig::CommandError, NETRIG_E_COMMAND, "config line 1 'bogus x' was rejected",
+                 good.send_config_set({"bogus x"}));
+    off.expect.reset();
+    CHECK(good.send_config_set_with({"bogus x", "hostname R1"}, 0, off).failed());
+    CHECK(good.send_interactive_with({{"delete flash:old.bin", "\\? $"}, {"", "confirm"}, {"n", ""}}, off).failed());
 }
 
 // --- the log callback --------------------------------------------------------------------------

@@ -192,6 +192,22 @@
 #define NETRIG_CONFIG_COMMIT_CHECK 4
 
 /**
+ * `netrig_command_options.check`: the device's `check_errors` decides.
+ */
+#define NETRIG_CHECK_DEFAULT 0
+
+/**
+ * `netrig_command_options.check`: an output with an error line fails with NETRIG_E_COMMAND.
+ */
+#define NETRIG_CHECK_ON 1
+
+/**
+ * `netrig_command_options.check`: an output with an error line is returned, with
+ * `netrig_output_failed` true.
+ */
+#define NETRIG_CHECK_OFF 2
+
+/**
  * `netrig_change_view.kind`: the key was written (value and version are the new ones).
  */
 #define NETRIG_CHANGE_SET 1
@@ -694,6 +710,12 @@ typedef struct netrig_device_options {
    */
   const char *error_pattern;
   /**
+   * Non-zero (the default): a command whose output has a line matching the error patterns
+   * fails with NETRIG_E_COMMAND. 0: such outputs are returned, with `netrig_output_failed`
+   * true. A call's `netrig_command_options.check` overrides it.
+   */
+  uint8_t check_errors;
+  /**
    * The TextFSM templates directory (with an ntc-templates style `index`) for parsing this
    * device's output in runner steps (`netrig_output_parse` takes its own); NULL:
    * `NETRIG_TEMPLATES`.
@@ -708,6 +730,42 @@ typedef struct netrig_device_options {
 typedef struct netrig_device {
   uint64_t id;
 } netrig_device;
+
+/**
+ * Options of one command (`netrig_device_send_command_with` and the other `_with` calls).
+ * Start from `netrig_command_options_default(&o, sizeof o)`; string fields are borrowed for
+ * the call and NULL means "not given".
+ */
+typedef struct netrig_command_options {
+  /**
+   * `sizeof` this struct in the caller's netrig.h (OPTIONS in the preamble).
+   */
+  size_t struct_size;
+  /**
+   * The operation's deadline in ms; 0 (the default) means the device's.
+   */
+  uint32_t timeout_ms;
+  /**
+   * A regex: read until it matches the newest output instead of until the prompt
+   * (`netrig_device_send_command_with` only).
+   */
+  const char *expect;
+  /**
+   * Non-zero: read until the device has sent nothing for this many ms instead of until the
+   * prompt (`netrig_device_send_command_with` only; not with `expect`).
+   */
+  uint32_t quiet_ms;
+  /**
+   * One of NETRIG_CHECK_* (default NETRIG_CHECK_DEFAULT).
+   */
+  uint32_t check;
+  /**
+   * A regex matched on each line of the output (case-insensitive unless it starts with
+   * `(?-i)`) that replaces the error patterns (the platform's, or the device's
+   * `error_pattern`) for this call.
+   */
+  const char *error_pattern;
+} netrig_command_options;
 
 /**
  * The result of a device operation: output text (or exec's stdout), exec's stderr and exit
@@ -1560,10 +1618,27 @@ enum netrig_status netrig_device_close(struct netrig_device dev);
 enum netrig_status netrig_device_cancel(struct netrig_device dev);
 
 /**
+ * Fills `*out` with the default command options: the device's timeout, read until the
+ * prompt, the device's check of the output. `struct_size` is `sizeof *out` (see OPTIONS in
+ * the preamble); NETRIG_E_INVALID_ARG when it is smaller than a size_t or larger than this
+ * library's struct.
+ *
+ * Ownership: `*out` is the caller's, written on success. Blocking: never.
+ * Thread-safety: any thread.
+ */
+enum netrig_status netrig_command_options_default(struct netrig_command_options *out,
+                                                  size_t struct_size);
+
+/**
  * Sends one command and reads until the prompt returns. The output has the echoed command and
  * the trailing prompt removed, ANSI escapes removed, "\n" line endings, and paging answered.
  * `timeout_ms` 0 means the device's default. Failures: NETRIG_E_TIMEOUT (message ends with the
- * last bytes received), NETRIG_E_CANCELLED, NETRIG_E_CLOSED.
+ * last bytes received), NETRIG_E_CANCELLED, NETRIG_E_CLOSED, and NETRIG_E_COMMAND when the
+ * device refused the command: a line of the output matches the error patterns (the
+ * platform's, or `options.error_pattern`) and the device's `check_errors` is on. The last
+ * error names the device and the command and quotes the line; `netrig_last_failed_output`
+ * gives the whole output. The same check applies to every call below that returns an output
+ * (not to exec); `netrig_device_send_command_with` and the other `_with` calls change it.
  *
  * Ownership: `command` is borrowed for the call. On success `*out` receives a result the caller
  * frees with `netrig_output_free`.
@@ -1575,6 +1650,23 @@ enum netrig_status netrig_device_send_command(struct netrig_device dev,
                                               const char *command,
                                               uint32_t timeout_ms,
                                               struct netrig_output *out);
+
+/**
+ * `netrig_device_send_command` with options (`options` may be NULL for the defaults): a
+ * timeout, an `expect` pattern or a `quiet_ms` period to read to instead of the prompt (as
+ * `netrig_device_send_command_expect` and `_timing`), and the check of the output: with
+ * NETRIG_CHECK_OFF a refused command's output is returned with `netrig_output_failed` true;
+ * `error_pattern` replaces the error patterns. NETRIG_E_INVALID_ARG for a bad pattern or
+ * both `expect` and `quiet_ms`.
+ *
+ * Ownership: `command`, `options` and its strings are borrowed for the call; `*out` as for
+ * `netrig_device_send_command`. Blocking: up to the timeout, as `netrig_device_send_command`.
+ * Thread-safety: any thread.
+ */
+enum netrig_status netrig_device_send_command_with(struct netrig_device dev,
+                                                   const char *command,
+                                                   const struct netrig_command_options *options,
+                                                   struct netrig_output *out);
 
 /**
  * Like `netrig_device_send_command`, but returns NETRIG_E_BUSY at once when another operation
@@ -1633,6 +1725,22 @@ enum netrig_status netrig_device_send_interactive(struct netrig_device dev,
                                                   struct netrig_output *out);
 
 /**
+ * `netrig_device_send_interactive` with options (`options` may be NULL): the timeout, and the
+ * check of each step's answer (`check`, `error_pattern`); `expect` and `quiet_ms` must be
+ * unset (NETRIG_E_INVALID_ARG).
+ *
+ * Ownership: the arrays, strings and `options` are borrowed; `*out` as for
+ * `netrig_device_send_command`. Blocking: up to the timeout for the whole dialogue.
+ * Thread-safety: any thread.
+ */
+enum netrig_status netrig_device_send_interactive_with(struct netrig_device dev,
+                                                       const char *const *sends,
+                                                       const char *const *expects,
+                                                       size_t n,
+                                                       const struct netrig_command_options *options,
+                                                       struct netrig_output *out);
+
+/**
  * Enters configuration mode, sends the `n` lines and checks each line's output for error
  * output ("% Invalid input", "syntax error", ...). The first rejected line stops the set with
  * NETRIG_E_COMMAND; the last error names the line (number and text) and quotes the device.
@@ -1650,6 +1758,23 @@ enum netrig_status netrig_device_send_config_set(struct netrig_device dev,
                                                  uint32_t flags,
                                                  uint32_t timeout_ms,
                                                  struct netrig_output *out);
+
+/**
+ * `netrig_device_send_config_set` with options (`options` may be NULL): the timeout, and the
+ * check of each line's output. With NETRIG_CHECK_OFF every line is sent and the result has
+ * `netrig_output_failed` true when one was rejected (`netrig_output_failure` quotes the
+ * first); `error_pattern` replaces the error patterns. `expect` and `quiet_ms` must be unset.
+ *
+ * Ownership: the array, strings and `options` are borrowed; `*out` as for
+ * `netrig_device_send_command`. Blocking: up to the timeout for the whole set.
+ * Thread-safety: any thread.
+ */
+enum netrig_status netrig_device_send_config_set_with(struct netrig_device dev,
+                                                      const char *const *lines,
+                                                      size_t n,
+                                                      uint32_t flags,
+                                                      const struct netrig_command_options *options,
+                                                      struct netrig_output *out);
 
 /**
  * Saves the running configuration (`write memory`, `copy running-config startup-config` or a
@@ -2162,6 +2287,60 @@ enum netrig_status netrig_output_exit_status(struct netrig_output out, int32_t *
  * Ownership: `*us` is written on success. Blocking: never. Thread-safety: any thread.
  */
 enum netrig_status netrig_output_elapsed_us(struct netrig_output out, uint64_t *us);
+
+/**
+ * What the operation sent: the command; a dialogue's sends or a configuration set's lines
+ * joined with "\n" (answers to password prompts as "<secret>"); the save command; "" for exec
+ * results. As `netrig_output_text`.
+ *
+ * Ownership: the pointer stays valid until `netrig_output_free`. Blocking: never.
+ * Thread-safety: any thread.
+ */
+enum netrig_status netrig_output_command(struct netrig_output out, const char **text, size_t *len);
+
+/**
+ * The name of the platform that read the output ("cisco_ios"); "" for exec results. As
+ * `netrig_output_text`.
+ *
+ * Ownership: the pointer stays valid until `netrig_output_free`. Blocking: never.
+ * Thread-safety: any thread.
+ */
+enum netrig_status netrig_output_platform(struct netrig_output out, const char **text, size_t *len);
+
+/**
+ * Whether the device answered with a line that matches its error patterns: `*failed` is true
+ * for an output of a call made with the check off (NETRIG_CHECK_OFF, or a device opened with
+ * `check_errors` 0), and for the output `netrig_last_failed_output` hands out; false for exec
+ * results and outputs without such a line.
+ *
+ * Ownership: `*failed` is written on success. Blocking: never. Thread-safety: any thread.
+ */
+enum netrig_status netrig_output_failed(struct netrig_output out, bool *failed);
+
+/**
+ * The device's line that matched an error pattern (the first, without its newline), as
+ * `netrig_output_text`; "" (length 0) when the output did not fail (`netrig_output_failed`).
+ *
+ * Ownership: the pointer stays valid until `netrig_output_free`. Blocking: never.
+ * Thread-safety: any thread.
+ */
+enum netrig_status netrig_output_failure(struct netrig_output out, const char **line, size_t *len);
+
+/**
+ * The output of the last operation on this thread that failed with NETRIG_E_COMMAND because
+ * the device answered with an error line (`netrig_device_send_command` and the other
+ * operations that return an output): the text the device printed, with
+ * `netrig_output_failed` true and `netrig_output_failure` giving the line. The last error
+ * names the command and quotes that line; this is the rest of what the device said. The
+ * output is moved into `*out`, so a second call finds none. It is forgotten when the next
+ * device operation that returns an output starts on this thread (whatever its result), and
+ * when the thread ends. NETRIG_E_NOT_FOUND when there is none (a failure of another kind
+ * keeps none: a rejected exec, a timeout).
+ *
+ * Ownership: on success `*out` receives a result the caller frees with `netrig_output_free`.
+ * Blocking: never. Thread-safety: any thread; each thread has its own.
+ */
+enum netrig_status netrig_last_failed_output(struct netrig_output *out);
 
 /**
  * Frees a result. Pointers obtained from it become invalid.

@@ -176,6 +176,24 @@ public:
     using Error::Error;
 };
 
+/// NETRIG_E_COMMAND: the device refused a command (a line of its answer matches the error
+/// patterns) or a configuration line. what() names the device and the command and quotes the
+/// line; output() is all the device answered (copied from netrig_last_failed_output).
+class CommandError : public Error {
+public:
+    CommandError(netrig_status status, const std::string &message, std::optional<std::string> output = std::nullopt,
+                 std::string failure = std::string())
+        : Error(status, message), output_(std::move(output)), failure_(std::move(failure)) {}
+    /// The device's whole answer; nullopt when the failure was not an answer (a failed exec).
+    const std::optional<std::string> &output() const noexcept { return output_; }
+    /// The device's line that matched ("" without an output).
+    const std::string &failure() const noexcept { return failure_; }
+
+private:
+    std::optional<std::string> output_;
+    std::string failure_;
+};
+
 /// Throws the Error (or subclass) for `status` with `message`.
 [[noreturn]] inline void throw_status(netrig_status status, const std::string &message) {
     switch (status) {
@@ -183,15 +201,33 @@ public:
     case NETRIG_E_CONFLICT: throw ConflictError(status, message);
     case NETRIG_E_BUSY: throw BusyError(status, message);
     case NETRIG_E_TIMEOUT: throw TimeoutError(status, message);
+    case NETRIG_E_COMMAND: throw CommandError(status, message);
     default: throw Error(status, message);
     }
 }
 
 /// Throws the Error for `status` with this thread's netrig_last_error(). Call it right after
-/// the failing call, before any other netrig call on the thread.
+/// the failing call, before any other netrig call on the thread. A NETRIG_E_COMMAND takes the
+/// refused command's output with it (netrig_last_failed_output).
 [[noreturn]] inline void throw_last_error(netrig_status status) {
     const char *text = netrig_last_error();
-    throw_status(status, text != nullptr && *text != '\0' ? std::string(text) : status_name(status));
+    std::string message = text != nullptr && *text != '\0' ? std::string(text) : status_name(status);
+    if (status == NETRIG_E_COMMAND) {
+        netrig_output out{};
+        if (netrig_last_failed_output(&out) == NETRIG_OK) {
+            const char *t = nullptr, *f = nullptr;
+            size_t len = 0, flen = 0;
+            std::optional<std::string> output;
+            std::string failure;
+            if (netrig_output_text(out, &t, &len) == NETRIG_OK)
+                output.emplace(t, len);
+            if (netrig_output_failure(out, &f, &flen) == NETRIG_OK)
+                failure.assign(f, flen);
+            (void)netrig_output_free(out);
+            throw CommandError(status, message, std::move(output), std::move(failure));
+        }
+    }
+    throw_status(status, message);
 }
 
 /// Returns if `status` is NETRIG_OK, else throws it with the last error.
@@ -490,6 +526,9 @@ struct DeviceOptions {
     std::optional<std::string> platform_text;
     /// A regex for a line of output that means the device refused the command.
     std::optional<std::string> error_pattern;
+    /// Whether a refused command throws CommandError (default true); a call's
+    /// CommandOptions::check overrides it.
+    std::optional<bool> check_errors;
 
     netrig_device_options c() const {
         netrig_device_options o;
@@ -524,6 +563,7 @@ struct DeviceOptions {
         str(o.platform_file, platform_file, "platform_file");
         str(o.platform_text, platform_text, "platform_text");
         str(o.error_pattern, error_pattern, "error_pattern");
+        if (check_errors) o.check_errors = *check_errors ? 1 : 0;
         return o;
     }
 
@@ -630,6 +670,20 @@ public:
         uint64_t us = 0;
         check(netrig_output_elapsed_us(use("netrig::Output::elapsed_us"), &us));
         return us;
+    }
+    /// Whether a line matches the device's error patterns (an output returned with
+    /// Check::Off, or a device opened with check_errors false).
+    bool failed() const {
+        bool f = false;
+        check(netrig_output_failed(use("netrig::Output::failed"), &f));
+        return f;
+    }
+    /// That line ("" when the output did not fail).
+    std::string failure() const {
+        const char *t = nullptr;
+        size_t len = 0;
+        check(netrig_output_failure(use("netrig::Output::failure"), &t, &len));
+        return std::string(t, len);
     }
 };
 
@@ -1387,6 +1441,41 @@ public:
 // Device and Pool
 // ---------------------------------------------------------------------------------------------
 
+/// NETRIG_CHECK_*: whether a refused command throws (the device's default, on, off).
+enum class Check : uint32_t {
+    Default = NETRIG_CHECK_DEFAULT,
+    On = NETRIG_CHECK_ON,
+    Off = NETRIG_CHECK_OFF,
+};
+
+/// The options of one command (netrig_command_options); unset fields take their defaults.
+struct CommandOptions {
+    /// 0: the device's timeout.
+    uint32_t timeout_ms = 0;
+    /// Read until this regex instead of the prompt (send_command_with only).
+    std::optional<std::string> expect;
+    /// Read until the device is quiet this long (send_command_with only).
+    uint32_t quiet_ms = 0;
+    Check check = Check::Default;
+    /// Replaces the error patterns for this call.
+    std::optional<std::string> error_pattern;
+
+    /// The C struct and the strings it points into, alive for one call.
+    struct C {
+        C(const CommandOptions &options, const char *what)
+            : expect(options.expect, what), error_pattern(options.error_pattern, what) {
+            netrig::check(netrig_command_options_default(&o, sizeof o));
+            o.timeout_ms = options.timeout_ms;
+            o.expect = expect.c_str();
+            o.quiet_ms = options.quiet_ms;
+            o.check = static_cast<uint32_t>(options.check);
+            o.error_pattern = error_pattern.c_str();
+        }
+        detail::OptCStr expect, error_pattern;
+        netrig_command_options o{};
+    };
+};
+
 /// An open SSH session (netrig_device), opened directly or checked out of a Pool. Timeouts are
 /// in ms; 0 means the device's default.
 class Device : public detail::Owner<netrig_device, netrig_device_free> {
@@ -1436,6 +1525,43 @@ public:
         netrig_output out{};
         check(netrig_device_send_command_timing(use("netrig::Device::send_command_timing"), c.c_str(), quiet_ms,
                                                 timeout_ms, &out));
+        return Output(out);
+    }
+    /// send_command with options: an expect pattern or a quiet period to read to, the timeout,
+    /// and the check of the answer (CommandError, or with Check::Off an Output whose failed()
+    /// says so).
+    Output send_command_with(std::string_view command, const CommandOptions &options) const {
+        const detail::CStr c(command, "netrig::Device::send_command_with: command");
+        const CommandOptions::C o(options, "netrig::Device::send_command_with");
+        netrig_output out{};
+        check(netrig_device_send_command_with(use("netrig::Device::send_command_with"), c.c_str(), &o.o, &out));
+        return Output(out);
+    }
+    /// send_interactive with options (timeout, check, error_pattern; not expect or quiet_ms).
+    Output send_interactive_with(const std::vector<std::pair<std::string, std::string>> &steps,
+                                 const CommandOptions &options) const {
+        std::vector<std::string> sends, expects;
+        for (const auto &s : steps) {
+            sends.push_back(s.first);
+            expects.push_back(s.second);
+        }
+        const detail::CStrArray sa(sends, "netrig::Device::send_interactive_with: a send");
+        const detail::CStrArray ea(expects, "netrig::Device::send_interactive_with: an expect");
+        const CommandOptions::C o(options, "netrig::Device::send_interactive_with");
+        netrig_output out{};
+        check(netrig_device_send_interactive_with(use("netrig::Device::send_interactive_with"), sa.data(), ea.data(),
+                                                  sa.size(), &o.o, &out));
+        return Output(out);
+    }
+    /// send_config_set with options (timeout, check, error_pattern): with Check::Off every line
+    /// is sent and the Output's failed() tells whether one was rejected.
+    Output send_config_set_with(const std::vector<std::string> &lines, uint32_t flags,
+                                const CommandOptions &options) const {
+        const detail::CStrArray la(lines, "netrig::Device::send_config_set_with: a line");
+        const CommandOptions::C o(options, "netrig::Device::send_config_set_with");
+        netrig_output out{};
+        check(netrig_device_send_config_set_with(use("netrig::Device::send_config_set_with"), la.data(), la.size(),
+                                                 flags, &o.o, &out));
         return Output(out);
     }
     /// A dialogue: each pair is (what to send, the regex to read until; "" = the prompt).

@@ -180,6 +180,11 @@ pub enum Error {
     Prompt(String),
     #[error("{0}")]
     Command(String),
+    /// The device answered with a line that matches its error patterns: the message names the
+    /// device and the command and quotes the line; the output is kept for the caller to read.
+    #[cfg(feature = "ssh")]
+    #[error("{}", .0.message)]
+    CommandFailed(Box<CommandFailure>),
     #[error("{0}")]
     Io(String),
     /// A subscriber missed this many events because its queue was full.
@@ -218,10 +223,40 @@ impl Error {
             Error::Closed(_) => NETRIG_E_CLOSED,
             Error::Prompt(_) => NETRIG_E_PROMPT,
             Error::Command(_) => NETRIG_E_COMMAND,
+            #[cfg(feature = "ssh")]
+            Error::CommandFailed(_) => NETRIG_E_COMMAND,
             Error::Io(_) => NETRIG_E_IO,
             Error::Lagged { .. } => NETRIG_E_LAGGED,
             Error::Lease(_) => NETRIG_E_LEASE,
             Error::Absent(_) => NETRIG_E_NOT_FOUND,
+        }
+    }
+}
+
+/// A command whose output the device's error patterns matched.
+#[cfg(feature = "ssh")]
+#[derive(Debug, Clone, PartialEq)]
+pub struct CommandFailure {
+    pub message: String,
+    /// What the device answered, with `failure` set to the line that matched.
+    pub output: crate::device::Output,
+}
+
+#[cfg(feature = "ssh")]
+impl Error {
+    /// The output of a command the device refused, when this error is one.
+    pub fn output(&self) -> Option<&crate::device::Output> {
+        match self {
+            Error::CommandFailed(f) => Some(&f.output),
+            _ => None,
+        }
+    }
+
+    /// The output of a command the device refused, taken out of the error.
+    pub fn into_output(self) -> Option<crate::device::Output> {
+        match self {
+            Error::CommandFailed(f) => Some(f.output),
+            _ => None,
         }
     }
 }

@@ -312,7 +312,8 @@ fn send_command_results_through_the_accessors() {
     // SAFETY: live C string and out pointer.
     let got = take(|out| unsafe { netrig_device_try_send_command(dev, cmd.as_ptr(), 0, out) });
     assert_eq!(got.unwrap(), "*10:42:13.123 UTC Sat Nov 21 2026\n");
-    assert!(send(dev, "show nonsense").unwrap().contains("% Invalid input"), "send_command returns error output");
+    assert_eq!(send(dev, "show nonsense"), Err(NETRIG_E_COMMAND), "a refused command fails");
+    assert!(last_error().contains("% Invalid input"), "{}", last_error());
     free(dev);
 }
 
@@ -436,11 +437,13 @@ fn config_sets_modes_save_and_junos_commit() {
     config_set(dev, &interface, NETRIG_CONFIG_STAY).unwrap();
     assert!(!send(dev, "do show clock").unwrap().contains("Invalid input"), "STAY stayed in config mode");
     assert_eq!(netrig_device_exit_config_mode(dev, 0), NETRIG_OK);
-    assert!(send(dev, "do show clock").unwrap().contains("Invalid input"), "config mode was left");
+    assert_eq!(send(dev, "do show clock"), Err(NETRIG_E_COMMAND), "config mode was left");
+    assert!(last_error().contains("Invalid input"), "{}", last_error());
 
     // Modes.
     assert_eq!(netrig_device_exit_enable(dev, 0), NETRIG_OK);
-    assert!(send(dev, "write memory").unwrap().contains("Invalid input"), "user mode");
+    assert_eq!(send(dev, "write memory"), Err(NETRIG_E_COMMAND), "user mode");
+    assert!(last_error().contains("Invalid input"), "{}", last_error());
     assert_eq!(netrig_device_enable(dev, 0), NETRIG_OK);
     assert_eq!(netrig_device_enable(dev, 0), NETRIG_OK, "already enabled: nothing to do");
     assert_eq!(netrig_device_config_mode(dev, 0), NETRIG_OK);

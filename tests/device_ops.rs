@@ -62,8 +62,9 @@ fn modes_enable_config_and_save_on_ios() {
     let mut o = options(d, "cisco_ios");
     o.secret = None; // open stays in user mode
     let dev = Device::open(&o).unwrap();
-    let err = dev.send_command("write memory", None).map(|o| o.text).unwrap();
-    assert!(err.contains("Invalid input"), "write memory needs enable: {err:?}");
+    let err = dev.send_command("write memory", None).unwrap_err();
+    let refused = err.output().map(|o| o.text.as_str()).unwrap_or_default();
+    assert!(refused.contains("Invalid input"), "write memory needs enable: {err}");
     assert!(matches!(dev.enable(None), Err(Error::Auth(m)) if m.contains("none was given")));
     let out = dev.send_command("show version", None).unwrap();
     assert!(
@@ -75,7 +76,8 @@ fn modes_enable_config_and_save_on_ios() {
 
     let dev = Device::open(&options(d, "cisco_ios")).unwrap();
     dev.exit_enable(None).unwrap();
-    assert!(dev.send_command("write memory", None).unwrap().text.contains("Invalid input"));
+    let err = dev.send_command("write memory", None).unwrap_err();
+    assert!(err.to_string().contains("Invalid input"), "{err}");
     dev.enable(None).unwrap();
     dev.config_mode(None).unwrap();
     dev.config_mode(None).unwrap(); // already there: nothing sent
@@ -105,7 +107,7 @@ fn config_sets_report_the_failing_line_and_leave_config_mode() {
         .unwrap_err();
     assert_eq!(err.status(), netrig::netrig_status::NETRIG_E_COMMAND);
     assert!(
-        matches!(&err, Error::Command(m) if m.contains("config line 2 'bogus command'") && m.contains("% Invalid input")),
+        matches!(&err, Error::CommandFailed(f) if f.message.contains("config line 2 'bogus command'") && f.message.contains("% Invalid input")),
         "{err}"
     );
     // The set stopped at the failing line (hostname R8 never ran), and config mode was left.
@@ -138,7 +140,7 @@ fn junos_configure_commit_and_commit_check() {
     assert!(dev.send_command("show version", None).unwrap().text.contains("Hostname: mx3"));
     let err = dev.send_config_set(&["set system host-name mx4", "bogus stanza"], commit, None).unwrap_err();
     assert!(
-        matches!(&err, Error::Command(m) if m.contains("config line 2 'bogus stanza'") && m.contains("syntax error"))
+        matches!(&err, Error::CommandFailed(f) if f.message.contains("config line 2 'bogus stanza'") && f.message.contains("syntax error"))
     );
     // The failed set left configuration mode: an operational command answers at the > prompt.
     assert!(dev.send_command("show version", None).unwrap().text.contains("Hostname: mx4"));

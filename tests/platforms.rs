@@ -111,7 +111,8 @@ fn end_to_end(name: &str, d: &DeviceInfo, p: &Profile) -> Result<Vec<String>, St
         let mut bad = lines.clone();
         bad.push(rejected);
         match dev.send_config_set(&bad, ConfigOptions::default(), None) {
-            Err(Error::Command(m)) => {
+            Err(Error::CommandFailed(f)) => {
+                let m = &f.message;
                 let named = format!("config line {} '{rejected}' was rejected", bad.len());
                 let quoted = error_line(p, rejected);
                 if !m.contains(&named) || !m.contains(&quoted) {
@@ -332,7 +333,7 @@ fn a_platform_file_opens_a_device_no_built_in_platform_knows() {
     dev.exit_enable(None).unwrap();
     dev.enable(None).unwrap();
     let e = dev.send_config_set(&["hostname acme7", "bogus x"], ConfigOptions::default(), None).unwrap_err();
-    assert!(matches!(&e, Error::Command(m) if m.contains("config line 2 'bogus x'")), "{e}");
+    assert!(matches!(&e, Error::CommandFailed(f) if f.message.contains("config line 2 'bogus x'")), "{e}");
     assert!(dev.save_config(None).unwrap().text.contains("[OK]"));
     dev.close().unwrap();
     // The same as text, and a file extending that file (relative path) changing one field.
@@ -600,7 +601,8 @@ fn a_rejected_config_line_is_not_hidden_by_a_failed_exit() {
     let dev = Device::open(&options(d, p)).unwrap();
     let e = dev.send_config_set(&["hostname R1", "bogus line"], ConfigOptions::default(), None).unwrap_err();
     match &e {
-        Error::Command(m) => {
+        Error::CommandFailed(f) => {
+            let m = &f.message;
             assert!(m.contains("config line 2 'bogus line' was rejected: "), "{m}");
             assert!(m.contains("% Invalid input detected"), "the device's line: {m}");
             let rejected_at = m.find("rejected").unwrap();
@@ -637,11 +639,14 @@ fn generic_platforms_detect_errors_in_any_case_and_by_their_own_patterns() {
     };
     let (a, b) = (&f.devices()[0], &f.devices()[1]);
     let e = set(a, generic(None)).unwrap_err();
-    assert!(matches!(&e, Error::Command(m) if m.contains("'bogus line' was rejected: Unknown command")), "{e}");
+    assert!(
+        matches!(&e, Error::CommandFailed(f) if f.message.contains("'bogus line' was rejected: Unknown command")),
+        "{e}"
+    );
     // The default patterns do not know "FAILED:"; the device's own pattern does.
     assert!(set(b, generic(None)).is_ok());
     let e = set(b, generic(Some("^failed:"))).unwrap_err();
-    assert!(matches!(&e, Error::Command(m) if m.contains("FAILED: line not accepted")), "{e}");
+    assert!(matches!(&e, Error::CommandFailed(f) if f.message.contains("FAILED: line not accepted")), "{e}");
     // (?-i) opts out of the case rule.
     assert!(set(b, generic(Some("(?-i)^failed:"))).is_ok());
 }

@@ -484,6 +484,7 @@ const README_CLAIMS: &[Claim] = &[
     claim("## Python", "py", "from netrig import DeviceOptions, Pool", PY_README, "test_readme_device_and_pool_blocks_pass_mypy_strict", "## Python"),
     claim("## Python", "py", "with Device(", PY_README, "test_readme_device_and_pool_blocks_compile", "## Python"),
     claim("## Python", "py", "from netrig import DeviceOptions, Pool", PY_README, "test_readme_device_and_pool_blocks_compile", "## Python"),
+    claim("## Python", "py", "from netrig import CommandError", PY_README, "test_readme_command_error_block_runs", "## Python"),
     claim("## Python", "py", "import os", "python/tests/test_events_state.py", "test_readme_events_block_runs", "Store.open("),
     claim("## Python", "py", "from netrig import NetrigTimeoutError, Queue", "python/tests/test_queue.py", "test_readme_queue_block_runs", "Queue.open("),
     claim("### Inventories", "yaml", "# hosts.yaml", "python/tests/test_inventory.py", "test_readme_inventory_blocks_run", "### Inventories"),

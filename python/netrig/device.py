@@ -14,8 +14,10 @@ Results:
 * CLI operations (``send_command``, ``send_command_timing``, ``send_interactive``,
   ``send_config_set``, ``save_config``) return an ``Output``: a ``str`` holding the device's
   answer (echo, trailing prompt and ANSI escapes removed, ``\\n`` line endings), with
-  ``.text`` (the same text as a plain ``str``) and ``.elapsed`` (seconds, including any wait
-  for another operation on the device).
+  ``.text`` (the same text as a plain ``str``), ``.elapsed`` (seconds, including any wait
+  for another operation on the device), ``.command``, ``.platform``, ``.failed`` and
+  ``.error``. An answer with a line that matches the device's error patterns raises
+  ``CommandError`` with that Output in ``.output``, unless the call says ``check=False``.
 * ``exec`` returns an ``ExecResult`` with ``stdout`` and ``stderr`` (``bytes``, as received),
   ``exit_status`` (-1 when the server sent none; a non-zero status is not an error) and
   ``elapsed``.
@@ -49,7 +51,9 @@ from typing import Any, Callable, Dict, Iterable, List, Literal, Optional, Seque
 
 from . import ffi
 from ._owned import OwnedHandle
-from .errors import ClosedError, InvalidArgError, check, error_for
+from .errors import ClosedError, CommandError, InvalidArgError, check, error_for
+
+_check_status = check  # the name `check` is also a keyword argument of the send_* methods
 from .ffi import lib
 
 __all__ = ["Device", "DeviceOptions", "HostKeyPolicy", "TransferProtocol", "Output", "ExecResult", "Progress"]
@@ -101,6 +105,7 @@ class DeviceOptions(_DeviceTarget, total=False):
     platform_file: Optional[PathLike]
     platform_text: Optional[str]
     error_pattern: Optional[str]
+    check_errors: bool
     templates: Optional[PathLike]
 
 
@@ -135,25 +140,46 @@ class Output(str):
     """The text a CLI operation returned, as a ``str``, with ``.elapsed`` (seconds).
 
     ``.text`` is the same text as a plain ``str`` (str methods on an Output already return
-    plain strs).
+    plain strs). ``.command`` is what was sent (a dialogue's or configuration set's lines
+    joined with "\\n"), ``.platform`` the name of the platform that read it. ``.error`` is the
+    device's line that matched the error patterns (None when none did) and ``.failed`` says
+    whether one did: an Output with ``failed`` True comes from a call made with
+    ``check=False`` (or a ``Device(check_errors=False)``), or from ``CommandError.output``.
     """
 
     elapsed: float
+    command: str
+    platform: str
+    error: Optional[str]
 
-    def __new__(cls, text: str = "", elapsed: float = 0.0) -> "Output":
+    def __new__(
+        cls, text: str = "", elapsed: float = 0.0, command: str = "", platform: str = "", error: Optional[str] = None
+    ) -> "Output":
         self = super().__new__(cls, text)
         self.elapsed = elapsed
+        self.command = command
+        self.platform = platform
+        self.error = error
         return self
 
     @property
     def text(self) -> str:
         return str.__str__(self)
 
+    @property
+    def failed(self) -> bool:
+        """Whether a line of the output matches the device's error patterns."""
+        return self.error is not None
+
     def __getnewargs__(self) -> tuple:
-        return (self.text, self.elapsed)
+        return (self.text, self.elapsed, self.command, self.platform, self.error)
+
+    def __reduce__(self) -> tuple:
+        return (Output, self.__getnewargs__())
 
     def __repr__(self) -> str:
-        return f"Output({str.__repr__(self)}, elapsed={self.elapsed:.3f})"
+        failed = f", error={self.error!r}" if self.error is not None else ""
+        return f"Output({str.__repr__(self)}, elapsed={self.elapsed:.3f}, command={self.command!r}{failed})"
 
     def parse(self, template: Optional[PathLike] = None) -> List[Dict[str, Any]]:
         """The output as TextFSM records (``netrig.parse``), with the template for its
@@ -161,11 +187,43 @@ class Output(str):
         device's ``templates=``, else ``NETRIG_TEMPLATES`` or an installed ntc_templates."""
         from .parse import parse
 
-        command = getattr(self, "command", None)
-        platform = getattr(self, "platform", None)
-        if not command or not platform:
-            raise InvalidArgError("Output.parse: this output does not carry its command and platform; use netrig.parse")
-        return parse(self.text, platform, command, templates=template or getattr(self, "_templates", None))
+        if not self.command or not self.platform:
+            raise InvalidArgError("Output.parse: this output carries no command and platform; use netrig.parse")
+        return parse(self.text, self.platform, self.command, templates=template or getattr(self, "_templates", None))
+
+
+def _read_output(out: ffi.netrig_output) -> Output:
+    """An Output from a result object, which the caller frees."""
+    ptr, n, us, failed = c_void_p(), c_size_t(), c_uint64(), c_bool()
+
+    def text(fn) -> str:
+        check(fn(out, byref(ptr), byref(n)))
+        return ctypes.string_at(ptr.value, n.value).decode("utf-8", errors="replace") if n.value else ""
+
+    body = text(lib.netrig_output_text)
+    check(lib.netrig_output_elapsed_us(out, byref(us)))
+    check(lib.netrig_output_failed(out, byref(failed)))
+    error = text(lib.netrig_output_failure) if failed.value else None
+    return Output(body, us.value / 1e6, text(lib.netrig_output_command), text(lib.netrig_output_platform), error)
+
+
+def _failed_output() -> Optional[Output]:
+    """The output of the command this thread's last call refused (netrig_last_failed_output)."""
+    out = ffi.netrig_output()
+    if lib.netrig_last_failed_output(byref(out)) != ffi.NETRIG_OK:
+        return None
+    try:
+        return _read_output(out)
+    finally:
+        lib.netrig_output_free(out)
+
+
+def _check_arg(check: Optional[bool]) -> int:
+    if check is None:
+        return ffi.NETRIG_CHECK_DEFAULT
+    if not isinstance(check, bool):
+        raise TypeError(f"check is a bool or None, not {type(check).__name__}")
+    return ffi.NETRIG_CHECK_ON if check else ffi.NETRIG_CHECK_OFF
 
 
 @dataclass(frozen=True)
@@ -248,6 +306,7 @@ def device_options(
     platform_file: Optional[PathLike] = None,
     platform_text: Optional[str] = None,
     error_pattern: Optional[str] = None,
+    check_errors: bool = True,
     templates: Optional[PathLike] = None,
 ) -> Tuple[ffi.netrig_device_options, list[Optional[bytes]]]:
     """Checks ``Device``'s keyword options and builds the C ``netrig_device_options`` for them.
@@ -319,9 +378,13 @@ def device_options(
     # above change it, as they change a built-in platform.
     o.platform_file = s(platform_file, "platform_file")
     o.platform_text = s(platform_text, "platform_text")
+    o.error_pattern = s(error_pattern, "error_pattern")
+    # Whether a refused command raises CommandError (a call's check= overrides it).
+    if not isinstance(check_errors, bool):
+        raise TypeError(f"check_errors is a bool, not {type(check_errors).__name__}")
+    o.check_errors = 1 if check_errors else 0
     # Runner command steps with parse=True use it; Python's Output.parse passes its own.
     o.templates = s(templates, "templates")
-    o.error_pattern = s(error_pattern, "error_pattern")
     return o, keep
 
 
@@ -336,7 +399,7 @@ class Device(OwnedHandle):
     paging_off_command=None, enable_command=None, config_command=None,
     config_exit_command=None, config_prompt_pattern=None, terminal=(511, 24),
     session_log=None, session_log_timestamps=False, platform_file=None, platform_text=None,
-    error_pattern=None, templates=None)`` connects, checks the host key, authenticates, finds the prompt, turns
+    error_pattern=None, check_errors=True, templates=None)`` connects, checks the host key, authenticates, finds the prompt, turns
     paging off and, when ``secret`` is given, enters privileged mode.
 
     * Credentials: ``private_key_file`` (a path) or ``private_key`` (PEM/OpenSSH text) with an
@@ -347,9 +410,11 @@ class Device(OwnedHandle):
       load a platform file (PLATFORMS.md in the repository) instead. ``prompt_pattern``,
       ``paging_off_command``, ``enable_command``, the three ``config_*`` settings (together)
       and ``error_pattern`` (a regex for a line of output that means the device refused the
-      command) change any platform. ``templates``: the TextFSM templates directory (an
-      ntc-templates style ``index``) for ``parse=True`` and ``Output.parse()`` (see
-      ``netrig.parse``).
+      command) change any platform.
+    * ``check_errors``: whether a command whose output has a line matching the error patterns
+      raises ``CommandError`` (default True); each call's ``check=`` overrides it.
+    * ``templates``: the TextFSM templates directory (an ntc-templates style ``index``) for
+      ``send_command(..., parse=True)`` and ``Output.parse()`` (see ``netrig.parse``).
     * ``host_key``: "strict" (the key must be in ``known_hosts``, default ~/.ssh/known_hosts),
       "pinned" (its SHA-256 fingerprint must equal ``fingerprint``, "SHA256:..."),
       "accept-new" (record an unknown host in ``known_hosts``, refuse a changed key) or
@@ -403,6 +468,7 @@ class Device(OwnedHandle):
         platform_file: Optional[PathLike] = None,
         platform_text: Optional[str] = None,
         error_pattern: Optional[str] = None,
+        check_errors: bool = True,
         templates: Optional[PathLike] = None,
     ) -> None:
         # The options are spelled out (and kept equal to device_options' and DeviceOptions' by
@@ -441,6 +507,7 @@ class Device(OwnedHandle):
             platform_file=platform_file,
             platform_text=platform_text,
             error_pattern=error_pattern,
+            check_errors=check_errors,
             templates=templates,
         )
         self._templates = templates
@@ -455,6 +522,7 @@ class Device(OwnedHandle):
         """Wraps a handle the library returned (a pool lease) without opening anything."""
         self = cls.__new__(cls)
         self._close_lock = threading.Lock()
+        self._templates = None
         self.host, self.port = host, port
         self._handle = handle
         return self
@@ -491,65 +559,123 @@ class Device(OwnedHandle):
 
     # -- plumbing -----------------------------------------------------------------------------
 
-    def _check(self, status: int) -> None:
+    def _check(self, status: int, returns_output: bool = False) -> None:
         if status:
             if status == ffi.NETRIG_E_INVALID_HANDLE and self._handle is None:
                 # Another thread closed the device between our handle read and the call.
                 raise ClosedError(f"{self._name()}: this netrig Device is closed")
-            raise error_for(status, ffi.last_error())
+            error = error_for(status, ffi.last_error())
+            if returns_output and isinstance(error, CommandError):
+                # The refused command's output, which this call's failure left for this thread.
+                error.output = _failed_output()
+            raise error
 
     def _output(self, fn, *args) -> Output:
         out = ffi.netrig_output()
-        self._check(fn(self.handle, *args, byref(out)))
+        self._check(fn(self.handle, *args, byref(out)), returns_output=True)
         try:
-            ptr, n, us = c_void_p(), c_size_t(), c_uint64()
-            check(lib.netrig_output_text(out, byref(ptr), byref(n)))
-            text = ctypes.string_at(ptr.value, n.value).decode("utf-8", errors="replace") if n.value else ""
-            check(lib.netrig_output_elapsed_us(out, byref(us)))
+            return _read_output(out)
         finally:
             lib.netrig_output_free(out)
-        return Output(text, us.value / 1e6)
+
+    @staticmethod
+    def _options(
+        timeout: Optional[float],
+        check: Optional[bool],
+        error_pattern: Optional[str],
+        expect: Optional[str] = None,
+        quiet: Optional[float] = None,
+    ) -> Tuple[ffi.netrig_command_options, list]:
+        """A call's netrig_command_options and the encoded strings it points to (keep them
+        alive until the call returns)."""
+        o = ffi.netrig_command_options()
+        _check_status(lib.netrig_command_options_default(byref(o), ctypes.sizeof(o)))
+        keep = [_opt_text(expect, "expect"), _opt_text(error_pattern, "error_pattern")]
+        o.timeout_ms = _op_ms(timeout)
+        o.expect, o.error_pattern = keep
+        o.quiet_ms = 0 if quiet is None else _ms(quiet, "quiet")
+        o.check = _check_arg(check)
+        return o, keep
 
     # -- CLI operations -----------------------------------------------------------------------
 
     def send_command(
-        self, command: str, timeout: Optional[float] = None, expect: Optional[str] = None, *, parse: bool = False
+        self,
+        command: str,
+        timeout: Optional[float] = None,
+        expect: Optional[str] = None,
+        *,
+        check: Optional[bool] = None,
+        error_pattern: Optional[str] = None,
+        parse: bool = False,
     ) -> Any:
         """Sends `command` and reads until the prompt returns, or, with `expect` (a regex
         matched on the newest output), until that matches: for commands that end in a
-        question. Raises ``NetrigTimeoutError`` (message ends with the last bytes received),
-        ``CancelledError``, ``ClosedError``; ``InvalidArgError`` for a bad `expect` pattern.
-        ``parse=True`` returns the output's TextFSM records (``Output.parse()``) instead."""
+        question. When a line of the output matches the device's error patterns ("% Invalid
+        input", "syntax error": the platform's, or ``Device(error_pattern=...)``) it raises
+        ``CommandError``, naming the command and quoting the line, with the whole answer in
+        ``.output`` (``failed`` True). ``check=False`` returns that output instead (look at
+        ``.failed``); ``check=True`` raises even on a ``Device(check_errors=False)``;
+        `error_pattern` (a regex, case-insensitive, matched on each line) replaces the
+        patterns for this call. Also raises ``NetrigTimeoutError`` (message ends with the last
+        bytes received), ``CancelledError``, ``ClosedError``; ``InvalidArgError`` for a bad
+        pattern. ``parse=True`` returns the output's TextFSM records (``Output.parse()``, with
+        ``Device(templates=...)``) instead of the Output."""
         cmd = _text(command, "command")
-        if expect is None:
-            out = self._output(lib.netrig_device_send_command, cmd, _op_ms(timeout))
+        if check is None and error_pattern is None:
+            if expect is None:
+                out = self._output(lib.netrig_device_send_command, cmd, _op_ms(timeout))
+            else:
+                out = self._output(
+                    lib.netrig_device_send_command_expect, cmd, _text(expect, "expect"), _op_ms(timeout)
+                )
         else:
-            out = self._output(lib.netrig_device_send_command_expect, cmd, _text(expect, "expect"), _op_ms(timeout))
-        return self._parsed(out) if parse else out
-
-    def _parsed(self, out: Output) -> List[Dict[str, Any]]:
-        """`out`'s records, with this device's templates directory."""
-        return out.parse(self._templates)
+            o, keep = self._options(timeout, check, error_pattern, expect=expect)
+            out = self._output(lib.netrig_device_send_command_with, cmd, byref(o))
+            del keep
+        return out.parse(self._templates) if parse else out
 
     def try_send_command(self, command: str, timeout: Optional[float] = None) -> Output:
         """Like ``send_command``, but raises ``BusyError`` at once when another operation is
         running on the device instead of waiting for it."""
         return self._output(lib.netrig_device_try_send_command, _text(command, "command"), _op_ms(timeout))
 
-    def send_command_timing(self, command: str, quiet: float = 0.5, timeout: Optional[float] = None) -> Output:
+    def send_command_timing(
+        self,
+        command: str,
+        quiet: float = 0.5,
+        timeout: Optional[float] = None,
+        *,
+        check: Optional[bool] = None,
+        error_pattern: Optional[str] = None,
+    ) -> Output:
         """Sends `command` and reads until the device has sent nothing for `quiet` seconds
         (for output that ends without a prompt). ``NetrigTimeoutError`` if the output never
         pauses that long before the timeout. Output that arrives after the quiet period is not
-        part of the result; choose `quiet` longer than the device's pauses."""
+        part of the result; choose `quiet` longer than the device's pauses. The output is
+        checked as ``send_command``'s (`check`, `error_pattern`)."""
         quiet_ms = _ms(quiet, "quiet")
-        return self._output(lib.netrig_device_send_command_timing, _text(command, "command"), quiet_ms, _op_ms(timeout))
+        cmd = _text(command, "command")
+        if check is None and error_pattern is None:
+            return self._output(lib.netrig_device_send_command_timing, cmd, quiet_ms, _op_ms(timeout))
+        o, keep = self._options(timeout, check, error_pattern, quiet=quiet)
+        out = self._output(lib.netrig_device_send_command_with, cmd, byref(o))
+        del keep
+        return out
 
     def send_interactive(
-        self, steps: Iterable[Tuple[str, Optional[str]]], timeout: Optional[float] = None
+        self,
+        steps: Iterable[Tuple[str, Optional[str]]],
+        timeout: Optional[float] = None,
+        *,
+        check: Optional[bool] = None,
+        error_pattern: Optional[str] = None,
     ) -> Output:
         """Answers a dialogue: for each ``(send, expect)`` sends `send` and a newline, then
         reads until the regex `expect` matches, or until the prompt when `expect` is "" or
-        None. `timeout` bounds the whole dialogue. Returns the whole transcript."""
+        None. `timeout` bounds the whole dialogue. Returns the whole transcript. Each step's
+        answer is checked as ``send_command``'s output (`check`, `error_pattern`); a
+        ``CommandError`` names the step."""
         sends, expects = [], []
         for i, step in enumerate(steps):
             try:
@@ -558,9 +684,16 @@ class Device(OwnedHandle):
                 raise TypeError(f"steps[{i}] is a (send, expect) pair, not {step!r}") from None
             sends.append(_text(send, f"steps[{i}] send"))
             expects.append(_text("" if expect is None else expect, f"steps[{i}] expect"))
-        return self._output(
-            lib.netrig_device_send_interactive, _str_array(sends), _str_array(expects), len(sends), _op_ms(timeout)
+        if check is None and error_pattern is None:
+            return self._output(
+                lib.netrig_device_send_interactive, _str_array(sends), _str_array(expects), len(sends), _op_ms(timeout)
+            )
+        o, keep = self._options(timeout, check, error_pattern)
+        out = self._output(
+            lib.netrig_device_send_interactive_with, _str_array(sends), _str_array(expects), len(sends), byref(o)
         )
+        del keep
+        return out
 
     def send_config_set(
         self,
@@ -569,21 +702,32 @@ class Device(OwnedHandle):
         commit: bool = False,
         commit_check: bool = False,
         timeout: Optional[float] = None,
+        *,
+        check: Optional[bool] = None,
+        error_pattern: Optional[str] = None,
     ) -> Output:
         """Enters configuration mode, sends `lines` (a str is one line) and checks each line's
         answer. The first rejected line raises ``CommandError`` naming it ("config line 2
-        'bogus'") and quoting the device. `commit` / `commit_check` run ``commit`` / ``commit
-        check`` after the lines (Junos-style platforms; ``InvalidArgError`` elsewhere).
-        Configuration mode is left at the end, also after an error, unless `exit` is False.
-        `timeout` bounds the whole set. Returns each line followed by its output."""
+        'bogus'") and quoting the device, with the transcript so far in ``.output``;
+        ``check=False`` sends every line and returns the transcript with ``.failed`` set and
+        ``.error`` the first rejected line's answer. `error_pattern` replaces the patterns.
+        `commit` / `commit_check` run ``commit`` / ``commit check`` after the lines
+        (Junos-style platforms; ``InvalidArgError`` elsewhere). Configuration mode is left at
+        the end, also after an error, unless `exit` is False. `timeout` bounds the whole set.
+        Returns each line followed by its output."""
         if isinstance(lines, str):
             lines = [lines]
         encoded = [_text(line, f"config line {i + 1}") for i, line in enumerate(lines)]
         flags = (0 if exit else ffi.NETRIG_CONFIG_STAY) | (ffi.NETRIG_CONFIG_COMMIT if commit else 0)
         flags |= ffi.NETRIG_CONFIG_COMMIT_CHECK if commit_check else 0
-        return self._output(
-            lib.netrig_device_send_config_set, _str_array(encoded), len(encoded), flags, _op_ms(timeout)
-        )
+        if check is None and error_pattern is None:
+            return self._output(
+                lib.netrig_device_send_config_set, _str_array(encoded), len(encoded), flags, _op_ms(timeout)
+            )
+        o, keep = self._options(timeout, check, error_pattern)
+        out = self._output(lib.netrig_device_send_config_set_with, _str_array(encoded), len(encoded), flags, byref(o))
+        del keep
+        return out
 
     def save_config(self, timeout: Optional[float] = None) -> Output:
         """Saves the running configuration (``write memory``, ``copy running-config

@@ -12,7 +12,7 @@ so ordinary Python code works: ``NotFoundError`` is a ``KeyError``, ``TypeMismat
 from __future__ import annotations
 
 import re
-from typing import Callable
+from typing import Any, Callable, Optional
 
 from . import ffi
 
@@ -150,10 +150,22 @@ class NetrigOverflowError(NetrigError, OverflowError):
 
 class CommandError(NetrigError):
     """The device answered with error output ("% Invalid input", "syntax error", a failed
-    commit); the message names the command (for a config set: the line number and text) and
-    quotes the device."""
+    commit); the message names the device and the command (for a config set: the line number
+    and text) and quotes the device's line.
+
+    ``output`` is the device's whole answer, a ``netrig.Output`` with ``failed`` True and
+    ``error`` the quoted line (for a config set: the transcript up to the rejected line); None
+    when the failure was not an answer the patterns matched (an exec's exit status in a run).
+    """
 
     status = ffi.NETRIG_E_COMMAND
+
+    def __init__(self, message: str = "", output: Optional[Any] = None):
+        super().__init__(message)
+        self.output = output
+
+    def __reduce__(self) -> tuple:
+        return (CommandError, (self.message, self.output))
 
 
 class NetrigIOError(NetrigError, OSError):

@@ -152,6 +152,11 @@ NETRIG_CONFIG_STAY = 1
 NETRIG_CONFIG_COMMIT = 2
 NETRIG_CONFIG_COMMIT_CHECK = 4
 
+# netrig_command_options.check
+NETRIG_CHECK_DEFAULT = 0
+NETRIG_CHECK_ON = 1
+NETRIG_CHECK_OFF = 2
+
 # netrig_run_options.strategy / .on_failure
 NETRIG_STRATEGY_FREE = 0
 NETRIG_STRATEGY_LINEAR = 1
@@ -379,7 +384,20 @@ class netrig_device_options(Structure):
         ("platform_file", c_char_p),
         ("platform_text", c_char_p),
         ("error_pattern", c_char_p),
+        ("check_errors", c_uint8),
         ("templates", c_char_p),
+    ]
+
+
+class netrig_command_options(Structure):
+    # One call's options (the _with calls); char pointers borrowed for the call.
+    _fields_ = [
+        ("struct_size", c_size_t),  # sizeof this struct, set by its _default function
+        ("timeout_ms", c_uint32),
+        ("expect", c_char_p),
+        ("quiet_ms", c_uint32),
+        ("check", c_uint32),
+        ("error_pattern", c_char_p),
     ]
 
 
@@ -711,6 +729,19 @@ _PROTOTYPES: dict[str, tuple[object, list[object]]] = {
         [netrig_device, _P(c_char_p), c_size_t, c_uint32, c_uint32, _P(netrig_output)],
     ),
     "netrig_device_save_config": (_S, [netrig_device, c_uint32, _P(netrig_output)]),
+    "netrig_command_options_default": (_S, [_P(netrig_command_options), c_size_t]),
+    "netrig_device_send_command_with": (
+        _S,
+        [netrig_device, c_char_p, _P(netrig_command_options), _P(netrig_output)],
+    ),
+    "netrig_device_send_interactive_with": (
+        _S,
+        [netrig_device, _P(c_char_p), _P(c_char_p), c_size_t, _P(netrig_command_options), _P(netrig_output)],
+    ),
+    "netrig_device_send_config_set_with": (
+        _S,
+        [netrig_device, _P(c_char_p), c_size_t, c_uint32, _P(netrig_command_options), _P(netrig_output)],
+    ),
     "netrig_device_enable": (_S, [netrig_device, c_uint32]),
     "netrig_device_exit_enable": (_S, [netrig_device, c_uint32]),
     "netrig_device_config_mode": (_S, [netrig_device, c_uint32]),
@@ -730,6 +761,11 @@ _PROTOTYPES: dict[str, tuple[object, list[object]]] = {
     "netrig_output_stderr": (_S, [netrig_output, _P(c_void_p), _P(c_size_t)]),
     "netrig_output_exit_status": (_S, [netrig_output, _P(c_int32)]),
     "netrig_output_elapsed_us": (_S, [netrig_output, _P(c_uint64)]),
+    "netrig_output_command": (_S, [netrig_output, _P(c_void_p), _P(c_size_t)]),
+    "netrig_output_platform": (_S, [netrig_output, _P(c_void_p), _P(c_size_t)]),
+    "netrig_output_failed": (_S, [netrig_output, _P(c_bool)]),
+    "netrig_output_failure": (_S, [netrig_output, _P(c_void_p), _P(c_size_t)]),
+    "netrig_last_failed_output": (_S, [_P(netrig_output)]),
     "netrig_output_free": (_S, [netrig_output]),
     # TextFSM parsing (ntc-templates style index); the records come back as JSON text.
     "netrig_parse": (_S, [c_char_p, c_char_p, c_char_p, c_char_p, _P(netrig_output)]),

@@ -155,6 +155,7 @@ class Pool(OwnedHandle):
         platform_file: Optional[PathLike] = None,
         platform_text: Optional[str] = None,
         error_pattern: Optional[str] = None,
+        check_errors: bool = True,
     ) -> Device:
         """Lends a session to `host` (the keyword options of ``netrig.Device``, except that
         `timeout` here is the wait for the session, so a new one gets the default operation
@@ -190,6 +191,7 @@ class Pool(OwnedHandle):
             platform_file=platform_file,
             platform_text=platform_text,
             error_pattern=error_pattern,
+            check_errors=check_errors,
         )
         handle = ffi.netrig_device()
         status = lib.netrig_pool_checkout(self.handle, byref(o), _op_ms(timeout), byref(handle))

@@ -206,13 +206,14 @@ def test_send_command_timing(ios):
 
 def test_modes_enable_config_and_save(fleet):
     with open_device(fleet, "ios", secret=None) as dev:  # stays in user mode
-        assert "Invalid input" in dev.send_command("write memory")
+        with pytest.raises(netrig.CommandError, match="Invalid input"):
+            dev.send_command("write memory")
         with pytest.raises(netrig.AuthError, match="none was given"):
             dev.enable()
         assert dev.is_alive()
     with open_device(fleet, "ios") as dev:
         dev.exit_enable()
-        assert "Invalid input" in dev.send_command("write memory")
+        assert "Invalid input" in dev.send_command("write memory", check=False)
         dev.enable()
         dev.config_mode()
         dev.config_mode()  # already there
@@ -669,7 +670,8 @@ def test_raw_device_calls_check_their_arguments(ios):
     )
     # x86-64 / aarch64 LP64 layout of the header's struct (checked with offsetof in C).
     o = ffi.netrig_device_options
-    assert ctypes.sizeof(o) == 224 and o.struct_size.offset == 0
+    assert ctypes.sizeof(o) == 232 and o.struct_size.offset == 0
     assert (o.use_agent.offset, o.term_cols.offset, o.session_log.offset) == (64, 176, 184)
     assert o.session_log_timestamps.offset == 192
     assert (o.platform_file.offset, o.platform_text.offset, o.error_pattern.offset) == (200, 208, 216)
+    assert o.check_errors.offset == 224

@@ -4,6 +4,8 @@ every_readme_code_block_is_checked, holds the table of which test checks which b
 - "## Python": the Device and the Pool/Runner blocks talk to a lab (10.0.0.x), so they are
   compiled and type-checked with `mypy --strict` against the package, as a user's IDE checks
   them, with a prelude that declares the free names they use.
+- "## Python": the CommandError block runs against a device of the fake fleet (`dev`), and
+  prints the refused command's line, its output and the check=False output's fields.
 - "## Logs": the ```python block runs in a fresh interpreter, which then opens a device of the
   fake fleet: its records reach logging (the root logger's handlers) from "netrig.device" at
   INFO and DEBUG, with the device's name, in the block's format on stderr too.
@@ -78,6 +80,26 @@ def test_readme_device_and_pool_blocks_fail_mypy_strict_when_wrong(tmp_path):
     script.write_text(prelude + block.replace("password=", "pasword=", 1))
     proc = mypy(tmp_path, script)
     assert proc.returncode == 1 and 'Unexpected keyword argument "pasword" for "Device"' in proc.stdout, proc.stdout
+
+
+def test_readme_command_error_block_runs(fleet):  # noqa: F811
+    import contextlib
+    import io
+
+    from netrig import Device
+
+    block = readme_block("## Python", "py", "from netrig import CommandError")
+    d = fleet["ios"]
+    with Device(d["host"], d["port"], username=d["username"], password=d["password"], secret=d["secret"],
+                platform=d["profile"], fingerprint=d["host_key_fingerprint"], timeout=10.0) as dev:
+        printed = io.StringIO()
+        with contextlib.redirect_stdout(printed):
+            exec(compile(block, "README.md ## Python (CommandError)", "exec"), {"dev": dev})
+    refusal = "% Invalid input detected at '^' marker."
+    lines = printed.getvalue().splitlines()
+    assert lines[0] == refusal, lines
+    assert "^" in lines[1] and lines[2:4] == [refusal, ""], "the whole output: the caret line, then the refusal"
+    assert lines[4:] == ["True show ip bgp summary bogus cisco_ios"], lines
 
 
 CHILD = """

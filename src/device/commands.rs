@@ -1,6 +1,7 @@
 //! The commands a caller sends to the CLI: one command read to the prompt, to an expect
-//! pattern or to a quiet period, and interactive dialogues; and the cleaning that turns the raw
-//! bytes of a reply into [`Output`] text, which the modes use for their replies too.
+//! pattern or to a quiet period, and interactive dialogues; the cleaning that turns the raw
+//! bytes of a reply into [`Output`] text, and the check of that text for the device's error
+//! lines, which the modes use for their replies too.
 
 use std::time::Duration;
 
@@ -8,7 +9,76 @@ use regex::bytes::Regex;
 
 use super::read::{tail_matcher, Done};
 use super::{platform, Conn, Device, Output, Platform};
-use crate::error::{Error, Result};
+use crate::error::{CommandFailure, Error, Result};
+use crate::log::{Level, Target};
+
+/// How one operation checks its output for the lines a device prints when it refuses a
+/// command. The default takes the device's: its error patterns (the platform's, or the
+/// `error_pattern` option) and whether a match fails (`DeviceOptions::check_errors`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Check {
+    /// Whether a matching output fails the operation with [`Error::CommandFailed`] (`None`:
+    /// the device's default). With `Some(false)` the output is returned with
+    /// [`Output::failure`] set instead, so a caller can look without catching.
+    pub fail: Option<bool>,
+    /// A regex (matched on each line, case-insensitive unless it starts with `(?-i)`) that
+    /// replaces the error patterns for this call.
+    pub error_pattern: Option<String>,
+}
+
+impl Check {
+    /// A match fails the operation, whatever the device's default.
+    pub fn on() -> Check {
+        Check { fail: Some(true), error_pattern: None }
+    }
+
+    /// A match only sets [`Output::failure`].
+    pub fn off() -> Check {
+        Check { fail: Some(false), error_pattern: None }
+    }
+
+    /// The device's default with `pattern` as the error patterns.
+    pub fn pattern(pattern: &str) -> Check {
+        Check { fail: None, error_pattern: Some(pattern.to_owned()) }
+    }
+}
+
+/// A [`Check`] made ready before the operation starts, so that a bad pattern fails before
+/// anything is sent.
+pub(super) struct Checking {
+    fail: bool,
+    own: Option<Regex>,
+}
+
+impl Checking {
+    fn patterns<'a>(&'a self, platform: &'a Platform) -> Option<&'a Regex> {
+        self.own.as_ref().or(platform.errors.as_ref())
+    }
+
+    /// The first line of `text` that matches the error patterns, without its newline and the
+    /// spaces around it. A pattern's leading `\s*` can start the match on a blank line before
+    /// the device's: the line is the one where the match's first visible character is.
+    pub(super) fn failure(&self, platform: &Platform, text: &str) -> Option<String> {
+        let bytes = text.as_bytes();
+        let m = self.patterns(platform)?.find(bytes)?;
+        let at = bytes[m.start()..m.end()]
+            .iter()
+            .position(|b| !b.is_ascii_whitespace())
+            .map_or(m.start(), |i| m.start() + i);
+        let start = memchr::memrchr(b'\n', &bytes[..at]).map_or(0, |i| i + 1);
+        let end = memchr::memchr(b'\n', &bytes[at..]).map_or(text.len(), |i| at + i);
+        Some(text[start..end].trim().to_owned())
+    }
+
+    pub(super) fn fails(&self) -> bool {
+        self.fail
+    }
+}
+
+/// Quotes a device's line for an error message.
+pub(super) fn quote(line: &str) -> String {
+    format!("\"{line}\"")
+}
 
 fn pattern(what: &str, p: &str) -> Result<Regex> {
     Regex::new(p).map_err(|e| Error::InvalidArg(format!("{what} '{p}' is not a valid pattern: {e}")))
@@ -28,23 +98,81 @@ impl Device {
         Output { text, elapsed, command, platform: std::sync::Arc::from(self.platform.name.as_str()), failure: None }
     }
 
+    /// Compiles a call's check against the device's defaults.
+    pub(super) fn checking(&self, check: &Check) -> Result<Checking> {
+        let own = match &check.error_pattern {
+            None => None,
+            Some(p) => Some(Regex::new(&format!("(?mi){p}")).map_err(|e| {
+                Error::InvalidArg(format!("{}: error_pattern '{p}' is not a valid pattern: {e}", self.name))
+            })?),
+        };
+        Ok(Checking { fail: check.fail.unwrap_or(self.check_errors), own })
+    }
+
+    /// Checks an operation's output (`what` names the command in messages): sets its
+    /// `failure`, and fails with [`Error::CommandFailed`] when the check says a match fails.
+    /// Either way the failure is logged at the device, with the command.
+    pub(super) fn checked(&self, mut output: Output, checking: &Checking, what: &str) -> Result<Output> {
+        output.failure = checking.failure(&self.platform, &output.text);
+        let Some(line) = &output.failure else { return Ok(output) };
+        let message = format!("{}: {what} failed: the device answered {}", self.name, quote(line));
+        self.fail_output(output, checking.fail, message)
+    }
+
+    /// Logs a failed output, and returns it as an error when `fail` (else as the result).
+    pub(super) fn fail_output(&self, output: Output, fail: bool, message: String) -> Result<Output> {
+        let level = if fail { Level::Warn } else { Level::Info };
+        crate::log!(
+            level,
+            Target::Device,
+            Some(&self.log_name),
+            "{}{}",
+            message.strip_prefix(self.name.as_str()).map_or(message.as_str(), |m| m.trim_start_matches(": ")),
+            if fail { "" } else { " (check off: returned as output)" }
+        );
+        if fail {
+            Err(Error::CommandFailed(Box::new(CommandFailure { message, output })))
+        } else {
+            Ok(output)
+        }
+    }
+
     /// Sends one command and returns its output, read until the prompt comes back. The echoed
     /// command and the trailing prompt are removed; paging is answered if it appears.
-    /// `timeout` defaults to the device's operation timeout.
+    /// `timeout` defaults to the device's operation timeout. An output with a line that matches
+    /// the device's error patterns is [`Error::CommandFailed`] (unless the device's
+    /// `check_errors` is off); [`Device::send_command_with`] changes that for one call.
     pub fn send_command(&self, command: &str, timeout: Option<Duration>) -> Result<Output> {
-        self.command(command, None, timeout, false)
+        self.send_command_with(command, timeout, &Check::default())
+    }
+
+    /// `send_command` with its own check of the output.
+    pub fn send_command_with(&self, command: &str, timeout: Option<Duration>, check: &Check) -> Result<Output> {
+        self.command(command, None, timeout, false, check)
     }
 
     /// Like `send_command`, but returns `Error::Busy` at once if another operation is running.
     pub fn try_send_command(&self, command: &str, timeout: Option<Duration>) -> Result<Output> {
-        self.command(command, None, timeout, true)
+        self.command(command, None, timeout, true, &Check::default())
     }
 
     /// Sends one command and reads until `expect` (a regex) matches the output, instead of
-    /// until the prompt. Use it for commands that end in a question or a custom marker.
+    /// until the prompt. Use it for commands that end in a question or a custom marker. The
+    /// output is checked as `send_command`'s.
     pub fn send_command_expect(&self, command: &str, expect: &str, timeout: Option<Duration>) -> Result<Output> {
+        self.send_command_expect_with(command, expect, timeout, &Check::default())
+    }
+
+    /// `send_command_expect` with its own check of the output.
+    pub fn send_command_expect_with(
+        &self,
+        command: &str,
+        expect: &str,
+        timeout: Option<Duration>,
+        check: &Check,
+    ) -> Result<Output> {
         let expect = pattern("expect pattern", expect)?;
-        self.command(command, Some(&expect), timeout, false)
+        self.command(command, Some(&expect), timeout, false, check)
     }
 
     fn command(
@@ -53,8 +181,10 @@ impl Device {
         expect: Option<&Regex>,
         timeout: Option<Duration>,
         nowait: bool,
+        check: &Check,
     ) -> Result<Output> {
-        self.op(format_args!("command '{command}'"), timeout, nowait, |conn, start, deadline| {
+        let checking = self.checking(check)?;
+        let output = self.op(format_args!("command '{command}'"), timeout, nowait, |conn, start, deadline| {
             self.send_line(conn, deadline, command)?;
             let raw = match expect {
                 None => self.read_prompt(conn, deadline, &format!("the prompt after '{command}'"))?,
@@ -64,7 +194,8 @@ impl Device {
             };
             self.note_early_end(conn, &raw);
             Ok(self.output(clean(&self.platform, &raw, command), start.elapsed(), command.to_owned()))
-        })
+        })?;
+        self.checked(output, &checking, &format!("command '{command}'"))
     }
 
     /// A read that ended before a prompt (an expect pattern, a quiet period) may leave the device
@@ -76,47 +207,97 @@ impl Device {
     }
 
     /// Sends one command and reads until the device has been quiet for `quiet` (for output that
-    /// ends without a prompt). The deadline still bounds the whole operation.
+    /// ends without a prompt). The deadline still bounds the whole operation. The output is
+    /// checked as `send_command`'s.
     pub fn send_command_timing(&self, command: &str, quiet: Duration, timeout: Option<Duration>) -> Result<Output> {
-        self.op(format_args!("command (timing) '{command}'"), timeout, false, |conn, start, deadline| {
-            self.send_line(conn, deadline, command)?;
-            let what = format!("a quiet period of {} ms after '{command}'", quiet.as_millis());
-            let raw = self.read_until(conn, deadline, &what, |_, _| Done::IfQuiet(quiet))?;
-            self.note_early_end(conn, &raw);
-            Ok(self.output(clean(&self.platform, &raw, command), start.elapsed(), command.to_owned()))
-        })
+        self.send_command_timing_with(command, quiet, timeout, &Check::default())
+    }
+
+    /// `send_command_timing` with its own check of the output.
+    pub fn send_command_timing_with(
+        &self,
+        command: &str,
+        quiet: Duration,
+        timeout: Option<Duration>,
+        check: &Check,
+    ) -> Result<Output> {
+        let checking = self.checking(check)?;
+        let output =
+            self.op(format_args!("command (timing) '{command}'"), timeout, false, |conn, start, deadline| {
+                self.send_line(conn, deadline, command)?;
+                let what = format!("a quiet period of {} ms after '{command}'", quiet.as_millis());
+                let raw = self.read_until(conn, deadline, &what, |_, _| Done::IfQuiet(quiet))?;
+                self.note_early_end(conn, &raw);
+                Ok(self.output(clean(&self.platform, &raw, command), start.elapsed(), command.to_owned()))
+            })?;
+        self.checked(output, &checking, &format!("command '{command}'"))
     }
 
     /// Answers a dialogue: for each `(send, expect)` pair, sends `send` and a newline, then reads
     /// until `expect` (a regex) matches, or until the prompt when `expect` is empty. Answers to
-    /// password prompts are redacted in the session log. Returns the whole transcript.
+    /// password prompts are redacted in the session log (and in the output's `command`, and in
+    /// messages). Returns the whole transcript. Each step's answer is checked as
+    /// `send_command`'s output; the first that matches names its step.
     pub fn send_interactive(&self, steps: &[(&str, &str)], timeout: Option<Duration>) -> Result<Output> {
+        self.send_interactive_with(steps, timeout, &Check::default())
+    }
+
+    /// `send_interactive` with its own check of the answers.
+    pub fn send_interactive_with(
+        &self,
+        steps: &[(&str, &str)],
+        timeout: Option<Duration>,
+        check: &Check,
+    ) -> Result<Output> {
+        let checking = self.checking(check)?;
         let patterns = steps
             .iter()
             .map(|(_, e)| if e.is_empty() { Ok(None) } else { pattern("expect pattern", e).map(Some) })
             .collect::<Result<Vec<_>>>()?;
-        self.op(format_args!("interactive ({} steps)", steps.len()), timeout, false, |conn, start, deadline| {
-            let mut transcript = Vec::new();
-            let mut previous = conn.prompt.clone();
-            for ((send, _), expect) in steps.iter().zip(&patterns) {
-                if asks_secret(&previous) {
-                    conn.write(&self.name, format!("{send}\n").as_bytes(), true)?;
-                } else {
-                    self.send_line(conn, deadline, send)?;
-                }
-                let raw = match expect {
-                    None => self.read_prompt(conn, deadline, &format!("the prompt after '{send}'"))?,
-                    Some(re) => {
-                        self.read_until(conn, deadline, &format!("'{}' after '{send}'", re.as_str()), tail_matcher(re))?
+        let (output, failed) =
+            self.op(format_args!("interactive ({} steps)", steps.len()), timeout, false, |conn, start, deadline| {
+                let mut transcript = Vec::new();
+                let mut previous = conn.prompt.clone();
+                let mut sent = Vec::with_capacity(steps.len());
+                let mut failed = None;
+                for (i, ((send, _), expect)) in steps.iter().zip(&patterns).enumerate() {
+                    let secret = asks_secret(&previous);
+                    if secret {
+                        conn.write(&self.name, format!("{send}\n").as_bytes(), true)?;
+                    } else {
+                        self.send_line(conn, deadline, send)?;
                     }
-                };
-                self.note_early_end(conn, &raw);
-                transcript.extend_from_slice(&raw);
-                previous = raw;
-            }
-            let sent = steps.iter().map(|(send, _)| *send).collect::<Vec<_>>().join("\n");
-            Ok(self.output(clean(&self.platform, &transcript, ""), start.elapsed(), sent))
-        })
+                    let shown = if secret { "<secret>" } else { send };
+                    sent.push(shown);
+                    let raw = match expect {
+                        None => self.read_prompt(conn, deadline, &format!("the prompt after '{shown}'"))?,
+                        Some(re) => self.read_until(
+                            conn,
+                            deadline,
+                            &format!("'{}' after '{shown}'", re.as_str()),
+                            tail_matcher(re),
+                        )?,
+                    };
+                    self.note_early_end(conn, &raw);
+                    if failed.is_none() {
+                        let answer = clean(&self.platform, &raw, if secret { "" } else { send });
+                        failed = checking.failure(&self.platform, &answer).map(|line| (i, shown, line));
+                    }
+                    transcript.extend_from_slice(&raw);
+                    previous = raw;
+                }
+                let text = clean(&self.platform, &transcript, "");
+                Ok((self.output(text, start.elapsed(), sent.join("\n")), failed.map(|(i, s, l)| (i, s.to_owned(), l))))
+            })?;
+        let Some((i, send, line)) = failed else { return Ok(output) };
+        let message = format!(
+            "{}: step {} '{send}' of the dialogue failed: the device answered {}",
+            self.name,
+            i + 1,
+            quote(&line)
+        );
+        let output = Output { failure: Some(line), ..output };
+        self.fail_output(output, checking.fails(), message)
     }
 }
 

@@ -31,6 +31,7 @@ use std::sync::Arc;
 use parking_lot::{Mutex, RwLock};
 use zeroize::Zeroizing;
 
+pub use commands::Check;
 pub use files::{Protocol, Transfer};
 pub use modes::{Commit, ConfigOptions};
 pub use options::{Auth, DeviceOptions, HostKeyPolicy};
@@ -125,6 +126,8 @@ pub struct Device {
     opened: Instant,
     platform: Platform,
     timeout: Duration,
+    /// Whether a matching output fails a call whose [`Check`] leaves it to the device.
+    check_errors: bool,
     secret: Option<Zeroizing<String>>,
     conn: Mutex<Conn>,
     cancel: AtomicBool,
@@ -211,6 +214,7 @@ impl Device {
             opened: started,
             platform: opts.platform.clone(),
             timeout: opts.timeout,
+            check_errors: opts.check_errors,
             secret: opts.secret.as_ref().map(|s| Zeroizing::new(s.clone())),
             conn: Mutex::new(conn),
             cancel: AtomicBool::new(false),

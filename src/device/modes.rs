@@ -8,11 +8,11 @@ use std::time::{Duration, Instant};
 
 use zeroize::Zeroizing;
 
-use super::commands::clean;
+use super::commands::{clean, Check};
 use super::platform::Answer;
 use super::read::Done;
 use super::{tail, Conn, Device, Output, Platform};
-use crate::error::{Error, Result};
+use crate::error::{CommandFailure, Error, Result};
 
 /// Whether `send_config_set` commits (Junos-style platforms).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -201,12 +201,25 @@ impl Device {
         Err(Error::Prompt(format!("{}: {what}: the device keeps asking; last bytes: {}", self.name, tail(&transcript))))
     }
 
-    /// Enters configuration mode, sends each line and checks its output for the platform's
-    /// error patterns. The first rejected line stops the set with [`Error::Command`] naming the
-    /// line. Commits (or checks) on Junos-style platforms when asked, and leaves configuration
-    /// mode when `opts.exit` (also after an error). Returns the transcript: each line, then its
-    /// output.
+    /// Enters configuration mode, sends each line and checks its output for the device's error
+    /// patterns. The first rejected line stops the set with [`Error::CommandFailed`] naming the
+    /// line (its output is the transcript so far). Commits (or checks) on Junos-style platforms
+    /// when asked, and leaves configuration mode when `opts.exit` (also after an error).
+    /// Returns the transcript: each line, then its output.
     pub fn send_config_set(&self, lines: &[&str], opts: ConfigOptions, timeout: Option<Duration>) -> Result<Output> {
+        self.send_config_set_with(lines, opts, timeout, &Check::default())
+    }
+
+    /// `send_config_set` with its own check of each line's output. With the check off every
+    /// line is sent, and the output's `failure` is the first rejected line's answer.
+    pub fn send_config_set_with(
+        &self,
+        lines: &[&str],
+        opts: ConfigOptions,
+        timeout: Option<Duration>,
+        check: &Check,
+    ) -> Result<Output> {
+        let checking = self.checking(check)?;
         let commit = match opts.commit {
             Commit::No => None,
             Commit::Check => self.platform.commit_check.clone(),
@@ -218,44 +231,55 @@ impl Device {
                 self.name, self.platform.name
             )));
         }
-        self.op(format_args!("config_set ({} lines)", lines.len()), timeout, false, |conn, start, deadline| {
-            self.config_locked(conn, deadline)?;
-            let mut transcript = String::new();
-            let mut failed = None;
-            let mut steps: Vec<(usize, &str)> = lines.iter().copied().enumerate().collect();
-            steps.extend(commit.as_deref().map(|c| (lines.len(), c)));
-            for (i, line) in steps {
-                self.send_line(conn, deadline, line)?;
-                let raw = self.read_prompt(conn, deadline, &format!("prompt after config line '{line}'"))?;
-                let out = clean(&self.platform, &raw, line);
-                transcript.push_str(line);
-                transcript.push('\n');
-                transcript.push_str(&out);
-                if self.platform.is_error(out.as_bytes()) {
-                    let which =
-                        if i < lines.len() { format!("config line {} '{line}'", i + 1) } else { format!("'{line}'") };
-                    failed = Some(format!("{}: {which} was rejected: {}", self.name, out.trim()));
-                    break;
-                }
-            }
-            if opts.exit {
-                if let Err(e) = self.exit_config_locked(conn, deadline) {
-                    let Some(rejected) = failed else { return Err(e) };
-                    // The rejected line is what the caller must see first; the failed exit
-                    // leaves the session in doubt, so it is marked for resynchronisation.
-                    if matches!(e, Error::Timeout(_) | Error::Cancelled(_)) {
-                        conn.dirty = true;
+        let (output, rejected) =
+            self.op(format_args!("config_set ({} lines)", lines.len()), timeout, false, |conn, start, deadline| {
+                self.config_locked(conn, deadline)?;
+                let mut transcript = String::new();
+                // The first rejected line: its message and the device's line.
+                let mut rejected: Option<(String, String)> = None;
+                let mut steps: Vec<(usize, &str)> = lines.iter().copied().enumerate().collect();
+                steps.extend(commit.as_deref().map(|c| (lines.len(), c)));
+                for (i, line) in steps {
+                    self.send_line(conn, deadline, line)?;
+                    let raw = self.read_prompt(conn, deadline, &format!("prompt after config line '{line}'"))?;
+                    let out = clean(&self.platform, &raw, line);
+                    transcript.push_str(line);
+                    transcript.push('\n');
+                    transcript.push_str(&out);
+                    if rejected.is_some() {
+                        continue;
                     }
-                    self.mark_broken();
-                    return Err(Error::Command(format!("{rejected}; then leaving configuration mode failed: {e}")));
+                    if let Some(matched) = checking.failure(&self.platform, &out) {
+                        let which = if i < lines.len() {
+                            format!("config line {} '{line}'", i + 1)
+                        } else {
+                            format!("'{line}'")
+                        };
+                        rejected = Some((format!("{}: {which} was rejected: {}", self.name, out.trim()), matched));
+                        if checking.fails() {
+                            break;
+                        }
+                    }
                 }
-            }
-            let failed = failed.map(Error::Command);
-            match failed {
-                Some(e) => Err(e),
-                None => Ok(self.output(transcript, start.elapsed(), lines.join("\n"))),
-            }
-        })
+                let output = self.output(transcript, Duration::ZERO, lines.join("\n"));
+                if opts.exit {
+                    if let Err(e) = self.exit_config_locked(conn, deadline) {
+                        let Some((message, matched)) = rejected else { return Err(e) };
+                        // The rejected line is what the caller must see first; the failed exit
+                        // leaves the session in doubt, so it is marked for resynchronisation.
+                        if matches!(e, Error::Timeout(_) | Error::Cancelled(_)) {
+                            conn.dirty = true;
+                        }
+                        self.mark_broken();
+                        let message = format!("{message}; then leaving configuration mode failed: {e}");
+                        let output = Output { failure: Some(matched), elapsed: start.elapsed(), ..output };
+                        return Err(Error::CommandFailed(Box::new(CommandFailure { message, output })));
+                    }
+                }
+                Ok((Output { elapsed: start.elapsed(), ..output }, rejected))
+            })?;
+        let Some((message, matched)) = rejected else { return Ok(output) };
+        self.fail_output(Output { failure: Some(matched), ..output }, checking.fails(), message)
     }
 
     /// Saves the running configuration (`write memory`, `copy running-config startup-config`,
@@ -264,7 +288,8 @@ impl Device {
         let save = self.platform.save.clone().ok_or_else(|| {
             Error::InvalidArg(format!("{}: platform {} has no save command", self.name, self.platform.name))
         })?;
-        self.op(format_args!("save_config"), timeout, false, |conn, start, deadline| {
+        let checking = self.checking(&Check::default())?;
+        let (output, failed) = self.op(format_args!("save_config"), timeout, false, |conn, start, deadline| {
             if self.platform.commit.is_some() {
                 self.config_locked(conn, deadline)?;
             } else {
@@ -281,13 +306,21 @@ impl Device {
                 &self.platform.save_answers,
             )?;
             let text = clean(&self.platform, &transcript, &save);
-            if self.platform.is_error(text.as_bytes()) {
-                return Err(Error::Command(format!("{}: '{save}' failed: {}", self.name, text.trim())));
+            let output = self.output(text, start.elapsed(), save.clone());
+            if let Some(matched) = checking.failure(&self.platform, &output.text) {
+                // The session stays where the save left it: a failed commit keeps its changes
+                // in the candidate for the caller to look at.
+                let message = format!("{}: '{save}' failed: {}", self.name, output.text.trim());
+                return Ok((Output { failure: Some(matched), ..output }, Some(message)));
             }
             if self.platform.commit.is_some() {
                 self.exit_config_locked(conn, deadline)?;
             }
-            Ok(self.output(text, start.elapsed(), save))
-        })
+            Ok((self.output(output.text, start.elapsed(), save), None))
+        })?;
+        match failed {
+            Some(message) => self.fail_output(output, true, message),
+            None => Ok(output),
+        }
     }
 }

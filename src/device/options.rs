@@ -94,6 +94,10 @@ pub struct DeviceOptions {
     /// `--` for netrig's notes (exec's command and exit status). Off by default: the log is
     /// then the plain transcript.
     pub session_log_timestamps: bool,
+    /// Whether a command whose output has a line matching the error patterns fails
+    /// ([`Error::CommandFailed`](crate::Error::CommandFailed)); the default of every call's
+    /// [`Check`](super::Check). On by default: a refused command must not pass for a result.
+    pub check_errors: bool,
     /// The TextFSM templates directory (with an ntc-templates style `index`) that parsing this
     /// device's output uses; `None`: `NETRIG_TEMPLATES`.
     pub templates: Option<PathBuf>,
@@ -118,6 +122,7 @@ impl std::fmt::Debug for DeviceOptions {
             .field("terminal", &self.terminal)
             .field("session_log", &self.session_log)
             .field("session_log_timestamps", &self.session_log_timestamps)
+            .field("check_errors", &self.check_errors)
             .field("templates", &self.templates)
             .finish()
     }
@@ -147,6 +152,7 @@ impl DeviceOptions {
             terminal: (511, 24),
             session_log: None,
             session_log_timestamps: false,
+            check_errors: true,
             templates: None,
         }
     }

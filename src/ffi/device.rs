@@ -12,12 +12,12 @@ use std::path::Path;
 use std::sync::Arc;
 
 use super::args::{ms, opt_str, str_arg, str_array, timeout_or_default, Out};
-use super::args::{options_arg, options_default, GrowableOptions};
+use super::args::{options_arg, options_default, options_or_default, GrowableOptions};
 use super::guard::call;
 use super::handle::CHandle;
-use super::output::{netrig_output, COutput};
+use super::output::{clear_last_failed, keep_failed, netrig_output, COutput};
 use crate::device::{
-    Auth, Commit, ConfigOptions, Device, DeviceOptions, HostKeyPolicy, Overrides, Platform, Protocol, Source,
+    Auth, Check, Commit, ConfigOptions, Device, DeviceOptions, HostKeyPolicy, Overrides, Platform, Protocol, Source,
 };
 use crate::error::{netrig_status, Error, Result};
 use crate::pool::Lease;
@@ -142,6 +142,10 @@ pub struct netrig_device_options {
     /// each line, case-insensitive unless it starts with `(?-i)`); replaces the platform's
     /// error patterns.
     pub error_pattern: *const c_char,
+    /// Non-zero (the default): a command whose output has a line matching the error patterns
+    /// fails with NETRIG_E_COMMAND. 0: such outputs are returned, with `netrig_output_failed`
+    /// true. A call's `netrig_command_options.check` overrides it.
+    pub check_errors: u8,
     /// The TextFSM templates directory (with an ntc-templates style `index`) for parsing this
     /// device's output in runner steps (`netrig_output_parse` takes its own); NULL:
     /// `NETRIG_TEMPLATES`.
@@ -262,6 +266,7 @@ impl netrig_device_options {
         o.terminal = (self.term_cols, self.term_rows);
         o.session_log = opt_str(self.session_log, "options.session_log")?.map(Into::into);
         o.session_log_timestamps = self.session_log_timestamps != 0;
+        o.check_errors = self.check_errors != 0;
         o.templates = opt_str(self.templates, "options.templates")?.map(Into::into);
         Ok(o)
     }
@@ -344,6 +349,7 @@ fn default_device_options() -> netrig_device_options {
         platform_file: null,
         platform_text: null,
         error_pattern: null,
+        check_errors: 1,
         templates: null,
     }
 }
@@ -424,17 +430,121 @@ pub extern "C" fn netrig_device_cancel(dev: netrig_device) -> netrig_status {
     call("netrig_device_cancel", || dev.with(DeviceSlot::device).map(|d| d.cancel()))
 }
 
+/// Runs an operation that returns an output. A refused command's output is kept for
+/// `netrig_last_failed_output` (and the one kept before is forgotten as the operation starts).
 fn run_op(out: *mut netrig_output, op: impl FnOnce() -> Result<COutput>) -> Result<()> {
+    clear_last_failed();
     let out = Out::new(out, "out")?;
-    let result = op()?;
+    let result = op().map_err(keep_failed)?;
     out.set(netrig_output::insert(result)?);
     Ok(())
+}
+
+/// `netrig_command_options.check`: the device's `check_errors` decides.
+pub const NETRIG_CHECK_DEFAULT: u32 = 0;
+/// `netrig_command_options.check`: an output with an error line fails with NETRIG_E_COMMAND.
+pub const NETRIG_CHECK_ON: u32 = 1;
+/// `netrig_command_options.check`: an output with an error line is returned, with
+/// `netrig_output_failed` true.
+pub const NETRIG_CHECK_OFF: u32 = 2;
+
+/// Options of one command (`netrig_device_send_command_with` and the other `_with` calls).
+/// Start from `netrig_command_options_default(&o, sizeof o)`; string fields are borrowed for
+/// the call and NULL means "not given".
+#[allow(non_camel_case_types)]
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct netrig_command_options {
+    /// `sizeof` this struct in the caller's netrig.h (OPTIONS in the preamble).
+    pub struct_size: usize,
+    /// The operation's deadline in ms; 0 (the default) means the device's.
+    pub timeout_ms: u32,
+    /// A regex: read until it matches the newest output instead of until the prompt
+    /// (`netrig_device_send_command_with` only).
+    pub expect: *const c_char,
+    /// Non-zero: read until the device has sent nothing for this many ms instead of until the
+    /// prompt (`netrig_device_send_command_with` only; not with `expect`).
+    pub quiet_ms: u32,
+    /// One of NETRIG_CHECK_* (default NETRIG_CHECK_DEFAULT).
+    pub check: u32,
+    /// A regex matched on each line of the output (case-insensitive unless it starts with
+    /// `(?-i)`) that replaces the error patterns (the platform's, or the device's
+    /// `error_pattern`) for this call.
+    pub error_pattern: *const c_char,
+}
+
+// SAFETY: #[repr(C)], `struct_size: usize` first, and every other field an integer or a raw
+// pointer (valid for any bits).
+unsafe impl GrowableOptions for netrig_command_options {
+    const NAME: &'static str = "netrig_command_options";
+    fn defaults() -> Self {
+        netrig_command_options {
+            struct_size: std::mem::size_of::<netrig_command_options>(),
+            timeout_ms: 0,
+            expect: std::ptr::null(),
+            quiet_ms: 0,
+            check: NETRIG_CHECK_DEFAULT,
+            error_pattern: std::ptr::null(),
+        }
+    }
+}
+
+/// Fills `*out` with the default command options: the device's timeout, read until the
+/// prompt, the device's check of the output. `struct_size` is `sizeof *out` (see OPTIONS in
+/// the preamble); NETRIG_E_INVALID_ARG when it is smaller than a size_t or larger than this
+/// library's struct.
+///
+/// Ownership: `*out` is the caller's, written on success. Blocking: never.
+/// Thread-safety: any thread.
+#[no_mangle]
+pub unsafe extern "C" fn netrig_command_options_default(
+    out: *mut netrig_command_options,
+    struct_size: usize,
+) -> netrig_status {
+    call("netrig_command_options_default", || options_default(out, struct_size))
+}
+
+/// A call's options, read: the timeout, the expect pattern, the quiet period and the check.
+struct CommandArgs<'a> {
+    timeout: Option<std::time::Duration>,
+    expect: Option<&'a str>,
+    quiet: Option<std::time::Duration>,
+    check: Check,
+}
+
+/// Reads `netrig_command_options` (NULL: the defaults). `reads` says whether the call takes
+/// `expect` and `quiet_ms` (only `netrig_device_send_command_with` does).
+fn command_args<'a>(opts: *const netrig_command_options, function: &str, reads: bool) -> Result<CommandArgs<'a>> {
+    let o = options_or_default(opts, "options")?;
+    let expect = opt_str(o.expect, "options.expect")?;
+    let quiet = (o.quiet_ms > 0).then(|| ms(o.quiet_ms));
+    if !reads && (expect.is_some() || quiet.is_some()) {
+        return Err(Error::InvalidArg(format!(
+            "{function}: options.expect and options.quiet_ms are for netrig_device_send_command_with only"
+        )));
+    }
+    if expect.is_some() && quiet.is_some() {
+        return Err(Error::InvalidArg("options.expect and options.quiet_ms: give one of them".into()));
+    }
+    let fail = match o.check {
+        NETRIG_CHECK_DEFAULT => None,
+        NETRIG_CHECK_ON => Some(true),
+        NETRIG_CHECK_OFF => Some(false),
+        other => return Err(Error::InvalidArg(format!("options.check {other} is not a NETRIG_CHECK_*"))),
+    };
+    let error_pattern = opt_str(o.error_pattern, "options.error_pattern")?.map(str::to_owned);
+    Ok(CommandArgs { timeout: timeout_or_default(o.timeout_ms), expect, quiet, check: Check { fail, error_pattern } })
 }
 
 /// Sends one command and reads until the prompt returns. The output has the echoed command and
 /// the trailing prompt removed, ANSI escapes removed, "\n" line endings, and paging answered.
 /// `timeout_ms` 0 means the device's default. Failures: NETRIG_E_TIMEOUT (message ends with the
-/// last bytes received), NETRIG_E_CANCELLED, NETRIG_E_CLOSED.
+/// last bytes received), NETRIG_E_CANCELLED, NETRIG_E_CLOSED, and NETRIG_E_COMMAND when the
+/// device refused the command: a line of the output matches the error patterns (the
+/// platform's, or `options.error_pattern`) and the device's `check_errors` is on. The last
+/// error names the device and the command and quotes the line; `netrig_last_failed_output`
+/// gives the whole output. The same check applies to every call below that returns an output
+/// (not to exec); `netrig_device_send_command_with` and the other `_with` calls change it.
 ///
 /// Ownership: `command` is borrowed for the call. On success `*out` receives a result the caller
 /// frees with `netrig_output_free`.
@@ -452,6 +562,38 @@ pub unsafe extern "C" fn netrig_device_send_command(
         run_op(out, || {
             let command = str_arg(command, "command")?;
             Ok(dev.with(DeviceSlot::device)?.send_command(command, timeout_or_default(timeout_ms))?.into())
+        })
+    })
+}
+
+/// `netrig_device_send_command` with options (`options` may be NULL for the defaults): a
+/// timeout, an `expect` pattern or a `quiet_ms` period to read to instead of the prompt (as
+/// `netrig_device_send_command_expect` and `_timing`), and the check of the output: with
+/// NETRIG_CHECK_OFF a refused command's output is returned with `netrig_output_failed` true;
+/// `error_pattern` replaces the error patterns. NETRIG_E_INVALID_ARG for a bad pattern or
+/// both `expect` and `quiet_ms`.
+///
+/// Ownership: `command`, `options` and its strings are borrowed for the call; `*out` as for
+/// `netrig_device_send_command`. Blocking: up to the timeout, as `netrig_device_send_command`.
+/// Thread-safety: any thread.
+#[no_mangle]
+pub unsafe extern "C" fn netrig_device_send_command_with(
+    dev: netrig_device,
+    command: *const c_char,
+    options: *const netrig_command_options,
+    out: *mut netrig_output,
+) -> netrig_status {
+    call("netrig_device_send_command_with", || {
+        run_op(out, || {
+            let command = str_arg(command, "command")?;
+            let a = command_args(options, "netrig_device_send_command_with", true)?;
+            let d = dev.with(DeviceSlot::device)?;
+            Ok(match (a.expect, a.quiet) {
+                (Some(expect), _) => d.send_command_expect_with(command, expect, a.timeout, &a.check)?,
+                (None, Some(quiet)) => d.send_command_timing_with(command, quiet, a.timeout, &a.check)?,
+                (None, None) => d.send_command_with(command, a.timeout, &a.check)?,
+            }
+            .into())
         })
     })
 }
@@ -554,6 +696,33 @@ pub unsafe extern "C" fn netrig_device_send_interactive(
     })
 }
 
+/// `netrig_device_send_interactive` with options (`options` may be NULL): the timeout, and the
+/// check of each step's answer (`check`, `error_pattern`); `expect` and `quiet_ms` must be
+/// unset (NETRIG_E_INVALID_ARG).
+///
+/// Ownership: the arrays, strings and `options` are borrowed; `*out` as for
+/// `netrig_device_send_command`. Blocking: up to the timeout for the whole dialogue.
+/// Thread-safety: any thread.
+#[no_mangle]
+pub unsafe extern "C" fn netrig_device_send_interactive_with(
+    dev: netrig_device,
+    sends: *const *const c_char,
+    expects: *const *const c_char,
+    n: usize,
+    options: *const netrig_command_options,
+    out: *mut netrig_output,
+) -> netrig_status {
+    call("netrig_device_send_interactive_with", || {
+        run_op(out, || {
+            let sends = str_array(sends, n, "sends")?;
+            let expects = str_array(expects, n, "expects")?;
+            let a = command_args(options, "netrig_device_send_interactive_with", false)?;
+            let steps: Vec<(&str, &str)> = sends.into_iter().zip(expects).collect();
+            Ok(dev.with(DeviceSlot::device)?.send_interactive_with(&steps, a.timeout, &a.check)?.into())
+        })
+    })
+}
+
 /// Enters configuration mode, sends the `n` lines and checks each line's output for error
 /// output ("% Invalid input", "syntax error", ...). The first rejected line stops the set with
 /// NETRIG_E_COMMAND; the last error names the line (number and text) and quotes the device.
@@ -578,6 +747,33 @@ pub unsafe extern "C" fn netrig_device_send_config_set(
             let lines = str_array(lines, n, "lines")?;
             let opts = config_options(flags)?;
             Ok(dev.with(DeviceSlot::device)?.send_config_set(&lines, opts, timeout_or_default(timeout_ms))?.into())
+        })
+    })
+}
+
+/// `netrig_device_send_config_set` with options (`options` may be NULL): the timeout, and the
+/// check of each line's output. With NETRIG_CHECK_OFF every line is sent and the result has
+/// `netrig_output_failed` true when one was rejected (`netrig_output_failure` quotes the
+/// first); `error_pattern` replaces the error patterns. `expect` and `quiet_ms` must be unset.
+///
+/// Ownership: the array, strings and `options` are borrowed; `*out` as for
+/// `netrig_device_send_command`. Blocking: up to the timeout for the whole set.
+/// Thread-safety: any thread.
+#[no_mangle]
+pub unsafe extern "C" fn netrig_device_send_config_set_with(
+    dev: netrig_device,
+    lines: *const *const c_char,
+    n: usize,
+    flags: u32,
+    options: *const netrig_command_options,
+    out: *mut netrig_output,
+) -> netrig_status {
+    call("netrig_device_send_config_set_with", || {
+        run_op(out, || {
+            let lines = str_array(lines, n, "lines")?;
+            let opts = config_options(flags)?;
+            let a = command_args(options, "netrig_device_send_config_set_with", false)?;
+            Ok(dev.with(DeviceSlot::device)?.send_config_set_with(&lines, opts, a.timeout, &a.check)?.into())
         })
     })
 }

@@ -1,6 +1,7 @@
 //! `netrig_output_*`: the result of a device operation (or of a run's step, or a run's JSON
 //! report), made once and immutable, so its accessors only hand out pointers into it.
 
+use std::cell::RefCell;
 use std::ffi::c_char;
 use std::time::Duration;
 
@@ -28,24 +29,71 @@ pub(crate) struct COutput {
     stderr: Vec<u8>,
     exit_status: i32,
     elapsed_us: u64,
-    /// The command and platform of a CLI operation's output: what `netrig_output_parse`
-    /// looks the template up by. `None` for exec output and JSON results.
-    pub(super) parse_key: Option<(String, std::sync::Arc<str>)>,
+    /// The device's line that matched an error pattern, NUL-terminated; `None` when none did.
+    failure: Option<Vec<u8>>,
+    /// What was sent and the platform's name, NUL-terminated ("" for exec results).
+    command: Vec<u8>,
+    platform: Vec<u8>,
+}
+
+fn nul_terminated(text: &str) -> Vec<u8> {
+    let mut bytes = Vec::with_capacity(text.len() + 1);
+    bytes.extend_from_slice(text.as_bytes());
+    bytes.push(0);
+    bytes
 }
 
 impl COutput {
     pub(super) fn new(mut text: Vec<u8>, mut stderr: Vec<u8>, exit_status: i32, elapsed: Duration) -> COutput {
         text.push(0);
         stderr.push(0);
-        COutput { text, stderr, exit_status, elapsed_us: elapsed.as_micros() as u64, parse_key: None }
+        COutput {
+            text,
+            stderr,
+            exit_status,
+            elapsed_us: elapsed.as_micros() as u64,
+            failure: None,
+            command: vec![0],
+            platform: vec![0],
+        }
     }
 }
 
 impl From<Output> for COutput {
     fn from(o: Output) -> COutput {
-        let mut c = COutput::new(o.text.into_bytes(), Vec::new(), 0, o.elapsed);
-        c.parse_key = Some((o.command, o.platform));
-        c
+        COutput {
+            failure: o.failure.as_deref().map(nul_terminated),
+            command: nul_terminated(&o.command),
+            platform: nul_terminated(&o.platform),
+            ..COutput::new(o.text.into_bytes(), Vec::new(), 0, o.elapsed)
+        }
+    }
+}
+
+thread_local! {
+    /// The output of this thread's last operation that failed with NETRIG_E_COMMAND because the
+    /// device refused it (`netrig_last_failed_output`). It has a destructor, unlike the last
+    /// error's text: a netrig call made from a pthread key destructor after the thread's
+    /// thread-locals are gone skips it (`try_with`), and such a failure leaves nothing to read.
+    static LAST_FAILED: RefCell<Option<Output>> = const { RefCell::new(None) };
+}
+
+/// Forgets this thread's failed output: every device operation that returns an output does,
+/// as it starts.
+pub(super) fn clear_last_failed() {
+    let _ = LAST_FAILED.try_with(|slot| slot.borrow_mut().take());
+}
+
+/// Keeps the output of a refused command for `netrig_last_failed_output`, and gives back the
+/// error with its message only (the status is the same).
+pub(super) fn keep_failed(e: crate::Error) -> crate::Error {
+    match e {
+        crate::Error::CommandFailed(f) => {
+            let f = *f;
+            let _ = LAST_FAILED.try_with(|slot| *slot.borrow_mut() = Some(f.output));
+            crate::Error::Command(f.message)
+        }
+        other => other,
     }
 }
 
@@ -59,6 +107,13 @@ impl COutput {
     /// The text without its NUL.
     pub(super) fn text_bytes(&self) -> &[u8] {
         &self.text[..self.text.len() - 1]
+    }
+
+    /// The command and platform that `netrig_output_parse` looks a template up by ("" for
+    /// exec output and JSON results).
+    pub(super) fn parse_key(&self) -> (String, String) {
+        let s = |b: &[u8]| String::from_utf8_lossy(&b[..b.len() - 1]).into_owned();
+        (s(&self.command), s(&self.platform))
     }
 }
 
@@ -126,6 +181,102 @@ pub unsafe extern "C" fn netrig_output_elapsed_us(out: netrig_output, us: *mut u
     call("netrig_output_elapsed_us", || {
         let us = Out::new(us, "us")?;
         us.set(out.with(|o| o.elapsed_us)?);
+        Ok(())
+    })
+}
+
+/// What the operation sent: the command; a dialogue's sends or a configuration set's lines
+/// joined with "\n" (answers to password prompts as "<secret>"); the save command; "" for exec
+/// results. As `netrig_output_text`.
+///
+/// Ownership: the pointer stays valid until `netrig_output_free`. Blocking: never.
+/// Thread-safety: any thread.
+#[no_mangle]
+pub unsafe extern "C" fn netrig_output_command(
+    out: netrig_output,
+    text: *mut *const c_char,
+    len: *mut usize,
+) -> netrig_status {
+    call("netrig_output_command", || output_bytes(out, text, len, |o| &o.command))
+}
+
+/// The name of the platform that read the output ("cisco_ios"); "" for exec results. As
+/// `netrig_output_text`.
+///
+/// Ownership: the pointer stays valid until `netrig_output_free`. Blocking: never.
+/// Thread-safety: any thread.
+#[no_mangle]
+pub unsafe extern "C" fn netrig_output_platform(
+    out: netrig_output,
+    text: *mut *const c_char,
+    len: *mut usize,
+) -> netrig_status {
+    call("netrig_output_platform", || output_bytes(out, text, len, |o| &o.platform))
+}
+
+/// Whether the device answered with a line that matches its error patterns: `*failed` is true
+/// for an output of a call made with the check off (NETRIG_CHECK_OFF, or a device opened with
+/// `check_errors` 0), and for the output `netrig_last_failed_output` hands out; false for exec
+/// results and outputs without such a line.
+///
+/// Ownership: `*failed` is written on success. Blocking: never. Thread-safety: any thread.
+#[no_mangle]
+pub unsafe extern "C" fn netrig_output_failed(out: netrig_output, failed: *mut bool) -> netrig_status {
+    call("netrig_output_failed", || {
+        let failed = Out::new(failed, "failed")?;
+        failed.set(out.with(|o| o.failure.is_some())?);
+        Ok(())
+    })
+}
+
+/// The device's line that matched an error pattern (the first, without its newline), as
+/// `netrig_output_text`; "" (length 0) when the output did not fail (`netrig_output_failed`).
+///
+/// Ownership: the pointer stays valid until `netrig_output_free`. Blocking: never.
+/// Thread-safety: any thread.
+#[no_mangle]
+pub unsafe extern "C" fn netrig_output_failure(
+    out: netrig_output,
+    line: *mut *const c_char,
+    len: *mut usize,
+) -> netrig_status {
+    static NONE: [u8; 1] = [0];
+    call("netrig_output_failure", || {
+        let line = Out::new(line, "line")?;
+        let (ptr, n) = out.with(|o| match &o.failure {
+            Some(bytes) => (bytes.as_ptr() as *const c_char, bytes.len() - 1),
+            None => (NONE.as_ptr() as *const c_char, 0),
+        })?;
+        line.set(ptr);
+        Out::optional(len).set(n);
+        Ok(())
+    })
+}
+
+/// The output of the last operation on this thread that failed with NETRIG_E_COMMAND because
+/// the device answered with an error line (`netrig_device_send_command` and the other
+/// operations that return an output): the text the device printed, with
+/// `netrig_output_failed` true and `netrig_output_failure` giving the line. The last error
+/// names the command and quotes that line; this is the rest of what the device said. The
+/// output is moved into `*out`, so a second call finds none. It is forgotten when the next
+/// device operation that returns an output starts on this thread (whatever its result), and
+/// when the thread ends. NETRIG_E_NOT_FOUND when there is none (a failure of another kind
+/// keeps none: a rejected exec, a timeout).
+///
+/// Ownership: on success `*out` receives a result the caller frees with `netrig_output_free`.
+/// Blocking: never. Thread-safety: any thread; each thread has its own.
+#[no_mangle]
+pub unsafe extern "C" fn netrig_last_failed_output(out: *mut netrig_output) -> netrig_status {
+    call("netrig_last_failed_output", || {
+        let out = Out::new(out, "out")?;
+        let kept = LAST_FAILED.try_with(|slot| slot.borrow_mut().take()).ok().flatten().ok_or_else(|| {
+            crate::Error::Absent(
+                "no failed output on this thread: the last operation that returns an output did not fail \
+                 because of the device's answer"
+                    .into(),
+            )
+        })?;
+        out.set(netrig_output::insert(COutput::from(kept))?);
         Ok(())
     })
 }

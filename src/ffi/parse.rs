@@ -75,9 +75,13 @@ pub unsafe extern "C" fn netrig_output_parse(
         let templates = opt_str(templates, "templates")?;
         // Copied out, so that the parse (file reads, compiling) holds no slot of the table.
         let (text, command, platform) = out.try_with(|o| {
-            let (command, platform) = o.parse_key.clone().ok_or_else(|| {
-                crate::Error::InvalidArg("netrig_output_parse: this result is not a CLI command's output".into())
-            })?;
+            let (command, platform) = o.parse_key();
+            if command.is_empty() || platform.is_empty() {
+                return Err(crate::Error::InvalidArg(
+                    "netrig_output_parse: this result is not a CLI command's output (it has no command and platform)"
+                        .into(),
+                ));
+            }
             Ok((String::from_utf8_lossy(o.text_bytes()).into_owned(), command, platform))
         })?;
         let result = parse_to_output(&text, &platform, &command, templates)?;

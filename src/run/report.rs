@@ -46,7 +46,8 @@ pub struct StepResult {
     pub state: State,
     /// NETRIG_OK, or the status of the error.
     pub status: netrig_status,
-    /// The command's output (exec: stdout; transfers: a byte count).
+    /// The command's output (exec: stdout; transfers: a byte count), also when the device
+    /// refused the command.
     pub output: String,
     /// exec only.
     pub stderr: String,
@@ -83,11 +84,13 @@ impl StepResult {
         self
     }
 
+    /// A failed step; a command the device refused keeps its output.
     pub(super) fn failed(e: &Error, prefix: &str, duration: Duration) -> StepResult {
         StepResult {
             state: State::of(e),
             status: e.status(),
             error: format!("{prefix}: {e}"),
+            output: e.output().map(|o| o.text.clone()).unwrap_or_default(),
             duration,
             ..StepResult::skipped("")
         }
