@@ -387,7 +387,8 @@ fn runner_steps_carry_records_into_the_report() {
             Target::from(o).named(name)
         })
         .collect();
-    let steps = vec![Step::parsed("show version"), Step::command("show clock"), Step::parsed("show frobnicator")];
+    // show running-config has no ntc template.
+    let steps = vec![Step::parsed("show version"), Step::command("show clock"), Step::parsed("show running-config")];
     let report = Run::run(targets, steps, RunOptions::default(), None, None).unwrap();
     let r1 = &report.hosts[0];
     let records = r1.steps[0].records.as_ref().expect("records of a parsed step");
@@ -395,7 +396,9 @@ fn runner_steps_carry_records_into_the_report() {
     assert!(r1.steps[1].records.is_none(), "an unparsed step has none");
     assert_eq!(r1.steps[2].state, State::Failed);
     assert!(
-        r1.steps[2].error.contains("r1") && r1.steps[2].error.contains("show frobnicator"),
+        r1.steps[2].error.contains("r1")
+            && r1.steps[2].error.contains("show running-config")
+            && r1.steps[2].error.contains("no template"),
         "{}",
         r1.steps[2].error
     );
@@ -414,7 +417,7 @@ fn c_job_add_command_parsed() {
     let mut o = Opts::new(&f.devices()[0], "cisco_ios");
     o.o.templates = dir.as_ptr();
     let mut job = netrig_job { id: 0 };
-    let (cmd, bogus) = (c("show ip interface brief"), c("show frobnicator"));
+    let (cmd, bogus) = (c("show ip interface brief"), c("show running-config"));
     // SAFETY: live locals and CStrings for each call; `o` and `dir` outlive the run.
     unsafe {
         assert_eq!(netrig_job_new(&mut job), NETRIG_OK);

@@ -47,7 +47,7 @@ import os
 import threading
 from ctypes import byref, c_bool, c_char_p, c_int32, c_size_t, c_uint64, c_void_p
 from dataclasses import dataclass
-from typing import Any, Callable, Dict, Iterable, List, Literal, Optional, Sequence, Tuple, TypedDict, Union
+from typing import Any, Callable, Dict, Iterable, List, Literal, Optional, Sequence, Tuple, TypedDict, Union, overload
 
 from . import ffi
 from ._owned import OwnedHandle
@@ -599,6 +599,30 @@ class Device(OwnedHandle):
 
     # -- CLI operations -----------------------------------------------------------------------
 
+    @overload
+    def send_command(
+        self,
+        command: str,
+        timeout: Optional[float] = None,
+        expect: Optional[str] = None,
+        *,
+        check: Optional[bool] = None,
+        error_pattern: Optional[str] = None,
+        parse: Literal[False] = False,
+    ) -> Output: ...
+
+    @overload
+    def send_command(
+        self,
+        command: str,
+        timeout: Optional[float] = None,
+        expect: Optional[str] = None,
+        *,
+        check: Optional[bool] = None,
+        error_pattern: Optional[str] = None,
+        parse: Literal[True],
+    ) -> List[Dict[str, Any]]: ...
+
     def send_command(
         self,
         command: str,
@@ -608,7 +632,7 @@ class Device(OwnedHandle):
         check: Optional[bool] = None,
         error_pattern: Optional[str] = None,
         parse: bool = False,
-    ) -> Any:
+    ) -> Union[Output, List[Dict[str, Any]]]:
         """Sends `command` and reads until the prompt returns, or, with `expect` (a regex
         matched on the newest output), until that matches: for commands that end in a
         question. When a line of the output matches the device's error patterns ("% Invalid

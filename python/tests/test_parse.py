@@ -128,3 +128,25 @@ def test_send_command_parse_and_output_parse(fleet):
         rows = dev.send_command("show ip interface brief", parse=True)
         assert (rows[0]["interface"], rows[0]["ip_address"], rows[0]["status"]) == ("Ethernet1", "10.1.1.1/31", "up")
         assert json.loads(json.dumps(rows)) == rows
+
+
+def test_runner_command_steps_carry_records(fleet):
+    d = fleet["cisco_ios"]
+    target = dict(
+        host=d["host"], port=d["port"], username=d["username"], password=d["password"], platform="cisco_ios",
+        fingerprint=d["host_key_fingerprint"], timeout=5.0, templates=str(NTC), name="r1",
+    )
+    steps = [
+        netrig.Step.command("show ip interface brief", parse=True),
+        netrig.Step.command("show clock"),
+        netrig.Step.command("show running-config", parse=True),  # no ntc template
+    ]
+    host = netrig.Runner([target], steps, max_workers=1).run().hosts[0]
+    brief, clock, config = host.steps
+    assert brief.ok and [(r["interface"], r["status"]) for r in brief.records][:2] == [
+        ("GigabitEthernet0/0", "up"),
+        ("GigabitEthernet0/1", "up"),
+    ]
+    assert clock.ok and clock.records is None
+    assert config.state == "failed" and config.status == "NETRIG_E_NOT_FOUND"
+    assert "r1" in config.error and "show running-config" in config.error
