@@ -150,3 +150,26 @@ def test_runner_command_steps_carry_records(fleet):
     assert clock.ok and clock.records is None
     assert config.state == "failed" and config.status == "NETRIG_E_NOT_FOUND"
     assert "r1" in config.error and "show running-config" in config.error
+
+
+def test_readme_parsing_block_runs(fleet, monkeypatch):
+    """README.md "### Parsing output": run against the fake cisco_ios device with the installed
+    ntc_templates found without configuration; checks what it prints."""
+    import contextlib
+    import io
+    import re
+
+    text = (REPO / "README.md").read_text()
+    block = re.search(r"### Parsing output\n.*?```py\n(.*?)```", text, re.S).group(1)
+    monkeypatch.delenv("NETRIG_TEMPLATES", raising=False)
+    printed = io.StringIO()
+    with open_device(fleet, "cisco_ios") as dev, contextlib.redirect_stdout(printed):
+        exec(compile(block, "README.md ### Parsing output", "exec"), {"dev": dev})
+    assert printed.getvalue().splitlines() == [
+        "GigabitEthernet0/0 10.0.0.1 up",
+        "GigabitEthernet0/1 192.168.1.1 up",
+        "GigabitEthernet0/2 unassigned administratively down",
+        "Loopback0 1.1.1.1 up",
+        "15.7(3)M4 R1 ['FTX1840ALBS']",
+        "{'interface': 'Loopback0', 'ip_address': '1.1.1.1', 'status': 'up', 'proto': 'up'}",
+    ]
