@@ -56,10 +56,10 @@ pub unsafe extern "C" fn netrig_parse(
 }
 
 /// Parses the text of a CLI operation's result (`netrig_device_send_command` and the other
-/// CLI calls, a runner's command step) as `netrig_parse` does, with the command and platform
-/// the result carries. `templates` NULL or "" uses `NETRIG_TEMPLATES`. NETRIG_E_INVALID_ARG
-/// for a result that is not a CLI operation's (exec output, a JSON result); the other
-/// statuses as `netrig_parse`.
+/// CLI calls; a runner's steps parse with `netrig_job_add_command_parsed`) as `netrig_parse`
+/// does, with the command and platform the result carries. `templates` NULL or "" uses
+/// `NETRIG_TEMPLATES`. NETRIG_E_INVALID_ARG for a result that carries no command (exec output,
+/// a JSON result, a run's step output); the other statuses as `netrig_parse`.
 ///
 /// Ownership: `out` and `templates` are borrowed; on success `*json` receives a new result
 /// the caller frees with `netrig_output_free` (`out` stays the caller's).
