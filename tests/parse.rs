@@ -181,6 +181,10 @@ fn other_platforms_parse_into_their_fields() {
 
     let vrp = one(6, "display version");
     assert_eq!(text(&vrp[0], "vrp_version"), "5.170");
+    let vrp = one(6, "display interface brief");
+    let rows: Vec<(&str, &str, &str)> =
+        vrp.iter().map(|r| (text(r, "interface"), text(r, "phy"), text(r, "protocol"))).collect();
+    assert_eq!(rows[..2], [("GigabitEthernet0/0/1", "up", "up"), ("GigabitEthernet0/0/2", "*down", "down")]);
 
     let comware = one(7, "display interface brief");
     assert!(comware.iter().any(|r| text(r, "interface") == "InLoop0" && text(r, "link") == "UP"), "{comware:?}");
