@@ -756,6 +756,10 @@ void test_device_pool_run_wrappers() {
         netrig::Device dev = netrig::Device::open(good.options());
         const netrig::Output out = dev.try_send_command("show clock");
         CHECK(out.text() == clock_text && out.exit_status() == 0 && out.stderr_text().empty() && out.elapsed_us() > 0);
+        CHECK(dev.platform() == "cisco_ios");
+        netrig::DeviceOptions detect = good.options();
+        detect.platform = "autodetect";
+        CHECK(netrig::Device::open(detect).platform() == "cisco_ios");
         CHECK(contains(dev.send_command_expect("show clock", "UTC").text(), "10:42:13"));
         CHECK(dev.send_command_timing("show clock", 300).text().find("10:42:13") != std::string::npos);
         const netrig::Output reload = dev.send_interactive({{"reload", "\\[yes/no\\]: $"}, {"no", ""}});

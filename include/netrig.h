@@ -648,8 +648,11 @@ typedef struct netrig_device_options {
   uint32_t keepalive_ms;
   /**
    * A built-in platform by name or netmiko device_type ("cisco_ios", "juniper_junos",
-   * "linux", ...: `netrig_platforms()` lists them), or "generic" (or NULL) with
-   * `prompt_pattern`. With `platform_file` or `platform_text`, NULL or that platform's name.
+   * "linux", ...: `netrig_platforms()` lists them); "autodetect" (the platform is told from
+   * the first prompt and `show version`-like commands at open, PLATFORMS.md "Autodetect";
+   * `netrig_device_platform` names it); or "generic" (or NULL) with `prompt_pattern`. With
+   * `platform_file` or `platform_text`, NULL or that platform's name. NULL with none of
+   * these is NETRIG_E_INVALID_ARG: there is no default platform.
    */
   const char *platform;
   /**
@@ -1833,6 +1836,20 @@ enum netrig_status netrig_device_exit_config_mode(struct netrig_device dev, uint
 enum netrig_status netrig_device_is_alive(struct netrig_device dev,
                                           uint32_t timeout_ms,
                                           bool *alive);
+
+/**
+ * The name of the platform the device is driven with, NUL-terminated, into `buf` (`buf_len`
+ * bytes): the one the options named, or the one detected when they said "autodetect".
+ * `*out_len` gets the name's length without the NUL, also with NETRIG_E_BUFFER_TOO_SMALL (retry
+ * with `*out_len + 1`); `buf` may be NULL when `buf_len` is 0, to ask for the length.
+ *
+ * Ownership: `buf` and `out_len` are the caller's; the handle is borrowed. Blocking: never (it
+ * does not wait for a running operation). Thread-safety: any thread.
+ */
+enum netrig_status netrig_device_platform(struct netrig_device dev,
+                                          char *buf,
+                                          size_t buf_len,
+                                          size_t *out_len);
 
 /**
  * Runs `command` on its own channel without a PTY (Linux targets). The result's text is stdout

@@ -1608,6 +1608,13 @@ public:
     void exit_config_mode(uint32_t timeout_ms = 0) const {
         check(netrig_device_exit_config_mode(use("netrig::Device::exit_config_mode"), timeout_ms));
     }
+    /// The platform the device is driven with: the one named, or the one detected when the
+    /// options said "autodetect".
+    std::string platform() const {
+        const netrig_device h = use("netrig::Device::platform");
+        return detail::read_string(
+            [&](char *buf, size_t cap, size_t *len) { return netrig_device_platform(h, buf, cap, len); }, 32);
+    }
     /// A real round trip: false when the prompt did not come back or the session is closed.
     bool is_alive(uint32_t timeout_ms = 0) const {
         bool alive = false;

@@ -163,7 +163,7 @@ fn open_checks_its_arguments_before_connecting() {
         expect(with(&|o| o.timeout_ms = 0), NETRIG_E_INVALID_ARG, "options.timeout_ms is 0");
         expect(with(&|o| o.connect_timeout_ms = 0), NETRIG_E_INVALID_ARG, "options.connect_timeout_ms is 0");
         expect(with(&|o| o.term_rows = 0), NETRIG_E_INVALID_ARG, "term_rows");
-        expect(with(&|o| o.platform = null()), NETRIG_E_INVALID_ARG, "needs a prompt pattern (options.prompt_pattern");
+        expect(with(&|o| o.platform = null()), NETRIG_E_INVALID_ARG, "options.platform is NULL: name a platform");
         let nope = c("cisco_nope");
         expect(with(&|o| o.platform = nope.as_ptr()), NETRIG_E_INVALID_ARG, "unknown platform 'cisco_nope'");
         let (generic, prompt, enter) = (c("generic"), c(r"\S+#$"), c("configure"));

@@ -262,8 +262,8 @@ fn device_options_from_an_older_header() {
         }
     }
 
-    // A struct that ends before `platform` gets the default, NULL (generic, which needs a
-    // prompt_pattern): the garbage beyond (ones, or a path) would read as a platform name.
+    // A struct that ends before `platform` gets the default, NULL (no platform: refused): the
+    // garbage beyond (ones, or a path) would read as a platform name.
     let size = offset_of!(O, connect_timeout_ms);
     for garbage in garbage_patterns(&log_c) {
         let mut o = old_struct(netrig_device_options_default, size, garbage);
@@ -272,7 +272,7 @@ fn device_options_from_an_older_header() {
         let mut dev = netrig_device { id: 0 };
         // SAFETY: live strings; the library reads the first `size` bytes.
         let st = unsafe { netrig_device_open(&o, &mut dev) };
-        expect(st, NETRIG_E_INVALID_ARG, "platform generic needs a prompt pattern (options.prompt_pattern");
+        expect(st, NETRIG_E_INVALID_ARG, "options.platform is NULL: name a platform");
     }
 
     // An array of older structs (netrig_pool_prewarm's targets) is laid out struct_size apart.

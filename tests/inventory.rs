@@ -71,6 +71,7 @@ site_a:
     rack: {row: 3, col: b}
 access:
   groups: [ios]
+  check_errors: false
   data:
     role: access
 ";
@@ -99,6 +100,7 @@ sw2:
   groups: [access]
   port: 2200
   timeout: 1.5
+  platform: autodetect
 lnx:
 ";
     let inv = load(&d, hosts, GROUPS, DEFAULTS).unwrap();
@@ -127,6 +129,9 @@ lnx:
     assert_eq!(sw2.data["role"], "access");
     assert_eq!(sw2.data["tier"], 9);
     assert_eq!(sw2.data["site"], "unknown");
+    assert!(sw2.device_options().platform.is_autodetect(), "a host's platform: autodetect");
+    assert!(!sw1.device_options().check_errors && !sw2.device_options().check_errors, "access: check_errors false");
+    assert!(inv.hosts()[2].device_options().check_errors, "the default: on");
     let lnx = &inv.hosts()[2];
     assert!(lnx.all_groups.is_empty());
     assert_eq!(lnx.device_options().host, "127.0.0.1");

@@ -362,7 +362,13 @@ def device_options(
     o.timeout_ms = _ms(timeout, "timeout")
     o.keepalive_ms = 0 if keepalive is None else _ms(keepalive, "keepalive", allow_zero=True)
     if platform is None and platform_file is None and platform_text is None:
-        platform = "cisco_ios"
+        # No silent default: a wrong guess times out on the device's prompt instead of saying why.
+        raise InvalidArgError(
+            "platform is required: a built-in platform (" + ", ".join(ffi.platforms()) + "), a netmiko "
+            'device_type name, "autodetect" (told from the prompt and show version at open), '
+            'platform_file= or platform_text=, or platform="generic" with prompt_pattern=',
+            ffi.NETRIG_E_INVALID_ARG,
+        )
     o.platform = s(platform, "platform")
     o.prompt_pattern = s(prompt_pattern, "prompt_pattern")
     o.paging_off_command = s(paging_off_command, "paging_off_command")
@@ -404,10 +410,12 @@ class Device(OwnedHandle):
 
     * Credentials: ``private_key_file`` (a path) or ``private_key`` (PEM/OpenSSH text) with an
       optional ``passphrase``, else the SSH agent when ``use_agent``, else ``password``.
-    * ``platform``: a built-in platform (``netrig.platforms()`` lists them; netmiko
-      device_type names work too), default "cisco_ios"; or "generic" with ``prompt_pattern``
-      (a regex matching the whole prompt line). ``platform_file`` (a path) or ``platform_text``
-      load a platform file (PLATFORMS.md in the repository) instead. ``prompt_pattern``,
+    * ``platform`` (required, there is no default): a built-in platform (``netrig.platforms()``
+      lists them; netmiko device_type names work too); "autodetect", told at open from the
+      prompt and ``show version``-like commands (``Device.platform`` names the one found); or
+      "generic" with ``prompt_pattern`` (a regex matching the whole prompt line).
+      ``platform_file`` (a path) or ``platform_text`` load a platform file (PLATFORMS.md in the
+      repository) instead. ``prompt_pattern``,
       ``paging_off_command``, ``enable_command``, the three ``config_*`` settings (together)
       and ``error_pattern`` (a regex for a line of output that means the device refused the
       command) change any platform.
@@ -549,6 +557,20 @@ class Device(OwnedHandle):
         handle = self._handle
         if handle is not None:
             lib.netrig_device_cancel(handle)
+
+    @property
+    def platform(self) -> str:
+        """The name of the platform the device is driven with: the one named, or the one
+        detected at open with ``platform="autodetect"``."""
+        handle = self.handle
+        n = c_size_t()
+        buf = ctypes.create_string_buffer(64)
+        status = lib.netrig_device_platform(handle, buf, len(buf), byref(n))
+        if status == ffi.NETRIG_E_BUFFER_TOO_SMALL:
+            buf = ctypes.create_string_buffer(n.value + 1)
+            status = lib.netrig_device_platform(handle, buf, len(buf), byref(n))
+        self._check(status)
+        return buf.raw[: n.value].decode("utf-8")
 
     def _name(self) -> str:
         return f"device {self.__dict__.get('host')}:{self.__dict__.get('port')}"

@@ -747,6 +747,7 @@ _PROTOTYPES: dict[str, tuple[object, list[object]]] = {
     "netrig_device_config_mode": (_S, [netrig_device, c_uint32]),
     "netrig_device_exit_config_mode": (_S, [netrig_device, c_uint32]),
     "netrig_device_is_alive": (_S, [netrig_device, c_uint32, _P(c_bool)]),
+    "netrig_device_platform": (_S, [netrig_device, c_char_p, c_size_t, _P(c_size_t)]),
     "netrig_device_exec": (_S, [netrig_device, c_char_p, c_uint32, _P(netrig_output)]),
     "netrig_device_put_file": (
         _S,

@@ -3,7 +3,7 @@
 ::
 
     pool = netrig.Pool(max_per_host=2, idle_timeout=120)
-    with pool.checkout("10.0.0.5", username="admin", password="admin",
+    with pool.checkout("10.0.0.5", username="admin", password="admin", platform="cisco_ios",
                        fingerprint="SHA256:...") as dev:     # a netrig.Device
         dev.send_command("show clock")
     # leaving the block returns the session to the pool; the next checkout reuses it
@@ -204,10 +204,11 @@ class Pool(OwnedHandle):
         return dev
 
     def checkout_key(
-        self, host: str, port: int = 22, *, username: str, platform: str = "cisco_ios", timeout: Optional[float] = None
+        self, host: str, port: int = 22, *, username: str, platform: str, timeout: Optional[float] = None
     ) -> Device:
         """Like ``checkout`` for a host this pool has connected to before (by ``checkout`` or
-        ``prewarm``), reusing those options: ``NotFoundError`` otherwise."""
+        ``prewarm``), reusing those options: ``NotFoundError`` otherwise. ``platform`` is the
+        one those options named ("autodetect" for sessions opened with it)."""
         handle = ffi.netrig_device()
         check(
             lib.netrig_pool_checkout_key(
@@ -232,13 +233,19 @@ class Pool(OwnedHandle):
             raise ClosedError(f"{device._name()}: this netrig Device is closed")
         check(lib.netrig_pool_discard(handle))
 
-    def prewarm(self, targets: Iterable[DeviceOptions], parallel: int = 16) -> Dict[str, NetrigError]:
-        """Opens a session to each target (a dict of ``Device`` options with "host"), at most
-        `parallel` at a time, and leaves them idle in the pool. Returns the hosts that failed,
-        ``{"host:port": error}`` (empty when all opened)."""
-        targets = [_target_kwargs(t) for t in targets]
+    def prewarm(self, targets: Iterable[Any], parallel: int = 16) -> Dict[str, NetrigError]:
+        """Opens a session to each target (a dict of ``Device`` options with "host", as a
+        runner takes them: a "name" and "data" are allowed; or an ``Inventory`` or its hosts),
+        at most `parallel` at a time, and leaves them idle in the pool. Returns the hosts that
+        failed, ``{name: error}`` (the target's "name", else "host:port"; empty when all
+        opened)."""
+        targets = [_target_kwargs(t.target() if hasattr(t, "target") else t) for t in targets]
         if not targets:
             return {}
+        names = []
+        for t in targets:
+            t.pop("data", None)
+            names.append(t.pop("name", None))
         built = [device_options(**t) for t in targets]
         array = (ffi.netrig_device_options * len(built))(*(o for o, _ in built))
         statuses = (c_int * len(built))()
@@ -250,10 +257,10 @@ class Pool(OwnedHandle):
         if status not in (ffi.NETRIG_OK,) and failed.value == 0:
             check(status)  # the call itself was refused
         out = {}
-        for t, st in zip(targets, statuses):
+        for t, st, given in zip(targets, statuses, names):
             if st != ffi.NETRIG_OK:
                 name = f"{t['host']}:{t.get('port', 22)}"
-                out[name] = error_for(st, _line_for(text, name))
+                out[given or name] = error_for(st, _line_for(text, name))
         return out
 
     def stats(self) -> PoolStats:

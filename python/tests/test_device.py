@@ -600,7 +600,10 @@ def test_host_key_policies(fleet, tmp_path):
 def test_connect_error():
     t = time.monotonic()
     with pytest.raises(netrig.ConnectError):
-        Device("127.0.0.1", free_port(), username="a", password="b", host_key="insecure", connect_timeout=10)
+        Device(
+            "127.0.0.1", free_port(), username="a", password="b", platform="cisco_ios", host_key="insecure",
+            connect_timeout=10,
+        )
     assert time.monotonic() - t < 2  # refused at once, not after the 10 s connect timeout
 
 
@@ -617,7 +620,7 @@ def test_invalid_arguments(fleet, ios):
     with pytest.raises(netrig.InvalidArgError, match="credentials"):
         open_device(fleet, "ios", password=None)
     with pytest.raises(netrig.InvalidArgError, match="port"):
-        Device("127.0.0.1", 0, username="a", password="b")
+        Device("127.0.0.1", 0, username="a", password="b", platform="cisco_ios")
     with pytest.raises(netrig.InvalidArgError, match="term"):
         open_device(fleet, "ios", terminal=(0, 24))
     with pytest.raises(ValueError, match="host_key"):

@@ -135,6 +135,10 @@ def test_a_run_over_an_inventory_names_results_and_carries_data(fleet, tmp_path,
     assert [e.name for e in events if e.kind == "run_finished"] == [None]
     with pytest.raises(KeyError):
         report.host("sw3")
+    # A pool prewarms the same hosts, an inventory's hosts as they are.
+    with netrig.Pool() as pool:
+        assert pool.prewarm(inv.filter("group=core")) == {}
+        assert pool.stats().idle == 2
 
 
 def test_plain_targets_take_a_name_and_data(fleet):

@@ -160,11 +160,18 @@ def test_prewarm_reports_the_hosts_that_failed(fleet):
         assert all(isinstance(e, netrig.AuthError) for e in failed.values())
         assert pool.stats().idle == 4
         d = fleet["ios"][5]
-        with pool.checkout_key(d["host"], d["port"], username=d["username"]) as dev:
+        with pool.checkout_key(d["host"], d["port"], username=d["username"], platform="cisco_ios") as dev:
             assert dev.send_command("show clock")
         assert pool.stats().created == 4
         with pytest.raises(netrig.NotFoundError):
-            pool.checkout_key("127.0.0.1", 1, username="nobody")
+            pool.checkout_key("127.0.0.1", 1, username="nobody", platform="cisco_ios")
+
+    # Runner targets with a name and data, as an inventory gives them: failures by name.
+    named = [dict(target(d), name=f"denied{i}", data={"rack": i}) for i, d in enumerate(fleet["denied"])]
+    with Pool() as pool:
+        failed = pool.prewarm([dict(target(fleet["ios"][9]), name="ok1")] + named)
+        assert set(failed) == {f"denied{i}" for i in range(len(named))}, failed
+        assert pool.stats().idle == 1
 
 
 def test_pool_options_are_checked():

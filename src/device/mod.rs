@@ -14,6 +14,7 @@
 
 mod commands;
 mod connect;
+mod detect;
 mod files;
 mod log;
 mod modes;
@@ -181,12 +182,12 @@ impl Device {
         let log_name = format!("{}:{}", opts.host, opts.port);
         let result = Device::open_named(opts, name, &log_name, started);
         match &result {
-            Ok(_) => crate::log!(
+            Ok(device) => crate::log!(
                 Level::Info,
                 Target::Device,
                 Some(&log_name),
                 "opened ({}, user '{}') in {:.1} ms",
-                opts.platform.name,
+                device.platform.name,
                 opts.username,
                 ms(started.elapsed())
             ),
@@ -208,7 +209,7 @@ impl Device {
         if let Some(path) = &opts.session_log {
             conn.log.session = Some(log::SessionLog::open(&name, path, opts.session_log_timestamps)?);
         }
-        let device = Device {
+        let mut device = Device {
             name,
             log_name: log_name.to_owned(),
             opened: started,
@@ -222,8 +223,43 @@ impl Device {
             broken: AtomicBool::new(false),
             linked: RwLock::new(None),
         };
-        device
-            .op(format_args!("open"), Some(opts.timeout), false, |conn, _, deadline| device.prepare(conn, deadline))?;
+        let Some(overrides) = opts.platform.autodetect.as_deref() else {
+            device.op(format_args!("open"), Some(opts.timeout), false, |conn, _, deadline| {
+                device.first_prompt(conn, deadline)?;
+                device.setup(conn, deadline)
+            })?;
+            return Ok(device);
+        };
+        // Detection is three operations (the platform the reads use changes between them)
+        // under the one deadline of the open.
+        let deadline = Instant::now() + opts.timeout;
+        let left = || Some(deadline.saturating_duration_since(Instant::now()).max(Duration::from_millis(1)));
+        let detecting = Instant::now();
+        let prompt = device.op(format_args!("open: the first prompt (autodetect)"), left(), false, |conn, _, d| {
+            device.first_prompt(conn, d)?;
+            Ok(conn.prompt.clone())
+        })?;
+        let candidates = detect::candidates(&prompt);
+        device.platform = Platform::detecting(&candidates)?;
+        // Timeouts report the wait since the open's first prompt, not since this operation.
+        let found = device.op(format_args!("open: autodetect"), left(), false, |conn, _, d| {
+            conn.op_started = detecting;
+            device.identify(conn, d, &candidates)
+        })?;
+        device.platform = Platform::load(Source::Named(&found.name), overrides)?;
+        crate::log!(
+            Level::Info,
+            Target::Device,
+            Some(log_name),
+            "platform detected: {} ({}) in {:.1} ms",
+            found.name,
+            found.evidence,
+            ms(detecting.elapsed())
+        );
+        device.op(format_args!("open: setup"), left(), false, |conn, _, d| {
+            conn.op_started = detecting;
+            device.setup(conn, d)
+        })?;
         Ok(device)
     }
 
@@ -237,11 +273,14 @@ impl Device {
         &self.log_name
     }
 
+    /// The platform the device is driven with: the one the options named, or the one
+    /// detected at open with `platform = "autodetect"`.
     pub fn platform(&self) -> &Platform {
         &self.platform
     }
 
-    fn prepare(&self, conn: &mut Conn, deadline: Instant) -> Result<()> {
+    /// Reads the prompt the device shows after login.
+    fn first_prompt(&self, conn: &mut Conn, deadline: Instant) -> Result<()> {
         // Most devices print a prompt when the shell starts; some wait for RETURN first. Sending
         // RETURN unconditionally would leave a second prompt behind for the next command.
         let patience = deadline.min(Instant::now() + FIRST_PROMPT_PATIENCE);
@@ -265,10 +304,25 @@ impl Device {
             "prompt found: {}",
             crate::log::escape(&conn.prompt)
         );
+        Ok(())
+    }
+
+    /// What follows the first prompt: paging off, the platform's setup commands, and enable
+    /// when a secret is given. A prompt that does not come back says which platform was
+    /// assumed and quotes the last line, as the first prompt's errors do.
+    fn setup(&self, conn: &mut Conn, deadline: Instant) -> Result<()> {
         for cmd in self.platform.paging_off.iter().chain(&self.platform.setup) {
             let step = Instant::now();
             self.send_line(conn, deadline, cmd)?;
-            self.read_prompt(conn, deadline, &format!("the prompt after '{cmd}'"))?;
+            self.read_prompt(conn, deadline, &format!("the prompt after '{cmd}'")).map_err(|e| match e {
+                Error::Timeout(m) => Error::Timeout(format!(
+                    "{m}; platform {} assumed; the last line {:?} does not match its prompt pattern '{}'",
+                    self.platform.name,
+                    String::from_utf8_lossy(Platform::last_line(&conn.pending).trim_ascii()),
+                    self.platform.prompt.as_str()
+                )),
+                e => e,
+            })?;
             crate::log!(
                 Level::Debug,
                 Target::Device,
@@ -283,7 +337,7 @@ impl Device {
         Ok(())
     }
 
-    /// Reads the first prompt after the RETURN `prepare` sent. A device that answers the RETURN
+    /// Reads the first prompt after the RETURN `first_prompt` sent. A device that answers the RETURN
     /// by printing again the line it printed before (`before`) is waiting at a prompt that the
     /// platform's prompt rule does not match: once it has been quiet for a second that is
     /// [`Error::Prompt`], not a wait for the whole deadline. Either failure quotes the line and
@@ -313,9 +367,18 @@ impl Device {
         let hint = |line: &[u8]| -> String {
             let line = line.trim_ascii();
             if line.is_empty() {
-                return "the device printed no line to match".to_owned();
+                return match self.platform.name.as_str() {
+                    platform::AUTODETECT => "autodetect: the device printed no line to match".to_owned(),
+                    name => format!("platform {name} assumed: the device printed no line to match"),
+                };
             }
             let quoted = format!("{:?}", String::from_utf8_lossy(line));
+            if self.platform.name == platform::AUTODETECT {
+                return format!(
+                    "the last line {quoted} matches no built-in platform's prompt rule (autodetect): give the \
+                     platform, with prompt_pattern (a regex for the whole prompt line), or a platform file"
+                );
+            }
             let matching = Platform::matching(line);
             let suggestion = if matching.is_empty() {
                 "no built-in platform's prompt rule matches it either: give prompt_pattern (a regex for the \
@@ -325,7 +388,9 @@ impl Device {
                 format!("platforms whose prompt rules match it: {}", matching.join(", "))
             };
             format!(
-                "the last line {quoted} does not match platform {}'s prompt pattern '{}'; {suggestion}",
+                "platform {} assumed: the last line {quoted} does not match platform {}'s prompt pattern '{}'; \
+                 {suggestion}",
+                self.platform.name,
                 self.platform.name,
                 self.platform.prompt.as_str()
             )

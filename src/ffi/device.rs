@@ -11,7 +11,7 @@ use std::ffi::{c_char, c_void};
 use std::path::Path;
 use std::sync::Arc;
 
-use super::args::{ms, opt_str, str_arg, str_array, timeout_or_default, Out};
+use super::args::{ms, opt_str, str_arg, str_array, timeout_or_default, write_buf, Out};
 use super::args::{options_arg, options_default, options_or_default, GrowableOptions};
 use super::guard::call;
 use super::handle::CHandle;
@@ -106,8 +106,11 @@ pub struct netrig_device_options {
     /// SSH keepalive interval while an operation waits, in ms (default 30000; 0 = none).
     pub keepalive_ms: u32,
     /// A built-in platform by name or netmiko device_type ("cisco_ios", "juniper_junos",
-    /// "linux", ...: `netrig_platforms()` lists them), or "generic" (or NULL) with
-    /// `prompt_pattern`. With `platform_file` or `platform_text`, NULL or that platform's name.
+    /// "linux", ...: `netrig_platforms()` lists them); "autodetect" (the platform is told from
+    /// the first prompt and `show version`-like commands at open, PLATFORMS.md "Autodetect";
+    /// `netrig_device_platform` names it); or "generic" (or NULL) with `prompt_pattern`. With
+    /// `platform_file` or `platform_text`, NULL or that platform's name. NULL with none of
+    /// these is NETRIG_E_INVALID_ARG: there is no default platform.
     pub platform: *const c_char,
     /// A regex matching the whole prompt line; replaces the platform's prompt pattern (any
     /// platform; required with "generic"). This and the five options after it change any
@@ -191,7 +194,17 @@ fn platform(o: &netrig_device_options) -> Result<Platform> {
         }
         (Some(path), None) => Source::File(std::path::Path::new(path)),
         (None, Some(text)) => Source::Text(text),
-        (None, None) => Source::Named(name.unwrap_or("generic")),
+        (None, None) => match name {
+            Some(name) => Source::Named(name),
+            None if overrides.prompt_pattern.is_some() => Source::Named("generic"),
+            None => {
+                return Err(Error::InvalidArg(
+                    "options.platform is NULL: name a platform (netrig_platforms() lists them), \"autodetect\", \
+                     or set platform_file/platform_text, or prompt_pattern with \"generic\""
+                        .into(),
+                ))
+            }
+        },
     };
     let loaded = matches!(source, Source::File(_) | Source::Text(_));
     let p = Platform::load(source, &overrides)?;
@@ -869,6 +882,28 @@ pub unsafe extern "C" fn netrig_device_is_alive(
         let alive = Out::new(alive, "alive")?;
         alive.set(dev.with(DeviceSlot::device)?.is_alive(timeout_or_default(timeout_ms))?);
         Ok(())
+    })
+}
+
+/// The name of the platform the device is driven with, NUL-terminated, into `buf` (`buf_len`
+/// bytes): the one the options named, or the one detected when they said "autodetect".
+/// `*out_len` gets the name's length without the NUL, also with NETRIG_E_BUFFER_TOO_SMALL (retry
+/// with `*out_len + 1`); `buf` may be NULL when `buf_len` is 0, to ask for the length.
+///
+/// Ownership: `buf` and `out_len` are the caller's; the handle is borrowed. Blocking: never (it
+/// does not wait for a running operation). Thread-safety: any thread.
+#[no_mangle]
+pub unsafe extern "C" fn netrig_device_platform(
+    dev: netrig_device,
+    buf: *mut c_char,
+    buf_len: usize,
+    out_len: *mut usize,
+) -> netrig_status {
+    call("netrig_device_platform", || {
+        let out_len = Out::new(out_len, "out_len")?;
+        let d = dev.with(DeviceSlot::device)?;
+        let name = &d.platform().name;
+        write_buf(buf.cast(), buf_len, name.as_bytes(), true, &out_len, &|| format!("platform name of {}", d.name()))
     })
 }
 

@@ -58,6 +58,7 @@ const OPTIONS: &[(&str, &str, Kind)] = &[
     ("platform_file", "platform_file", Kind::Path),
     ("platform_text", "platform_text", Kind::Str),
     ("error_pattern", "error_pattern", Kind::Str),
+    ("check_errors", "check_errors", Kind::Bool),
 ];
 
 /// The host-key policies by their Python names.

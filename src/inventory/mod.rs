@@ -418,5 +418,6 @@ fn device_options(o: &Map<String, Json>) -> std::result::Result<DeviceOptions, (
     }
     d.session_log = s("session_log").map(PathBuf::from);
     d.session_log_timestamps = o.get("session_log_timestamps") == Some(&Json::Bool(true));
+    d.check_errors = o.get("check_errors") != Some(&Json::Bool(false));
     Ok(d)
 }

@@ -97,6 +97,7 @@ pub(super) struct Layer {
     pub save: Option<SaveT>,
     pub errors: Option<ErrorsT>,
     pub output: Option<OutputT>,
+    pub detect: Option<DetectT>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -153,6 +154,15 @@ pub(super) struct OutputT {
     pub strip_trailing: Option<Vec<Pat>>,
 }
 
+/// How `platform = "autodetect"` tells this platform from the others whose prompts look alike.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct DetectT {
+    pub commands: Option<Vec<String>>,
+    pub patterns: Option<Vec<Pat>>,
+    pub priority: Option<i32>,
+}
+
 /// `upper` over `lower`, field by field: what `upper` sets wins; tables merge.
 trait Over: Sized {
     fn over(self, lower: Self) -> Self;
@@ -200,15 +210,19 @@ impl Layer {
             save: over(self.save, lower.save),
             errors: over(self.errors, lower.errors),
             output: over(self.output, lower.output),
+            // Like the name: what identifies the platform below is not what identifies this one.
+            detect: self.detect,
         }
     }
 
     /// This layer (the caller's options, which name nothing) over `lower`, keeping the lower
-    /// layer's name, description and netmiko names: the platform is still that platform.
+    /// layer's name, description, netmiko names and identification: the platform is still that
+    /// platform.
     pub fn over_keeping_name(mut self, lower: Layer) -> Layer {
         self.name = lower.name.clone();
         self.description = lower.description.clone();
         self.netmiko = lower.netmiko.clone();
+        self.detect = lower.detect.clone();
         self.over(lower)
     }
 
@@ -234,6 +248,9 @@ impl Layer {
         }
         if let Some(e) = &mut self.errors {
             out.extend(e.patterns.iter_mut().flatten().enumerate().map(|(i, x)| (format!("errors.patterns[{i}]"), x)));
+        }
+        if let Some(d) = &mut self.detect {
+            out.extend(d.patterns.iter_mut().flatten().enumerate().map(|(i, x)| (format!("detect.patterns[{i}]"), x)));
         }
         if let Some(o) = &mut self.output {
             out.extend(

@@ -61,7 +61,28 @@ pub struct Platform {
     pub errors: Option<Regex>,
     /// Matches a line at the end of an output that is not part of it (Junos' `{master:0}`).
     pub strip_trailing: Option<Regex>,
+    /// How `platform = "autodetect"` recognises this platform among those whose prompts look
+    /// alike.
+    pub detect: Detect,
+    /// Set only on the "autodetect" placeholder that options carry until the device is open:
+    /// the caller's options, applied to the platform detected.
+    pub(crate) autodetect: Option<Box<Overrides>>,
 }
+
+/// The name that asks for the platform to be detected at open.
+pub const AUTODETECT: &str = "autodetect";
+
+/// A platform's `[detect]` table, compiled: the commands whose output identifies it, the
+/// patterns (multi-line) that do, and its priority among platforms whose patterns both match.
+#[derive(Debug, Clone, Default)]
+pub struct Detect {
+    pub commands: Vec<String>,
+    pub patterns: Vec<Regex>,
+    pub priority: i32,
+}
+
+/// The priority of a platform whose `[detect]` table sets none.
+const DEFAULT_PRIORITY: i32 = 50;
 
 /// A question the device may ask and the line that answers it (a newline follows `send`).
 #[derive(Debug, Clone)]
@@ -161,7 +182,11 @@ impl Platform {
     /// A built-in platform by name or netmiko device_type name ("cisco_ios", "juniper",
     /// "linux_ssh"). Each is compiled once per process (its patterns take about half a
     /// millisecond); later calls clone it, which shares the compiled patterns.
+    /// "autodetect" gives the placeholder that has the platform detected at open.
     pub fn named(name: &str) -> Result<Platform> {
+        if name == AUTODETECT {
+            return Platform::load(Source::Named(name), &Overrides::default());
+        }
         // Taken only by opens that name a platform, never by an operation.
         static BUILT: parking_lot::Mutex<Vec<(String, Platform)>> = parking_lot::Mutex::new(Vec::new());
         if let Some((_, p)) = BUILT.lock().iter().find(|(n, _)| n == name) {
@@ -185,6 +210,13 @@ impl Platform {
     /// A platform from its source, changed by the caller's options.
     pub fn load(source: Source<'_>, overrides: &Overrides) -> Result<Platform> {
         match source {
+            Source::Named(AUTODETECT) => {
+                // A bad option is reported now, before anything is sent to the device.
+                overrides.layer()?;
+                let mut p = Platform::detecting(&Platform::builtins())?;
+                p.autodetect = Some(Box::new(overrides.clone()));
+                Ok(p)
+            }
             Source::Named(name) if overrides.is_empty() => Platform::named(name),
             _ => Platform::load_uncached(source, overrides),
         }
@@ -195,7 +227,7 @@ impl Platform {
             Source::Named(name) => {
                 let (name, text) = file::builtin(name).ok_or_else(|| {
                     Error::InvalidArg(format!(
-                        "unknown platform '{name}' (built-in: {}; or give a platform file)",
+                        "unknown platform '{name}' (built-in: {}; or \"autodetect\", or give a platform file)",
                         Platform::builtin_names().join(", ")
                     ))
                 })?;
@@ -218,12 +250,80 @@ impl Platform {
 
     /// The built-in platforms whose prompt pattern matches `line` (a prompt a device printed).
     pub fn matching(line: &[u8]) -> Vec<String> {
-        Platform::builtin_names()
-            .into_iter()
-            .filter_map(|n| Platform::named(n).ok())
-            .filter(|p| p.prompt.is_match(line))
-            .map(|p| p.name)
-            .collect()
+        Platform::builtins().into_iter().filter(|p| p.prompt.is_match(line)).map(|p| p.name).collect()
+    }
+
+    /// Every built-in platform that describes a CLI ("generic" describes none).
+    pub fn builtins() -> Vec<Platform> {
+        Platform::builtin_names().into_iter().filter_map(|n| Platform::named(n).ok()).collect()
+    }
+
+    /// Whether this is the "autodetect" placeholder, not a platform yet.
+    pub fn is_autodetect(&self) -> bool {
+        self.autodetect.is_some()
+    }
+
+    /// What a device running one of `candidates` is read with while the platform is detected:
+    /// any of their prompts ends a read, and any of their paging markers is answered (with
+    /// their answer when they agree on it, else a space), so that an identification command's
+    /// output cannot stall on a page. Built once per set of candidates.
+    pub fn detecting(candidates: &[Platform]) -> Result<Platform> {
+        static BUILT: parking_lot::Mutex<Vec<(String, Platform)>> = parking_lot::Mutex::new(Vec::new());
+        let key = candidates.iter().map(|p| p.name.as_str()).collect::<Vec<_>>().join(" ");
+        if let Some((_, p)) = BUILT.lock().iter().find(|(k, _)| *k == key) {
+            return Ok(p.clone());
+        }
+        let union = |res: Vec<&Regex>, field: &str| -> Result<Option<Regex>> {
+            if res.is_empty() {
+                return Ok(None);
+            }
+            let alternatives: Vec<String> = res.iter().map(|r| format!("(?:{})", r.as_str())).collect();
+            Regex::new(&alternatives.join("|"))
+                .map(Some)
+                .map_err(|e| Error::InvalidArg(format!("autodetect: the candidates' {field} patterns together: {e}")))
+        };
+        let prompt = union(candidates.iter().map(|p| &p.prompt).collect(), "prompt")?
+            .ok_or_else(|| Error::InvalidArg("autodetect: no candidate platforms".into()))?;
+        let more = union(candidates.iter().filter_map(|p| p.more.as_ref()).collect(), "paging.more")?;
+        let mut answers = candidates.iter().filter(|p| p.more.is_some()).map(|p| &p.more_answer);
+        let first = answers.next().cloned().unwrap_or_else(|| b" ".to_vec());
+        let more_answer = if answers.all(|a| *a == first) { first } else { b" ".to_vec() };
+        let p = Platform {
+            name: AUTODETECT.to_owned(),
+            description: format!("autodetect among {key}"),
+            netmiko: Vec::new(),
+            prompt,
+            more,
+            more_answer,
+            paging_off: Vec::new(),
+            setup: Vec::new(),
+            enable: None,
+            secret_prompt: None,
+            unprivileged: None,
+            disable: None,
+            configurable: false,
+            config_enter: None,
+            config_exit: None,
+            config_prompt: None,
+            config_answers: Vec::new(),
+            commit: None,
+            commit_check: None,
+            save: None,
+            save_answers: Vec::new(),
+            errors: None,
+            strip_trailing: None,
+            detect: Detect::default(),
+            autodetect: None,
+        };
+        BUILT.lock().push((key, p.clone()));
+        Ok(p)
+    }
+
+    /// The first of the platform's identification patterns that matches the output of one of
+    /// its identification commands (`output` gives a command's output, when it was sent).
+    pub fn identified_by<'a>(&self, output: impl Fn(&str) -> Option<&'a str>) -> Option<&Regex> {
+        let outputs: Vec<&str> = self.detect.commands.iter().filter_map(|c| output(c)).collect();
+        self.detect.patterns.iter().find(|re| outputs.iter().any(|o| re.is_match(o.as_bytes())))
     }
 
     fn compile(layer: Layer) -> Result<Platform> {
@@ -246,6 +346,22 @@ impl Platform {
         let save = layer.save.unwrap_or_default();
         let errors = layer.errors.unwrap_or_default();
         let case = if errors.ignore_case.unwrap_or(true) { "(?mi)" } else { "(?m)" };
+        let detect = layer.detect.unwrap_or_default();
+        let detect = Detect {
+            commands: detect.commands.unwrap_or_default(),
+            patterns: detect
+                .patterns
+                .unwrap_or_default()
+                .iter()
+                .map(|p| {
+                    // Compiled alone already: with the multi-line flag it compiles too.
+                    Regex::new(&format!("(?m){}", p.text)).map_err(|e| {
+                        Error::InvalidArg(format!("{}: detect.patterns: pattern '{}': {e}", p.place, p.text))
+                    })
+                })
+                .collect::<Result<_>>()?,
+            priority: detect.priority.unwrap_or(DEFAULT_PRIORITY),
+        };
         let answers = |list: Option<Vec<file::AnswerT>>| {
             list.unwrap_or_default()
                 .into_iter()
@@ -283,6 +399,8 @@ impl Platform {
                 &name,
                 "output.strip_trailing",
             )?,
+            detect,
+            autodetect: None,
             name,
         })
     }
