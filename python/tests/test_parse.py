@@ -124,7 +124,11 @@ def test_send_command_parse_and_output_parse(fleet):
         ]
         assert out.parse(NTC) == ints
         assert netrig.parse(out, "cisco_ios", "show interfaces", templates=NTC) == ints, "an Output is a str"
-    with open_device(fleet, "arista_eos") as dev:  # no templates=: an installed ntc_templates
+    d = fleet["arista_eos"]
+    with netrig.Device(
+        d["host"], d["port"], username=d["username"], password=d["password"], platform="autodetect",
+        fingerprint=d["host_key_fingerprint"], timeout=5.0,
+    ) as dev:  # the detected platform picks the template; no templates=: an installed ntc_templates
         rows = dev.send_command("show ip interface brief", parse=True)
         assert (rows[0]["interface"], rows[0]["ip_address"], rows[0]["status"]) == ("Ethernet1", "10.1.1.1/31", "up")
         assert json.loads(json.dumps(rows)) == rows
