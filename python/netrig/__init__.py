@@ -3,7 +3,9 @@
 ``netrig.Store`` is the thread-safe status store, ``netrig.Device`` an SSH session to a device
 under test (see ``netrig.device``), ``netrig.Pool`` a pool of sessions and ``netrig.Runner`` the
 parallel runner (``netrig.pool``, ``netrig.run``), ``netrig.Inventory`` a Nornir-style YAML
-inventory of named hosts to run on (``netrig.inventory``); ``netrig.ffi`` is the raw C layer (the
+inventory of named hosts to run on (``netrig.inventory``), ``netrig.parse`` TextFSM parsing of
+command output with ntc-templates (``netrig.parse``; also ``Output.parse()`` and
+``send_command(..., parse=True)``); ``netrig.ffi`` is the raw C layer (the
 loaded library, handle structs and status constants) for calls the high-level API does not
 make. Every failing call raises a ``netrig.NetrigError`` subclass named after its status.
 
