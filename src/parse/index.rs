@@ -17,7 +17,6 @@ use crate::error::{Error, Result};
 #[derive(Debug)]
 struct Row {
     templates: Vec<String>,
-    hostname: Option<Regex>,
     platform: Option<Regex>,
     command: Option<Regex>,
 }
@@ -62,7 +61,9 @@ impl Index {
         let col = |name: &str| header.iter().position(|h| h == name);
         let template_col =
             col("Template").ok_or_else(|| bad(1, format!("the header {header:?} has no Template column")))?;
-        let (host_col, platform_col, command_col) = (col("Hostname"), col("Platform"), col("Command"));
+        // Hostname is not looked at: netmiko and ntc-templates pass only Platform and Command,
+        // and clitable skips the columns it was given no value for.
+        let (platform_col, command_col) = (col("Platform"), col("Command"));
         let mut rows = Vec::new();
         for (n, line) in lines {
             if line.starts_with('#') {
@@ -85,7 +86,6 @@ impl Index {
             };
             rows.push(Row {
                 templates: cells[template_col].split(':').map(|t| t.trim().to_string()).collect(),
-                hostname: regex(host_col, false)?,
                 platform: regex(platform_col, false)?,
                 command: regex(command_col, true)?,
             });
@@ -102,7 +102,7 @@ impl Index {
         let hit = |r: &Option<Regex>, v: &str| r.as_ref().is_none_or(|r| r.is_match(v).unwrap_or(false));
         self.rows
             .iter()
-            .find(|r| hit(&r.platform, platform) && hit(&r.command, command) && hit(&r.hostname, ""))
+            .find(|r| hit(&r.platform, platform) && hit(&r.command, command))
             .map(|r| r.templates.as_slice())
             .ok_or_else(|| {
                 Error::Absent(format!(
@@ -186,6 +186,13 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("/t/index:2"), "{e}");
+    }
+
+    #[test]
+    fn hostname_is_not_matched_as_clitable_is_given_none() {
+        let i = Index::parse("Template, Hostname, Platform, Command\nh.textfsm, router9, os, show x\n", Path::new("i"))
+            .unwrap();
+        assert_eq!(i.lookup("os", "show x").unwrap(), ["h.textfsm"]);
     }
 
     #[test]
