@@ -2408,6 +2408,20 @@ enum netrig_status netrig_output_parse(struct netrig_output out,
                                        struct netrig_output *json);
 
 /**
+ * Parses `text` with the TextFSM template file `template` itself, without an index
+ * (netmiko's `textfsm_template=`): the result as `netrig_parse`'s. NETRIG_E_NOT_FOUND for a
+ * missing file, NETRIG_E_INVALID_ARG for a template that does not compile (file and line).
+ *
+ * Ownership: all arguments are borrowed; on success `*json` receives a result the caller
+ * frees with `netrig_output_free`.
+ * Blocking: reads and compiles the file on first use (then cached for the process, re-read
+ * when it changes), and parses. Thread-safety: any thread.
+ */
+enum netrig_status netrig_parse_template(const char *text,
+                                         const char *template_,
+                                         struct netrig_output *json);
+
+/**
  * Fills `*out` with the pool defaults: max_per_host 4, max_total 512, idle_timeout_ms 300000
  * (5 min), max_lifetime_ms 3600000 (1 h), checkout_timeout_ms 30000, health_check_after_ms
  * 10000, health_check_timeout_ms 5000. `struct_size` is `sizeof *out` (see OPTIONS in the

@@ -445,3 +445,22 @@ fn c_job_add_command_parsed() {
     }
     drop(o);
 }
+
+/// A template file without an index (netmiko's textfsm_template=), in Rust and C.
+#[test]
+fn a_template_file_without_an_index() {
+    let file = own("own").join("own_show_ports_speed.textfsm");
+    let r = parse::parse_template_file("speed p1 10\nspeed p2 20\n", &file).unwrap();
+    assert_eq!(r.iter().map(|r| text(r, "speed")).collect::<Vec<_>>(), ["10", "20"]);
+    let e = parse::parse_template_file("x", &own("broken").join("broken_show_thing.textfsm")).unwrap_err();
+    assert!(e.to_string().contains("broken_show_thing.textfsm:2"), "{e}");
+    assert_eq!(parse::parse_template_file("x", &own("own").join("nope")).unwrap_err().status(), NETRIG_E_NOT_FOUND);
+    let (t, f) = (c("speed p9 99\n"), c(file.to_str().unwrap()));
+    let mut out = netrig_output { id: 0 };
+    // SAFETY: live CStrings and a local out-parameter.
+    unsafe {
+        assert_eq!(netrig_parse_template(t.as_ptr(), f.as_ptr(), &mut out), NETRIG_OK, "{}", last_error());
+        assert_eq!(json_of(out), serde_json::json!([{"port": "p9", "speed": "99"}]));
+        expect(netrig_parse_template(t.as_ptr(), null(), &mut out), NETRIG_E_NULL_ARG, "template");
+    }
+}

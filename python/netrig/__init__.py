@@ -40,7 +40,7 @@ from . import errors, ffi
 from .errors import *  # noqa: F401,F403  (one exception class per status; see errors.__all__)
 from .ffi import last_error, platforms, version
 from .device import Device, DeviceOptions, ExecResult, Output, Target
-from .parse import parse, templates_dir
+from .parse import parse, parse_template, templates_dir
 from .pool import Pool, PoolStats
 from .run import Event, HostResult, Report, Run, Runner, Step, StepResult
 from .inventory import Host, Inventory
@@ -55,6 +55,7 @@ __version__ = version()
 __all__ = [
     "ffi",
     "parse",
+    "parse_template",
     "templates_dir",
     "version",
     "platforms",

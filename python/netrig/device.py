@@ -184,9 +184,12 @@ class Output(str):
     def parse(self, template: Optional[PathLike] = None) -> List[Dict[str, Any]]:
         """The output as TextFSM records (``netrig.parse``), with the template for its
         ``command`` and ``platform``: from the `template` directory if given, else the
-        device's ``templates=``, else ``NETRIG_TEMPLATES`` or an installed ntc_templates."""
-        from .parse import parse
+        device's ``templates=``, else ``NETRIG_TEMPLATES`` or an installed ntc_templates.
+        A `template` that is a file is that template itself (netmiko's ``textfsm_template=``)."""
+        from .parse import parse, parse_template
 
+        if template is not None and os.path.isfile(template):
+            return parse_template(self.text, template)
         if not self.command or not self.platform:
             raise InvalidArgError("Output.parse: this output carries no command and platform; use netrig.parse")
         return parse(self.text, self.platform, self.command, templates=template or getattr(self, "_templates", None))

@@ -771,6 +771,7 @@ _PROTOTYPES: dict[str, tuple[object, list[object]]] = {
     # TextFSM parsing (ntc-templates style index); the records come back as JSON text.
     "netrig_parse": (_S, [c_char_p, c_char_p, c_char_p, c_char_p, _P(netrig_output)]),
     "netrig_output_parse": (_S, [netrig_output, c_char_p, _P(netrig_output)]),
+    "netrig_parse_template": (_S, [c_char_p, c_char_p, _P(netrig_output)]),
     # pools. A checkout returns an ordinary netrig_device; netrig_device_free gives it back.
     "netrig_pool_options_default": (_S, [_P(netrig_pool_options), c_size_t]),
     "netrig_pool_new": (_S, [_P(netrig_pool_options), _P(netrig_pool)]),

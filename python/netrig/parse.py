@@ -84,3 +84,12 @@ def parse(text: str, platform: str, command: str, *, templates: Optional[PathLik
         )
     )
     return _records(out)
+
+
+def parse_template(text: str, template: PathLike) -> List[Record]:
+    """Parses `text` with the TextFSM template file `template` itself, no index (netmiko's
+    ``textfsm_template=``). ``NotFoundError`` for a missing file, ``InvalidArgError`` naming
+    the file and line for one that does not compile."""
+    out = ffi.netrig_output()
+    check(lib.netrig_parse_template(_arg(text, "text"), _arg(os.fspath(template), "template"), byref(out)))
+    return _records(out)

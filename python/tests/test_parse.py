@@ -177,3 +177,16 @@ def test_readme_parsing_block_runs(fleet, monkeypatch):
         "15.7(3)M4 R1 ['FTX1840ALBS']",
         "{'interface': 'Loopback0', 'ip_address': '1.1.1.1', 'status': 'up', 'proto': 'up'}",
     ]
+
+
+def test_a_template_file_without_an_index(fleet, tmp_path):
+    f = tmp_path / "clock.textfsm"
+    f.write_text("Value TIME (\\S+)\nValue ZONE (\\S+)\n\nStart\n  ^\\*?${TIME} ${ZONE} -> Record\n")
+    with open_device(fleet, "cisco_ios") as dev:
+        out = dev.send_command("show clock")
+        assert out.parse(f) == [{"time": "10:42:13.123", "zone": "UTC"}]
+        assert netrig.parse_template(out, f) == out.parse(str(f))
+    with pytest.raises(netrig.NotFoundError, match="nope.textfsm"):
+        netrig.parse_template("x", tmp_path / "nope.textfsm")
+    with pytest.raises(netrig.InvalidArgError, match=r"broken_show_thing\.textfsm:2"):
+        netrig.parse_template("x", OWN / "broken" / "broken_show_thing.textfsm")

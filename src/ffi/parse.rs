@@ -89,3 +89,33 @@ pub unsafe extern "C" fn netrig_output_parse(
         Ok(())
     })
 }
+
+/// Parses `text` with the TextFSM template file `template` itself, without an index
+/// (netmiko's `textfsm_template=`): the result as `netrig_parse`'s. NETRIG_E_NOT_FOUND for a
+/// missing file, NETRIG_E_INVALID_ARG for a template that does not compile (file and line).
+///
+/// Ownership: all arguments are borrowed; on success `*json` receives a result the caller
+/// frees with `netrig_output_free`.
+/// Blocking: reads and compiles the file on first use (then cached for the process, re-read
+/// when it changes), and parses. Thread-safety: any thread.
+#[no_mangle]
+pub unsafe extern "C" fn netrig_parse_template(
+    text: *const c_char,
+    template: *const c_char,
+    json: *mut netrig_output,
+) -> netrig_status {
+    call("netrig_parse_template", || {
+        let json = Out::new(json, "json")?;
+        let text = str_arg(text, "text")?;
+        let template = str_arg(template, "template")?;
+        let t0 = Instant::now();
+        let records = crate::parse::parse_template_file(text, Path::new(template))?;
+        json.set(netrig_output::insert(COutput::new(
+            crate::parse::to_json(&records).into_bytes(),
+            Vec::new(),
+            0,
+            t0.elapsed(),
+        ))?);
+        Ok(())
+    })
+}

@@ -109,12 +109,6 @@ impl Templates {
         Ok(out.map(|(r, _)| r).unwrap_or_default())
     }
 
-    /// Parses `text` with one template file of this directory, by name, without the index.
-    pub fn parse_with(&self, text: &str, template: &str) -> Result<Vec<Record>> {
-        let t = self.template(template)?;
-        run(&t, text, template, "", "")
-    }
-
     /// The index's template names for the pair. IOS XE has no rows of its own in
     /// ntc-templates: its commands are in the cisco_ios rows, so those answer for it.
     fn lookup(&self, platform: &str, command: &str) -> Result<Vec<String>> {
@@ -140,20 +134,45 @@ impl Templates {
                 return Ok(t.clone());
             }
         }
-        let source =
-            std::fs::read_to_string(&path).map_err(|e| Error::Io(format!("template {}: {e}", path.display())))?;
-        let template = Template::parse_str(&source).map_err(|e| template_error(&path, &source, &e))?;
-        let values = template.values();
-        let compiled = Arc::new(Compiled {
-            names: values.iter().map(|v| v.name.to_lowercase()).collect(),
-            lists: values.iter().map(|v| v.has_option(ValueOption::List)).collect(),
-            keys: values.iter().enumerate().filter(|(_, v)| v.has_option(ValueOption::Key)).map(|(i, _)| i).collect(),
-            template,
-            stamp: now,
-        });
+        let compiled = Arc::new(compile(&path, now)?);
         self.compiled.lock().insert(name.to_string(), compiled.clone());
         Ok(compiled)
     }
+}
+
+/// Reads and compiles one template file (no lock held).
+fn compile(path: &Path, now: Stamp) -> Result<Compiled> {
+    let source = std::fs::read_to_string(path).map_err(|e| Error::Io(format!("template {}: {e}", path.display())))?;
+    let template = Template::parse_str(&source).map_err(|e| template_error(path, &source, &e))?;
+    let values = template.values();
+    Ok(Compiled {
+        names: values.iter().map(|v| v.name.to_lowercase()).collect(),
+        lists: values.iter().map(|v| v.has_option(ValueOption::List)).collect(),
+        keys: values.iter().enumerate().filter(|(_, v)| v.has_option(ValueOption::Key)).map(|(i, _)| i).collect(),
+        template,
+        stamp: now,
+    })
+}
+
+/// Parses `text` with the template file `path` itself, no index (netmiko's
+/// `textfsm_template=`). Compiled files are cached by path like a directory's templates.
+pub fn parse_template_file(text: &str, path: &Path) -> Result<Vec<Record>> {
+    static FILES: OnceLock<Mutex<HashMap<PathBuf, Arc<Compiled>>>> = OnceLock::new();
+    let files = FILES.get_or_init(Default::default);
+    let now = stamp(path).map_err(|e| match e {
+        Error::Absent(m) => Error::Absent(format!("template file {m}")),
+        e => e,
+    })?;
+    let cached = files.lock().get(path).filter(|t| t.stamp == now).cloned();
+    let t = match cached {
+        Some(t) => t,
+        None => {
+            let t = Arc::new(compile(path, now)?);
+            files.lock().insert(path.to_path_buf(), t.clone());
+            t
+        }
+    };
+    run(&t, text, &path.display().to_string(), "", "")
 }
 
 /// Parses with one compiled template.

@@ -16,7 +16,7 @@ pub use record::to_json;
 
 use std::path::{Path, PathBuf};
 
-pub use cache::Templates;
+pub use cache::{parse_template_file, Templates};
 pub use record::{Field, Record};
 
 use crate::error::{Error, Result};
