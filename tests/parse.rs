@@ -23,6 +23,11 @@ mod support;
 /// ntc-templates' templates directory: NETRIG_TEMPLATES, else the installed ntc_templates
 /// package's (the test fails, naming the setup step, when there is neither).
 fn ntc() -> PathBuf {
+    static DIR: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    DIR.get_or_init(find_ntc).clone()
+}
+
+fn find_ntc() -> PathBuf {
     if let Some(d) = std::env::var_os("NETRIG_TEMPLATES") {
         return d.into();
     }
