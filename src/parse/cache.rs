@@ -195,33 +195,28 @@ fn field(v: Value, list: bool) -> Field {
         Value::Empty if list => Field::List(Vec::new()),
         Value::Empty => Field::Text(String::new()),
         Value::Single(s) => Field::Text(s),
-        Value::List(items) => {
-            if items.iter().any(|i| matches!(i, ListItem::Dict(_))) {
-                Field::Maps(
-                    items
-                        .into_iter()
-                        .map(|i| match i {
-                            ListItem::Dict(d) => {
-                                let mut pairs: Vec<(String, String)> = d.into_iter().collect();
-                                pairs.sort();
-                                pairs
-                            }
-                            ListItem::String(s) => vec![(String::new(), s)],
-                        })
-                        .collect(),
-                )
-            } else {
-                Field::List(
-                    items
-                        .into_iter()
-                        .map(|i| match i {
-                            ListItem::String(s) => s,
-                            ListItem::Dict(_) => unreachable!("no dict items in this branch"),
-                        })
-                        .collect(),
-                )
-            }
-        }
+        Value::List(items) if items.iter().all(|i| matches!(i, ListItem::String(_))) => Field::List(
+            items
+                .into_iter()
+                .filter_map(|i| match i {
+                    ListItem::String(s) => Some(s),
+                    ListItem::Dict(_) => None,
+                })
+                .collect(),
+        ),
+        Value::List(items) => Field::Maps(
+            items
+                .into_iter()
+                .map(|i| match i {
+                    ListItem::Dict(d) => {
+                        let mut pairs: Vec<(String, String)> = d.into_iter().collect();
+                        pairs.sort();
+                        pairs
+                    }
+                    ListItem::String(s) => vec![(String::new(), s)],
+                })
+                .collect(),
+        ),
     }
 }
 
