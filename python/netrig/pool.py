@@ -156,6 +156,7 @@ class Pool(OwnedHandle):
         platform_text: Optional[str] = None,
         error_pattern: Optional[str] = None,
         check_errors: bool = True,
+        templates: Optional[PathLike] = None,
     ) -> Device:
         """Lends a session to `host` (the keyword options of ``netrig.Device``, except that
         `timeout` here is the wait for the session, so a new one gets the default operation
@@ -192,12 +193,15 @@ class Pool(OwnedHandle):
             platform_text=platform_text,
             error_pattern=error_pattern,
             check_errors=check_errors,
+            templates=templates,
         )
         handle = ffi.netrig_device()
         status = lib.netrig_pool_checkout(self.handle, byref(o), _op_ms(timeout), byref(handle))
         del keep
         check(status)
-        return Device._adopt(handle, host, port)
+        dev = Device._adopt(handle, host, port)
+        dev._templates = templates
+        return dev
 
     def checkout_key(
         self, host: str, port: int = 22, *, username: str, platform: str, timeout: Optional[float] = None
