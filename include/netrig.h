@@ -733,6 +733,12 @@ typedef struct netrig_device_options {
    * true. A call's `netrig_command_options.check` overrides it.
    */
   uint8_t check_errors;
+  /**
+   * The TextFSM templates directory (with an ntc-templates style `index`) for parsing this
+   * device's output in runner steps (`netrig_output_parse` takes its own); NULL:
+   * `NETRIG_TEMPLATES`.
+   */
+  const char *templates;
 } netrig_device_options;
 
 /**
@@ -2180,6 +2186,19 @@ enum netrig_status netrig_job_add_command(struct netrig_job job,
                                           uint32_t timeout_ms);
 
 /**
+ * Adds a step like `netrig_job_add_command` whose output is also parsed with its TextFSM
+ * template (as `netrig_output_parse`; templates from the target's
+ * `netrig_device_options.templates`, else `NETRIG_TEMPLATES`): the run's JSON report
+ * (`netrig_run_json`) carries the records as the step's `records`. No template for the
+ * platform and command, or a broken one, fails the step with that error.
+ *
+ * Ownership: `command` is borrowed and copied. Blocking: never. Thread-safety: any thread.
+ */
+enum netrig_status netrig_job_add_command_parsed(struct netrig_job job,
+                                                 const char *command,
+                                                 uint32_t timeout_ms);
+
+/**
  * Adds a configuration set of `count` lines (as `netrig_device_send_config_set`; `flags` are
  * its NETRIG_CONFIG_* flags). A rejected line fails the step with NETRIG_E_COMMAND and the
  * step's error names it. `timeout_ms`: the step's deadline (0 = the device's timeout_ms).
@@ -2383,6 +2402,60 @@ enum netrig_status netrig_last_failed_output(struct netrig_output *out);
  * Thread-safety: any thread.
  */
 enum netrig_status netrig_output_free(struct netrig_output out);
+
+/**
+ * Parses `text`, the output of `command` on a device of `platform` (netrig's platform name,
+ * which is ntc-templates' name: "cisco_ios", "arista_eos", ...), with the TextFSM template
+ * that the `index` file of `templates` names for them (abbreviations as the index allows:
+ * "sh ip int br" finds "show ip interface brief"). `templates` NULL or "" uses the directory
+ * in `NETRIG_TEMPLATES`. The result's text (`netrig_output_text`) is a JSON array of objects,
+ * one per record, keyed by the template's Value names in lower case, each value a string or
+ * (List values) an array of strings. Output the template does not recognise gives `[]`.
+ * NETRIG_E_NOT_FOUND: no templates directory, no index in it, or no template for the
+ * platform and command (the message names both and the index). NETRIG_E_INVALID_ARG: a
+ * template or index that does not compile (the message names its file and line).
+ * NETRIG_E_COMMAND: the template's Error action rejected the output.
+ *
+ * Ownership: all arguments are borrowed; on success `*json` receives a result the caller
+ * frees with `netrig_output_free`.
+ * Blocking: reads and compiles the index and templates on first use of a directory (then
+ * cached for the process, re-read when a file changes), and parses: no network, no waits.
+ * Thread-safety: any thread; the cache is shared and safe to use from many threads at once.
+ */
+enum netrig_status netrig_parse(const char *text,
+                                const char *platform,
+                                const char *command,
+                                const char *templates,
+                                struct netrig_output *json);
+
+/**
+ * Parses the text of a CLI operation's result (`netrig_device_send_command` and the other
+ * CLI calls; a runner's steps parse with `netrig_job_add_command_parsed`) as `netrig_parse`
+ * does, with the command and platform the result carries. `templates` NULL or "" uses
+ * `NETRIG_TEMPLATES`. NETRIG_E_INVALID_ARG for a result that carries no command (exec output,
+ * a JSON result, a run's step output); the other statuses as `netrig_parse`.
+ *
+ * Ownership: `out` and `templates` are borrowed; on success `*json` receives a new result
+ * the caller frees with `netrig_output_free` (`out` stays the caller's).
+ * Blocking: as `netrig_parse`. Thread-safety: any thread.
+ */
+enum netrig_status netrig_output_parse(struct netrig_output out,
+                                       const char *templates,
+                                       struct netrig_output *json);
+
+/**
+ * Parses `text` with the TextFSM template file `template` itself, without an index
+ * (netmiko's `textfsm_template=`): the result as `netrig_parse`'s. NETRIG_E_NOT_FOUND for a
+ * missing file, NETRIG_E_INVALID_ARG for a template that does not compile (file and line).
+ *
+ * Ownership: all arguments are borrowed; on success `*json` receives a result the caller
+ * frees with `netrig_output_free`.
+ * Blocking: reads and compiles the file on first use (then cached for the process, re-read
+ * when it changes), and parses. Thread-safety: any thread.
+ */
+enum netrig_status netrig_parse_template(const char *text,
+                                         const char *template_,
+                                         struct netrig_output *json);
 
 /**
  * Fills `*out` with the pool defaults: max_per_host 4, max_total 512, idle_timeout_ms 300000

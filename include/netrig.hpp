@@ -529,6 +529,8 @@ struct DeviceOptions {
     /// Whether a refused command throws CommandError (default true); a call's
     /// CommandOptions::check overrides it.
     std::optional<bool> check_errors;
+    /// The TextFSM templates directory (an ntc-templates style index) for parsed runner steps.
+    std::optional<std::string> templates;
 
     netrig_device_options c() const {
         netrig_device_options o;
@@ -564,6 +566,7 @@ struct DeviceOptions {
         str(o.platform_text, platform_text, "platform_text");
         str(o.error_pattern, error_pattern, "error_pattern");
         if (check_errors) o.check_errors = *check_errors ? 1 : 0;
+        str(o.templates, templates, "templates");
         return o;
     }
 

@@ -53,6 +53,16 @@ if [ "${1:-}" = "--test" ]; then
     echo "setup: installing pytest"
     python3 -m pip install -q pytest
   }
+  # The parsing tests (tests/parse.rs, python/tests/test_parse.py, benches/parse.rs and
+  # tools/textfsm-compare) parse with ntc-templates' own templates and compare with Python's
+  # textfsm; ntc_templates brings both.
+  python3 -c 'import ntc_templates, textfsm' 2>/dev/null || {
+    echo "setup: installing ntc_templates and textfsm"
+    python3 -m pip install -q "ntc_templates>=9,<10" "textfsm>=2,<3" || {
+      echo "setup: FAILED to install ntc_templates and textfsm with pip (see its messages above)" >&2
+      exit 1
+    }
+  }
   # The Python package's build and typing tests (python/tests/test_wheel.py, test_typing.py) and
   # `make wheel`: the wheel's build backend in the ranges of python/pyproject.toml's
   # [build-system] requires (read from there: one list; the test builds with

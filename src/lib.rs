@@ -18,6 +18,8 @@ mod json;
 pub mod log;
 mod mem;
 #[cfg(feature = "ssh")]
+pub mod parse;
+#[cfg(feature = "ssh")]
 pub mod pool;
 pub mod queue;
 #[cfg(feature = "ssh")]

@@ -72,6 +72,7 @@ site_a:
 access:
   groups: [ios]
   check_errors: false
+  templates: ntc
   data:
     role: access
 ";
@@ -132,6 +133,8 @@ lnx:
     assert!(sw2.device_options().platform.is_autodetect(), "a host's platform: autodetect");
     assert!(!sw1.device_options().check_errors && !sw2.device_options().check_errors, "access: check_errors false");
     assert!(inv.hosts()[2].device_options().check_errors, "the default: on");
+    assert_eq!(sw2.device_options().templates.as_deref(), Some(d.join("ntc").as_path()), "relative to groups.yaml");
+    assert_eq!(inv.hosts()[2].device_options().templates, None);
     let lnx = &inv.hosts()[2];
     assert!(lnx.all_groups.is_empty());
     assert_eq!(lnx.device_options().host, "127.0.0.1");

@@ -294,6 +294,7 @@ fn run_report_round_trips() {
         exit_status: exit,
         error: if state == State::Ok { String::new() } else { format!("failed: {text}") },
         duration: Duration::from_micros(micros),
+        records: None,
     };
     let ok = step(State::Ok, NETRIG_OK, "", None, 0);
     let hosts = vec![

@@ -487,6 +487,7 @@ const README_CLAIMS: &[Claim] = &[
     claim("## Python", "py", "from netrig import CommandError", PY_README, "test_readme_command_error_block_runs", "## Python"),
     claim("## Python", "py", "import os", "python/tests/test_events_state.py", "test_readme_events_block_runs", "Store.open("),
     claim("## Python", "py", "from netrig import NetrigTimeoutError, Queue", "python/tests/test_queue.py", "test_readme_queue_block_runs", "Queue.open("),
+    claim("### Parsing output", "py", "from netrig import parse", "python/tests/test_parse.py", "test_readme_parsing_block_runs", "### Parsing output"),
     claim("### Inventories", "yaml", "# hosts.yaml", "python/tests/test_inventory.py", "test_readme_inventory_blocks_run", "### Inventories"),
     claim("### Inventories", "py", "from netrig import Inventory", "python/tests/test_inventory.py", "test_readme_inventory_blocks_run", "### Inventories"),
     claim("### Coming from netmiko", "py", "from netrig.netmiko import ConnectHandler", "python/tests/test_netmiko.py", "test_readme_coming_from_netmiko_block_runs", "### Coming from netmiko"),

@@ -3,7 +3,9 @@
 ``netrig.Store`` is the thread-safe status store, ``netrig.Device`` an SSH session to a device
 under test (see ``netrig.device``), ``netrig.Pool`` a pool of sessions and ``netrig.Runner`` the
 parallel runner (``netrig.pool``, ``netrig.run``), ``netrig.Inventory`` a Nornir-style YAML
-inventory of named hosts to run on (``netrig.inventory``); ``netrig.ffi`` is the raw C layer (the
+inventory of named hosts to run on (``netrig.inventory``), ``netrig.parse`` TextFSM parsing of
+command output with ntc-templates (``netrig.parse``; also ``Output.parse()`` and
+``send_command(..., parse=True)``); ``netrig.ffi`` is the raw C layer (the
 loaded library, handle structs and status constants) for calls the high-level API does not
 make. Every failing call raises a ``netrig.NetrigError`` subclass named after its status.
 
@@ -38,6 +40,7 @@ from . import errors, ffi
 from .errors import *  # noqa: F401,F403  (one exception class per status; see errors.__all__)
 from .ffi import last_error, platforms, version
 from .device import Device, DeviceOptions, ExecResult, Output, Target
+from .parse import parse, parse_template, templates_dir
 from .pool import Pool, PoolStats
 from .run import Event, HostResult, Report, Run, Runner, Step, StepResult
 from .inventory import Host, Inventory
@@ -51,6 +54,9 @@ __version__ = version()
 
 __all__ = [
     "ffi",
+    "parse",
+    "parse_template",
+    "templates_dir",
     "version",
     "platforms",
     "last_error",

@@ -48,7 +48,7 @@ import os
 import threading
 from ctypes import byref, c_bool, c_char_p, c_int32, c_size_t, c_uint64, c_void_p
 from dataclasses import dataclass
-from typing import Any, Callable, Dict, Iterable, Literal, Optional, Sequence, Tuple, TypedDict, Union
+from typing import Any, Callable, Dict, Iterable, List, Literal, Optional, Sequence, Tuple, TypedDict, Union, overload
 
 from . import _interrupt, ffi
 from ._owned import OwnedHandle
@@ -107,6 +107,7 @@ class DeviceOptions(_DeviceTarget, total=False):
     platform_text: Optional[str]
     error_pattern: Optional[str]
     check_errors: bool
+    templates: Optional[PathLike]
 
 
 class Target(DeviceOptions, total=False):
@@ -182,6 +183,19 @@ class Output(str):
     def __repr__(self) -> str:
         failed = f", error={self.error!r}" if self.error is not None else ""
         return f"Output({str.__repr__(self)}, elapsed={self.elapsed:.3f}, command={self.command!r}{failed})"
+
+    def parse(self, template: Optional[PathLike] = None) -> List[Dict[str, Any]]:
+        """The output as TextFSM records (``netrig.parse``), with the template for its
+        ``command`` and ``platform``: from the `template` directory if given, else the
+        device's ``templates=``, else ``NETRIG_TEMPLATES`` or an installed ntc_templates.
+        A `template` that is a file is that template itself (netmiko's ``textfsm_template=``)."""
+        from .parse import parse, parse_template
+
+        if template is not None and os.path.isfile(template):
+            return parse_template(self.text, template)
+        if not self.command or not self.platform:
+            raise InvalidArgError("Output.parse: this output carries no command and platform; use netrig.parse")
+        return parse(self.text, self.platform, self.command, templates=template or getattr(self, "_templates", None))
 
 
 def _read_output(out: ffi.netrig_output) -> Output:
@@ -299,6 +313,7 @@ def device_options(
     platform_text: Optional[str] = None,
     error_pattern: Optional[str] = None,
     check_errors: bool = True,
+    templates: Optional[PathLike] = None,
 ) -> Tuple[ffi.netrig_device_options, list[Optional[bytes]]]:
     """Checks ``Device``'s keyword options and builds the C ``netrig_device_options`` for them.
     Returns the struct and the encoded strings it points to: keep the list alive until the C
@@ -380,6 +395,8 @@ def device_options(
     if not isinstance(check_errors, bool):
         raise TypeError(f"check_errors is a bool, not {type(check_errors).__name__}")
     o.check_errors = 1 if check_errors else 0
+    # Runner command steps with parse=True use it; Python's Output.parse passes its own.
+    o.templates = s(templates, "templates")
     return o, keep
 
 
@@ -394,7 +411,7 @@ class Device(OwnedHandle):
     paging_off_command=None, enable_command=None, config_command=None,
     config_exit_command=None, config_prompt_pattern=None, terminal=(511, 24),
     session_log=None, session_log_timestamps=False, platform_file=None, platform_text=None,
-    error_pattern=None, check_errors=True)`` connects, checks the host key, authenticates, finds the prompt, turns
+    error_pattern=None, check_errors=True, templates=None)`` connects, checks the host key, authenticates, finds the prompt, turns
     paging off and, when ``secret`` is given, enters privileged mode.
 
     * Credentials: ``private_key_file`` (a path) or ``private_key`` (PEM/OpenSSH text) with an
@@ -410,6 +427,8 @@ class Device(OwnedHandle):
       command) change any platform.
     * ``check_errors``: whether a command whose output has a line matching the error patterns
       raises ``CommandError`` (default True); each call's ``check=`` overrides it.
+    * ``templates``: the TextFSM templates directory (an ntc-templates style ``index``) for
+      ``send_command(..., parse=True)`` and ``Output.parse()`` (see ``netrig.parse``).
     * ``host_key``: "strict" (the key must be in ``known_hosts``, default ~/.ssh/known_hosts),
       "pinned" (its SHA-256 fingerprint must equal ``fingerprint``, "SHA256:..."),
       "accept-new" (record an unknown host in ``known_hosts``, refuse a changed key) or
@@ -464,11 +483,13 @@ class Device(OwnedHandle):
         platform_text: Optional[str] = None,
         error_pattern: Optional[str] = None,
         check_errors: bool = True,
+        templates: Optional[PathLike] = None,
     ) -> None:
         # The options are spelled out (and kept equal to device_options' and DeviceOptions' by
         # python/tests/test_typing.py) so that mypy and IDEs see them.
         self._handle: Optional[ffi.netrig_device] = None
         self._close_lock = threading.Lock()
+        self._templates: Optional[PathLike] = None
         self.host, self.port = host, port
         o, keep = device_options(
             host,
@@ -501,7 +522,9 @@ class Device(OwnedHandle):
             platform_text=platform_text,
             error_pattern=error_pattern,
             check_errors=check_errors,
+            templates=templates,
         )
+        self._templates = templates
         handle = ffi.netrig_device()
 
         def open_it(keep: list = keep) -> Tuple[int, str]:
@@ -520,6 +543,7 @@ class Device(OwnedHandle):
         """Wraps a handle the library returned (a pool lease) without opening anything."""
         self = cls.__new__(cls)
         self._close_lock = threading.Lock()
+        self._templates = None
         self.host, self.port = host, port
         self._handle = handle
         return self
@@ -620,6 +644,7 @@ class Device(OwnedHandle):
 
     # -- CLI operations -----------------------------------------------------------------------
 
+    @overload
     def send_command(
         self,
         command: str,
@@ -628,7 +653,31 @@ class Device(OwnedHandle):
         *,
         check: Optional[bool] = None,
         error_pattern: Optional[str] = None,
-    ) -> Output:
+        parse: Literal[False] = False,
+    ) -> Output: ...
+
+    @overload
+    def send_command(
+        self,
+        command: str,
+        timeout: Optional[float] = None,
+        expect: Optional[str] = None,
+        *,
+        check: Optional[bool] = None,
+        error_pattern: Optional[str] = None,
+        parse: Literal[True],
+    ) -> List[Dict[str, Any]]: ...
+
+    def send_command(
+        self,
+        command: str,
+        timeout: Optional[float] = None,
+        expect: Optional[str] = None,
+        *,
+        check: Optional[bool] = None,
+        error_pattern: Optional[str] = None,
+        parse: bool = False,
+    ) -> Union[Output, List[Dict[str, Any]]]:
         """Sends `command` and reads until the prompt returns, or, with `expect` (a regex
         matched on the newest output), until that matches: for commands that end in a
         question. When a line of the output matches the device's error patterns ("% Invalid
@@ -639,18 +688,21 @@ class Device(OwnedHandle):
         `error_pattern` (a regex, case-insensitive, matched on each line) replaces the
         patterns for this call. Also raises ``NetrigTimeoutError`` (message ends with the last
         bytes received), ``CancelledError``, ``ClosedError``; ``InvalidArgError`` for a bad
-        pattern."""
+        pattern. ``parse=True`` returns the output's TextFSM records (``Output.parse()``, with
+        ``Device(templates=...)``) instead of the Output."""
         cmd = _text(command, "command")
         if check is None and error_pattern is None:
             if expect is None:
-                return self._output(lib.netrig_device_send_command, cmd, _op_ms(timeout))
-            return self._output(
-                lib.netrig_device_send_command_expect, cmd, _text(expect, "expect"), _op_ms(timeout)
-            )
-        o, keep = self._options(timeout, check, error_pattern, expect=expect)
-        out = self._output(lib.netrig_device_send_command_with, cmd, byref(o))
-        del keep
-        return out
+                out = self._output(lib.netrig_device_send_command, cmd, _op_ms(timeout))
+            else:
+                out = self._output(
+                    lib.netrig_device_send_command_expect, cmd, _text(expect, "expect"), _op_ms(timeout)
+                )
+        else:
+            o, keep = self._options(timeout, check, error_pattern, expect=expect)
+            out = self._output(lib.netrig_device_send_command_with, cmd, byref(o))
+            del keep
+        return out.parse(self._templates) if parse else out
 
     def try_send_command(self, command: str, timeout: Optional[float] = None) -> Output:
         """Like ``send_command``, but raises ``BusyError`` at once when another operation is

@@ -390,6 +390,7 @@ class netrig_device_options(Structure):
         ("platform_text", c_char_p),
         ("error_pattern", c_char_p),
         ("check_errors", c_uint8),
+        ("templates", c_char_p),
     ]
 
 
@@ -773,6 +774,10 @@ _PROTOTYPES: dict[str, tuple[object, list[object]]] = {
     "netrig_output_failure": (_S, [netrig_output, _P(c_void_p), _P(c_size_t)]),
     "netrig_last_failed_output": (_S, [_P(netrig_output)]),
     "netrig_output_free": (_S, [netrig_output]),
+    # TextFSM parsing (ntc-templates style index); the records come back as JSON text.
+    "netrig_parse": (_S, [c_char_p, c_char_p, c_char_p, c_char_p, _P(netrig_output)]),
+    "netrig_output_parse": (_S, [netrig_output, c_char_p, _P(netrig_output)]),
+    "netrig_parse_template": (_S, [c_char_p, c_char_p, _P(netrig_output)]),
     # pools. A checkout returns an ordinary netrig_device; netrig_device_free gives it back.
     "netrig_pool_options_default": (_S, [_P(netrig_pool_options), c_size_t]),
     "netrig_pool_new": (_S, [_P(netrig_pool_options), _P(netrig_pool)]),
@@ -798,6 +803,7 @@ _PROTOTYPES: dict[str, tuple[object, list[object]]] = {
     "netrig_job_add_inventory": (_S, [netrig_job, c_char_p, c_char_p, c_char_p, c_char_p, _P(c_size_t)]),
     "netrig_inventory_json": (_S, [c_char_p, c_char_p, c_char_p, c_char_p, _P(netrig_output)]),
     "netrig_job_add_command": (_S, [netrig_job, c_char_p, c_uint32]),
+    "netrig_job_add_command_parsed": (_S, [netrig_job, c_char_p, c_uint32]),
     "netrig_job_add_config": (_S, [netrig_job, _P(c_char_p), c_size_t, c_uint32, c_uint32]),
     "netrig_job_add_exec": (_S, [netrig_job, c_char_p, c_uint32]),
     "netrig_job_add_put": (_S, [netrig_job, c_char_p, c_char_p, c_uint32, c_uint32]),

@@ -158,6 +158,7 @@ class Pool(OwnedHandle):
         platform_text: Optional[str] = None,
         error_pattern: Optional[str] = None,
         check_errors: bool = True,
+        templates: Optional[PathLike] = None,
     ) -> Device:
         """Lends a session to `host` (the keyword options of ``netrig.Device``, except that
         `timeout` here is the wait for the session, so a new one gets the default operation
@@ -194,6 +195,7 @@ class Pool(OwnedHandle):
             platform_text=platform_text,
             error_pattern=error_pattern,
             check_errors=check_errors,
+            templates=templates,
         )
         pool, ms, handle = self.handle, _op_ms(timeout), ffi.netrig_device()
 
@@ -204,7 +206,9 @@ class Pool(OwnedHandle):
             return status, ffi.last_error() if status else ""
 
         _lent(_interrupt.call(checkout, lambda r: r[0] or lib.netrig_device_free(handle)))
-        return Device._adopt(handle, host, port)
+        dev = Device._adopt(handle, host, port)
+        dev._templates = templates
+        return dev
 
     def checkout_key(
         self, host: str, port: int = 22, *, username: str, platform: str, timeout: Optional[float] = None

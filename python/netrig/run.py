@@ -90,8 +90,11 @@ class Step:
     timeout: Optional[float] = None
 
     @classmethod
-    def command(cls, command: str, timeout: Optional[float] = None) -> "Step":
-        return cls("command", (_text(command, "command"),), timeout)
+    def command(cls, command: str, timeout: Optional[float] = None, *, parse: bool = False) -> "Step":
+        """``parse=True``: the step's result also carries the output's TextFSM ``records``
+        (``netrig.parse``; templates from the target's ``templates``, else
+        ``NETRIG_TEMPLATES``); a missing template fails the step."""
+        return cls("command_parsed" if parse else "command", (_text(command, "command"),), timeout)
 
     @classmethod
     def config(
@@ -175,6 +178,8 @@ class StepResult:
     exit_status: Optional[int]
     error: str
     duration: float
+    records: Optional[List[Dict[str, Any]]] = None
+    """A parsed command step's TextFSM records (``Step.command(..., parse=True)``)."""
 
     @property
     def ok(self) -> bool:
@@ -182,7 +187,10 @@ class StepResult:
 
     @classmethod
     def _from_json(cls, j: Mapping[str, Any]) -> "StepResult":
-        return cls(j["state"], j["status"], j["output"], j["stderr"], j["exit_status"], j["error"], j["duration_ms"] / 1e3)
+        return cls(
+            j["state"], j["status"], j["output"], j["stderr"], j["exit_status"], j["error"], j["duration_ms"] / 1e3,
+            j.get("records"),
+        )
 
 
 @dataclass(frozen=True)
@@ -322,6 +330,8 @@ class Runner:
             ms = _op_ms(s.timeout)
             if s.kind == "command":
                 check(lib.netrig_job_add_command(job, s.args[0], ms))
+            elif s.kind == "command_parsed":
+                check(lib.netrig_job_add_command_parsed(job, s.args[0], ms))
             elif s.kind == "config":
                 lines, flags = s.args
                 check(lib.netrig_job_add_config(job, _str_array(list(lines)), len(lines), flags, ms))

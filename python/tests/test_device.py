@@ -673,8 +673,8 @@ def test_raw_device_calls_check_their_arguments(ios):
     )
     # x86-64 / aarch64 LP64 layout of the header's struct (checked with offsetof in C).
     o = ffi.netrig_device_options
-    assert ctypes.sizeof(o) == 232 and o.struct_size.offset == 0
+    assert ctypes.sizeof(o) == 240 and o.struct_size.offset == 0
     assert (o.use_agent.offset, o.term_cols.offset, o.session_log.offset) == (64, 176, 184)
     assert o.session_log_timestamps.offset == 192
     assert (o.platform_file.offset, o.platform_text.offset, o.error_pattern.offset) == (200, 208, 216)
-    assert o.check_errors.offset == 224
+    assert (o.check_errors.offset, o.templates.offset) == (224, 232)

@@ -112,7 +112,7 @@ def _options(fn, skip=()) -> dict:
 def test_device_checkout_and_target_options_agree():
     # device_options is the one that builds the C struct; the others spell its options out.
     ref = _options(device_options)
-    assert len(ref) == 28 and ref["username"] == (str, inspect.Parameter.empty)
+    assert len(ref) == 29 and ref["username"] == (str, inspect.Parameter.empty)
     assert ref["host_key"][0] == typing.Optional[typing.Literal["strict", "pinned", "accept-new", "insecure"]]
     assert _options(Device.__init__) == ref
     # In checkout, `timeout` is the wait for a session (not the operation timeout).

@@ -98,6 +98,9 @@ pub struct DeviceOptions {
     /// ([`Error::CommandFailed`](crate::Error::CommandFailed)); the default of every call's
     /// [`Check`](super::Check). On by default: a refused command must not pass for a result.
     pub check_errors: bool,
+    /// The TextFSM templates directory (with an ntc-templates style `index`) that parsing this
+    /// device's output uses; `None`: `NETRIG_TEMPLATES`.
+    pub templates: Option<PathBuf>,
 }
 
 /// Written by hand so that the enable secret never reaches a log or a panic message (`Auth`
@@ -120,6 +123,7 @@ impl std::fmt::Debug for DeviceOptions {
             .field("session_log", &self.session_log)
             .field("session_log_timestamps", &self.session_log_timestamps)
             .field("check_errors", &self.check_errors)
+            .field("templates", &self.templates)
             .finish()
     }
 }
@@ -149,6 +153,7 @@ impl DeviceOptions {
             session_log: None,
             session_log_timestamps: false,
             check_errors: true,
+            templates: None,
         }
     }
 }

@@ -150,6 +150,10 @@ pub struct netrig_device_options {
     /// fails with NETRIG_E_COMMAND. 0: such outputs are returned, with `netrig_output_failed`
     /// true. A call's `netrig_command_options.check` overrides it.
     pub check_errors: u8,
+    /// The TextFSM templates directory (with an ntc-templates style `index`) for parsing this
+    /// device's output in runner steps (`netrig_output_parse` takes its own); NULL:
+    /// `NETRIG_TEMPLATES`.
+    pub templates: *const c_char,
 }
 
 /// What a device handle holds: a session of its own (`netrig_device_open`), or a session lent by
@@ -277,6 +281,7 @@ impl netrig_device_options {
         o.session_log = opt_str(self.session_log, "options.session_log")?.map(Into::into);
         o.session_log_timestamps = self.session_log_timestamps != 0;
         o.check_errors = self.check_errors != 0;
+        o.templates = opt_str(self.templates, "options.templates")?.map(Into::into);
         Ok(o)
     }
 }
@@ -359,6 +364,7 @@ fn default_device_options() -> netrig_device_options {
         platform_text: null,
         error_pattern: null,
         check_errors: 1,
+        templates: null,
     }
 }
 

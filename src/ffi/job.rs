@@ -172,6 +172,26 @@ pub unsafe extern "C" fn netrig_job_add_command(
     })
 }
 
+/// Adds a step like `netrig_job_add_command` whose output is also parsed with its TextFSM
+/// template (as `netrig_output_parse`; templates from the target's
+/// `netrig_device_options.templates`, else `NETRIG_TEMPLATES`): the run's JSON report
+/// (`netrig_run_json`) carries the records as the step's `records`. No template for the
+/// platform and command, or a broken one, fails the step with that error.
+///
+/// Ownership: `command` is borrowed and copied. Blocking: never. Thread-safety: any thread.
+#[no_mangle]
+pub unsafe extern "C" fn netrig_job_add_command_parsed(
+    job: netrig_job,
+    command: *const c_char,
+    timeout_ms: u32,
+) -> netrig_status {
+    call("netrig_job_add_command_parsed", || {
+        job.with(|_| ())?;
+        let command = str_arg(command, "command")?;
+        add_step(job, step_timeout(Step::parsed(command), timeout_ms))
+    })
+}
+
 /// Adds a configuration set of `count` lines (as `netrig_device_send_config_set`; `flags` are
 /// its NETRIG_CONFIG_* flags). A rejected line fails the step with NETRIG_E_COMMAND and the
 /// step's error names it. `timeout_ms`: the step's deadline (0 = the device's timeout_ms).

@@ -22,6 +22,8 @@ mod log;
 #[cfg(feature = "ssh")]
 mod output;
 #[cfg(feature = "ssh")]
+mod parse;
+#[cfg(feature = "ssh")]
 mod pool;
 mod queue;
 #[cfg(feature = "ssh")]
@@ -49,6 +51,8 @@ pub use job::*;
 pub use log::*;
 #[cfg(feature = "ssh")]
 pub use output::*;
+#[cfg(feature = "ssh")]
+pub use parse::*;
 #[cfg(feature = "ssh")]
 pub use pool::*;
 pub use queue::*;

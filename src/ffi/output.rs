@@ -103,6 +103,20 @@ impl From<ExecOutput> for COutput {
     }
 }
 
+impl COutput {
+    /// The text without its NUL.
+    pub(super) fn text_bytes(&self) -> &[u8] {
+        &self.text[..self.text.len() - 1]
+    }
+
+    /// The command and platform that `netrig_output_parse` looks a template up by ("" for
+    /// exec output and JSON results).
+    pub(super) fn parse_key(&self) -> (String, String) {
+        let s = |b: &[u8]| String::from_utf8_lossy(&b[..b.len() - 1]).into_owned();
+        (s(&self.command), s(&self.platform))
+    }
+}
+
 /// Hands out a pointer to one of a result's NUL-terminated buffers and its length without the NUL.
 fn output_bytes(
     out: netrig_output,

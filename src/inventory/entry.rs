@@ -59,6 +59,7 @@ const OPTIONS: &[(&str, &str, Kind)] = &[
     ("platform_text", "platform_text", Kind::Str),
     ("error_pattern", "error_pattern", Kind::Str),
     ("check_errors", "check_errors", Kind::Bool),
+    ("templates", "templates", Kind::Path),
 ];
 
 /// The host-key policies by their Python names.

@@ -417,6 +417,7 @@ fn device_options(o: &Map<String, Json>) -> std::result::Result<DeviceOptions, (
         d.terminal = (n(0), n(1));
     }
     d.session_log = s("session_log").map(PathBuf::from);
+    d.templates = s("templates").map(PathBuf::from);
     d.session_log_timestamps = o.get("session_log_timestamps") == Some(&Json::Bool(true));
     d.check_errors = o.get("check_errors") != Some(&Json::Bool(false));
     Ok(d)

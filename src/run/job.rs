@@ -112,27 +112,48 @@ pub enum Action {
 pub struct Step {
     pub action: Action,
     pub timeout: Option<Duration>,
+    /// Command steps: parse the output with its TextFSM template (the target's
+    /// `DeviceOptions::templates`, else `NETRIG_TEMPLATES`) into the result's `records`. A
+    /// missing template fails the step.
+    pub parse: bool,
 }
 
 impl Step {
     pub fn command(command: &str) -> Step {
-        Step { action: Action::Command(command.into()), timeout: None }
+        Step { action: Action::Command(command.into()), timeout: None, parse: false }
     }
 
     pub fn config(lines: &[&str], opts: ConfigOptions) -> Step {
-        Step { action: Action::Config { lines: lines.iter().map(|l| l.to_string()).collect(), opts }, timeout: None }
+        Step {
+            action: Action::Config { lines: lines.iter().map(|l| l.to_string()).collect(), opts },
+            timeout: None,
+            parse: false,
+        }
     }
 
     pub fn exec(command: &str) -> Step {
-        Step { action: Action::Exec(command.into()), timeout: None }
+        Step { action: Action::Exec(command.into()), timeout: None, parse: false }
     }
 
     pub fn put(local: impl Into<PathBuf>, remote: &str, protocol: Protocol) -> Step {
-        Step { action: Action::Put { local: local.into(), remote: remote.into(), protocol }, timeout: None }
+        Step {
+            action: Action::Put { local: local.into(), remote: remote.into(), protocol },
+            timeout: None,
+            parse: false,
+        }
     }
 
     pub fn get(remote: &str, local: &str, protocol: Protocol) -> Step {
-        Step { action: Action::Get { remote: remote.into(), local: local.into(), protocol }, timeout: None }
+        Step {
+            action: Action::Get { remote: remote.into(), local: local.into(), protocol },
+            timeout: None,
+            parse: false,
+        }
+    }
+
+    /// A command step whose output is parsed into records (see [`Step::parse`]).
+    pub fn parsed(command: &str) -> Step {
+        Step { parse: true, ..Step::command(command) }
     }
 
     pub fn timeout(mut self, timeout: Duration) -> Step {

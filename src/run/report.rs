@@ -56,6 +56,8 @@ pub struct StepResult {
     /// Empty when the step succeeded; else names the host, the step and the cause.
     pub error: String,
     pub duration: Duration,
+    /// A parsed command step's TextFSM records; `None` for other steps.
+    pub records: Option<Vec<crate::parse::Record>>,
 }
 
 impl StepResult {
@@ -68,6 +70,7 @@ impl StepResult {
             exit_status: None,
             error: why.into(),
             duration: Duration::ZERO,
+            records: None,
         }
     }
 
@@ -160,7 +163,8 @@ impl Report {
     /// `totals` and `step_totals` ([`Totals`]' fields), `failed_hosts` (names, as
     /// [`Report::failed_hosts`]) and `hosts`: `name`, `data` (the target's, as given), `state`, `duration_ms`, `connect` and
     /// `steps` (`state`, `status` as its NETRIG_ name, `error`, `output`, `stderr`,
-    /// `exit_status` or null, `duration_ms`). Durations are milliseconds as numbers rounded to
+    /// `exit_status` or null, `duration_ms`, and `records`, the TextFSM records of a parsed
+    /// command step, only there). Durations are milliseconds as numbers rounded to
     /// the microsecond (`1234.567`, `0.0`). Texts keep every character (device output that was
     /// not UTF-8 was already replaced with U+FFFD when it became a `String`); JSON escapes what
     /// it must.
@@ -217,6 +221,8 @@ struct StepJson<'a> {
     stderr: &'a str,
     exit_status: Option<i32>,
     duration_ms: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    records: Option<&'a [crate::parse::Record]>,
 }
 
 impl StepJson<'_> {
@@ -229,6 +235,7 @@ impl StepJson<'_> {
             stderr: &s.stderr,
             exit_status: s.exit_status,
             duration_ms: millis(s.duration),
+            records: s.records.as_deref(),
         }
     }
 }

@@ -263,7 +263,19 @@ impl Shared {
     fn perform(&self, dev: &Device, step: &Step, target: &Target) -> Result<StepResult> {
         let t = step.timeout;
         Ok(match &step.action {
-            Action::Command(c) => StepResult::ok(dev.send_command(c, t)?.text, Duration::ZERO),
+            Action::Command(c) => {
+                let out = dev.send_command(c, t)?;
+                let records = if step.parse {
+                    let dir = match &target.endpoint {
+                        Endpoint::Options(o) => o.templates.as_deref(),
+                        Endpoint::Key(_) => None,
+                    };
+                    Some(crate::parse::parse(&out.text, &out.platform, &out.command, dir)?)
+                } else {
+                    None
+                };
+                StepResult { records, ..StepResult::ok(out.text, Duration::ZERO) }
+            }
             Action::Config { lines, opts } => {
                 let lines: Vec<&str> = lines.iter().map(String::as_str).collect();
                 StepResult::ok(dev.send_config_set(&lines, *opts, t)?.text, Duration::ZERO)
