@@ -68,6 +68,9 @@ def fleet(tmp_path_factory):
             "CLOSED_PORT": str(closed_port()),
             "SESSION_LOG": str(tmp / "session.log"),
             "CONFIG_FILE": str(tmp / "config_changes.txt"),
+            # The installed ntc_templates, whatever the environment points at.
+            "NET_TEXTFSM": "",
+            "NETRIG_TEMPLATES": "",
         }
         devices["_env"] = env
         devices["_tmp"] = tmp
@@ -228,6 +231,7 @@ def test_netmiko_knobs_are_accepted_and_the_connection_is_a_netrig_device(fleet)
 
 
 def test_textfsm_template_and_net_textfsm(fleet, tmp_path, monkeypatch):
+    monkeypatch.delenv("NET_TEXTFSM", raising=False)
     template = tmp_path / "clock.textfsm"
     template.write_text("Value TIME (\\S+)\nValue TZ (\\S+)\n\nStart\n  ^\\*${TIME}\\s+${TZ} -> Record\n")
     with nm.ConnectHandler(**dut_options(fleet)) as conn:
@@ -246,8 +250,10 @@ def test_textfsm_template_and_net_textfsm(fleet, tmp_path, monkeypatch):
         assert isinstance(conn.send_command("show version", use_textfsm=True), str)
 
 
-def test_readme_coming_from_netmiko_block_runs(fleet, capsys):
+def test_readme_coming_from_netmiko_block_runs(fleet, capsys, monkeypatch):
     """README "### Coming from netmiko": run against the fleet's device."""
+    monkeypatch.delenv("NET_TEXTFSM", raising=False)
+    monkeypatch.delenv("NETRIG_TEMPLATES", raising=False)
     readme = (REPO / "README.md").read_text()
     section = readme.split("### Coming from netmiko", 1)[1]
     block = section.split("```py\n", 1)[1].split("```", 1)[0]
