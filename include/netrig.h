@@ -208,6 +208,21 @@
 #define NETRIG_CHECK_OFF 2
 
 /**
+ * `netrig_device_prompt` mode: unprivileged (user) mode, a prompt such as "R1>".
+ */
+#define NETRIG_MODE_USER 0
+
+/**
+ * `netrig_device_prompt` mode: privileged mode ("R1#"); also a platform with no user mode.
+ */
+#define NETRIG_MODE_PRIVILEGED 1
+
+/**
+ * `netrig_device_prompt` mode: configuration mode, any sub-mode ("R1(config-if)#").
+ */
+#define NETRIG_MODE_CONFIG 2
+
+/**
  * `netrig_change_view.kind`: the key was written (value and version are the new ones).
  */
 #define NETRIG_CHANGE_SET 1
@@ -1824,6 +1839,27 @@ enum netrig_status netrig_device_config_mode(struct netrig_device dev, uint32_t 
  * Thread-safety: any thread.
  */
 enum netrig_status netrig_device_exit_config_mode(struct netrig_device dev, uint32_t timeout_ms);
+
+/**
+ * The prompt line the device showed last, as netmiko's `find_prompt` returns it ("R1#": ANSI
+ * escapes removed, surrounding whitespace trimmed), and the mode it means (NETRIG_MODE_*, by
+ * the platform's prompt patterns). Every operation ends on a prompt, so this is the CLI's
+ * state now; nothing is sent to the device. The prompt is copied with a NUL into `buf`
+ * (capacity `buf_len`); `*out_len` receives its length without the NUL, also on
+ * NETRIG_E_BUFFER_TOO_SMALL, so the caller can retry with `*out_len + 1` bytes (`buf` may be
+ * NULL when `buf_len` is 0). NETRIG_E_CLOSED when the session is closed.
+ *
+ * Ownership: `buf` is the caller's; `mode` (NULL when not wanted) is written on success.
+ * Blocking: waits up to `timeout_ms` (0 = the device's default) for an operation running on
+ * the device to end (the prompt is settled only then; NETRIG_E_TIMEOUT after that); no I/O.
+ * Thread-safety: any thread.
+ */
+enum netrig_status netrig_device_prompt(struct netrig_device dev,
+                                        uint32_t timeout_ms,
+                                        char *buf,
+                                        size_t buf_len,
+                                        size_t *out_len,
+                                        uint32_t *mode);
 
 /**
  * Checks the session with a real round trip (RETURN, then the prompt). `*alive` is true when

@@ -490,6 +490,7 @@ const README_CLAIMS: &[Claim] = &[
     claim("### Parsing output", "py", "from netrig import parse", "python/tests/test_parse.py", "test_readme_parsing_block_runs", "### Parsing output"),
     claim("### Inventories", "yaml", "# hosts.yaml", "python/tests/test_inventory.py", "test_readme_inventory_blocks_run", "### Inventories"),
     claim("### Inventories", "py", "from netrig import Inventory", "python/tests/test_inventory.py", "test_readme_inventory_blocks_run", "### Inventories"),
+    claim("### Coming from netmiko", "py", "from netrig.netmiko import ConnectHandler", "python/tests/test_netmiko.py", "test_readme_coming_from_netmiko_block_runs", "### Coming from netmiko"),
     claim("## Logs", "sh", "NETRIG_LOG=debug", INSTALL_TEST, "README blocks", "## Logs"),
     claim("## Logs", "c", "", RULES, "readme_log_callback_snippet_compiles", "## Logs"),
     claim("## Logs", "python", "import logging", PY_README, "test_readme_logs_block_sends_device_records_to_logging", "## Logs"),

@@ -32,8 +32,9 @@ Threads: a ``Device`` may be shared by any number of Python threads. The library
 operation at a time per device; another caller waits up to its own timeout, or gets
 ``BusyError`` at once from ``try_send_command``. Every blocking call releases the GIL, so other
 threads keep running, and ``cancel()`` from another thread stops the running operation within
-100 ms (it raises ``CancelledError``). Ctrl-C is only seen when the running call returns, so
-long operations want a timeout or a thread that can call ``cancel()``.
+100 ms (it raises ``CancelledError``). Ctrl-C on the main thread cancels the running operation
+the same way and raises ``KeyboardInterrupt`` (the device stays usable); during the open it
+raises at once and the session being opened is closed when the open ends.
 
 Failures raise the ``netrig.NetrigError`` subclass of their status, with the library's message
 (which names the device, ``"device 10.0.0.5:22: ..."``).
@@ -49,7 +50,7 @@ from ctypes import byref, c_bool, c_char_p, c_int32, c_size_t, c_uint64, c_void_
 from dataclasses import dataclass
 from typing import Any, Callable, Dict, Iterable, List, Literal, Optional, Sequence, Tuple, TypedDict, Union, overload
 
-from . import ffi
+from . import _interrupt, ffi
 from ._owned import OwnedHandle
 from .errors import ClosedError, CommandError, InvalidArgError, check, error_for
 
@@ -131,6 +132,8 @@ _HOST_KEY = {
 }
 
 _PROTOCOL = {"sftp": ffi.NETRIG_PROTOCOL_SFTP, "scp": ffi.NETRIG_PROTOCOL_SCP}
+
+_MODE = {ffi.NETRIG_MODE_USER: "user", ffi.NETRIG_MODE_PRIVILEGED: "privileged", ffi.NETRIG_MODE_CONFIG: "config"}
 
 _UINT32_MAX = 0xFFFFFFFF
 _NO_PROGRESS = ffi.netrig_progress_fn()  # a NULL function pointer
@@ -523,9 +526,16 @@ class Device(OwnedHandle):
         )
         self._templates = templates
         handle = ffi.netrig_device()
-        status = lib.netrig_device_open(byref(o), byref(handle))
-        del keep  # the library copied what it keeps (and wipes its copies of secrets)
-        check(status)
+
+        def open_it(keep: list = keep) -> Tuple[int, str]:
+            # `keep` (the strings `o` points to) lives as long as this function: on Ctrl-C the
+            # open goes on in a helper thread (see _interrupt.call) and still reads them.
+            status = lib.netrig_device_open(byref(o), byref(handle))
+            return status, ffi.last_error() if status else ""
+
+        status, text = _interrupt.call(open_it, lambda r: r[0] or lib.netrig_device_free(handle))
+        if status:
+            raise error_for(status, text)
         self._handle = handle
 
     @classmethod
@@ -595,9 +605,19 @@ class Device(OwnedHandle):
                 error.output = _failed_output()
             raise error
 
+    def _call(self, fn, *args) -> int:
+        """``fn(handle, *args)``, a blocking device call; Ctrl-C on the main thread cancels it
+        (see _interrupt)."""
+        handle = self.handle
+        previous = _interrupt.watch(lib.netrig_device_cancel, handle)
+        try:
+            return fn(handle, *args)
+        finally:
+            _interrupt.unwatch(previous)
+
     def _output(self, fn, *args) -> Output:
         out = ffi.netrig_output()
-        self._check(fn(self.handle, *args, byref(out)), returns_output=True)
+        self._check(self._call(fn, *args, byref(out)), returns_output=True)
         try:
             return _read_output(out)
         finally:
@@ -787,19 +807,19 @@ class Device(OwnedHandle):
     def enable(self, timeout: Optional[float] = None) -> None:
         """Enters privileged mode with the ``secret`` given at open (nothing to do when already
         there). ``AuthError`` when the secret is refused or none was given."""
-        self._check(lib.netrig_device_enable(self.handle, _op_ms(timeout)))
+        self._check(self._call(lib.netrig_device_enable, _op_ms(timeout)))
 
     def exit_enable(self, timeout: Optional[float] = None) -> None:
         """Leaves privileged mode (and configuration mode first, if needed)."""
-        self._check(lib.netrig_device_exit_enable(self.handle, _op_ms(timeout)))
+        self._check(self._call(lib.netrig_device_exit_enable, _op_ms(timeout)))
 
     def config_mode(self, timeout: Optional[float] = None) -> None:
         """Enters configuration mode (and privileged mode first, if needed)."""
-        self._check(lib.netrig_device_config_mode(self.handle, _op_ms(timeout)))
+        self._check(self._call(lib.netrig_device_config_mode, _op_ms(timeout)))
 
     def exit_config_mode(self, timeout: Optional[float] = None) -> None:
         """Leaves configuration mode from any sub-mode (nothing to do when not in it)."""
-        self._check(lib.netrig_device_exit_config_mode(self.handle, _op_ms(timeout)))
+        self._check(self._call(lib.netrig_device_exit_config_mode, _op_ms(timeout)))
 
     def is_alive(self, timeout: Optional[float] = None) -> bool:
         """A real round trip (RETURN, then the prompt): False when the prompt does not come
@@ -809,11 +829,36 @@ class Device(OwnedHandle):
         if handle is None:
             return False
         alive = c_bool()
-        status = lib.netrig_device_is_alive(handle, _op_ms(timeout), byref(alive))
+        previous = _interrupt.watch(lib.netrig_device_cancel, handle)
+        try:
+            status = lib.netrig_device_is_alive(handle, _op_ms(timeout), byref(alive))
+        finally:
+            _interrupt.unwatch(previous)
         if status == ffi.NETRIG_E_INVALID_HANDLE and self._handle is None:
             return False
         self._check(status)
         return alive.value
+
+    def find_prompt(self, timeout: Optional[float] = None) -> str:
+        """The prompt the device showed last ("R1#", trimmed): every operation ends on one, so
+        this is where the CLI is now. Nothing is sent; it waits (up to `timeout`) for an
+        operation running in another thread to end."""
+        return self._prompt(timeout)[0]
+
+    def mode(self, timeout: Optional[float] = None) -> Literal["user", "privileged", "config"]:
+        """The CLI mode the last prompt means, by the platform's prompt patterns: "user",
+        "privileged" (also on platforms with no user mode) or "config" (any sub-mode)."""
+        return self._prompt(timeout)[1]
+
+    def _prompt(self, timeout: Optional[float]) -> Tuple[str, Any]:
+        size, mode = c_size_t(), ctypes.c_uint32()
+        buf = ctypes.create_string_buffer(64)
+        status = lib.netrig_device_prompt(self.handle, _op_ms(timeout), buf, len(buf), byref(size), byref(mode))
+        if status == ffi.NETRIG_E_BUFFER_TOO_SMALL:
+            buf = ctypes.create_string_buffer(size.value + 1)
+            status = lib.netrig_device_prompt(self.handle, _op_ms(timeout), buf, len(buf), byref(size), byref(mode))
+        self._check(status)
+        return buf.raw[: size.value].decode("utf-8", errors="replace"), _MODE[mode.value]
 
     # -- exec and files -----------------------------------------------------------------------
 
@@ -821,7 +866,7 @@ class Device(OwnedHandle):
         """Runs `command` on its own channel without a PTY (Linux targets) and returns its
         stdout, stderr and exit status apart. A non-zero exit status is not an error."""
         out = ffi.netrig_output()
-        self._check(lib.netrig_device_exec(self.handle, _text(command, "command"), _op_ms(timeout), byref(out)))
+        self._check(self._call(lib.netrig_device_exec, _text(command, "command"), _op_ms(timeout), byref(out)))
         try:
             ptr, n = c_void_p(), c_size_t()
             check(lib.netrig_output_text(out, byref(ptr), byref(n)))
@@ -892,7 +937,7 @@ class Device(OwnedHandle):
         # The thunk must stay alive for the whole call: `thunk` is referenced until we return.
         thunk = ffi.netrig_progress_fn(report) if progress is not None else _NO_PROGRESS
         nbytes = c_uint64()
-        status = fn(self.handle, src, dst, proto, thunk, None, _op_ms(timeout), byref(nbytes))
+        status = self._call(fn, src, dst, proto, thunk, None, _op_ms(timeout), byref(nbytes))
         del thunk
         if raised:
             raise raised[0]  # the transfer was cancelled because of it (status CANCELLED)

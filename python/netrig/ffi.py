@@ -147,6 +147,11 @@ NETRIG_HOSTKEY_INSECURE_ACCEPT_ANY = 3
 NETRIG_PROTOCOL_SFTP = 0
 NETRIG_PROTOCOL_SCP = 1
 
+# netrig_device_prompt mode
+NETRIG_MODE_USER = 0
+NETRIG_MODE_PRIVILEGED = 1
+NETRIG_MODE_CONFIG = 2
+
 # netrig_device_send_config_set flags
 NETRIG_CONFIG_STAY = 1
 NETRIG_CONFIG_COMMIT = 2
@@ -747,6 +752,7 @@ _PROTOTYPES: dict[str, tuple[object, list[object]]] = {
     "netrig_device_config_mode": (_S, [netrig_device, c_uint32]),
     "netrig_device_exit_config_mode": (_S, [netrig_device, c_uint32]),
     "netrig_device_is_alive": (_S, [netrig_device, c_uint32, _P(c_bool)]),
+    "netrig_device_prompt": (_S, [netrig_device, c_uint32, c_char_p, c_size_t, _P(c_size_t), _P(c_uint32)]),
     "netrig_device_platform": (_S, [netrig_device, c_char_p, c_size_t, _P(c_size_t)]),
     "netrig_device_exec": (_S, [netrig_device, c_char_p, c_uint32, _P(netrig_output)]),
     "netrig_device_put_file": (

@@ -18,7 +18,9 @@ on, and one idle longer than ``health_check_after`` is checked with a real round
 Concurrent checkouts of one host never open more than ``max_per_host`` sessions: the others
 wait for a check-in (up to their ``timeout``, then ``NetrigTimeoutError``), and when the
 connect they waited on fails, they raise its error too. A ``Pool`` is safe to share between
-threads; every blocking call releases the GIL.
+threads; every blocking call releases the GIL. Ctrl-C during a checkout on the main thread
+raises ``KeyboardInterrupt`` at once; a session that checkout was opening joins the pool idle
+when its open ends.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from ctypes import byref, c_int, c_size_t, sizeof
 from dataclasses import dataclass, fields
 from typing import Any, Dict, Iterable, Mapping, Optional, Tuple, Union
 
-from . import ffi
+from . import _interrupt, ffi
 from ._owned import OwnedHandle
 from .device import Device, DeviceOptions, HostKeyPolicy, PathLike, _ms, _op_ms, _text, device_options
 from .errors import ClosedError, check, error_for, NetrigError
@@ -195,10 +197,15 @@ class Pool(OwnedHandle):
             check_errors=check_errors,
             templates=templates,
         )
-        handle = ffi.netrig_device()
-        status = lib.netrig_pool_checkout(self.handle, byref(o), _op_ms(timeout), byref(handle))
-        del keep
-        check(status)
+        pool, ms, handle = self.handle, _op_ms(timeout), ffi.netrig_device()
+
+        def checkout(keep: list = keep) -> Tuple[int, str]:
+            # `keep` (the strings `o` points to) lives as long as this function: on Ctrl-C the
+            # checkout goes on in a helper thread (see _interrupt.call) and still reads them.
+            status = lib.netrig_pool_checkout(pool, byref(o), ms, byref(handle))
+            return status, ffi.last_error() if status else ""
+
+        _lent(_interrupt.call(checkout, lambda r: r[0] or lib.netrig_device_free(handle)))
         dev = Device._adopt(handle, host, port)
         dev._templates = templates
         return dev
@@ -210,17 +217,14 @@ class Pool(OwnedHandle):
         ``prewarm``), reusing those options: ``NotFoundError`` otherwise. ``platform`` is the
         one those options named ("autodetect" for sessions opened with it)."""
         handle = ffi.netrig_device()
-        check(
-            lib.netrig_pool_checkout_key(
-                self.handle,
-                _text(host, "host"),
-                port,
-                _text(username, "username"),
-                _text(platform, "platform"),
-                _op_ms(timeout),
-                byref(handle),
-            )
-        )
+        args = (self.handle, _text(host, "host"), port, _text(username, "username"), _text(platform, "platform"))
+        ms = _op_ms(timeout)
+
+        def checkout() -> Tuple[int, str]:
+            status = lib.netrig_pool_checkout_key(*args, ms, byref(handle))
+            return status, ffi.last_error() if status else ""
+
+        _lent(_interrupt.call(checkout, lambda r: r[0] or lib.netrig_device_free(handle)))
         return Device._adopt(handle, host, port)
 
     @staticmethod
@@ -276,6 +280,13 @@ class Pool(OwnedHandle):
 
     def __repr__(self) -> str:
         return f"<netrig.Pool {'closed' if self._handle is None else 'open'}>"
+
+
+def _lent(result: Tuple[int, str]) -> None:
+    """Raises for a checkout's (status, last error text)."""
+    status, text = result
+    if status:
+        raise error_for(status, text)
 
 
 def _line_for(text: str, name: str) -> str:

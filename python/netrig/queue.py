@@ -42,7 +42,7 @@ from ctypes import byref, c_size_t, c_uint32, c_uint64, c_void_p
 from dataclasses import dataclass
 from typing import Any, Optional, Union
 
-from . import ffi
+from . import _interrupt, ffi
 from ._owned import OwnedHandle
 from .device import _ms
 from .errors import ClosedError, NetrigTimeoutError, check
@@ -53,7 +53,7 @@ __all__ = ["Queue", "Item", "QueueCounts"]
 
 # A claim on the main thread waits in slices this long, so Ctrl-C (which Python handles only
 # between bytecodes of the main thread) stops it promptly.
-_MAIN_THREAD_SLICE = 0.25
+_MAIN_THREAD_SLICE = _interrupt.SLICE
 
 _SIZE_MAX = 2 ** (8 * ctypes.sizeof(c_size_t)) - 1
 _UINT32_MAX = 0xFFFFFFFF

@@ -26,23 +26,27 @@ Progress, two ways:
   (start the run with ``events=True``).
 
 ``Run.cancel()`` from any thread stops the run promptly: in-flight steps end as "cancelled"
-through the device cancel path, unstarted work is "skipped".
+through the device cancel path, unstarted work is "skipped". Ctrl-C in ``Run.wait()`` or
+``Run.events()`` on the main thread raises ``KeyboardInterrupt`` within 100 ms and leaves the
+run going; in ``Runner.run()`` it also cancels the run (leaving its ``with`` block).
 """
 
 from __future__ import annotations
 
 import ctypes
 import json
+import math
 import os
 import threading
+import time
 from ctypes import byref, c_size_t, c_void_p
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, Iterable, Iterator, List, Literal, Mapping, Optional, Sequence, Tuple, Union
 
-from . import ffi
+from . import _interrupt, ffi
 from ._owned import OwnedHandle
 from .device import _PROTOCOL, DeviceOptions, Target, TransferProtocol, _op_ms, _opt_text, _str_array, _text, device_options
-from .errors import ClosedError, check
+from .errors import ClosedError, NetrigTimeoutError, check
 from .ffi import lib
 from .inventory import Host, Inventory
 from .pool import Pool, _target_kwargs
@@ -341,6 +345,23 @@ class Runner:
                 raise ValueError(f"unknown step kind {s.kind!r}")
 
 
+def _sliced(fn, handle, ms: int, *out, timed_out: str) -> int:
+    """``fn(handle, ms, *out)``; on the main thread in slices of ``_interrupt.SLICE``, so that
+    Ctrl-C raises KeyboardInterrupt promptly (and leaves the run going). `timed_out` is the
+    error text when the whole wait passed (the library's would name the last slice)."""
+    if not _interrupt.interruptible():
+        return fn(handle, ms, *out)
+    slice_ms = int(_interrupt.SLICE * 1000)
+    deadline = None if ms == ffi.NETRIG_WAIT_FOREVER else time.monotonic() + ms / 1000
+    while True:
+        left = slice_ms if deadline is None else max(0, math.ceil((deadline - time.monotonic()) * 1000))
+        status = fn(handle, min(left, slice_ms), *out)
+        if status != ffi.NETRIG_E_TIMEOUT:
+            return status
+        if deadline is not None and left <= slice_ms:
+            raise NetrigTimeoutError(timed_out.format(ms=ms))
+
+
 class Run(OwnedHandle):
     """A started run. ``wait()`` for its ``Report``, ``cancel()`` it from any thread, or
     iterate ``events()``. Closing it (or the end of a ``with`` block) cancels a run still
@@ -407,7 +428,7 @@ class Run(OwnedHandle):
         here, the first one, after the run has ended."""
         if self._report is None:
             ms = ffi.NETRIG_WAIT_FOREVER if timeout is None else _op_ms(timeout)
-            check(lib.netrig_run_wait(self.handle, ms))
+            check(_sliced(lib.netrig_run_wait, self.handle, ms, timed_out="the run is still running after {ms} ms"))
             out = ffi.netrig_output()
             check(lib.netrig_run_json(self.handle, byref(out)))
             try:
@@ -428,7 +449,7 @@ class Run(OwnedHandle):
         ms = ffi.NETRIG_WAIT_FOREVER if timeout is None else _op_ms(timeout)
         e = ffi.netrig_event()
         while True:
-            status = lib.netrig_run_next_event(self.handle, ms, byref(e))
+            status = _sliced(lib.netrig_run_next_event, self.handle, ms, byref(e), timed_out="no event within {ms} ms")
             if status == ffi.NETRIG_E_CLOSED:
                 return
             check(status)

@@ -118,6 +118,14 @@ pub(crate) struct Conn {
     chunk: Box<[u8]>,
 }
 
+/// The CLI mode a prompt line means (the platform's `prompt.user` and `prompt.config`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CliMode {
+    User,
+    Privileged,
+    Config,
+}
+
 /// One SSH session to a device under test. Usable from any thread (`Send + Sync`).
 pub struct Device {
     name: String,
@@ -505,6 +513,23 @@ impl Device {
             Err(Error::Timeout(_) | Error::Closed(_) | Error::Cancelled(_)) => Ok(false),
             Err(e) => Err(e),
         }
+    }
+
+    /// The prompt line the device showed last (ANSI escapes removed, surrounding whitespace
+    /// trimmed) and the mode it means. Every operation ends on a prompt, so this is the CLI's
+    /// state now, without the round trip netmiko's `find_prompt` makes. Waits (up to `timeout`)
+    /// for a running operation, whose prompt is not settled yet.
+    pub fn prompt(&self, timeout: Option<Duration>) -> Result<(String, CliMode)> {
+        self.op(format_args!("prompt"), timeout, false, |conn, _, _| {
+            let mode = if self.platform.in_config(&conn.prompt) {
+                CliMode::Config
+            } else if self.platform.in_user_mode(&conn.prompt) {
+                CliMode::User
+            } else {
+                CliMode::Privileged
+            };
+            Ok((String::from_utf8_lossy(conn.prompt.trim_ascii()).into_owned(), mode))
+        })
     }
 
     /// Stops the operation running on this device (from any thread) within [`SLICE`]; it

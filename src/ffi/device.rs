@@ -17,7 +17,8 @@ use super::guard::call;
 use super::handle::CHandle;
 use super::output::{clear_last_failed, keep_failed, netrig_output, COutput};
 use crate::device::{
-    Auth, Check, Commit, ConfigOptions, Device, DeviceOptions, HostKeyPolicy, Overrides, Platform, Protocol, Source,
+    Auth, Check, CliMode, Commit, ConfigOptions, Device, DeviceOptions, HostKeyPolicy, Overrides, Platform, Protocol,
+    Source,
 };
 use crate::error::{netrig_status, Error, Result};
 use crate::pool::Lease;
@@ -863,6 +864,48 @@ pub extern "C" fn netrig_device_config_mode(dev: netrig_device, timeout_ms: u32)
 pub extern "C" fn netrig_device_exit_config_mode(dev: netrig_device, timeout_ms: u32) -> netrig_status {
     call("netrig_device_exit_config_mode", || {
         dev.with(DeviceSlot::device)?.exit_config_mode(timeout_or_default(timeout_ms))
+    })
+}
+
+/// `netrig_device_prompt` mode: unprivileged (user) mode, a prompt such as "R1>".
+pub const NETRIG_MODE_USER: u32 = 0;
+/// `netrig_device_prompt` mode: privileged mode ("R1#"); also a platform with no user mode.
+pub const NETRIG_MODE_PRIVILEGED: u32 = 1;
+/// `netrig_device_prompt` mode: configuration mode, any sub-mode ("R1(config-if)#").
+pub const NETRIG_MODE_CONFIG: u32 = 2;
+
+/// The prompt line the device showed last, as netmiko's `find_prompt` returns it ("R1#": ANSI
+/// escapes removed, surrounding whitespace trimmed), and the mode it means (NETRIG_MODE_*, by
+/// the platform's prompt patterns). Every operation ends on a prompt, so this is the CLI's
+/// state now; nothing is sent to the device. The prompt is copied with a NUL into `buf`
+/// (capacity `buf_len`); `*out_len` receives its length without the NUL, also on
+/// NETRIG_E_BUFFER_TOO_SMALL, so the caller can retry with `*out_len + 1` bytes (`buf` may be
+/// NULL when `buf_len` is 0). NETRIG_E_CLOSED when the session is closed.
+///
+/// Ownership: `buf` is the caller's; `mode` (NULL when not wanted) is written on success.
+/// Blocking: waits up to `timeout_ms` (0 = the device's default) for an operation running on
+/// the device to end (the prompt is settled only then; NETRIG_E_TIMEOUT after that); no I/O.
+/// Thread-safety: any thread.
+#[no_mangle]
+pub unsafe extern "C" fn netrig_device_prompt(
+    dev: netrig_device,
+    timeout_ms: u32,
+    buf: *mut c_char,
+    buf_len: usize,
+    out_len: *mut usize,
+    mode: *mut u32,
+) -> netrig_status {
+    call("netrig_device_prompt", || {
+        let out_len = Out::new(out_len, "out_len")?;
+        let mode_out = Out::optional(mode);
+        let (prompt, mode) = dev.with(DeviceSlot::device)?.prompt(timeout_or_default(timeout_ms))?;
+        write_buf(buf.cast(), buf_len, prompt.as_bytes(), true, &out_len, &|| "the prompt".to_owned())?;
+        mode_out.set(match mode {
+            CliMode::User => NETRIG_MODE_USER,
+            CliMode::Privileged => NETRIG_MODE_PRIVILEGED,
+            CliMode::Config => NETRIG_MODE_CONFIG,
+        });
+        Ok(())
     })
 }
 
