@@ -45,15 +45,17 @@ def main(argv: list[str]) -> int:
         print("device:", line.strip(), f"({out.elapsed >= 0})")
 
     pool = Pool(max_per_host=1, idle_timeout=60.0)
-    with pool.checkout(host, port, username=d["username"], password=d["password"], fingerprint=fingerprint) as lent:
+    with pool.checkout(host, port, username=d["username"], password=d["password"], fingerprint=fingerprint, platform="cisco_ios") as lent:
         clock: str = lent.send_command("show clock").text
-    with pool.checkout(host, port, username=d["username"], password=d["password"], fingerprint=fingerprint) as lent:
+    with pool.checkout(host, port, username=d["username"], password=d["password"], fingerprint=fingerprint, platform="cisco_ios") as lent:
         lent.send_command("show clock")
     print("pool:", "UTC" in clock, "reused", pool.stats().reused)
 
     targets: list[DeviceOptions] = [
-        {"host": host, "port": port, "username": d["username"], "password": d["password"], "fingerprint": fingerprint},
-        dict(host=host, port=port, username=d["username"], password=d["password"], fingerprint=fingerprint, timeout=10.0),
+        {"host": host, "port": port, "username": d["username"], "password": d["password"], "fingerprint": fingerprint,
+         "platform": "cisco_ios"},
+        dict(host=host, port=port, username=d["username"], password=d["password"], fingerprint=fingerprint,
+             timeout=10.0, platform="autodetect"),
     ]
     report = Runner(targets, [Step.command("show clock")], max_workers=2, strategy="linear", pool=pool).run()
     print("runner:", report.totals["succeeded"], "of", len(report.hosts), [h.state for h in report.hosts])
