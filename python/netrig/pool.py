@@ -255,8 +255,15 @@ class Pool(OwnedHandle):
         statuses = (c_int * len(built))()
         failed = c_size_t()
         check_parallel = max(1, min(int(parallel), 0xFFFFFFFF))
-        status = lib.netrig_pool_prewarm(self.handle, array, len(built), check_parallel, statuses, byref(failed))
-        text = ffi.last_error()
+        handle = self.handle
+
+        def prewarm() -> Tuple[int, str]:
+            # On a helper thread after Ctrl-C (see _interrupt.call): the sessions it opens stay
+            # idle in the pool; `built` and `array` live until it returns.
+            st = lib.netrig_pool_prewarm(handle, array, len(built), check_parallel, statuses, byref(failed))
+            return st, ffi.last_error()
+
+        status, text = _interrupt.call(prewarm, lambda _: None)
         del built
         if status not in (ffi.NETRIG_OK,) and failed.value == 0:
             check(status)  # the call itself was refused

@@ -170,12 +170,21 @@ def test_ctrl_c_during_a_pool_checkout(fleet_env):
         held.close()
         with small.checkout(host, port, timeout=10, **t) as dev:
             print("after the wait:", dev.is_alive())
+        # A prewarm that waits on a slow login; the fast host's session stays in the pool.
+        warm = netrig.Pool()
+        interrupted(lambda: warm.prewarm([target("slowauth", auth_timeout=60), target("ok")]))
+        deadline = time.monotonic() + 10
+        while warm.stats().idle < 1 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        print("prewarmed:", warm.stats().idle)
         """,
     )
     assert_prompt(out[0])
     assert out[1] == "pool usable: True"
     assert_prompt(out[2])
     assert out[3] == "after the wait: True"
+    assert_prompt(out[4])
+    assert out[5] == "prewarmed: 1"
 
 
 def test_ctrl_c_during_a_run_wait_leaves_the_run_to_cancel(fleet_env):
