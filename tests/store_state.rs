@@ -103,8 +103,12 @@ fn readers_never_see_half_an_update() {
     let s = store();
     s.test_start(&TestStart { bin: "0".into(), ..start("0", 0) }).unwrap();
     let stop = Arc::new(AtomicBool::new(false));
+    // Updates done so far: the readers go on until they have overlapped many of them, however
+    // late the writer gets a core on a loaded machine (a fixed number of reads could all end
+    // before its first update).
+    let written = Arc::new(std::sync::atomic::AtomicI64::new(0));
     let writer = {
-        let (s, stop) = (s.clone(), stop.clone());
+        let (s, stop, written) = (s.clone(), stop.clone(), written.clone());
         thread::spawn(move || {
             let mut i = 0i64;
             while !stop.load(Ordering::Relaxed) {
@@ -116,18 +120,27 @@ fn readers_never_see_half_an_update() {
                     ..TestUpdate::default()
                 })
                 .unwrap();
+                written.store(i, Ordering::Relaxed);
             }
             i
         })
     };
-    for _ in 0..5_000 {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let mut reads = 0u64;
+    while reads < 5_000 || written.load(Ordering::Relaxed) < 1_000 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the writer made {} updates in 60 s",
+            written.load(Ordering::Relaxed)
+        );
         let st = s.test_state();
         let pid = st.pid.unwrap().to_string();
         assert_eq!(st.script.as_deref(), Some(pid.as_str()));
         assert_eq!(st.bin.as_deref(), Some(pid.as_str()));
+        reads += 1;
     }
     stop.store(true, Ordering::Relaxed);
-    assert!(writer.join().unwrap() > 0);
+    assert!(writer.join().unwrap() >= 1_000);
 }
 
 #[test]
