@@ -147,26 +147,6 @@
 #define NETRIG_WAIT_FOREVER 4294967295
 
 /**
- * Host key policy: the key must be in the known_hosts file (the default).
- */
-#define NETRIG_HOSTKEY_STRICT 0
-
-/**
- * Host key policy: the key's SHA-256 fingerprint must equal `host_key_fingerprint`.
- */
-#define NETRIG_HOSTKEY_PINNED 1
-
-/**
- * Host key policy: record an unknown host's key in known_hosts; refuse a changed one.
- */
-#define NETRIG_HOSTKEY_ACCEPT_NEW 2
-
-/**
- * Host key policy: trust any key. For throw-away lab setups only.
- */
-#define NETRIG_HOSTKEY_INSECURE_ACCEPT_ANY 3
-
-/**
  * File transfer over SFTP.
  */
 #define NETRIG_PROTOCOL_SFTP 0
@@ -221,6 +201,26 @@
  * `netrig_device_prompt` mode: configuration mode, any sub-mode ("R1(config-if)#").
  */
 #define NETRIG_MODE_CONFIG 2
+
+/**
+ * Host key policy: the key must be in the known_hosts file (the default).
+ */
+#define NETRIG_HOSTKEY_STRICT 0
+
+/**
+ * Host key policy: the key's SHA-256 fingerprint must equal `host_key_fingerprint`.
+ */
+#define NETRIG_HOSTKEY_PINNED 1
+
+/**
+ * Host key policy: record an unknown host's key in known_hosts; refuse a changed one.
+ */
+#define NETRIG_HOSTKEY_ACCEPT_NEW 2
+
+/**
+ * Host key policy: trust any key. For throw-away lab setups only.
+ */
+#define NETRIG_HOSTKEY_INSECURE_ACCEPT_ANY 3
 
 /**
  * `netrig_change_view.kind`: the key was written (value and version are the new ones).
@@ -1559,28 +1559,6 @@ enum netrig_status netrig_batch_clear(struct netrig_batch batch);
 enum netrig_status netrig_store_apply(struct netrig_store store, struct netrig_batch batch);
 
 /**
- * The built-in platforms, their names separated by single spaces in alphabetical order
- * ("arista_eos busybox cisco_asa ..."; "generic" among them): the values `options.platform`
- * takes besides netmiko device_type names. PLATFORMS.md describes each and the file format.
- *
- * Ownership: the string is static; do not free it. Blocking: never. Thread-safety: any thread.
- */
-const char *netrig_platforms(void);
-
-/**
- * Fills `*out` with the default device options: port 22, strict host key checking against
- * ~/.ssh/known_hosts, connect and auth timeouts 10 s, operation timeout 30 s, keepalive 30 s,
- * a 511 x 24 terminal, and every string NULL (host, username, credentials and platform must be
- * set). `struct_size` is `sizeof *out` (see OPTIONS in the preamble); NETRIG_E_INVALID_ARG when
- * it is smaller than a size_t or larger than this library's struct.
- *
- * Ownership: `*out` is the caller's, written on success. Blocking: never.
- * Thread-safety: any thread.
- */
-enum netrig_status netrig_device_options_default(struct netrig_device_options *out,
-                                                 size_t struct_size);
-
-/**
  * Opens a session: TCP connect, SSH handshake, host key check, authentication, PTY and shell;
  * then finds the prompt, turns paging off, sets the width, and enters enable mode when a
  * secret is given. Failures: NETRIG_E_CONNECT, NETRIG_E_TIMEOUT (no banner, no auth answer, no
@@ -1938,6 +1916,28 @@ enum netrig_status netrig_device_get_file(struct netrig_device dev,
                                           void *user_data,
                                           uint32_t timeout_ms,
                                           uint64_t *bytes);
+
+/**
+ * The built-in platforms, their names separated by single spaces in alphabetical order
+ * ("arista_eos busybox cisco_asa ..."; "generic" among them): the values `options.platform`
+ * takes besides netmiko device_type names. PLATFORMS.md describes each and the file format.
+ *
+ * Ownership: the string is static; do not free it. Blocking: never. Thread-safety: any thread.
+ */
+const char *netrig_platforms(void);
+
+/**
+ * Fills `*out` with the default device options: port 22, strict host key checking against
+ * ~/.ssh/known_hosts, connect and auth timeouts 10 s, operation timeout 30 s, keepalive 30 s,
+ * a 511 x 24 terminal, and every string NULL (host, username, credentials and platform must be
+ * set). `struct_size` is `sizeof *out` (see OPTIONS in the preamble); NETRIG_E_INVALID_ARG when
+ * it is smaller than a size_t or larger than this library's struct.
+ *
+ * Ownership: `*out` is the caller's, written on success. Blocking: never.
+ * Thread-safety: any thread.
+ */
+enum netrig_status netrig_device_options_default(struct netrig_device_options *out,
+                                                 size_t struct_size);
 
 /**
  * Subscribes to changes of keys starting with `prefix` ("" for all). Poll the changes with

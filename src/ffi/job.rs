@@ -9,7 +9,8 @@ use std::path::PathBuf;
 use parking_lot::Mutex;
 
 use super::args::{opt_str, str_arg, str_array, timeout_or_default, Out};
-use super::device::{config_options, netrig_device_options, protocol};
+use super::device::{config_options, protocol};
+use super::device_options::netrig_device_options;
 use super::guard::call;
 use super::handle::CHandle;
 use super::pool::{read_device_options, read_key};

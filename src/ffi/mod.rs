@@ -11,6 +11,8 @@ mod args;
 mod batch;
 #[cfg(feature = "ssh")]
 mod device;
+#[cfg(feature = "ssh")]
+mod device_options;
 mod events;
 mod guard;
 pub mod handle;
@@ -43,6 +45,8 @@ pub const NETRIG_WAIT_FOREVER: u32 = 0xFFFF_FFFF;
 pub use batch::*;
 #[cfg(feature = "ssh")]
 pub use device::*;
+#[cfg(feature = "ssh")]
+pub use device_options::*;
 pub use events::*;
 #[cfg(feature = "ssh")]
 pub use inventory::*;

@@ -14,7 +14,8 @@ use std::time::Duration;
 
 use super::args::{ms, opt_str, str_arg, timeout_or_default, Out, OutArray};
 use super::args::{options_arg, options_array_arg, options_default, options_or_default, GrowableOptions};
-use super::device::{netrig_device, netrig_device_options, DeviceSlot};
+use super::device::{netrig_device, DeviceSlot};
+use super::device_options::netrig_device_options;
 use super::guard::call;
 use super::handle::CHandle;
 use crate::device::DeviceOptions;
