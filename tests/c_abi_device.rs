@@ -9,11 +9,11 @@ use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use fakedev::{DeviceInfo, Faults, Fleet, Group, Inventory};
+use fakedev::Faults;
 use netrig::ffi::*;
 use netrig::netrig_status::{self, *};
 use support::abi::{c, expect, last_error, options_default, BAD_UTF8};
-use support::c_abi::{start_blocked, Opts};
+use support::c_abi::{fleet, open, start_blocked, Opts};
 
 mod support;
 
@@ -21,18 +21,6 @@ mod support;
 /// the scheduling of a loaded 2-core machine; the operations cancelled here would otherwise run
 /// for their whole 3-10 s deadline, or forever.
 const CANCEL_LIMIT: Duration = Duration::from_millis(100 + 900);
-
-fn fleet(groups: &[(&str, Faults)]) -> Fleet {
-    let inv = groups
-        .iter()
-        .fold(Inventory::default(), |inv, (profile, faults)| inv.group(Group::new(profile, 1).faults(faults.clone())));
-    Fleet::start_inventory(&inv).unwrap()
-}
-
-#[track_caller]
-fn open(d: &DeviceInfo, platform: &str) -> netrig_device {
-    Opts::new(d, platform).open().unwrap_or_else(|st| panic!("open: {st:?}: {}", last_error()))
-}
 
 /// The text of a result (exec: stdout), checked against the length the accessor reports.
 fn text(out: netrig_output) -> String {

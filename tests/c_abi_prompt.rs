@@ -6,25 +6,13 @@ use std::ffi::c_char;
 use std::ptr::null_mut;
 use std::time::{Duration, Instant};
 
-use fakedev::{DeviceInfo, Faults, Fleet, Group, Inventory};
+use fakedev::Faults;
 use netrig::ffi::*;
 use netrig::netrig_status::{self, *};
 use support::abi::{c, expect, last_error, ok};
-use support::c_abi::{start_blocked, Opts};
+use support::c_abi::{fleet, open, start_blocked};
 
 mod support;
-
-fn fleet(groups: &[(&str, Faults)]) -> Fleet {
-    let inv = groups
-        .iter()
-        .fold(Inventory::default(), |inv, (profile, faults)| inv.group(Group::new(profile, 1).faults(faults.clone())));
-    Fleet::start_inventory(&inv).unwrap()
-}
-
-#[track_caller]
-fn open(d: &DeviceInfo, platform: &str) -> netrig_device {
-    Opts::new(d, platform).open().unwrap_or_else(|st| panic!("open: {st:?}: {}", last_error()))
-}
 
 /// The prompt and mode, through a buffer of the exact size the length query answered.
 #[track_caller]

@@ -6,7 +6,7 @@ use std::ptr::null;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use fakedev::DeviceInfo;
+use fakedev::{DeviceInfo, Faults, Fleet, Group, Inventory};
 use netrig::ffi::*;
 use netrig::netrig_status::{self, *};
 
@@ -93,4 +93,18 @@ pub fn start_blocked<T: Send + 'static>(
         thread::sleep(Duration::from_millis(1));
     }
     handle
+}
+
+/// A fleet of one device per `(profile, faults)` group.
+pub fn fleet(groups: &[(&str, Faults)]) -> Fleet {
+    let inv = groups
+        .iter()
+        .fold(Inventory::default(), |inv, (profile, faults)| inv.group(Group::new(profile, 1).faults(faults.clone())));
+    Fleet::start_inventory(&inv).unwrap()
+}
+
+/// Opens a fake device as `platform` through the C ABI, or panics with the last error.
+#[track_caller]
+pub fn open(d: &DeviceInfo, platform: &str) -> netrig_device {
+    Opts::new(d, platform).open().unwrap_or_else(|st| panic!("open: {st:?}: {}", last_error()))
 }
