@@ -85,6 +85,7 @@ def test_the_platform_detected_is_logged(fleet):
     try:
         with Device(d["host"], d["port"], **options(d)):
             pass
+        netrig.log.flush()  # records reach logging on netrig's logging thread
     finally:
         logger.removeHandler(handler)
         logger.setLevel(old)
